@@ -1,0 +1,81 @@
+import { ByteRange } from '../../common/byte-range';
+import { FencingToken, LockMode, LockSpace } from '../../coordinator/lock-table/types';
+
+export type { FencingToken, LockMode, LockSpace };
+
+/** A grant as the client sees it. */
+export interface ClientGrant {
+  lockId: number;
+  resource: string;
+  space: LockSpace;
+  mode: LockMode;
+  range: ByteRange;
+  owner: string;
+  fencingToken: FencingToken;
+  /** The coordinator says this resource bounces: write through, do not cache. */
+  uncached: boolean;
+}
+
+export interface AcquireOptions {
+  resource: string;
+  space: LockSpace;
+  mode: LockMode;
+  /** Default: whole file. Ignored for attr/dir. */
+  range?: ByteRange;
+  /** Owner within the session (range locks); default ''. */
+  owner?: string;
+  /** false: try-lock. Default true. */
+  wait?: boolean;
+  /** Give up waiting after this long; default no limit. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ConvertOptions {
+  mode: LockMode;
+  range: ByteRange;
+  wait?: boolean;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What the coordinator asks of a holder. */
+export interface RevokeNotice {
+  lockId: number;
+  /** The part someone else needs. */
+  range: ByteRange;
+  /** READ: the holder may keep a READ token (downgrade) instead of releasing. */
+  wantedMode: LockMode;
+  attempt: number;
+  /** Ms until eviction if unanswered. */
+  deadlineMs: number;
+}
+
+/** How the holder answered a revoke. */
+export type RevokeAnswer = { released: true } | { released: false; mode: LockMode; range: ByteRange };
+
+/**
+ * What the agent's hooks need from a session with the coordinator.
+ * Implemented by CoherdClient (client.ts); unit tests may use a fake.
+ */
+export interface TokenClient {
+  readonly sessionId: string;
+  acquire(options: AcquireOptions): Promise<ClientGrant>;
+  convert(lockId: number, options: ConvertOptions): Promise<ClientGrant>;
+  /** Releases now and waits for the coordinator's answer. */
+  release(lockId: number): Promise<void>;
+  /** Releases on the next outgoing message (DESIGN §3.5 early release). */
+  releaseLazily(lockId: number): void;
+  /**
+   * The single revoke handler. It must flush and drop cached data for the
+   * range, then resolve with what it kept; the client sends the RevokeAck.
+   */
+  setRevokeHandler(handler: (notice: RevokeNotice) => Promise<RevokeAnswer>): void;
+  /** Local monotonic ms (the client's clock) past which the session is self-fenced. */
+  leaseDeadlineMs(): number;
+  /** true once the lease deadline passed or the session was evicted/expired. */
+  isFenced(): boolean;
+  /** Events: 'fenced' (reason: string) once the session is lost or its deadline passes; 'session' (sessionId) when a new session replaced a lost one. */
+  on(event: 'fenced', listener: (reason: string) => void): this;
+  on(event: 'session', listener: (sessionId: string) => void): this;
+}

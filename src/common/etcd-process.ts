@@ -1,0 +1,122 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort } from './free-port';
+
+export interface EtcdProcessOptions {
+  /** Member name; default "coherd-etcd". */
+  name?: string;
+  /** Data dir; default a fresh temp dir removed on stop(). */
+  dataDir?: string;
+  clientPort?: number;
+  peerPort?: number;
+  /** For a cluster: "name1=http://127.0.0.1:p1,name2=…"; default this member alone. */
+  initialCluster?: string;
+  /** Where etcd's own log goes; default discarded. */
+  logFile?: string;
+}
+
+/**
+ * A real etcd (Debian's etcd-server binary) on loopback, free ports and a
+ * temp data dir. Used by `coherd up`, the test support and the benchmarks.
+ */
+export class EtcdProcess {
+  readonly name: string;
+  readonly dataDir: string;
+  clientPort = 0;
+  peerPort = 0;
+  private child: ChildProcess | undefined;
+  private readonly ownsDataDir: boolean;
+
+  constructor(private readonly options: EtcdProcessOptions = {}) {
+    this.name = options.name ?? 'coherd-etcd';
+    this.ownsDataDir = !options.dataDir;
+    this.dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'coherd-etcd-'));
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${this.clientPort}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  async start(): Promise<void> {
+    this.clientPort ||= this.options.clientPort ?? (await freePort());
+    this.peerPort ||= this.options.peerPort ?? (await freePort());
+    const peerUrl = `http://127.0.0.1:${this.peerPort}`;
+    const args = [
+      '--name', this.name,
+      '--data-dir', this.dataDir,
+      '--listen-client-urls', this.endpoint,
+      '--advertise-client-urls', this.endpoint,
+      '--listen-peer-urls', peerUrl,
+      '--initial-advertise-peer-urls', peerUrl,
+      '--initial-cluster', this.options.initialCluster ?? `${this.name}=${peerUrl}`,
+      '--initial-cluster-state', 'new',
+      '--initial-cluster-token', `coherd-${process.pid}`,
+      '--heartbeat-interval', '50',
+      '--election-timeout', '500',
+      '--logger', 'zap',
+      '--log-outputs', this.options.logFile ? this.options.logFile : 'stderr',
+    ];
+    const out = 'ignore';
+    this.child = spawn(process.env.COHERD_ETCD_BIN ?? 'etcd', args, { stdio: ['ignore', out, out] });
+    const child = this.child;
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', (e) => reject(new Error(`cannot start etcd: ${e.message} (is etcd-server installed?)`)));
+      child.once('spawn', () => resolve());
+    });
+  }
+
+  /** Resolves when etcd answers /health, or rejects after timeoutMs. */
+  async waitHealthy(timeoutMs = 15000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child && this.child.exitCode !== null) throw new Error(`etcd exited with ${this.child.exitCode}`);
+      try {
+        const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+        const body = (await res.json()) as { health?: string };
+        if (body.health === 'true') return;
+      } catch {
+        /* not up yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`etcd at ${this.endpoint} not healthy within ${timeoutMs} ms`);
+  }
+
+  /** SIGSTOP/SIGCONT for outage tests. */
+  signal(sig: NodeJS.Signals): void {
+    if (this.child?.pid) process.kill(this.child.pid, sig);
+  }
+
+  /** Stops the process; keeps the data dir unless removeData. */
+  async stop(removeData = true): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (removeData && this.ownsDataDir) fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a single-member etcd and waits until it is healthy. */
+export async function startEtcd(options: EtcdProcessOptions = {}): Promise<EtcdProcess> {
+  const etcd = new EtcdProcess(options);
+  await etcd.start();
+  try {
+    await etcd.waitHealthy();
+  } catch (e) {
+    await etcd.stop();
+    throw e;
+  }
+  return etcd;
+}

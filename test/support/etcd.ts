@@ -1,0 +1,1 @@
+export { EtcdProcess, startEtcd } from '../../src/common/etcd-process';
