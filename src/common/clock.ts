@@ -20,8 +20,8 @@ export class SystemClock implements Clock {
   }
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
+    // Not unref'd: a pending deadline or dial timeout must keep the process alive.
     const t = setTimeout(fn, Math.max(0, delayMs));
-    t.unref?.();
     return { cancel: () => clearTimeout(t) };
   }
 }

@@ -29,6 +29,8 @@ export interface AcquireOptions {
   /** Give up waiting after this long; default no limit. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Called when the coordinator says the request waits behind others. */
+  onQueued?: () => void;
 }
 
 export interface ConvertOptions {

@@ -53,3 +53,46 @@ export type LockTableEvent =
   | { kind: 'failed'; requestId: string; holder: Holder; reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED' | 'LOCK_CONFLICT'; message: string }
   | { kind: 'revoke'; lockId: number; holder: Holder; resource: string; space: LockSpace; range: ByteRange; wantedMode: LockMode; attempt: number }
   | { kind: 'revokeOverdue'; lockId: number; holder: Holder; resource: string };
+
+/** convert(): change a held lock's mode and/or range; the lockId stays. */
+export interface ConvertRequest {
+  /** Identifies this conversion (the grant carries it afterwards); unique among waiting requests. */
+  requestId: string;
+  lockId: number;
+  holder: Holder;
+  mode: LockMode;
+  /** Ignored (whole file) for attr and dir tokens. */
+  range: ByteRange;
+  wait: boolean;
+  timeoutMs?: number;
+}
+
+/** reclaim(): a lock a client held under an earlier leader (DESIGN §6). */
+export type ReclaimRequest = Omit<Grant, 'grantedAtMs' | 'uncached'>;
+
+/** A waiting request as dump() shows it, in queue order per resource. */
+export interface WaiterInfo {
+  requestId: string;
+  resource: string;
+  space: LockSpace;
+  mode: LockMode;
+  range: ByteRange;
+  holder: Holder;
+  queuedAtMs: number;
+  /** Queued as a conversion (ahead of ordinary waiters, checked against granted entries only). */
+  conversion: boolean;
+  /** For a waiting convert(): the lock it converts. */
+  lockId?: number;
+}
+
+export interface LockTableDump {
+  grants: Grant[];
+  waiters: WaiterInfo[];
+}
+
+export interface LockTableStats {
+  grants: number;
+  waiters: number;
+  /** (resource, space) pairs with at least one grant or waiter. */
+  resources: number;
+}

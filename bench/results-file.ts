@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { resultsDir } from './paths';
+import { renderMarkdown } from './report';
+import type { BenchResults } from './types';
+
+/** The machine the figures come from. */
+export function hostInfo(): Record<string, string | number> {
+  let etcd = 'unknown';
+  try {
+    const out = execFileSync(process.env.COHERD_ETCD_BIN ?? 'etcd', ['--version'], { encoding: 'utf8', timeout: 5000 });
+    etcd = /etcd Version:\s*(\S+)/.exec(out)?.[1] ?? etcd;
+  } catch {
+    /* reported as unknown */
+  }
+  const cpus = os.cpus();
+  return {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: os.release(),
+    node: process.version,
+    etcd,
+  };
+}
+
+/** YYYY-MM-DD in UTC. */
+export function isoDate(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+export interface WrittenFiles {
+  json: string;
+  markdown?: string;
+}
+
+/**
+ * Full runs: bench/results/<date>.json and bench/RESULTS.md.
+ * Quick runs: bench/results/quick-<date>.json only (RESULTS.md keeps the last full run).
+ */
+export function writeResults(results: BenchResults): WrittenFiles {
+  const dir = resultsDir();
+  const json = path.join(dir, `${results.quick ? 'quick-' : ''}${results.date}.json`);
+  fs.writeFileSync(json, JSON.stringify(results, null, 2) + '\n');
+  if (results.quick) return { json };
+  const markdown = path.join(path.dirname(dir), 'RESULTS.md');
+  fs.writeFileSync(markdown, renderMarkdown(results));
+  return { json, markdown };
+}

@@ -1,0 +1,102 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Clock, SystemClock } from '../common/clock';
+import { Logger } from '../common/logger';
+import { TlsFiles } from '../coordinator/transport-security';
+import { CoherdClient } from './client/coherd-client';
+import { mountAgentFs, AgentFs } from './fuse/fuse-mount';
+import { createCoherencyHook, coherencyBackingOf, CoherencyHook, CoherencyOptions } from './hooks/coherency';
+import { createJournalHook } from './hooks/journal';
+import { createRangeLockHook } from './hooks/range-lock';
+import { FileJournalSink } from './journal/file-journal-sink';
+import { LocalLockServer } from './local-api/local-lock-server';
+import { BackingStore } from './backing/backing-store';
+
+export interface AgentOptions {
+  /** Coordinator endpoints, HOST:PORT. */
+  coordinators: string[];
+  backingDir: string;
+  mountPoint: string;
+  namespace: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Session lease TTL; default 10000 ms. */
+  ttlMs?: number;
+  /** Append-only journal file; default <state dir>/journal-<namespace>.jsonl. */
+  journalFile?: string;
+  /** Local lock API socket; default <state dir>/agent.sock. */
+  socketPath?: string;
+  /** Where the journal and socket live by default; default /run/coherd. */
+  stateDir?: string;
+  tls?: TlsFiles;
+  coherency?: CoherencyOptions;
+}
+
+export interface RunningAgent {
+  readonly mountPoint: string;
+  readonly socketPath: string;
+  readonly client: CoherdClient;
+  /** Flushes dirty data, unmounts, stops the local API and ends the session. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The per-host agent (DESIGN §7): a session with the coordinator, a FUSE
+ * mount whose every op runs through compose([journal, coherency,
+ * rangeLock], backing), and the local lock API.
+ */
+export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
+  const logger = o.logger.child({ component: 'agent', namespace: o.namespace });
+  const clock = o.clock ?? new SystemClock();
+  const stateDir = o.stateDir ?? '/run/coherd';
+  const client = await CoherdClient.connect({
+    endpoints: o.coordinators, clientName: `agent:${os.hostname()}:${o.namespace}`,
+    ttlMs: o.ttlMs, clock, logger, tls: o.tls, renewSession: true,
+  });
+  const sink = await FileJournalSink.open({ path: o.journalFile ?? path.join(stateDir, `journal-${o.namespace}.jsonl`), logger });
+  let coherency: CoherencyHook | undefined;
+  let fs: AgentFs;
+  try {
+    fs = await mountAgentFs({
+      mountPoint: o.mountPoint,
+      backingDir: o.backingDir,
+      namespace: o.namespace,
+      logger,
+      hooks: (backing: BackingStore) => {
+        coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: o.coherency });
+        return [
+          createJournalHook({ namespace: o.namespace, sink, logger }),
+          coherency,
+          createRangeLockHook({ isFenced: () => client.isFenced(), logger }),
+        ];
+      },
+    });
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
+  const socketPath = o.socketPath ?? path.join(stateDir, 'agent.sock');
+  const local = new LocalLockServer(socketPath, () => client, logger);
+  await local.start();
+  client.on('fenced', (reason: string) => local.sessionLost(reason));
+  logger.info('agent running', { mountPoint: fs.mountPoint, backingDir: o.backingDir, session: client.sessionId, socketPath });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    mountPoint: fs.mountPoint,
+    socketPath,
+    client,
+    stop: () => (stopping ??= (async () => {
+      await local.stop();
+      try {
+        await coherency?.core.flushAll();
+      } catch (e) {
+        logger.error('dirty data could not be flushed at shutdown', { error: (e as Error).message });
+      }
+      await fs.unmount();
+      await sink.close().catch((e: Error) => logger.error('journal close failed', { error: (e as Error).message }));
+      await client.close();
+      logger.info('agent stopped');
+    })()),
+  };
+}

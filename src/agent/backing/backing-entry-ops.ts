@@ -1,0 +1,159 @@
+import { execFile } from 'child_process';
+import { constants, promises as fsp } from 'fs';
+import * as nodePath from 'path';
+import { promisify } from 'util';
+import { VopArgs, VopDirEntry, VopResults, VopStat } from '../vop';
+import { SYMLINK_TARGET_MAX, checkId, checkMode, checkName, checkTimeMs } from './backing-limits';
+import { BackingPaths } from './backing-paths';
+import { toVopStat, toVopStatfs } from './backing-stat';
+import { ErrnoError } from './errno-error';
+
+const execFileAsync = promisify(execFile);
+
+/** Linux O_PATH (x86-64, arm64); Node does not export it. */
+const O_PATH = 0o10000000;
+/** lstat calls in flight per readdir. */
+const READDIR_CONCURRENCY = 64;
+
+/**
+ * Operations on names and attributes. Nothing here follows a symlink in
+ * the last component: lstat/lchown/lutimes/readlink/link act on the link
+ * itself; chmod, access and readdir go through an O_PATH|O_NOFOLLOW (or
+ * O_DIRECTORY|O_NOFOLLOW) descriptor and its /proc/self/fd path, so a
+ * symlink swapped in by another host cannot redirect them.
+ */
+export class BackingEntryOps {
+  constructor(private readonly paths: BackingPaths) {}
+
+  async getattr(path: string): Promise<VopStat> {
+    return toVopStat(await fsp.lstat(await this.paths.resolve(path)));
+  }
+
+  async access(path: string, args: VopArgs['access']): Promise<void> {
+    const mode = typeof args.mode === 'number' ? args.mode & 7 : constants.F_OK;
+    await withNoFollow(await this.paths.resolve(path), O_PATH, (proc) => fsp.access(proc, mode));
+  }
+
+  async statfs(): Promise<VopResults['statfs']> {
+    return toVopStatfs(await fsp.statfs(this.paths.root));
+  }
+
+  /** Entries with lstat attributes, '.' and '..' first; entries that vanish meanwhile are skipped. */
+  async readdir(path: string): Promise<VopDirEntry[]> {
+    const resolved = await this.paths.resolve(path);
+    return withNoFollow(resolved, constants.O_RDONLY | constants.O_DIRECTORY, async (proc) => {
+      const names = await fsp.readdir(proc);
+      const self = toVopStat(await fsp.stat(proc));
+      const parent = resolved === this.paths.root ? self : toVopStat(await fsp.lstat(nodePath.dirname(resolved)));
+      const entries: VopDirEntry[] = [{ name: '.', stat: self }, { name: '..', stat: parent }];
+      for (let i = 0; i < names.length; i += READDIR_CONCURRENCY) {
+        const chunk = names.slice(i, i + READDIR_CONCURRENCY);
+        const stats = await Promise.all(chunk.map((name) => fsp.lstat(nodePath.join(proc, name)).then(toVopStat, () => undefined)));
+        chunk.forEach((name, j) => { if (stats[j]) entries.push({ name, stat: stats[j] }); });
+      }
+      return entries;
+    });
+  }
+
+  /** Makes the directory's entries durable (fsync of the directory). */
+  async fsyncdir(path: string): Promise<void> {
+    const handle = await fsp.open(await this.paths.resolve(path), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  async mkdir(path: string, args: VopArgs['mkdir']): Promise<VopStat> {
+    const mode = checkMode(args.mode);
+    const resolved = await this.paths.resolve(path);
+    await fsp.mkdir(resolved, mode);
+    await chmodNoFollow(resolved, mode);
+    return toVopStat(await fsp.lstat(resolved));
+  }
+
+  /** Regular files and FIFOs; device nodes and sockets are refused (EPERM). */
+  async mknod(path: string, args: VopArgs['mknod']): Promise<VopStat> {
+    const mode = checkMode(args.mode);
+    const type = args.mode & constants.S_IFMT;
+    const resolved = await this.paths.resolve(path);
+    if (type === constants.S_IFREG || type === 0) {
+      const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
+      await handle.chmod(mode).finally(() => handle.close());
+    } else if (type === constants.S_IFIFO) {
+      await fsp.lstat(resolved).then(() => { throw new ErrnoError('EEXIST', 'file exists'); }, (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
+      await execFileAsync('mkfifo', ['-m', mode.toString(8), '--', resolved]).catch(() => {
+        throw new ErrnoError('EIO', 'mkfifo failed');
+      });
+    } else {
+      throw new ErrnoError('EPERM', 'only regular files and FIFOs can be created with mknod');
+    }
+    return toVopStat(await fsp.lstat(resolved));
+  }
+
+  async unlink(path: string): Promise<void> {
+    await fsp.unlink(await this.paths.resolve(path));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    await fsp.rmdir(await this.paths.resolve(path));
+  }
+
+  async rename(path: string, args: VopArgs['rename']): Promise<void> {
+    const [from, to] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
+    await fsp.rename(from, to);
+  }
+
+  /** Hard link `dest` to the existing `path` (link(2) does not follow a symlink source). */
+  async link(path: string, args: VopArgs['link']): Promise<VopStat> {
+    const [existing, created] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
+    await fsp.link(existing, created);
+    return toVopStat(await fsp.lstat(created));
+  }
+
+  /** The target is stored verbatim; it is never resolved by the agent. */
+  async symlink(path: string, args: VopArgs['symlink']): Promise<VopStat> {
+    const target = checkName(args.target, 'symlink target', SYMLINK_TARGET_MAX);
+    const resolved = await this.paths.resolve(path);
+    await fsp.symlink(target, resolved);
+    return toVopStat(await fsp.lstat(resolved));
+  }
+
+  async readlink(path: string): Promise<string> {
+    return fsp.readlink(await this.paths.resolve(path));
+  }
+
+  /** chmod on a symlink is EOPNOTSUPP, as on Linux. */
+  async chmod(path: string, args: VopArgs['chmod']): Promise<void> {
+    await chmodNoFollow(await this.paths.resolve(path), checkMode(args.mode));
+  }
+
+  async chown(path: string, args: VopArgs['chown']): Promise<void> {
+    const uid = checkId(args.uid, 'uid');
+    const gid = checkId(args.gid, 'gid');
+    await fsp.lchown(await this.paths.resolve(path), uid, gid);
+  }
+
+  async utimens(path: string, args: VopArgs['utimens']): Promise<void> {
+    const atime = checkTimeMs(args.atimeMs, 'atimeMs') / 1000;
+    const mtime = checkTimeMs(args.mtimeMs, 'mtimeMs') / 1000;
+    await fsp.lutimes(await this.paths.resolve(path), atime, mtime);
+  }
+}
+
+/** Opens `resolved` without following a final symlink and runs fn on its /proc/self/fd path. */
+async function withNoFollow<T>(resolved: string, flags: number, fn: (procPath: string) => Promise<T>): Promise<T> {
+  const handle = await fsp.open(resolved, flags | constants.O_NOFOLLOW);
+  try {
+    return await fn(`/proc/self/fd/${handle.fd}`);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function chmodNoFollow(resolved: string, mode: number): Promise<void> {
+  return withNoFollow(resolved, O_PATH, (proc) => fsp.chmod(proc, mode));
+}

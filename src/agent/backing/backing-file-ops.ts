@@ -1,0 +1,147 @@
+import { constants, read as fsRead, write as fsWrite, promises as fsp } from 'fs';
+import { InvalidArgumentError } from '../../common/errors';
+import { VopArgs, VopResults } from '../vop';
+import { checkIo, checkMode, checkOffset } from './backing-limits';
+import { BackingPaths } from './backing-paths';
+import { toVopStat } from './backing-stat';
+import { ErrnoError } from './errno-error';
+import { HandleTable } from './handle-table';
+
+/**
+ * Open flags passed through to the backing open. Dropped: O_CREAT/O_EXCL
+ * (create is its own op), O_TRUNC (the kernel truncates with setattr, so it
+ * is journaled as a truncate), O_DIRECT (the kernel's buffers are not aligned),
+ * O_NOCTTY/O_NONBLOCK (meaningless here). O_NOFOLLOW is always added.
+ */
+const PASSED_FLAGS = constants.O_RDONLY | constants.O_WRONLY | constants.O_RDWR | constants.O_APPEND
+  | constants.O_SYNC | constants.O_DSYNC | constants.O_NOATIME | constants.O_DIRECTORY;
+const ACCESS_MODE = constants.O_RDONLY | constants.O_WRONLY | constants.O_RDWR;
+
+/** Data operations: open files and their handles. */
+export class BackingFileOps {
+  constructor(
+    private readonly paths: BackingPaths,
+    private readonly handles: HandleTable,
+    private readonly maxIoLength: number,
+  ) {}
+
+  async open(path: string, args: VopArgs['open']): Promise<VopResults['open']> {
+    const flags = checkFlags(args.flags);
+    const resolved = await this.paths.resolve(path);
+    const handle = await fsp.open(resolved, (flags & PASSED_FLAGS) | constants.O_NOFOLLOW);
+    try {
+      const st = await handle.stat();
+      return { fh: this.handles.add(handle, st.ino, path), ino: st.ino };
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * Exclusive create (O_CREAT|O_EXCL), opened read-write. fuse-native does
+   * not pass the caller's flags; the kernel only calls create after a
+   * negative lookup, and exclusivity keeps O_EXCL lock files correct when
+   * another host creates the same name in between. The mode is set
+   * explicitly because the agent's own umask would apply a second time.
+   */
+  async create(path: string, args: VopArgs['create']): Promise<VopResults['create']> {
+    const mode = checkMode(args.mode);
+    const resolved = await this.paths.resolve(path);
+    const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, mode);
+    try {
+      await handle.chmod(mode);
+      const stat = toVopStat(await handle.stat());
+      return { fh: this.handles.add(handle, stat.ino, path), stat };
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async read(args: VopArgs['read']): Promise<number> {
+    const { offset, length } = checkIo(args.offset, args.length, this.maxIoLength);
+    if (!Buffer.isBuffer(args.buffer) || args.buffer.length < length) {
+      throw new InvalidArgumentError('INVALID_ARGUMENT', 'read buffer smaller than length', { length });
+    }
+    const file = this.handles.get(args.fh);
+    let done = 0;
+    while (done < length) {
+      const bytesRead = await pread(file.handle.fd, args.buffer, done, length - done, offset + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+    return done;
+  }
+
+  /** Writes all of `data` (looping over short writes); O_APPEND files append whatever the offset. */
+  async write(args: VopArgs['write']): Promise<number> {
+    if (!Buffer.isBuffer(args.data)) throw new InvalidArgumentError('INVALID_ARGUMENT', 'write data must be a buffer');
+    const { offset, length } = checkIo(args.offset, args.data.length, this.maxIoLength);
+    const file = this.handles.get(args.fh);
+    let done = 0;
+    while (done < length) {
+      const bytesWritten = await pwrite(file.handle.fd, args.data, done, length - done, offset + done);
+      if (bytesWritten === 0) throw new ErrnoError('EIO', 'backing write made no progress');
+      done += bytesWritten;
+    }
+    return done;
+  }
+
+  /** close(2) of one descriptor of an open file: the backing store has nothing buffered. */
+  async flush(args: VopArgs['flush']): Promise<void> {
+    this.handles.get(args.fh);
+  }
+
+  async fsync(args: VopArgs['fsync']): Promise<void> {
+    const file = this.handles.get(args.fh);
+    if (args.datasync) await file.handle.datasync();
+    else await file.handle.sync();
+  }
+
+  async release(args: VopArgs['release']): Promise<void> {
+    await this.handles.take(args.fh).handle.close();
+  }
+
+  async getattr(fh: number): Promise<VopResults['getattr']> {
+    return toVopStat(await this.handles.get(fh).handle.stat());
+  }
+
+  /** Truncates through the handle if given, else opens the path without following a symlink. */
+  async truncate(path: string, args: VopArgs['truncate']): Promise<void> {
+    const size = checkOffset(args.size, 'size');
+    if (args.fh !== undefined) {
+      await this.handles.get(args.fh).handle.truncate(size);
+      return;
+    }
+    const resolved = await this.paths.resolve(path);
+    const handle = await fsp.open(resolved, constants.O_WRONLY | constants.O_NOFOLLOW);
+    try {
+      await handle.truncate(size);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+}
+
+function checkFlags(flags: unknown): number {
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', 'open flags must be an unsigned integer', { flags });
+  }
+  if ((flags & ACCESS_MODE) === ACCESS_MODE) throw new InvalidArgumentError('INVALID_ARGUMENT', 'invalid access mode');
+  return flags;
+}
+
+/*
+ * The data path uses the callback API on the handle's descriptor: measured
+ * 10-40 µs cheaper per 128 KiB request than FileHandle.read/write. The
+ * FileHandle still owns the descriptor (close on release); the kernel sends
+ * no read/write on a handle after its release.
+ */
+function pread(fd: number, buffer: Buffer, at: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fsRead(fd, buffer, at, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+function pwrite(fd: number, buffer: Buffer, at: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fsWrite(fd, buffer, at, length, position, (e, n) => (e ? reject(e) : resolve(n))));
+}

@@ -1,0 +1,77 @@
+import { promises as fsp } from 'fs';
+import * as nodePath from 'path';
+import { InvalidArgumentError, PermissionDeniedError } from '../../common/errors';
+import { ErrnoError } from './errno-error';
+
+/** Linux PATH_MAX, and NAME_MAX for one component. */
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+
+/**
+ * Maps mount paths ('/a/b' as FUSE gives them) to paths in the backing
+ * directory, strictly inside it.
+ *
+ * - Only absolute, normalized paths are accepted: '..' is EACCES, '.',
+ *   empty components, NUL bytes and relative paths are EINVAL.
+ * - The parent chain is resolved with realpath and must stay inside the
+ *   backing root (EACCES otherwise), so a symlink planted in the backing
+ *   store (by another host, or in a race with the kernel's lookup) is never
+ *   followed out of it. The kernel resolves symlinks in the mount itself
+ *   (via readlink); the agent never needs to follow one.
+ * - The last component is left as is: ops that must not follow it use
+ *   lstat semantics or O_NOFOLLOW (see BackingStore).
+ *
+ * Residual race: a directory on the realpath'd chain swapped for a symlink
+ * between realpath and the op (Node has no openat2/RESOLVE_BENEATH).
+ */
+export class BackingPaths {
+  private constructor(readonly root: string) {}
+
+  /** `dir` must exist and be a directory; it is canonicalized once. */
+  static async create(dir: string): Promise<BackingPaths> {
+    const root = await fsp.realpath(dir);
+    const st = await fsp.stat(root);
+    if (!st.isDirectory()) throw new ErrnoError('ENOTDIR', 'backing path is not a directory');
+    return new BackingPaths(root);
+  }
+
+  /** Checks a mount path's syntax and returns its components ([] for '/'). */
+  components(mountPath: unknown): string[] {
+    if (typeof mountPath !== 'string' || !mountPath.startsWith('/')) {
+      throw new InvalidArgumentError('INVALID_ARGUMENT', 'path must be absolute', { path: String(mountPath).slice(0, 256) });
+    }
+    if (mountPath.includes('\0')) throw new InvalidArgumentError('INVALID_ARGUMENT', 'path contains NUL');
+    if (Buffer.byteLength(mountPath) >= PATH_MAX) throw new ErrnoError('ENAMETOOLONG', 'path too long');
+    if (mountPath === '/') return [];
+    const parts = mountPath.slice(1).split('/');
+    for (const part of parts) {
+      if (part === '..') throw new PermissionDeniedError('PERMISSION_DENIED', 'path escapes the mount', { path: mountPath });
+      if (part === '' || part === '.') throw new InvalidArgumentError('INVALID_ARGUMENT', 'path is not normalized', { path: mountPath });
+      if (Buffer.byteLength(part) > NAME_MAX) throw new ErrnoError('ENAMETOOLONG', 'path component too long');
+    }
+    return parts;
+  }
+
+  /** The backing path for a mount path; the parent chain is verified to lie inside the root. */
+  async resolve(mountPath: unknown): Promise<string> {
+    const parts = this.components(mountPath);
+    if (parts.length === 0) return this.root;
+    const name = parts[parts.length - 1];
+    if (parts.length === 1) return nodePath.join(this.root, name);
+    const parent = await fsp.realpath(nodePath.join(this.root, ...parts.slice(0, -1)));
+    if (!this.contains(parent)) {
+      throw new PermissionDeniedError('PERMISSION_DENIED', 'path resolves outside the backing directory', { path: mountPath });
+    }
+    return nodePath.join(parent, name);
+  }
+
+  /** The mount path of a mount path's parent directory ('/' for top-level entries). */
+  parentOf(mountPath: string): string {
+    const parts = this.components(mountPath);
+    return parts.length <= 1 ? '/' : '/' + parts.slice(0, -1).join('/');
+  }
+
+  private contains(p: string): boolean {
+    return p === this.root || p.startsWith(this.root.endsWith('/') ? this.root : this.root + '/');
+  }
+}

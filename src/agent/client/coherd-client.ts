@@ -1,0 +1,363 @@
+import { EventEmitter } from 'node:events';
+import { Clock, SystemClock, TimerHandle } from '../../common/clock';
+import { Logger, silentLogger } from '../../common/logger';
+import { WHOLE_FILE } from '../../common/byte-range';
+import { CancelledError, SessionLostError, errorFromReason } from '../../common/errors';
+import { modeFromWire, rangeToWire, spaceFromWire, spaceToWire } from '../../common/wire';
+import { TlsFiles } from '../../coordinator/transport-security';
+import { SessionConnection, ServerMessage } from './session-connection';
+import { PendingRequests } from './pending-requests';
+import { connectToSomeEndpoint } from './endpoint-dialer';
+import { AcquireOptions, ClientGrant, ConvertOptions, RevokeAnswer, RevokeNotice, TokenClient } from './types';
+
+export interface CoherdClientOptions {
+  /** Coordinator endpoints, HOST:PORT; the client follows the leader among them. */
+  endpoints: string[];
+  clientName?: string;
+  /** Session lease TTL; default 10000 ms. */
+  ttlMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+  tls?: TlsFiles;
+  /** Subtracted from the lease deadline for clock drift; default max(100 ms, 2% of TTL). */
+  driftMarginMs?: number;
+  /** After losing the session, open a new one (agents); default false (CLI, tests). */
+  renewSession?: boolean;
+  /** Give up dialing after this long; default 5000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * A session with the coordinator: one stream, heartbeats, acquire/release/
+ * convert, revoke callbacks, reconnect with resume, and self-fencing at its
+ * own lease deadline (DESIGN §5). Events: 'fenced' (reason), 'session' (id),
+ * 'reconnected' (endpoint).
+ */
+export class CoherdClient extends EventEmitter implements TokenClient {
+  sessionId = '';
+  ttlMs: number;
+  epoch = 0;
+  private resumeSecret = '';
+  private conn: SessionConnection | undefined;
+  private readonly pending = new PendingRequests();
+  private readonly held = new Map<number, ClientGrant>();
+  private lazyReleases: number[] = [];
+  private nextRequestId = 1;
+  private lastSeq = 0;
+  private deadlineMs = 0;
+  private fencedReason: string | undefined;
+  private closing = false;
+  private heartbeatTimer: TimerHandle | undefined;
+  private fenceTimer: TimerHandle | undefined;
+  private ackTimer: TimerHandle | undefined;
+  private reconnecting: Promise<void> | undefined;
+  private revokeHandler: (n: RevokeNotice) => Promise<RevokeAnswer> = async () => ({ released: true });
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly driftMarginMs: number;
+
+  private constructor(private readonly o: CoherdClientOptions) {
+    super();
+    this.clock = o.clock ?? new SystemClock();
+    this.logger = (o.logger ?? silentLogger()).child({ component: 'client' });
+    this.ttlMs = o.ttlMs ?? 10_000;
+    this.driftMarginMs = o.driftMarginMs ?? Math.max(100, Math.round(this.ttlMs * 0.02));
+  }
+
+  static async connect(o: CoherdClientOptions): Promise<CoherdClient> {
+    const client = new CoherdClient(o);
+    await client.openSession();
+    return client;
+  }
+
+  get endpoint(): string {
+    return this.conn?.endpoint ?? '';
+  }
+
+  leaseDeadlineMs(): number {
+    return this.deadlineMs;
+  }
+
+  isFenced(): boolean {
+    if (this.fencedReason === undefined && this.deadlineMs > 0 && this.clock.nowMs() >= this.deadlineMs) this.fence('LEASE_DEADLINE_PASSED');
+    return this.fencedReason !== undefined;
+  }
+
+  heldGrants(): ClientGrant[] {
+    return [...this.held.values()];
+  }
+
+  setRevokeHandler(handler: (notice: RevokeNotice) => Promise<RevokeAnswer>): void {
+    this.revokeHandler = handler;
+  }
+
+  async acquire(a: AcquireOptions): Promise<ClientGrant> {
+    const range = a.space === 'attr' || a.space === 'dir' ? WHOLE_FILE : a.range ?? WHOLE_FILE;
+    const reply = await this.request(
+      { acquire: { resource: a.resource, space: spaceToWire(a.space), mode: a.mode, range: rangeToWire(range), owner: a.owner ?? '', wait: a.wait ?? true, timeoutMs: a.timeoutMs ?? 0 } },
+      a.signal,
+      a.onQueued,
+    );
+    return this.recordGrant(reply);
+  }
+
+  async convert(lockId: number, c: ConvertOptions): Promise<ClientGrant> {
+    const reply = await this.request(
+      { convert: { lockId, mode: c.mode, range: rangeToWire(c.range), wait: c.wait ?? true, timeoutMs: c.timeoutMs ?? 0 } },
+      c.signal,
+    );
+    return this.recordGrant(reply);
+  }
+
+  async release(lockId: number): Promise<void> {
+    this.held.delete(lockId);
+    await this.request({ release: { lockId } });
+  }
+
+  releaseLazily(lockId: number): void {
+    this.held.delete(lockId);
+    this.lazyReleases.push(lockId);
+    this.scheduleAck();
+  }
+
+  /** Ends the session: the coordinator frees everything and revokes the lease. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.stopTimers();
+    if (this.conn?.isOpen && !this.fencedReason) {
+      await Promise.race([this.request({ close: {} }).catch(() => undefined), new Promise((r) => this.clock.setTimer(2000, () => r(undefined)))]);
+    }
+    this.conn?.close();
+    this.pending.rejectAll(new SessionLostError('SESSION_EVICTED', 'client closed'));
+  }
+
+  private recordGrant(reply: Record<string, unknown>): ClientGrant {
+    const body = (reply.granted ?? reply.converted ?? reply.reclaimed) as { lock: Record<string, unknown> };
+    const grant = grantFromWire(body.lock);
+    this.held.set(grant.lockId, grant);
+    return grant;
+  }
+
+  private request(body: object, signal?: AbortSignal, onQueued?: () => void): Promise<Record<string, unknown>> {
+    if (this.isFenced()) return Promise.reject(new SessionLostError('LEASE_DEADLINE_PASSED', `session lost: ${this.fencedReason}`));
+    if (signal?.aborted) return Promise.reject(new CancelledError('CANCELLED', 'aborted before sending'));
+    const requestId = this.nextRequestId++;
+    const message = { requestId, ...body };
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        if (!this.pending.take(requestId)) return;
+        this.sendRaw({ requestId: this.nextRequestId++, cancel: { targetRequestId: requestId } });
+        reject(new CancelledError('CANCELLED', 'aborted by the caller'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.add({
+        requestId, message, sentMs: this.clock.nowMs(), onQueued,
+        resolve: (r) => { signal?.removeEventListener('abort', onAbort); resolve(r); },
+        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
+      });
+      this.sendRaw(message);
+    });
+  }
+
+  private sendRaw(message: object): void {
+    const full = { ...message, ackSeq: this.lastSeq, releaseLockIds: this.lazyReleases };
+    if (this.conn?.send(full)) {
+      this.lazyReleases = [];
+      this.ackTimer?.cancel();
+      this.ackTimer = undefined;
+    }
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer) return;
+    this.ackTimer = this.clock.setTimer(20, () => {
+      this.ackTimer = undefined;
+      this.sendRaw({ requestId: 0, ack: {} });
+    });
+  }
+
+  private async openSession(): Promise<void> {
+    const opened = await this.dial({ open: { clientName: this.o.clientName ?? 'coherd-client', ttlMs: this.ttlMs } });
+    this.adoptSession(opened);
+    this.scheduleHeartbeat(0);
+  }
+
+  private adoptSession(opened: Record<string, unknown>): void {
+    this.sessionId = String(opened.sessionId);
+    this.resumeSecret = String(opened.resumeSecret);
+    this.ttlMs = Number(opened.ttlMs);
+    this.epoch = Number(opened.epoch);
+    this.fencedReason = undefined;
+    this.deadlineMs = this.clock.nowMs() + this.ttlMs - this.driftMarginMs;
+    this.armFenceTimer();
+  }
+
+  /** Connects to some endpoint and sends the first message; resolves with SessionOpened. */
+  private async dial(first: object): Promise<Record<string, unknown>> {
+    const { conn, opened } = await connectToSomeEndpoint({
+      endpoints: this.o.endpoints,
+      tls: this.o.tls,
+      logger: this.logger,
+      clock: this.clock,
+      timeoutMs: this.o.connectTimeoutMs ?? 5000,
+      firstMessage: (lastSeq) => ({ requestId: 0, ackSeq: lastSeq, ...first }),
+      lastSeq: () => this.lastSeq,
+      handlers: (getConn) => ({
+        onMessage: (m) => this.onMessage(m),
+        onClosed: (reason) => this.onConnectionClosed(getConn(), reason),
+      }),
+    });
+    this.conn = conn;
+    return opened;
+  }
+
+  private onMessage(m: ServerMessage): void {
+    const seq = Number(m.seq ?? 0);
+    if (seq > 0) {
+      if (seq <= this.lastSeq) return;
+      this.lastSeq = seq;
+      this.scheduleAck();
+    }
+    const requestId = Number(m.requestId ?? 0);
+    const body = m.body;
+    const payload = (body ? m[body] : {}) as Record<string, unknown>;
+    switch (body) {
+      case 'opened': return; // handled by the dialer
+      case 'queued': this.pending.get(requestId)?.onQueued?.(); return;
+      case 'revoke': void this.answerRevoke(payload); return;
+      case 'evicted': this.fence(String(payload.reason || 'SESSION_EVICTED')); return;
+      case 'heartbeatAck': return this.onHeartbeatAck(requestId, Number(payload.ttlMs));
+      case 'error': {
+        const p = this.pending.take(requestId);
+        const err = errorFromReason(String(payload.reason), String(payload.message), { leaderAddress: payload.leaderAddress });
+        if (p) p.reject(err);
+        else this.logger.debug('error for no pending request', { requestId, reason: payload.reason });
+        return;
+      }
+      case 'granted': case 'converted': case 'reclaimed': {
+        const p = this.pending.take(requestId);
+        if (p) return p.resolve(m as Record<string, unknown>);
+        // The caller gave up (abort) before the grant arrived: give it back.
+        const lockId = Number((payload.lock as { lockId?: number } | undefined)?.lockId);
+        if (lockId) this.releaseLazily(lockId);
+        return;
+      }
+      default:
+        this.pending.take(requestId)?.resolve(m as Record<string, unknown>);
+    }
+  }
+
+  private async answerRevoke(payload: Record<string, unknown>): Promise<void> {
+    const lockId = Number(payload.lockId);
+    const range = payload.range as { start: number; end: number };
+    const notice: RevokeNotice = { lockId, range: { start: Number(range.start), end: Number(range.end) }, wantedMode: modeFromWire(payload.wantedMode), attempt: Number(payload.attempt), deadlineMs: Number(payload.deadlineMs) };
+    if (!this.held.has(lockId)) return; // already released (lazily or by an earlier answer)
+    let answer: RevokeAnswer;
+    try {
+      answer = await this.revokeHandler(notice);
+    } catch (e) {
+      this.logger.error('revoke handler failed; releasing the token', { lockId, error: (e as Error).message });
+      answer = { released: true };
+    }
+    if (!this.held.has(lockId) || this.isFenced()) return;
+    if (answer.released) this.held.delete(lockId);
+    const ack = answer.released ? { lockId, released: true } : { lockId, released: false, mode: answer.mode, range: rangeToWire(answer.range) };
+    this.request({ revokeAck: ack }).then((r) => { if (!answer.released) this.recordGrant(r); }, (e) => this.logger.warn('revoke ack refused', { lockId, error: (e as Error).message }));
+  }
+
+  private scheduleHeartbeat(delayMs: number): void {
+    this.heartbeatTimer?.cancel();
+    this.heartbeatTimer = this.clock.setTimer(delayMs, () => {
+      if (this.closing || this.fencedReason) return;
+      this.request({ heartbeat: {} }).catch((e) => this.logger.debug('heartbeat failed', { error: (e as Error).message }));
+      this.scheduleHeartbeat(Math.max(200, this.ttlMs / 4));
+    });
+  }
+
+  private onHeartbeatAck(requestId: number, ttlMs: number): void {
+    const p = this.pending.take(requestId);
+    if (!p) return;
+    const deadline = p.sentMs + ttlMs - this.driftMarginMs;
+    if (deadline > this.deadlineMs) this.deadlineMs = deadline;
+    this.armFenceTimer();
+    p.resolve({});
+  }
+
+  private armFenceTimer(): void {
+    this.fenceTimer?.cancel();
+    this.fenceTimer = this.clock.setTimer(this.deadlineMs - this.clock.nowMs(), () => { this.isFenced(); });
+  }
+
+  private fence(reason: string): void {
+    if (this.fencedReason !== undefined) return;
+    this.fencedReason = reason;
+    this.held.clear();
+    this.lazyReleases = [];
+    this.heartbeatTimer?.cancel();
+    this.logger.warn('session fenced', { session: this.sessionId, reason });
+    this.pending.rejectAll(new SessionLostError(reason === 'SESSION_EVICTED' ? 'SESSION_EVICTED' : 'LEASE_DEADLINE_PASSED', `session lost: ${reason}`));
+    this.emit('fenced', reason);
+    if (this.o.renewSession && !this.closing) void this.renew();
+  }
+
+  private async renew(): Promise<void> {
+    this.conn?.close();
+    for (let attempt = 0; !this.closing; attempt++) {
+      try {
+        this.lastSeq = 0;
+        await this.openSession();
+        this.logger.info('new session after fencing', { session: this.sessionId });
+        this.emit('session', this.sessionId);
+        return;
+      } catch (e) {
+        this.logger.warn('cannot open a new session yet', { error: (e as Error).message });
+        await new Promise((r) => this.clock.setTimer(Math.min(2000, 200 * 2 ** attempt), () => r(undefined)));
+      }
+    }
+  }
+
+  private onConnectionClosed(conn: SessionConnection, reason: string): void {
+    if (conn !== this.conn || this.closing || this.fencedReason) return;
+    this.logger.warn('session stream lost; resuming', { session: this.sessionId, reason });
+    this.reconnecting ??= this.resume().finally(() => { this.reconnecting = undefined; });
+  }
+
+  private async resume(): Promise<void> {
+    while (!this.closing && !this.isFenced()) {
+      try {
+        const opened = await this.dial({ resume: { sessionId: this.sessionId, resumeSecret: this.resumeSecret } });
+        this.epoch = Number(opened.epoch);
+        for (const p of this.pending.unprocessedAfter(Number(opened.lastRequestId))) this.sendRaw(p.message);
+        this.emit('reconnected', this.endpoint);
+        return;
+      } catch (e) {
+        const reason = (e as { reason?: string }).reason;
+        if (reason === 'SESSION_NOT_FOUND' || reason === 'SESSION_NOT_OWNED') return this.fence('SESSION_EXPIRED');
+        await new Promise((r) => this.clock.setTimer(200, () => r(undefined)));
+      }
+    }
+  }
+
+  private stopTimers(): void {
+    this.heartbeatTimer?.cancel();
+    this.fenceTimer?.cancel();
+    this.ackTimer?.cancel();
+  }
+}
+
+function grantFromWire(lock: Record<string, unknown>): ClientGrant {
+  const range = lock.range as { start: number; end: number };
+  const fencing = lock.fencingToken as { epoch: number; counter: number };
+  return {
+    lockId: Number(lock.lockId),
+    resource: String(lock.resource),
+    space: spaceFromWire(lock.space),
+    mode: modeFromWire(lock.mode),
+    range: { start: Number(range.start), end: Number(range.end) },
+    owner: String(lock.owner ?? ''),
+    fencingToken: { epoch: Number(fencing.epoch), counter: Number(fencing.counter) },
+    uncached: lock.uncached === true,
+  };
+}
+

@@ -1,0 +1,44 @@
+/** A request waiting for the coordinator's answer; kept with its message so it can be resent after a resume. */
+export interface PendingRequest {
+  requestId: number;
+  message: object;
+  /** Clock ms when it was (last) sent. */
+  sentMs: number;
+  resolve(reply: Record<string, unknown>): void;
+  reject(e: Error): void;
+  onQueued?: () => void;
+}
+
+/** Requests in flight, by request id. */
+export class PendingRequests {
+  private readonly byId = new Map<number, PendingRequest>();
+
+  add(p: PendingRequest): void {
+    this.byId.set(p.requestId, p);
+  }
+
+  get(requestId: number): PendingRequest | undefined {
+    return this.byId.get(requestId);
+  }
+
+  take(requestId: number): PendingRequest | undefined {
+    const p = this.byId.get(requestId);
+    if (p) this.byId.delete(requestId);
+    return p;
+  }
+
+  /** Those the coordinator has not processed yet (id above lastProcessed), in id order. */
+  unprocessedAfter(lastProcessed: number): PendingRequest[] {
+    return [...this.byId.values()].filter((p) => p.requestId > lastProcessed).sort((a, b) => a.requestId - b.requestId);
+  }
+
+  rejectAll(e: Error): void {
+    const all = [...this.byId.values()];
+    this.byId.clear();
+    for (const p of all) p.reject(e);
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+}

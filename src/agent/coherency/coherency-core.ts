@@ -1,0 +1,97 @@
+import type { Clock } from '../../common/clock';
+import type { Logger } from '../../common/logger';
+import type { TokenClient } from '../client/types';
+import { AttrCache } from './attr-cache';
+import type { CoherencyBacking } from './coherency-backing';
+import { PageCache } from './page-cache';
+import { createRevokeHandler, dropUncovered, giveUp, ProtectedCaches } from './revoke-handler';
+import { TokenCache } from './token-cache';
+import { WriteBack } from './write-back';
+
+/** Tunables of the coherency layer; every field has a default. */
+export interface CoherencyOptions {
+  /** Idle tokens kept before the oldest are given back. Default 10,000. */
+  maxTokens?: number;
+  /** Page cache memory (clean + dirty). Default 64 MiB. */
+  pageCacheBytes?: number;
+  /** Dirty memory above which writers wait for flushes. Default 32 MiB. */
+  maxDirtyBytes?: number;
+  /** Longest a dirty byte waits before its flush starts. Default 1000 ms. */
+  flushDelayMs?: number;
+  /** Largest coalesced pwrite. Default 4 MiB. */
+  maxWriteBytes?: number;
+}
+
+export interface CoherencyCoreDeps {
+  client: TokenClient;
+  /** The shared filesystem's configured name: resources are `<namespace>/<ino>`. */
+  namespace: string;
+  clock: Clock;
+  logger: Logger;
+  backing: CoherencyBacking;
+  options?: CoherencyOptions;
+}
+
+/**
+ * The agent's coherency state: token cache, page cache, write-back and
+ * attribute cache, wired to the client's revokes and session events. When
+ * the session is lost every cache and token goes at once (DESIGN §5):
+ * dirty data that could not be flushed becomes a per-file error.
+ */
+export class CoherencyCore implements ProtectedCaches {
+  readonly client: TokenClient;
+  readonly namespace: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly backing: CoherencyBacking;
+  readonly tokens: TokenCache;
+  readonly pages: PageCache;
+  readonly writeBack: WriteBack;
+  readonly attrs = new AttrCache();
+
+  constructor(deps: CoherencyCoreDeps) {
+    const o = deps.options ?? {};
+    this.client = deps.client;
+    this.namespace = deps.namespace;
+    this.clock = deps.clock;
+    this.logger = deps.logger.child({ component: 'coherency' });
+    this.backing = deps.backing;
+    this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens });
+    this.pages = new PageCache({ maxBytes: o.pageCacheBytes });
+    this.writeBack = new WriteBack({
+      pages: this.pages,
+      clock: this.clock,
+      logger: this.logger,
+      flushFn: (file, offset, data) => this.backing.write(file, offset, data),
+      deadlineMs: () => this.client.leaseDeadlineMs(),
+      isFenced: () => this.client.isFenced(),
+      maxDirtyBytes: o.maxDirtyBytes,
+      flushDelayMs: o.flushDelayMs,
+      maxWriteBytes: o.maxWriteBytes,
+    });
+    this.tokens.setListener({
+      retiring: (token) => giveUp(this, token, { released: true }),
+      coverageLost: (token, range) => dropUncovered(this, token, range),
+    });
+    this.client.setRevokeHandler(createRevokeHandler(this));
+    this.client.on('fenced', (reason) => this.sessionLost(reason));
+    this.client.on('session', () => this.sessionLost('replaced by a new session'));
+  }
+
+  resourceOf(ino: number): string {
+    return `${this.namespace}/${ino}`;
+  }
+
+  /** Flushes everything dirty (unmount, shutdown). */
+  flushAll(): Promise<void> {
+    return this.writeBack.flushAll();
+  }
+
+  /** The tokens of a lost session are void: forget them, their caches and unflushable dirty data. */
+  private sessionLost(reason: string): void {
+    this.logger.warn('session lost: dropping tokens and caches', { reason, tokens: this.tokens.size, dirtyBytes: this.pages.dirtyBytes });
+    this.writeBack.abandonAll(reason);
+    this.tokens.dropAll();
+    this.attrs.clear();
+  }
+}

@@ -1,0 +1,201 @@
+import { ByteRange, END_OF_FILE, isValidOffset, WHOLE_FILE } from '../../common/byte-range';
+import { SessionLostError } from '../../common/errors';
+import type { Next, VopOf } from '../vop';
+import type { CoherencyCore } from './coherency-core';
+import type { TokenMode, TokenRequest, TokenUse } from './held-token';
+import { FileRef, PAGE_SIZE } from './page';
+
+/** Reads larger than this (page-aligned) bypass the page cache. */
+const MAX_CACHED_READ = 1024 * 1024;
+
+const alignDown = (n: number): number => Math.floor(n / PAGE_SIZE) * PAGE_SIZE;
+const alignUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+
+/**
+ * The data path under tokens: reads (data READ) from the page cache,
+ * writes (data WRITE, plus attr WRITE when they extend the file) into
+ * write-back, O_APPEND and uncached files written through, truncate.
+ */
+export class DataOps {
+  constructor(private readonly core: CoherencyCore) {}
+
+  async read(vop: VopOf<'read'>, next: Next, ino: number): Promise<number> {
+    const { offset, length, buffer } = vop.args;
+    if (!isValidOffset(offset) || !Number.isInteger(length) || length <= 0 || !Buffer.isBuffer(buffer)) return (await next(vop)) as number;
+    const { tokens, pages, writeBack } = this.core;
+    const key = this.core.resourceOf(ino);
+    const range = { start: alignDown(offset), end: alignUp(offset + length) };
+    const use = await tokens.use(req(key, 'data', 'READ', range), vop.signal);
+    try {
+      if (tokens.isUncached(key) || range.end - range.start > MAX_CACHED_READ) {
+        await writeBack.flush(key, { start: offset, end: END_OF_FILE });
+        if (tokens.isUncached(key)) this.dropCleanPages(key);
+        return (await next(vop)) as number;
+      }
+      const allowShort = use.token.range.end === END_OF_FILE;
+      const cachedFile = pages.file(key);
+      const hit = cachedFile && pages.readCached(cachedFile, offset, length, allowShort);
+      if (hit) return hit.copy(buffer);
+      const generation = pages.fileFor(key, refOf(vop, ino)).writeGeneration;
+      const tmp = Buffer.alloc(range.end - range.start);
+      const n = (await next({ ...vop, args: { ...vop.args, buffer: tmp, offset: range.start, length: tmp.length } })) as number;
+      const token = use.token;
+      const out = pages.readThrough(pages.fileFor(key, refOf(vop, ino)), offset, length, tmp.subarray(0, n), {
+        allowShort,
+        generation,
+        cacheable: (index) => token.alive && !tokens.isUncached(key) && token.range.start <= index * PAGE_SIZE && (index + 1) * PAGE_SIZE <= token.range.end,
+      });
+      return out.copy(buffer);
+    } finally {
+      use.done();
+    }
+  }
+
+  async write(vop: VopOf<'write'>, next: Next, ino: number, append: boolean): Promise<number> {
+    const { data, offset } = vop.args;
+    if (!Buffer.isBuffer(data) || data.length === 0 || !isValidOffset(offset) || offset + data.length > Number.MAX_SAFE_INTEGER) {
+      return (await next(vop)) as number;
+    }
+    if (append) return this.append(vop, next, ino);
+    const { tokens, pages, writeBack, attrs } = this.core;
+    const key = this.core.resourceOf(ino);
+    const end = offset + data.length;
+    let attrMode: TokenMode = 'READ';
+    for (;;) {
+      const uses = await tokens.useAll([req(key, 'data', 'WRITE', { start: offset, end }), req(key, 'attr', attrMode, WHOLE_FILE)], vop.signal);
+      try {
+        const size = await this.sizeOf(key, refOf(vop, ino), uses[1]);
+        if (end > size && attrMode === 'READ') {
+          attrMode = 'WRITE'; // extending: retry holding attr WRITE (uses are released by finally)
+          continue;
+        }
+        this.checkNotFenced(vop.op);
+        vop.fencingToken = uses[0].token.fencingToken;
+        if (tokens.isUncached(key)) {
+          await writeBack.flush(key, { start: offset, end });
+          this.dropCleanPages(key);
+          const n = (await next(vop)) as number;
+          if (end > size) attrs.setSize(key, end);
+          return n;
+        }
+        let file = pages.fileFor(key, refOf(vop, ino));
+        for (let blocked = pages.write(file, offset, data); blocked >= 0; blocked = pages.write(file, offset, data)) {
+          await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
+          file = pages.fileFor(key, refOf(vop, ino));
+        }
+        file.ref = refOf(vop, ino);
+        if (end > size) attrs.setSize(key, end);
+        await writeBack.dirtied(key);
+        return data.length;
+      } finally {
+        for (const u of uses) u.done();
+      }
+    }
+  }
+
+  /**
+   * O_APPEND: the backing handle appends at its end of file, which is this
+   * host's known size once its dirty data is flushed. Written through under
+   * attr WRITE and data WRITE from that size to END_OF_FILE.
+   */
+  private async append(vop: VopOf<'write'>, next: Next, ino: number): Promise<number> {
+    const { tokens, pages, writeBack, attrs } = this.core;
+    const key = this.core.resourceOf(ino);
+    let from = attrs.get(key)?.size ?? 0;
+    for (;;) {
+      const uses = await tokens.useAll([req(key, 'attr', 'WRITE', WHOLE_FILE), req(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
+      try {
+        const size = await this.sizeOf(key, refOf(vop, ino), uses[0]);
+        if (size < from) {
+          from = size;
+          continue;
+        }
+        this.checkNotFenced(vop.op);
+        vop.fencingToken = uses[1].token.fencingToken;
+        await writeBack.flush(key);
+        const file = pages.file(key);
+        if (file) {
+          pages.dropRange(file, { start: size, end: END_OF_FILE }, true);
+          pages.forgetEof(file);
+        }
+        const n = (await next(vop)) as number;
+        attrs.setSize(key, size + n);
+        return n;
+      } finally {
+        for (const u of uses) u.done();
+      }
+    }
+  }
+
+  /** truncate/ftruncate: attr WRITE and data WRITE from the lower of old and new size to END_OF_FILE. */
+  async truncate(vop: VopOf<'truncate'>, next: Next, ino: number): Promise<void> {
+    const newSize = vop.args.size;
+    if (!isValidOffset(newSize) || newSize > Number.MAX_SAFE_INTEGER) return (await next(vop)) as void;
+    const { tokens, pages, writeBack, attrs } = this.core;
+    const key = this.core.resourceOf(ino);
+    let from = newSize;
+    for (;;) {
+      const uses = await tokens.useAll([req(key, 'attr', 'WRITE', WHOLE_FILE), req(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
+      try {
+        const size = await this.sizeOf(key, refOf(vop, ino), uses[0]);
+        if (size < from) {
+          from = size;
+          continue;
+        }
+        this.checkNotFenced(vop.op);
+        vop.fencingToken = uses[1].token.fencingToken;
+        // Dirty bytes past the new size are written first, so a failed truncate loses nothing.
+        await writeBack.flush(key, { start: newSize, end: END_OF_FILE });
+        await next(vop);
+        const file = pages.file(key);
+        if (file) pages.truncate(file, newSize);
+        attrs.setSize(key, newSize);
+        return;
+      } finally {
+        for (const u of uses) u.done();
+      }
+    }
+  }
+
+  /** fsync, flush (close of a descriptor), release: flush the file, then report its deferred error. */
+  async sync(vop: VopOf<'fsync'> | VopOf<'flush'> | VopOf<'release'>, next: Next, ino: number | undefined): Promise<void> {
+    const key = ino === undefined ? undefined : this.core.resourceOf(ino);
+    if (key) await this.core.writeBack.flush(key);
+    const error = key ? this.core.writeBack.takeError(key) : undefined;
+    if (vop.op === 'release') {
+      await next(vop); // the handle is closed whatever happened to the data
+      if (error) throw error;
+      return;
+    }
+    if (error) throw error;
+    await next(vop);
+  }
+
+  /** The file's size as this host knows it: cached under the attr token (fetched on a miss), plus unflushed writes. */
+  private async sizeOf(key: string, ref: FileRef, attrUse: TokenUse): Promise<number> {
+    const { attrs, pages } = this.core;
+    let st = attrs.get(key);
+    if (!st) {
+      st = await this.core.backing.stat(ref);
+      if (attrUse.token.alive) attrs.set(key, st);
+    }
+    return Math.max(st.size, pages.file(key)?.dirtyEnd ?? 0);
+  }
+
+  private dropCleanPages(key: string): void {
+    const file = this.core.pages.file(key);
+    if (file) this.core.pages.dropRange(file, WHOLE_FILE, true);
+  }
+
+  private checkNotFenced(op: string): void {
+    if (this.core.client.isFenced()) throw new SessionLostError('LEASE_DEADLINE_PASSED', 'agent is fenced: no cached writes', { op });
+  }
+}
+
+function req(resource: string, space: TokenRequest['space'], mode: TokenMode, range: ByteRange): TokenRequest {
+  return { resource, space, mode, range };
+}
+
+function refOf(vop: VopOf<'read'> | VopOf<'write'> | VopOf<'truncate'>, ino: number): FileRef {
+  return { ino, path: vop.path, fh: vop.args.fh };
+}

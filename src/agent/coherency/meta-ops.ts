@@ -1,0 +1,101 @@
+import { constants } from 'fs';
+import { WHOLE_FILE } from '../../common/byte-range';
+import type { Next, Vop, VopOf, VopResult, VopStat } from '../vop';
+import type { CoherencyCore } from './coherency-core';
+import type { TokenMode, TokenRequest, TokenSpace } from './held-token';
+
+/** Ops that add or remove entries of a directory (dir WRITE on the parent(s)). */
+export type DirChangeVop = VopOf<'create'> | VopOf<'mkdir'> | VopOf<'mknod'> | VopOf<'symlink'> | VopOf<'unlink'> | VopOf<'rmdir'> | VopOf<'rename'> | VopOf<'link'>;
+/** Ops that change a file's attributes (attr WRITE). */
+export type AttrChangeVop = VopOf<'chmod'> | VopOf<'chown'> | VopOf<'utimens'> | VopOf<'setxattr'> | VopOf<'removexattr'>;
+
+/**
+ * Metadata under tokens: getattr from the attr cache (attr READ), attribute
+ * changes under attr WRITE, directory changes under dir WRITE on the
+ * parent(s), readdir under dir READ.
+ *
+ * Directory entries are not cached (the kernel asks again with
+ * entry_timeout=0 anyway, and a cached entry's stat would need the child's
+ * attr token): dir tokens order directory changes across hosts, and a dir
+ * revoke drops the directory's cached attributes.
+ */
+export class MetaOps {
+  constructor(private readonly core: CoherencyCore) {}
+
+  async getattr(vop: VopOf<'getattr'>, next: Next, ino: number): Promise<VopStat> {
+    const { tokens, attrs, pages } = this.core;
+    const key = this.core.resourceOf(ino);
+    const [use] = await tokens.useAll([this.req(key, 'attr', 'READ')], vop.signal);
+    try {
+      let st = attrs.get(key);
+      if (!st) {
+        st = (await next(vop)) as VopStat;
+        // A directory's size, times and link count change with its entries, which the attr token does not cover.
+        if (use.token.alive && (st.mode & constants.S_IFMT) !== constants.S_IFDIR) attrs.set(key, st);
+      }
+      const dirtyEnd = pages.file(key)?.dirtyEnd ?? 0;
+      return { ...st, size: Math.max(st.size, dirtyEnd) };
+    } finally {
+      use.done();
+    }
+  }
+
+  async changeAttr(vop: AttrChangeVop, next: Next, ino: number): Promise<VopResult> {
+    const key = this.core.resourceOf(ino);
+    return this.under(vop, [this.req(key, 'attr', 'WRITE')], async () => {
+      // Later flushes would move mtime again: set times only on flushed data.
+      if (vop.op === 'utimens') await this.core.writeBack.flush(key);
+      try {
+        return await next(vop);
+      } finally {
+        this.core.attrs.drop(key);
+      }
+    });
+  }
+
+  async changeDir(vop: DirChangeVop, next: Next): Promise<VopResult> {
+    const reqs: TokenRequest[] = [];
+    const parents = new Set<number>();
+    if (vop.parentIno !== undefined) parents.add(vop.parentIno);
+    if (vop.op === 'rename' && vop.args.destParentIno !== undefined) parents.add(vop.args.destParentIno);
+    for (const p of parents) reqs.push(this.req(this.core.resourceOf(p), 'dir', 'WRITE'));
+    // unlink, rmdir, rename and link change the entry's own inode (link count, ctime).
+    const target = vop.op === 'unlink' || vop.op === 'rmdir' || vop.op === 'rename' || vop.op === 'link' ? vop.ino : undefined;
+    if (target !== undefined) reqs.push(this.req(this.core.resourceOf(target), 'attr', 'WRITE'));
+    if (reqs.length === 0) return next(vop);
+    return this.under(vop, reqs, async () => {
+      try {
+        const result = await next(vop);
+        if (vop.op === 'rename' && target !== undefined) this.renamed(target, vop.path, vop.args.dest);
+        return result;
+      } finally {
+        for (const p of parents) this.core.attrs.drop(this.core.resourceOf(p));
+        if (target !== undefined) this.core.attrs.drop(this.core.resourceOf(target));
+      }
+    });
+  }
+
+  async readdir(vop: VopOf<'readdir'>, next: Next, ino: number): Promise<VopResult> {
+    return this.under(vop, [this.req(this.core.resourceOf(ino), 'dir', 'READ')], () => next(vop));
+  }
+
+  /** Runs fn holding all the tokens; the first one's fencing token goes on the vop (for the journal). */
+  private async under<T>(vop: Vop, reqs: TokenRequest[], fn: () => Promise<T>): Promise<T> {
+    const uses = await this.core.tokens.useAll(reqs, vop.signal);
+    try {
+      vop.fencingToken = uses[0].token.fencingToken;
+      return await fn();
+    } finally {
+      for (const u of uses) u.done();
+    }
+  }
+
+  private renamed(ino: number, from: string, to: string): void {
+    const file = this.core.pages.file(this.core.resourceOf(ino));
+    if (file && file.ref.path === from) file.ref = { ...file.ref, path: to };
+  }
+
+  private req(resource: string, space: TokenSpace, mode: TokenMode): TokenRequest {
+    return { resource, space, mode, range: WHOLE_FILE };
+  }
+}

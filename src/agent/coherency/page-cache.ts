@@ -1,0 +1,335 @@
+import { ByteRange } from '../../common/byte-range';
+import { FilePages, FileRef, newGeneration, Page, PAGE_SIZE } from './page';
+
+export interface PageCacheOptions {
+  /** Memory for cached pages, clean and dirty; clean pages are evicted LRU beyond it. Default 64 MiB. */
+  maxBytes?: number;
+}
+
+/** How a read that missed may use what it read from the backing store. */
+export interface FillPolicy {
+  /** A page where the file ends may be served and cached (a data token covers it through END_OF_FILE). */
+  allowShort: boolean;
+  /** The page may be cached (a token covers all of it and the file is not uncached). */
+  cacheable(index: number): boolean;
+  /** FilePages.writeGeneration before the backing read; a write since then keeps the result out of the cache. */
+  generation: number;
+}
+
+/**
+ * Per-file 4 KiB page cache under one memory limit. It knows nothing of
+ * tokens: callers cache clean pages only under a READ/WRITE data token
+ * covering them and dirty bytes only under WRITE, and drop pages when the
+ * token goes (revoke-handler.ts).
+ */
+export class PageCache {
+  readonly maxBytes: number;
+  private readonly files = new Map<string, FilePages>();
+  /** Clean filled pages, least recently used first. */
+  private readonly lru = new Set<Page>();
+  private pageCount = 0;
+  private dirtyCount = 0;
+
+  constructor(options: PageCacheOptions = {}) {
+    const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    if (!Number.isInteger(maxBytes) || maxBytes < PAGE_SIZE) throw new RangeError('maxBytes must be at least one page');
+    this.maxBytes = maxBytes;
+  }
+
+  get bytes(): number {
+    return this.pageCount * PAGE_SIZE;
+  }
+
+  get dirtyBytes(): number {
+    return this.dirtyCount * PAGE_SIZE;
+  }
+
+  file(key: string): FilePages | undefined {
+    return this.files.get(key);
+  }
+
+  /** The file's pages, created empty if needed (`ref` names a new one; set FilePages.ref to change it). */
+  fileFor(key: string, ref: FileRef): FilePages {
+    let f = this.files.get(key);
+    if (!f) {
+      f = new FilePages(key, ref);
+      this.files.set(key, f);
+    }
+    return f;
+  }
+
+  allFiles(): FilePages[] {
+    return [...this.files.values()];
+  }
+
+  /** The bytes [offset, offset+length) if every page they need is cached; shorter at end of file. */
+  readCached(file: FilePages, offset: number, length: number, allowShort: boolean): Buffer | undefined {
+    const out = Buffer.allocUnsafe(length);
+    const end = offset + length;
+    let pos = offset;
+    while (pos < end) {
+      const page = file.pages.get(Math.floor(pos / PAGE_SIZE));
+      if (!page || !page.filled || (page.length < PAGE_SIZE && !allowShort)) return undefined;
+      if (!page.dirty) this.touch(page);
+      pos += copyOut(page.buf, page.length, page.offset, pos, end, out, pos - offset);
+      if (pos < Math.min(end, page.offset + PAGE_SIZE)) return out.subarray(0, pos - offset);
+    }
+    return out;
+  }
+
+  /**
+   * Serves a read from pages where they are good and from `backing` (file
+   * bytes read at the first page's offset) elsewhere, caching what the
+   * policy allows. Dirty bytes always win over backing bytes.
+   */
+  readThrough(file: FilePages, offset: number, length: number, backing: Buffer, policy: FillPolicy): Buffer {
+    const out = Buffer.allocUnsafe(length);
+    const first = Math.floor(offset / PAGE_SIZE);
+    const end = offset + length;
+    const mayCache = file.writeGeneration === policy.generation;
+    let pos = offset;
+    while (pos < end) {
+      const index = Math.floor(pos / PAGE_SIZE);
+      let page = file.pages.get(index);
+      let buf: Buffer;
+      let pageLength: number;
+      if (page && page.filled && (page.length === PAGE_SIZE || policy.allowShort)) {
+        buf = page.buf;
+        pageLength = page.length;
+      } else {
+        const at = (index - first) * PAGE_SIZE;
+        const src = backing.subarray(Math.min(at, backing.length), Math.min(at + PAGE_SIZE, backing.length));
+        pageLength = file.lengthFor(page, index, src.length);
+        const cache = mayCache && pageLength > 0 && (pageLength === PAGE_SIZE || policy.allowShort) && policy.cacheable(index);
+        if (cache) {
+          page ??= this.add(file, index);
+          page.fillFrom(src, pageLength);
+          this.noteLength(page);
+          this.settle(page);
+          buf = page.buf;
+        } else {
+          const scratch = new Page(file, index);
+          if (page?.dirty) {
+            page.buf.copy(scratch.buf, page.dirtyStart, page.dirtyStart, page.dirtyEnd);
+            scratch.dirtyStart = page.dirtyStart;
+            scratch.dirtyEnd = page.dirtyEnd;
+          }
+          scratch.fillFrom(src, pageLength);
+          buf = scratch.buf;
+        }
+      }
+      pos += copyOut(buf, pageLength, index * PAGE_SIZE, pos, end, out, pos - offset);
+      if (pos < Math.min(end, (index + 1) * PAGE_SIZE)) break;
+    }
+    this.evict();
+    this.forgetIfEmpty(file);
+    return pos - offset < length ? out.subarray(0, pos - offset) : out;
+  }
+
+  /**
+   * Buffers `data` at `offset` as dirty. Returns the index of a page that
+   * would end up with two dirty extents and unknown bytes between them
+   * (nothing is changed then: flush that page and retry), or -1 when done.
+   */
+  write(file: FilePages, offset: number, data: Buffer): number {
+    const end = offset + data.length;
+    const firstIndex = Math.floor(offset / PAGE_SIZE);
+    const lastIndex = Math.floor((end - 1) / PAGE_SIZE);
+    for (const index of firstIndex === lastIndex ? [firstIndex] : [firstIndex, lastIndex]) {
+      const p = file.pages.get(index);
+      if (!p || !p.dirty || p.filled) continue;
+      const s = Math.max(offset, p.offset) - p.offset;
+      const e = Math.min(end, p.offset + PAGE_SIZE) - p.offset;
+      if (e < p.dirtyStart || s > p.dirtyEnd) return index;
+    }
+    file.writeGeneration = newGeneration();
+    const short = file.shortPage;
+    if (short && end > short.offset + short.length && lastIndex > short.index) {
+      short.length = PAGE_SIZE;
+      file.shortPage = undefined;
+    }
+    for (let index = firstIndex; index <= lastIndex; index++) {
+      const page = file.pages.get(index) ?? this.add(file, index);
+      const s = Math.max(offset, page.offset) - page.offset;
+      const e = Math.min(end, page.offset + PAGE_SIZE) - page.offset;
+      data.copy(page.buf, s, page.offset + s - offset, page.offset + e - offset);
+      page.dirtyStart = page.dirty ? Math.min(page.dirtyStart, s) : s;
+      page.dirtyEnd = Math.max(page.dirtyEnd, e);
+      page.length = Math.max(page.length, e);
+      if (page.dirtyStart === 0 && page.dirtyEnd === PAGE_SIZE) page.filled = true;
+      if (page.filled) this.noteLength(page);
+      page.version++;
+      this.markDirty(page);
+    }
+    file.dirtyEnd = Math.max(file.dirtyEnd, end);
+    return -1;
+  }
+
+  /** After a flush wrote `version` of the page: clean it unless it was written again meanwhile. */
+  markClean(page: Page, version: number): void {
+    if (page.version !== version || !page.dirty || page.file.pages.get(page.index) !== page) return;
+    this.clean(page);
+  }
+
+  /** Forgets where the file ends (no token covers it through END_OF_FILE any more). */
+  forgetEof(file: FilePages): void {
+    const short = file.shortPage;
+    if (!short) return;
+    file.shortPage = undefined;
+    if (short.dirty) short.filled = false;
+    else this.remove(short);
+    this.forgetIfEmpty(file);
+  }
+
+  /**
+   * Drops pages overlapping `range`. A dirty page keeps its dirty bytes (as
+   * an unfilled page) when they lie outside the range or `keepDirty` is set.
+   * Returns how many dirty pages lost dirty bytes (callers flush first).
+   */
+  dropRange(file: FilePages, range: ByteRange, keepDirty = false): number {
+    let lost = 0;
+    for (const page of this.pagesIn(file, range)) {
+      if (!page.dirty) this.remove(page);
+      else if (!keepDirty && page.offset + page.dirtyStart < range.end && range.start < page.offset + page.dirtyEnd) {
+        this.remove(page);
+        lost++;
+      } else {
+        page.filled = false;
+        if (file.shortPage === page) file.shortPage = undefined;
+      }
+    }
+    file.writeGeneration = newGeneration();
+    file.recomputeDirtyEnd();
+    this.forgetIfEmpty(file);
+    return lost;
+  }
+
+  /** Applies a truncate to the cache: pages past newSize go, the page containing it is cut. */
+  truncate(file: FilePages, newSize: number): void {
+    file.writeGeneration = newGeneration();
+    for (const page of this.pagesIn(file, { start: newSize, end: Number.MAX_SAFE_INTEGER })) {
+      const cut = newSize - page.offset;
+      if (cut <= 0) {
+        this.remove(page);
+        continue;
+      }
+      page.buf.fill(0, cut);
+      page.length = Math.min(page.length, cut);
+      if (page.dirty) {
+        page.dirtyEnd = Math.min(page.dirtyEnd, cut);
+        page.version++;
+        if (page.dirtyEnd <= page.dirtyStart) this.clean(page);
+      }
+      if (page.filled) this.noteLength(page);
+    }
+    const short = file.shortPage;
+    if (short && short.file.pages.get(short.index) === short && newSize > short.offset + short.length) {
+      short.length = Math.min(PAGE_SIZE, newSize - short.offset);
+      if (short.length === PAGE_SIZE) file.shortPage = undefined;
+    }
+    file.recomputeDirtyEnd();
+  }
+
+  /** Forgets a file's pages, dirty ones included; returns how many dirty pages were dropped. */
+  dropFile(file: FilePages): number {
+    const lost = file.dirty.size;
+    for (const page of [...file.pages.values()]) this.remove(page);
+    this.files.delete(file.key);
+    return lost;
+  }
+
+  private pagesIn(file: FilePages, range: ByteRange): Page[] {
+    const first = Math.floor(range.start / PAGE_SIZE);
+    const last = Math.floor((Math.min(range.end, Number.MAX_SAFE_INTEGER) - 1) / PAGE_SIZE);
+    if (last - first + 1 <= file.pages.size) {
+      const out: Page[] = [];
+      for (let i = first; i <= last; i++) {
+        const p = file.pages.get(i);
+        if (p) out.push(p);
+      }
+      return out;
+    }
+    return [...file.pages.values()].filter((p) => p.index >= first && p.index <= last);
+  }
+
+  private add(file: FilePages, index: number): Page {
+    const page = new Page(file, index);
+    file.pages.set(index, page);
+    this.pageCount++;
+    return page;
+  }
+
+  private remove(page: Page): void {
+    const file = page.file;
+    if (file.pages.get(page.index) !== page) return;
+    file.pages.delete(page.index);
+    this.lru.delete(page);
+    if (file.dirty.delete(page)) this.dirtyCount--;
+    if (file.shortPage === page) file.shortPage = undefined;
+    this.pageCount--;
+  }
+
+  private markDirty(page: Page): void {
+    this.lru.delete(page);
+    if (!page.file.dirty.has(page)) {
+      page.file.dirty.add(page);
+      this.dirtyCount++;
+    }
+  }
+
+  private clean(page: Page): void {
+    page.dirtyStart = page.dirtyEnd = 0;
+    if (page.file.dirty.delete(page)) this.dirtyCount--;
+    this.settle(page);
+  }
+
+  /** A page that is clean now: into the LRU if filled, gone if it held only dirty bytes. */
+  private settle(page: Page): void {
+    if (page.dirty) return;
+    if (!page.filled) return this.remove(page);
+    this.touch(page);
+  }
+
+  /** Keeps FilePages.shortPage pointing at the one filled page where the file ends. */
+  private noteLength(page: Page): void {
+    const f = page.file;
+    if (page.length === PAGE_SIZE) {
+      if (f.shortPage === page) f.shortPage = undefined;
+      return;
+    }
+    const old = f.shortPage;
+    f.shortPage = page;
+    if (old && old !== page) {
+      if (old.dirty) old.filled = false;
+      else this.remove(old);
+    }
+  }
+
+  private touch(page: Page): void {
+    this.lru.delete(page);
+    this.lru.add(page);
+  }
+
+  private forgetIfEmpty(file: FilePages): void {
+    if (file.pages.size === 0 && this.files.get(file.key) === file) this.files.delete(file.key);
+  }
+
+  /** Evicts clean pages, least recently used first, while over the memory limit. */
+  evict(): void {
+    while (this.bytes > this.maxBytes) {
+      const oldest = this.lru.values().next();
+      if (oldest.done) return;
+      this.remove(oldest.value);
+      this.forgetIfEmpty(oldest.value.file);
+    }
+  }
+}
+
+/** Copies the bytes of [pos, end) that lie in one page (content `length`) into out at `at`; returns how many. */
+function copyOut(buf: Buffer, length: number, pageOffset: number, pos: number, end: number, out: Buffer, at: number): number {
+  const from = pos - pageOffset;
+  const avail = Math.min(end - pageOffset, PAGE_SIZE, length);
+  if (avail <= from) return 0;
+  buf.copy(out, at, from, avail);
+  return avail - from;
+}

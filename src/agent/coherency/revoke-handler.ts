@@ -1,0 +1,90 @@
+import { END_OF_FILE } from '../../common/byte-range';
+import type { Logger } from '../../common/logger';
+import type { RevokeAnswer, RevokeNotice } from '../client/types';
+import type { AttrCache } from './attr-cache';
+import type { HeldToken } from './held-token';
+import type { PageCache } from './page-cache';
+import { affectedRange, planRevoke } from './revoke-plan';
+import type { TokenCache } from './token-cache';
+import type { WriteBack } from './write-back';
+
+/** The caches a token protects. */
+export interface ProtectedCaches {
+  tokens: TokenCache;
+  pages: PageCache;
+  writeBack: WriteBack;
+  attrs: AttrCache;
+  logger?: Logger;
+}
+
+/**
+ * The client's revoke handler (TokenClient.setRevokeHandler). For the
+ * revoked token: stop new vops on the bytes that change, wait for the
+ * in-flight ones, flush dirty pages, drop what may no longer be cached,
+ * then shrink, downgrade or release it and answer. Revokes of one token
+ * run one after another.
+ */
+export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNotice) => Promise<RevokeAnswer> {
+  return async (notice) => {
+    const token = caches.tokens.byId(notice.lockId);
+    if (!token) {
+      // The client knows a grant this cache has not seen yet: never use it.
+      caches.tokens.noteOrphanRevoke(notice.lockId);
+      return { released: true };
+    }
+    return token.exclusive(async (): Promise<RevokeAnswer> => {
+      if (!token.alive) return { released: true };
+      const answer = planRevoke(token, notice.range, notice.wantedMode === 'WRITE' ? 'WRITE' : 'READ');
+      const affected = affectedRange(token, answer);
+      if (!affected) return answer;
+      token.block(affected);
+      try {
+        await token.waitIdle(affected);
+        await giveUp(caches, token, answer);
+        caches.tokens.apply(token, answer);
+        caches.logger?.debug('token revoked', { lockId: token.lockId, resource: token.resource, space: token.space, answer });
+        return answer;
+      } finally {
+        token.unblock();
+      }
+    });
+  };
+}
+
+/** Flushes and drops what the token covered so the answer can be given (also used when retiring idle tokens). */
+export async function giveUp(caches: ProtectedCaches, token: HeldToken, answer: RevokeAnswer): Promise<void> {
+  const { pages, writeBack, attrs } = caches;
+  const key = token.resource;
+  if (token.space === 'attr') {
+    // Under attr WRITE the dirty data may extend the file: its size must be on the backing store first.
+    if (token.mode === 'WRITE') await writeBack.flush(key);
+    attrs.drop(key);
+    return;
+  }
+  if (token.space !== 'data') return;
+  const affected = affectedRange(token, answer);
+  if (!affected) return;
+  if (token.mode === 'WRITE') await writeBack.flush(key, affected);
+  const file = pages.file(key);
+  if (!file) return;
+  const keepsPages = !answer.released && answer.mode === 'READ' && token.mode === 'WRITE';
+  if (!keepsPages) {
+    const lost = pages.dropRange(file, affected);
+    if (lost > 0 && !writeBack.hasError(key)) {
+      caches.logger?.error('dirty pages dropped on revoke without a flush error', { resource: key, pages: lost });
+    }
+  }
+  const keptEof = !answer.released && answer.range.end === END_OF_FILE;
+  if (token.range.end === END_OF_FILE && !keptEof) pages.forgetEof(file);
+}
+
+/**
+ * A convert shrank a READ token: clean pages outside it are no longer
+ * covered. Dirty bytes there belong to another WRITE token of this agent and stay.
+ */
+export function dropUncovered(caches: ProtectedCaches, token: HeldToken, lost: { start: number; end: number }): void {
+  const file = caches.pages.file(token.resource);
+  if (!file || token.space !== 'data') return;
+  caches.pages.dropRange(file, lost, true);
+  if (lost.end === END_OF_FILE) caches.pages.forgetEof(file);
+}

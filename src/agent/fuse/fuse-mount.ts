@@ -1,0 +1,151 @@
+import { promises as fsp } from 'fs';
+import * as nodePath from 'path';
+import { CancelledError, InvalidArgumentError } from '../../common/errors';
+import { Logger } from '../../common/logger';
+import { BackingStore, BackingStoreOptions } from '../backing/backing-store';
+import { compose } from '../hooks/compose';
+import { Hook } from '../vop';
+import { AgentFuse, createAgentFuseClass } from './agent-fuse';
+import { buildFuseOptions } from './fuse-options';
+import { loadFuseNative } from './fuse-native-binding';
+import { createFuseOps } from './fuse-ops';
+import { clearStaleMount, forceUnmount } from './stale-mount';
+import { VopBuilder } from './vop-builder';
+
+export interface MountAgentFsOptions {
+  /** Where the filesystem appears; created if missing; a mount left there by a crashed agent is cleared. */
+  mountPoint: string;
+  /** The shared backing directory; must not contain the mount point or lie inside it. */
+  backingDir: string;
+  /** Configured filesystem name; resources are `<namespace>/<ino>`. */
+  namespace: string;
+  /**
+   * Outermost first; the agent main passes [journal, coherency, rangeLock].
+   * A function is called at each mount with that mount's backing store
+   * (the coherency hook flushes through the same file handles).
+   */
+  hooks: readonly Hook[] | ((backing: BackingStore) => readonly Hook[]);
+  logger: Logger;
+  /** Let other users in (adds allow_other + default_permissions). Default false. */
+  allowOther?: boolean;
+  /** libfuse debug output. Default false. */
+  debug?: boolean;
+  /** Limits and the xattr helper of the backing store. */
+  backing?: Pick<BackingStoreOptions, 'maxIoLength' | 'maxOpenFiles' | 'xattrHelper'>;
+  /** Replace a mount at mountPoint whose server still answers. Default false (refuse). */
+  takeOverLiveMount?: boolean;
+}
+
+/** A coherd FUSE mount. mount() and unmount() are idempotent and serialized; after unmount() it can be mounted again. */
+export interface AgentFs {
+  readonly mountPoint: string;
+  readonly namespace: string;
+  readonly mounted: boolean;
+  /** The backing store while mounted (tests, diagnostics). */
+  readonly backing: BackingStore | null;
+  mount(): Promise<void>;
+  unmount(): Promise<void>;
+}
+
+/** Creates and mounts; the caller wires unmount() to SIGINT/SIGTERM. */
+export async function mountAgentFs(options: MountAgentFsOptions): Promise<AgentFs> {
+  const fs = new AgentFsMount(options);
+  await fs.mount();
+  return fs;
+}
+
+interface Live {
+  fuse: AgentFuse;
+  backing: BackingStore;
+  abort: AbortController;
+}
+
+export class AgentFsMount implements AgentFs {
+  readonly mountPoint: string;
+  readonly namespace: string;
+  private readonly logger: Logger;
+  private live: Live | null = null;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: MountAgentFsOptions) {
+    this.mountPoint = nodePath.resolve(options.mountPoint);
+    this.namespace = options.namespace;
+    this.logger = options.logger.child({ component: 'agent-fs', mountPoint: this.mountPoint });
+    buildFuseOptions(options); // validates the namespace now
+  }
+
+  get mounted(): boolean {
+    return this.live !== null;
+  }
+
+  get backing(): BackingStore | null {
+    return this.live?.backing ?? null;
+  }
+
+  mount(): Promise<void> {
+    return this.serialize(() => (this.live ? Promise.resolve() : this.doMount()));
+  }
+
+  unmount(): Promise<void> {
+    return this.serialize(() => (this.live ? this.doUnmount(this.live) : Promise.resolve()));
+  }
+
+  private serialize(fn: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async doMount(): Promise<void> {
+    const { options, logger, mountPoint } = this;
+    const backingDir = await fsp.realpath(options.backingDir);
+    const mountReal = nodePath.join(await fsp.realpath(nodePath.dirname(mountPoint)), nodePath.basename(mountPoint));
+    if (isWithin(mountReal, backingDir) || isWithin(backingDir, mountReal)) {
+      throw new InvalidArgumentError('INVALID_ARGUMENT', 'mount point and backing directory must not contain each other', { mountPoint, backingDir });
+    }
+    await clearStaleMount(mountPoint, logger, { takeOver: options.takeOverLiveMount });
+    await fsp.mkdir(mountPoint, { recursive: true });
+
+    const backing = await BackingStore.open({ dir: backingDir, logger, ...options.backing });
+    const abort = new AbortController();
+    const hooks = typeof options.hooks === 'function' ? options.hooks(backing) : options.hooks;
+    const run = compose(hooks, backing.terminal);
+    const ops = createFuseOps({ run, vops: new VopBuilder(backing, abort.signal), logger });
+    const mountOptions = buildFuseOptions(options);
+    const { Fuse, binding } = loadFuseNative();
+    const AgentFuseClass = createAgentFuseClass(Fuse, binding);
+    const fuse = new AgentFuseClass(mountPoint, ops, {
+      // No per-op timeout: ops may wait for tokens and locks; a fuse-native
+      // timeout would reply while the op still runs (and may still write).
+      timeout: false,
+      agent: { mountOptions, detach: (mnt: string) => forceUnmount(mnt, logger) },
+    });
+    try {
+      await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+    } catch (e) {
+      await backing.close();
+      await forceUnmount(mountPoint, logger).catch(() => undefined);
+      throw e;
+    }
+    this.live = { fuse, backing, abort };
+    logger.info('mounted', { namespace: this.namespace, backingDir, options: mountOptions.join(',') });
+  }
+
+  private async doUnmount(live: Live): Promise<void> {
+    live.abort.abort(new CancelledError('CANCELLED', 'unmounting'));
+    try {
+      await new Promise<void>((resolve, reject) => live.fuse.unmount((err) => (err ? reject(err) : resolve())));
+    } catch (e) {
+      this.logger.warn('fuse-native unmount failed; forcing', { error: (e as Error).message });
+      await forceUnmount(this.mountPoint, this.logger);
+    } finally {
+      this.live = null;
+      await live.backing.close();
+    }
+    this.logger.info('unmounted');
+  }
+}
+
+function isWithin(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith('/') ? parent : parent + '/');
+}

@@ -1,0 +1,34 @@
+import { BackingStore } from '../backing/backing-store';
+import { VopArgs, VopName, VopOf } from '../vop';
+
+/**
+ * Makes vops for the FUSE layer and fills in the resources they act on, so
+ * hooks (coherency) know them before the op runs: `ino` by lstat of the
+ * path, or from the open handle; `parentIno` for ops that change a
+ * directory's entries. These are looked up without any token held: a hook
+ * that needs them exact under concurrent renames must re-check once it
+ * holds its tokens.
+ */
+export class VopBuilder {
+  constructor(private readonly backing: BackingStore, readonly signal: AbortSignal) {}
+
+  /** An op on an existing path: ino = the path's inode (undefined if missing). */
+  async onPath<N extends VopName>(op: N, path: string, args: VopArgs[N]): Promise<VopOf<N>> {
+    const ino = await this.backing.lookupIno(path);
+    return { op, path, ino, args, signal: this.signal };
+  }
+
+  /** An op that adds or removes the entry `path`: parentIno = its directory; ino if `withIno`. */
+  async onEntry<N extends VopName>(op: N, path: string, args: VopArgs[N], withIno: boolean): Promise<VopOf<N>> {
+    const [parentIno, ino] = await Promise.all([
+      this.backing.lookupIno(this.backing.paths.parentOf(path)),
+      withIno ? this.backing.lookupIno(path) : Promise.resolve(undefined),
+    ]);
+    return { op, path, ino, parentIno, args, signal: this.signal };
+  }
+
+  /** An op on an open handle: ino from the handle table, no lookup. */
+  onHandle<N extends VopName>(op: N, path: string, fh: number, args: VopArgs[N]): VopOf<N> {
+    return { op, path, ino: this.backing.handles.inoOf(fh), args, signal: this.signal };
+  }
+}

@@ -1,0 +1,82 @@
+import { createHash } from 'crypto';
+import { Logger } from '../../common/logger';
+import { JournalRecord, JournalSink } from '../journal/journal-record';
+import { Hook, MUTATING_OPS, Vop, VopResult, VopStat } from '../vop';
+
+export interface JournalHookOptions {
+  /** Configured name of the shared filesystem (DESIGN §2). */
+  namespace: string;
+  sink: JournalSink;
+  logger: Logger;
+  /** Wall clock for `timeMs` (informational only). Default Date.now. */
+  wallClockMs?: () => number;
+}
+
+/**
+ * The outermost hook (DESIGN §7): for every mutating vop that succeeded,
+ * appends a record to the sink. Records are appended after the op, in
+ * completion order, each with the next sequence number; a failed op
+ * writes nothing. fsync/fsyncdir also sync the journal, so an op whose
+ * data an application made durable is durably journaled as well.
+ */
+export function createJournalHook(options: JournalHookOptions): Hook {
+  const { namespace, sink } = options;
+  const logger = options.logger.child({ component: 'journal-hook' });
+  const wallClockMs = options.wallClockMs ?? Date.now;
+  let sequence = sink.lastSequence;
+
+  return async (vop, next) => {
+    if (!MUTATING_OPS.has(vop.op)) {
+      const result = await next(vop);
+      if (vop.op === 'fsync' || vop.op === 'fsyncdir') await sink.sync();
+      return result;
+    }
+    await sink.waitForRoom();
+    const result = await next(vop);
+    const record: JournalRecord = {
+      namespace,
+      ino: inoOf(vop, result) ?? null,
+      op: vop.op,
+      path: vop.path,
+      args: journalArgs(vop),
+      fencingToken: vop.fencingToken ? { ...vop.fencingToken } : null,
+      sequence: ++sequence,
+      timeMs: wallClockMs(),
+    };
+    try {
+      sink.append(record);
+    } catch (e) {
+      // The op already happened; failing it now would lie to the application.
+      logger.error('journal append failed', { op: vop.op, sequence: record.sequence, error: e });
+    }
+    return result;
+  };
+}
+
+/** The inode a record is about: the new one for ops that create, else the vop's. */
+function inoOf(vop: Vop, result: VopResult): number | undefined {
+  switch (vop.op) {
+    case 'create':
+      return (result as { stat: VopStat }).stat.ino;
+    case 'mkdir':
+    case 'mknod':
+    case 'symlink':
+      return (result as VopStat).ino;
+    default:
+      return vop.ino;
+  }
+}
+
+/** Args as journaled: buffers become length + SHA-256; local handle ids are dropped. */
+export function journalArgs(vop: Vop): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(vop.args as Record<string, unknown>)) {
+    if (key === 'fh') continue;
+    if (Buffer.isBuffer(value)) {
+      out[key] = { length: value.length, sha256: createHash('sha256').update(value).digest('hex') };
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,169 @@
+import { FencingToken } from '../coordinator/lock-table/types';
+
+/**
+ * A vop ("vnode operation", DESIGN §7) is one file operation as the agent's
+ * hook chain sees it. The FUSE layer turns every kernel request into a vop
+ * and runs it through `compose([journal, coherency, rangeLock], backing)`.
+ */
+
+/** Attributes of a file as the backing store reports them (lstat semantics). */
+export interface VopStat {
+  /** Backing store inode number: the resource id (`<namespace>/<ino>`). */
+  ino: number;
+  mode: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  rdev: number;
+  size: number;
+  blksize: number;
+  blocks: number;
+  atimeMs: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+export interface VopStatfs {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  fsid: number;
+  flag: number;
+  namemax: number;
+}
+
+export interface VopDirEntry {
+  name: string;
+  /** Present unless the entry vanished between readdir and lstat. */
+  stat?: VopStat;
+}
+
+/**
+ * Arguments per op. `fh` is the backing store's file handle id (returned by
+ * open/create). Buffers (`read.buffer`, `write.data`, `setxattr.value`) are
+ * only valid until the vop settles: a hook that keeps data (write-back)
+ * must copy it.
+ */
+export interface VopArgs {
+  getattr: { fh?: number };
+  access: { mode: number };
+  statfs: Record<string, never>;
+  readdir: Record<string, never>;
+  opendir: { flags: number };
+  releasedir: { fh: number };
+  fsyncdir: { fh: number; datasync: boolean };
+  open: { flags: number };
+  /** Creates exclusively (O_CREAT|O_EXCL) and opens read-write. */
+  create: { mode: number };
+  read: { fh: number; buffer: Buffer; length: number; offset: number };
+  write: { fh: number; data: Buffer; offset: number };
+  flush: { fh: number };
+  fsync: { fh: number; datasync: boolean };
+  release: { fh: number };
+  truncate: { size: number; fh?: number };
+  unlink: Record<string, never>;
+  rmdir: Record<string, never>;
+  /** `destParentIno`: the directory that gains the entry (the source's is `vop.parentIno`). */
+  rename: { dest: string; destParentIno?: number };
+  mkdir: { mode: number };
+  mknod: { mode: number; dev: number };
+  /** `vop.path` is the new link; `target` is stored verbatim and never resolved by the agent. */
+  symlink: { target: string };
+  readlink: Record<string, never>;
+  /** `vop.path` is the existing file (`vop.ino`); `dest` is the new name. */
+  link: { dest: string };
+  chmod: { mode: number };
+  /** -1 leaves the id unchanged. */
+  chown: { uid: number; gid: number };
+  utimens: { atimeMs: number; mtimeMs: number };
+  /** flags: 0, XATTR_CREATE (1) or XATTR_REPLACE (2). */
+  setxattr: { name: string; value: Buffer; flags: number };
+  getxattr: { name: string };
+  listxattr: Record<string, never>;
+  removexattr: { name: string };
+}
+
+export type VopName = keyof VopArgs;
+
+/** What the terminal (backing store) resolves with, per op. */
+export interface VopResults {
+  getattr: VopStat;
+  access: void;
+  statfs: VopStatfs;
+  readdir: VopDirEntry[];
+  opendir: void;
+  releasedir: void;
+  fsyncdir: void;
+  open: { fh: number; ino: number };
+  create: { fh: number; stat: VopStat };
+  /** Bytes read into `args.buffer`. */
+  read: number;
+  /** Bytes written (always `data.length` on success). */
+  write: number;
+  flush: void;
+  fsync: void;
+  release: void;
+  truncate: void;
+  unlink: void;
+  rmdir: void;
+  rename: void;
+  mkdir: VopStat;
+  mknod: VopStat;
+  symlink: VopStat;
+  readlink: string;
+  link: VopStat;
+  chmod: void;
+  chown: void;
+  utimens: void;
+  setxattr: void;
+  getxattr: Buffer;
+  listxattr: string[];
+  removexattr: void;
+}
+
+/** One op of a given kind. */
+export interface VopOf<N extends VopName> {
+  readonly op: N;
+  /** Path inside the mount, '/'-rooted, as FUSE gives it. */
+  readonly path: string;
+  /** Inode of the file the op acts on, when it exists before the op. */
+  ino?: number;
+  /** Inode of the directory whose entries the op changes (create, unlink, rename source, link dest, …). */
+  parentIno?: number;
+  readonly args: VopArgs[N];
+  /** Aborted when the mount goes away; hooks that wait (tokens, locks) must honour it. */
+  readonly signal: AbortSignal;
+  /**
+   * Set in place by the hook that holds the protecting token or lock
+   * (coherency), so outer hooks (journal) see it after `next` returns.
+   */
+  fencingToken?: FencingToken;
+}
+
+/** Any vop: a union discriminated by `op`. */
+export type Vop = { [N in VopName]: VopOf<N> }[VopName];
+export type VopResult = VopResults[VopName];
+
+/** Continues the chain; a hook calls it at most once. */
+export type Next = (vop: Vop) => Promise<VopResult>;
+/** A hook wraps the rest of the chain (DragonFly's vop_wrapper). */
+export type Hook = (vop: Vop, next: Next) => Promise<VopResult>;
+/** The end of the chain: performs the operation. */
+export type Terminal = (vop: Vop) => Promise<VopResult>;
+/** A composed chain, typed per op for callers. */
+export type VopRunner = <N extends VopName>(vop: VopOf<N>) => Promise<VopResults[N]>;
+
+/** Ops that change the file system; the journal records these and fencing refuses them. */
+export const MUTATING_OPS: ReadonlySet<VopName> = new Set<VopName>([
+  'write', 'create', 'truncate', 'unlink', 'rename', 'mkdir', 'rmdir', 'symlink', 'link',
+  'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'mknod',
+]);
+
+export function isMutating(vop: Vop): boolean {
+  return MUTATING_OPS.has(vop.op);
+}

@@ -1,0 +1,72 @@
+import { Command } from 'commander';
+import { AdminClient } from '../agent/client/admin-client';
+import { formatRange, END_OF_FILE } from '../common/byte-range';
+import { boundedString } from '../common/wire';
+import { parseEndpoints } from './options';
+import { formatAgeMs, formatTable } from './table-format';
+
+type Row = Record<string, unknown>;
+
+function admin(opts: { coordinator?: string }): AdminClient {
+  return new AdminClient(parseEndpoints(opts.coordinator));
+}
+
+function rangeText(r: Row | undefined): string {
+  if (!r) return '';
+  const end = Number(r.end);
+  return formatRange({ start: Number(r.start), end: end >= END_OF_FILE ? END_OF_FILE : end });
+}
+
+function withCoordinator(c: Command): Command {
+  return c.option('--coordinator <host:port,...>', 'coordinator endpoints (default $COHERD_COORDINATOR or 127.0.0.1:7070)').option('--json', 'print JSON');
+}
+
+export function locksCommand(): Command {
+  return withCoordinator(new Command('locks').description('list granted tokens and locks with their waiters'))
+    .option('--prefix <resource>', 'only resources starting with this')
+    .action(async (opts) => {
+      const dump = await admin(opts).dumpLocks(boundedString(opts.prefix, '--prefix', 1024, false));
+      if (opts.json) return void process.stdout.write(JSON.stringify(dump, null, 2) + '\n');
+      const locks = (dump.locks as Row[]) ?? [];
+      const waiters = (dump.waiters as Row[]) ?? [];
+      const waitingOn = (l: Row) => waiters.filter((w) => w.resource === l.resource && w.space === l.space).length;
+      const rows = locks.map((l) => {
+        const f = l.fencingToken as Row;
+        return [String(l.resource), String(l.space), `${l.sessionId}${l.owner ? '/' + l.owner : ''}`, String(l.mode), rangeText(l.range as Row), `${f.epoch}.${f.counter}`, formatAgeMs(Number(l.ageMs)), String(waitingOn(l))];
+      });
+      process.stdout.write(formatTable(['RESOURCE', 'SPACE', 'HOLDER', 'MODE', 'RANGE', 'FENCING', 'AGE', 'WAITERS'], rows));
+      if (waiters.length) {
+        process.stdout.write('\n' + formatTable(['WAITING RESOURCE', 'SPACE', 'SESSION', 'MODE', 'RANGE', 'WAITED'],
+          waiters.map((w) => [String(w.resource), String(w.space), `${w.sessionId}${w.owner ? '/' + w.owner : ''}`, String(w.mode), rangeText(w.range as Row), formatAgeMs(Number(w.waitedMs))])));
+      }
+    });
+}
+
+export function sessionsCommand(): Command {
+  return withCoordinator(new Command('sessions').description('list live sessions')).action(async (opts) => {
+    const res = await admin(opts).listSessions();
+    if (opts.json) return void process.stdout.write(JSON.stringify(res, null, 2) + '\n');
+    const rows = ((res.sessions as Row[]) ?? []).map((s) => [
+      String(s.sessionId), String(s.clientName), String(s.peer || '-'), formatAgeMs(Number(s.ttlMs)),
+      formatAgeMs(Number(s.sinceHeartbeatMs)), String(s.grants), s.connected ? 'yes' : 'no',
+    ]);
+    process.stdout.write(formatTable(['SESSION', 'CLIENT', 'PEER', 'TTL', 'LAST HEARTBEAT', 'GRANTS', 'CONNECTED'], rows));
+  });
+}
+
+export function evictCommand(): Command {
+  return withCoordinator(new Command('evict').description('end a session: revoke its lease and free everything it holds'))
+    .argument('<session-id>', 'session to evict')
+    .action(async (id: string, opts) => {
+      const res = await admin(opts).evict(boundedString(id, 'session id', 64, true));
+      if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
+      process.stdout.write(`evicted ${id}: ${res.freedGrants} grants freed\n`);
+    });
+}
+
+export function statusCommand(): Command {
+  return withCoordinator(new Command('status').description('coordinator role, epoch and counts')).action(async (opts) => {
+    const res = await admin(opts).status();
+    process.stdout.write(opts.json ? JSON.stringify(res, null, 2) + '\n' : Object.entries(res).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
+  });
+}

@@ -1,0 +1,8 @@
+import { Command } from 'commander';
+import { agentCommand } from './agent-command';
+import { upCommand } from './up-command';
+
+/** Subcommands that live with their components (agent, up, bench). */
+export function extraCommands(): Command[] {
+  return [agentCommand(), upCommand()];
+}

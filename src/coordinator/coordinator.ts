@@ -1,0 +1,204 @@
+import * as grpc from '@grpc/grpc-js';
+import { randomBytes } from 'node:crypto';
+import { Etcd3 } from 'etcd3';
+import { HealthImplementation } from 'grpc-health-check';
+import { Clock, SystemClock } from '../common/clock';
+import { Logger } from '../common/logger';
+import { UnavailableError } from '../common/errors';
+import { adminServiceDefinition, sessionServiceDefinition, MAX_MESSAGE_BYTES } from '../common/proto';
+import { EtcdKeys } from './etcd-keys';
+import { LeaseKeeper } from './lease-keeper';
+import { Election } from './election';
+import { SessionRegistry } from './session-registry';
+import { LockTable } from './lock-table/lock-table';
+import { LockRequests } from './lock-requests';
+import { SessionStream } from './session-stream';
+import { adminHandlers } from './admin-service';
+import { routeTableEvent } from './table-events';
+import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
+import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
+
+export interface CoordinatorOptions extends EtcdConnectionOptions {
+  /** HOST:PORT to listen on; port 0 picks a free one. */
+  listen: string;
+  logger: Logger;
+  clock?: Clock;
+  coordinatorId?: string;
+  /** Key prefix in etcd; default "/coherd/". */
+  prefix?: string;
+  /** Default session lease TTL; default 10000 ms. */
+  sessionTtlMs?: number;
+  /** Leadership lease TTL; default 5000 ms. */
+  leaderTtlMs?: number;
+  /** A holder that has not answered a revoke by then is evicted (if someone waits); default 5000 ms. */
+  revokeDeadlineMs?: number;
+  tls?: TlsFiles;
+  allowInsecure?: boolean;
+  /** Certificate common names allowed to call admin RPCs (TLS only). */
+  adminNames?: string[];
+}
+
+export interface RunningCoordinator {
+  /** HOST:PORT actually bound. */
+  address: string;
+  coordinatorId: string;
+  isLeader(): boolean;
+  epoch(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts a coordinator: connects to etcd, serves gRPC, campaigns for leadership. */
+export async function startCoordinator(o: CoordinatorOptions): Promise<RunningCoordinator> {
+  const c = new Coordinator(o);
+  await c.start();
+  return c;
+}
+
+class Coordinator implements RunningCoordinator {
+  readonly coordinatorId: string;
+  address = '';
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private etcd!: Etcd3;
+  private keeper!: LeaseKeeper;
+  private election!: Election;
+  private registry!: SessionRegistry;
+  private table: LockTable | undefined;
+  private readonly server: grpc.Server;
+  private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
+  private readonly startedAtMs: number;
+  private stopped = false;
+
+  constructor(private readonly o: CoordinatorOptions) {
+    this.clock = o.clock ?? new SystemClock();
+    this.logger = o.logger.child({ component: 'coordinator' });
+    this.coordinatorId = o.coordinatorId ?? randomBytes(4).toString('hex');
+    this.startedAtMs = this.clock.nowMs();
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 1_000,
+    });
+  }
+
+  isLeader(): boolean {
+    return this.table !== undefined && this.election.isLeader();
+  }
+
+  epoch(): number {
+    return this.election.epoch;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = splitHostPort(this.o.listen);
+    const creds = serverCredentials(host.replace(/^\[|\]$/g, ''), this.o.tls, this.o.allowInsecure);
+    this.etcd = await connectEtcd(this.o, this.logger);
+    const keys = new EtcdKeys(this.o.prefix);
+    this.keeper = new LeaseKeeper(this.etcd, this.clock, this.logger);
+    const bound = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    this.address = `${host}:${bound}`;
+    this.election = new Election({
+      etcd: this.etcd, keys, keeper: this.keeper, clock: this.clock, logger: this.logger.child({ component: 'election' }),
+      coordinatorId: this.coordinatorId, address: this.address, ttlMs: this.o.leaderTtlMs,
+    });
+    this.registry = new SessionRegistry({
+      etcd: this.etcd, keys, keeper: this.keeper, election: this.election,
+      clock: this.clock, logger: this.logger.child({ component: 'sessions' }), defaultTtlMs: this.o.sessionTtlMs,
+    });
+    this.registry.on('ended', (session, reason: string) => {
+      this.table?.releaseSession(session.id);
+      session.detachStream?.(reason, reason === 'SESSION_EVICTED' ? 'session evicted' : 'session lease expired');
+    });
+    this.election.on('lost', () => this.stepDown());
+    this.addServices();
+    this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });
+    await this.election.campaign();
+    if (!this.stopped) await this.becomeLeader();
+  }
+
+  private async becomeLeader(): Promise<void> {
+    if (this.table) return;
+    this.table = new LockTable({
+      clock: this.clock,
+      epoch: this.election.epoch,
+      revokeDeadlineMs: this.o.revokeDeadlineMs ?? 5000,
+      onEvent: (e) => routeTableEvent(e, this.registry, this.clock, this.o.revokeDeadlineMs ?? 5000, this.logger),
+    });
+    await this.registry.startWatching();
+    this.health.setStatus('', 'SERVING');
+    this.health.setStatus('coherd.v1.Session', 'SERVING');
+  }
+
+  private stepDown(): void {
+    this.health.setStatus('coherd.v1.Session', 'NOT_SERVING');
+    for (const s of [...this.registry.all()]) this.registry.end(s.id, 'SESSION_EXPIRED');
+    this.table = undefined;
+    if (!this.stopped) this.logger.error('stepped down: leadership lost; no more grants from this coordinator');
+  }
+
+  private assertCanGrant = (): void => {
+    this.leaderTable();
+  };
+
+  private leaderTable = (): LockTable => {
+    if (!this.table || !this.election.isLeader()) {
+      throw new UnavailableError('NOT_LEADER', 'this coordinator is not the leader', { coordinatorId: this.coordinatorId });
+    }
+    return this.table;
+  };
+
+  private addServices(): void {
+    const requests = new LockRequests({
+      table: this.leaderTable,
+      clock: this.clock,
+      assertCanGrant: this.assertCanGrant,
+      recovering: () => false,
+    });
+    this.server.addService(sessionServiceDefinition(), {
+      Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
+        new SessionStream(call, {
+          registry: this.registry,
+          requests,
+          logger: this.logger.child({ component: 'stream' }),
+          coordinatorId: this.coordinatorId,
+          epoch: () => this.election.epoch,
+          recovering: () => false,
+          assertCanServe: this.assertCanGrant,
+          closeSession: async (session) => {
+            this.table?.releaseSession(session.id);
+            await this.registry.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
+          },
+        }),
+    });
+    this.server.addService(adminServiceDefinition(), adminHandlers({
+      table: () => this.table,
+      registry: this.registry,
+      clock: this.clock,
+      logger: this.logger.child({ component: 'admin' }),
+      coordinatorId: this.coordinatorId,
+      startedAtMs: this.startedAtMs,
+      status: () => ({ role: this.isLeader() ? 'LEADER' : 'STANDBY', leaderAddress: this.isLeader() ? this.address : '', epoch: this.election.epoch }),
+      authorizeAdmin: adminAuthorizer(Boolean(this.o.tls), this.o.adminNames ?? ['admin']) as never,
+    }) as unknown as grpc.UntypedServiceImplementation);
+    this.health.addToServer(this.server);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.health.setStatus('', 'NOT_SERVING');
+    await new Promise<void>((r) => {
+      const t = setTimeout(() => { this.server.forceShutdown(); r(); }, 2000);
+      this.server.tryShutdown(() => { clearTimeout(t); r(); });
+    });
+    await this.registry?.close();
+    await this.election?.resign();
+    this.keeper?.close();
+    this.etcd?.close();
+    this.logger.info('coordinator stopped', { coordinatorId: this.coordinatorId });
+  }
+}

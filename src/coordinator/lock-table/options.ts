@@ -1,0 +1,53 @@
+import type { Clock } from '../../common/clock';
+import { InvalidArgumentError } from '../../common/errors';
+import { LockTableEvent } from './types';
+
+export interface LockTableOptions {
+  clock: Clock;
+  /** Epoch of the current leader (the etcd revision at which it won). */
+  epoch: number;
+  /** Receives asynchronous outcomes: later grants, failures, revokes. */
+  onEvent: (event: LockTableEvent) => void;
+  /** After this long without release, a revoked token's waiter is still waiting: emit revokeOverdue once. Default 5000. */
+  revokeDeadlineMs?: number;
+  /** First resend interval of a revoke; doubles up to 1000 ms. Default 100. */
+  revokeResendMs?: number;
+  /** Adaptive minimum hold before a fresh token may be revoked: lower bound. Default 10. */
+  minHoldMs?: number;
+  /** Adaptive minimum hold: upper bound. Default 200. */
+  maxHoldMs?: number;
+  /** Bound on waiting requests per session (DESIGN §10). Default 10000. */
+  maxWaitersPerSession?: number;
+}
+
+function nonNegative(name: string, value: unknown, fallback: number): number {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `${name} must be a non-negative finite number`, { [name]: value });
+  }
+  return v;
+}
+
+/** Validates options and fills in defaults (cockatiel style: fail in the constructor, not later). */
+export function checkOptions(o: LockTableOptions): Required<LockTableOptions> {
+  if (typeof o !== 'object' || o === null) throw new InvalidArgumentError('INVALID_ARGUMENT', 'options must be an object');
+  if (typeof o.clock?.nowMs !== 'function' || typeof o.clock?.setTimer !== 'function') {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', 'options.clock must be a Clock');
+  }
+  if (typeof o.onEvent !== 'function') throw new InvalidArgumentError('INVALID_ARGUMENT', 'options.onEvent must be a function');
+  if (!Number.isSafeInteger(o.epoch) || o.epoch < 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'options.epoch must be a non-negative integer', { epoch: o.epoch });
+  const out: Required<LockTableOptions> = {
+    clock: o.clock,
+    epoch: o.epoch,
+    onEvent: o.onEvent,
+    revokeDeadlineMs: nonNegative('revokeDeadlineMs', o.revokeDeadlineMs, 5000),
+    revokeResendMs: nonNegative('revokeResendMs', o.revokeResendMs, 100),
+    minHoldMs: nonNegative('minHoldMs', o.minHoldMs, 10),
+    maxHoldMs: nonNegative('maxHoldMs', o.maxHoldMs, 200),
+    maxWaitersPerSession: nonNegative('maxWaitersPerSession', o.maxWaitersPerSession, 10000),
+  };
+  if (out.revokeResendMs === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'revokeResendMs must be positive');
+  if (out.maxHoldMs < out.minHoldMs) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxHoldMs must be at least minHoldMs', { minHoldMs: out.minHoldMs, maxHoldMs: out.maxHoldMs });
+  if (!Number.isSafeInteger(out.maxWaitersPerSession)) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxWaitersPerSession must be an integer');
+  return out;
+}

@@ -1,0 +1,152 @@
+import type { ContentionRecord } from './hold-policy';
+import { Entry, Waiter, queuedBefore } from './entries';
+import { findOverlap, forEachNode, forEachOverlap, insertNode, removeNode } from './interval-tree';
+import { isExclusive, isTokenSpace } from './modes';
+import type { HolderRef } from './sessions';
+import { LockMode, LockSpace } from './types';
+
+/**
+ * Everything the table knows about one (resource, space): granted entries
+ * and waiters, each in two interval trees split by mode (shared: READ or
+ * SHARED, exclusive: WRITE or EXCLUSIVE), so "conflicts with" is one
+ * overlap search (a shared request only needs the exclusive tree), and the
+ * FIFO queue of waiters (conversions first).
+ */
+export class ResourceState {
+  sharedGranted: Entry | null = null;
+  exclusiveGranted: Entry | null = null;
+  sharedWaiting: Waiter | null = null;
+  exclusiveWaiting: Waiter | null = null;
+  grantCount = 0;
+  waiterCount = 0;
+  private convHead: Waiter | null = null;
+  private convTail: Waiter | null = null;
+  private normHead: Waiter | null = null;
+  private normTail: Waiter | null = null;
+  /** Tokens of this resource being revoked (so their timers can stop once they block no one). */
+  revoking: Set<Entry> | null = null;
+  /** Revoke history, set only for resources that were revoked recently. */
+  contention: ContentionRecord | null = null;
+  readonly isToken: boolean;
+
+  constructor(readonly resource: string, readonly space: LockSpace) {
+    this.isToken = isTokenSpace(space);
+  }
+
+  isEmpty(): boolean {
+    return this.grantCount === 0 && this.waiterCount === 0;
+  }
+
+  addGranted(e: Entry): void {
+    if (isExclusive(e.mode)) this.exclusiveGranted = insertNode(this.exclusiveGranted, e);
+    else this.sharedGranted = insertNode(this.sharedGranted, e);
+    this.grantCount++;
+  }
+
+  removeGranted(e: Entry): void {
+    if (isExclusive(e.mode)) this.exclusiveGranted = removeNode(this.exclusiveGranted, e);
+    else this.sharedGranted = removeNode(this.sharedGranted, e);
+    this.grantCount--;
+  }
+
+  /** Appends to the conversion group or the ordinary group of the queue. */
+  enqueue(w: Waiter): void {
+    if (w.conversion) {
+      w.prev = this.convTail;
+      if (this.convTail !== null) this.convTail.next = w;
+      else this.convHead = w;
+      this.convTail = w;
+    } else {
+      w.prev = this.normTail;
+      if (this.normTail !== null) this.normTail.next = w;
+      else this.normHead = w;
+      this.normTail = w;
+    }
+    if (isExclusive(w.mode)) this.exclusiveWaiting = insertNode(this.exclusiveWaiting, w);
+    else this.sharedWaiting = insertNode(this.sharedWaiting, w);
+    this.waiterCount++;
+  }
+
+  dequeue(w: Waiter): void {
+    if (w.prev !== null) w.prev.next = w.next;
+    else if (w.conversion) this.convHead = w.next;
+    else this.normHead = w.next;
+    if (w.next !== null) w.next.prev = w.prev;
+    else if (w.conversion) this.convTail = w.prev;
+    else this.normTail = w.prev;
+    w.prev = null;
+    w.next = null;
+    if (isExclusive(w.mode)) this.exclusiveWaiting = removeNode(this.exclusiveWaiting, w);
+    else this.sharedWaiting = removeNode(this.sharedWaiting, w);
+    this.waiterCount--;
+  }
+
+  firstWaiter(): Waiter | null {
+    return this.convHead ?? this.normHead;
+  }
+
+  /** The waiter after w in queue order (read it before w is dequeued). */
+  nextWaiter(w: Waiter): Waiter | null {
+    if (w.next !== null) return w.next;
+    return w.conversion ? this.normHead : null;
+  }
+
+  /** A granted entry of another holder that conflicts with (mode, holder, range). */
+  conflictingGranted(mode: LockMode, holder: HolderRef, start: number, end: number): Entry | undefined {
+    const other = (n: Entry) => n.holder !== holder;
+    return findOverlap(this.exclusiveGranted, start, end, other)
+      ?? (isExclusive(mode) ? findOverlap(this.sharedGranted, start, end, other) : undefined);
+  }
+
+  /** A waiter of another holder that conflicts with (mode, holder, range). */
+  conflictingWaiter(mode: LockMode, holder: HolderRef, start: number, end: number): Waiter | undefined {
+    const other = (n: Waiter) => n.holder !== holder;
+    return findOverlap(this.exclusiveWaiting, start, end, other)
+      ?? (isExclusive(mode) ? findOverlap(this.sharedWaiting, start, end, other) : undefined);
+  }
+
+  /** True when `holder` has a granted entry overlapping the range: its request is a conversion. */
+  holderOverlaps(holder: HolderRef, start: number, end: number): boolean {
+    const own = (n: Entry) => n.holder === holder;
+    return findOverlap(this.exclusiveGranted, start, end, own) !== undefined
+      || findOverlap(this.sharedGranted, start, end, own) !== undefined;
+  }
+
+  anyWaiterOverlaps(start: number, end: number): boolean {
+    const any = () => true;
+    return findOverlap(this.exclusiveWaiting, start, end, any) !== undefined
+      || findOverlap(this.sharedWaiting, start, end, any) !== undefined;
+  }
+
+  /** Every granted entry of another holder conflicting with (mode, holder, range). */
+  forEachConflictingGranted(mode: LockMode, holder: HolderRef, start: number, end: number, fn: (e: Entry) => void): void {
+    const visit = (n: Entry) => { if (n.holder !== holder) fn(n); };
+    forEachOverlap(this.exclusiveGranted, start, end, visit);
+    if (isExclusive(mode)) forEachOverlap(this.sharedGranted, start, end, visit);
+  }
+
+  /** Every waiter of another holder conflicting with (mode, holder, range), in tree order. */
+  forEachConflictingWaiter(mode: LockMode, holder: HolderRef, start: number, end: number, fn: (w: Waiter) => void): void {
+    const visit = (n: Waiter) => { if (n.holder !== holder) fn(n); };
+    forEachOverlap(this.exclusiveWaiting, start, end, visit);
+    if (isExclusive(mode)) forEachOverlap(this.sharedWaiting, start, end, visit);
+  }
+
+  /** The earliest waiter (queue order) that granted entry e keeps waiting, if any. */
+  firstBlockedBy(e: Entry): Waiter | undefined {
+    let first: Waiter | undefined;
+    this.forEachConflictingWaiter(e.mode, e.holder, e.start, e.end, (w) => {
+      if (first === undefined || queuedBefore(w, first)) first = w;
+    });
+    return first;
+  }
+
+  forEachGranted(fn: (e: Entry) => void): void {
+    forEachNode(this.sharedGranted, fn);
+    forEachNode(this.exclusiveGranted, fn);
+  }
+
+  forEachWaiter(fn: (w: Waiter) => void): void {
+    for (let w = this.firstWaiter(); w !== null; w = this.nextWaiter(w)) fn(w);
+  }
+}

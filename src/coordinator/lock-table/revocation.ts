@@ -1,0 +1,111 @@
+import type { Clock, TimerHandle } from '../../common/clock';
+import type { Entry } from './entries';
+import type { HoldPolicy } from './hold-policy';
+import type { ResourceState } from './resource-state';
+import { LockTableEvent } from './types';
+
+/** Revoke progress of one token; exists only while the token blocks a waiter. */
+export interface RevokeState {
+  /** Sends so far (the next revoke event carries attempt + 1). */
+  attempt: number;
+  firstSentMs: number;
+  nextResendMs: number;
+  overdueSent: boolean;
+  timer: TimerHandle | null;
+}
+
+export interface RevokerOptions {
+  clock: Clock;
+  holdPolicy: HoldPolicy;
+  revokeDeadlineMs: number;
+  revokeResendMs: number;
+  /** Caps the resend interval. */
+  maxResendMs: number;
+  emit(event: LockTableEvent): void;
+  /** Sets a clock timer whose callback runs as a table operation (events flushed after). */
+  setTimer(delayMs: number, fn: () => void): TimerHandle;
+}
+
+/**
+ * Revocation of tokens that block waiters (DESIGN §3.3–3.4). A token gets
+ * its first `revoke` no earlier than grantedAtMs + the resource's hold
+ * time, then resends at revokeResendMs, doubling up to maxResendMs, and a
+ * single `revokeOverdue` once revokeDeadlineMs passed since the first send.
+ * Each revoke names the range and mode of the earliest waiter the token
+ * blocks at that moment. Everything stops as soon as the token blocks no
+ * waiter. Only tokens being revoked have a timer (one each).
+ */
+export class Revoker {
+  constructor(private readonly o: RevokerOptions) {}
+
+  /** Starts revoking e unless that is already under way. */
+  ensure(e: Entry): void {
+    if (e.revoke !== null) return;
+    const rs: RevokeState = { attempt: 0, firstSentMs: 0, nextResendMs: 0, overdueSent: false, timer: null };
+    e.revoke = rs;
+    const state = e.state;
+    if (state.revoking === null) state.revoking = new Set();
+    state.revoking.add(e);
+    const dueMs = e.grantedAtMs + this.o.holdPolicy.holdMs(state);
+    const nowMs = this.o.clock.nowMs();
+    if (dueMs <= nowMs) this.step(e);
+    else rs.timer = this.o.setTimer(dueMs - nowMs, () => this.onTimer(e, rs));
+  }
+
+  /** Stops revoking e (released, or blocks no one any more). */
+  stop(e: Entry): void {
+    const rs = e.revoke;
+    if (rs === null) return;
+    rs.timer?.cancel();
+    e.revoke = null;
+    const set = e.state.revoking;
+    if (set !== null) {
+      set.delete(e);
+      if (set.size === 0) e.state.revoking = null;
+    }
+  }
+
+  /** After waiters left or tokens shrank: stop revoking tokens that block no one now. */
+  reevaluate(state: ResourceState): void {
+    if (state.revoking === null) return;
+    for (const e of state.revoking) {
+      if (state.conflictingWaiter(e.mode, e.holder, e.start, e.end) === undefined) this.stop(e);
+    }
+  }
+
+  private onTimer(e: Entry, rs: RevokeState): void {
+    if (e.revoke !== rs) return;
+    rs.timer = null;
+    this.step(e);
+  }
+
+  private step(e: Entry): void {
+    const rs = e.revoke as RevokeState;
+    const blocked = e.state.firstBlockedBy(e);
+    if (blocked === undefined) {
+      this.stop(e);
+      return;
+    }
+    const nowMs = this.o.clock.nowMs();
+    if (rs.attempt === 0 || nowMs >= rs.nextResendMs) {
+      rs.attempt++;
+      if (rs.attempt === 1) {
+        rs.firstSentMs = nowMs;
+        this.o.holdPolicy.recordRevoke(e.state, nowMs, nowMs - e.grantedAtMs);
+      }
+      const backoff = Math.min(this.o.maxResendMs, this.o.revokeResendMs * 2 ** (rs.attempt - 1));
+      rs.nextResendMs = nowMs + backoff;
+      this.o.emit({
+        kind: 'revoke', lockId: e.lockId, holder: e.holder.toHolder(), resource: e.state.resource, space: e.state.space,
+        range: { start: blocked.start, end: blocked.end }, wantedMode: blocked.mode, attempt: rs.attempt,
+      });
+    }
+    const overdueMs = rs.firstSentMs + this.o.revokeDeadlineMs;
+    if (!rs.overdueSent && nowMs >= overdueMs) {
+      rs.overdueSent = true;
+      this.o.emit({ kind: 'revokeOverdue', lockId: e.lockId, holder: e.holder.toHolder(), resource: e.state.resource });
+    }
+    const nextMs = rs.overdueSent ? rs.nextResendMs : Math.min(rs.nextResendMs, overdueMs);
+    rs.timer = this.o.setTimer(nextMs - nowMs, () => this.onTimer(e, rs));
+  }
+}

@@ -1,0 +1,92 @@
+import type { Entry, Waiter } from './entries';
+import { Holder } from './types';
+
+/**
+ * Interned holders. Every (session, owner) pair has exactly one HolderRef
+ * while it holds or waits for anything, so "same holder" is a pointer
+ * comparison and a million grants share a few thousand holder objects.
+ */
+export class HolderRef {
+  /** Range-lock waiters of this holder: the out-edges of the wait-for graph. */
+  rangeWaiters: Set<Waiter> | null = null;
+  /** Grants plus waiters of this holder; at 0 the holder is forgotten. */
+  uses = 0;
+
+  constructor(readonly sessionId: string, readonly owner: string, readonly session: SessionRecord) {}
+
+  toHolder(): Holder {
+    return { sessionId: this.sessionId, owner: this.owner };
+  }
+}
+
+export class SessionRecord {
+  readonly holders = new Map<string, HolderRef>();
+  readonly grants = new Set<Entry>();
+  readonly waiters = new Set<Waiter>();
+
+  constructor(readonly id: string) {}
+
+  isEmpty(): boolean {
+    return this.grants.size === 0 && this.waiters.size === 0;
+  }
+}
+
+export class SessionRegistry {
+  private readonly sessions = new Map<string, SessionRecord>();
+
+  get(sessionId: string): SessionRecord | undefined {
+    return this.sessions.get(sessionId);
+  }
+
+  /** The interned holder, created if needed; call prune() when the operation is over. */
+  holder(sessionId: string, owner: string): HolderRef {
+    let session = this.sessions.get(sessionId);
+    if (session === undefined) {
+      session = new SessionRecord(sessionId);
+      this.sessions.set(sessionId, session);
+    }
+    let ref = session.holders.get(owner);
+    if (ref === undefined) {
+      ref = new HolderRef(sessionId, owner, session);
+      session.holders.set(owner, ref);
+    }
+    return ref;
+  }
+
+  /** Forgets a holder that holds and waits for nothing, and its session when that is empty too. */
+  prune(holder: HolderRef): void {
+    const session = holder.session;
+    if (holder.uses === 0 && session.holders.get(holder.owner) === holder) session.holders.delete(holder.owner);
+    if (session.holders.size === 0 && this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+  }
+
+  addGrant(e: Entry): void {
+    e.holder.uses++;
+    e.holder.session.grants.add(e);
+  }
+
+  removeGrant(e: Entry): void {
+    e.holder.uses--;
+    e.holder.session.grants.delete(e);
+  }
+
+  addWaiter(w: Waiter, rangeSpace: boolean): void {
+    w.holder.uses++;
+    w.holder.session.waiters.add(w);
+    if (rangeSpace) {
+      const h = w.holder;
+      if (h.rangeWaiters === null) h.rangeWaiters = new Set();
+      h.rangeWaiters.add(w);
+    }
+  }
+
+  removeWaiter(w: Waiter): void {
+    const h = w.holder;
+    h.uses--;
+    h.session.waiters.delete(w);
+    if (h.rangeWaiters !== null) {
+      h.rangeWaiters.delete(w);
+      if (h.rangeWaiters.size === 0) h.rangeWaiters = null;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { ResourceExhaustedError } from '../common/errors';
+
+export interface OutboundWriter {
+  /** false when the transport buffer is full: wait for drain. */
+  write(message: object): boolean;
+  onDrain(fn: () => void): void;
+}
+
+/**
+ * Server → client messages of one session, numbered by `seq`. Messages stay
+ * here until the client acks them, so a resumed stream replays exactly what
+ * was not acked (DESIGN §4). Writes respect transport backpressure.
+ */
+export class Outbox {
+  private readonly buffer: Array<{ seq: number } & object> = [];
+  private head = 0;
+  private nextSeq = 1;
+  private sentSeq = 0;
+  private writer: OutboundWriter | undefined;
+  private waitingForDrain = false;
+
+  constructor(private readonly maxUnacked = 100_000) {}
+
+  get unacked(): number {
+    return this.buffer.length - this.head;
+  }
+
+  push(message: object): number {
+    if (this.unacked >= this.maxUnacked) {
+      throw new ResourceExhaustedError('QUEUE_FULL', 'client does not ack server messages', { unacked: this.unacked });
+    }
+    const seq = this.nextSeq++;
+    this.buffer.push({ ...message, seq });
+    this.flush();
+    return seq;
+  }
+
+  ack(seq: number): void {
+    while (this.head < this.buffer.length && this.buffer[this.head].seq <= seq) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.buffer.length) {
+      this.buffer.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.sentSeq < seq) this.sentSeq = Math.min(seq, this.nextSeq - 1);
+  }
+
+  /** Attaches a new stream: everything after ackedSeq is (re)sent. */
+  attach(writer: OutboundWriter, ackedSeq: number): void {
+    this.ack(ackedSeq);
+    this.writer = writer;
+    this.waitingForDrain = false;
+    this.sentSeq = this.head < this.buffer.length ? this.buffer[this.head].seq - 1 : this.nextSeq - 1;
+    this.flush();
+  }
+
+  detach(writer?: OutboundWriter): void {
+    if (!writer || this.writer === writer) this.writer = undefined;
+  }
+
+  private flush(): void {
+    const writer = this.writer;
+    if (!writer || this.waitingForDrain) return;
+    if (this.head >= this.buffer.length) return;
+    // seqs in the buffer are contiguous, so the next unsent one is found by arithmetic.
+    let i = Math.max(this.head, this.head + (this.sentSeq + 1 - this.buffer[this.head].seq));
+    for (; i < this.buffer.length; i++) {
+      const msg = this.buffer[i];
+      this.sentSeq = msg.seq;
+      if (!writer.write(msg)) {
+        this.waitingForDrain = true;
+        writer.onDrain(() => {
+          this.waitingForDrain = false;
+          if (this.writer === writer) this.flush();
+        });
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import { EventEmitter } from 'node:events';
+import { createHash, randomBytes } from 'node:crypto';
+import { Etcd3, Watcher } from 'etcd3';
+import { Clock } from '../common/clock';
+import { Logger } from '../common/logger';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../common/errors';
+import { EtcdKeys } from './etcd-keys';
+import { LeaseKeeper } from './lease-keeper';
+import { Election } from './election';
+import { Session } from './session';
+
+export type SessionEndReason = 'SESSION_EXPIRED' | 'SESSION_EVICTED' | 'SESSION_CLOSED';
+
+export interface SessionRegistryOptions {
+  etcd: Etcd3;
+  keys: EtcdKeys;
+  keeper: LeaseKeeper;
+  election: Election;
+  clock: Clock;
+  logger: Logger;
+  defaultTtlMs?: number;
+  maxSessions?: number;
+}
+
+export const MIN_TTL_MS = 2000;
+export const MAX_TTL_MS = 300_000;
+
+/**
+ * Sessions live in etcd as a lease plus `sessions/<id>` on it (DESIGN §5).
+ * A session ends when etcd deletes its key (lease expired or revoked); the
+ * registry learns that from a watch and emits 'ended' (session, reason).
+ */
+export class SessionRegistry extends EventEmitter {
+  private readonly sessions = new Map<string, Session>();
+  private watcher: Watcher | undefined;
+  private readonly evicting = new Map<string, SessionEndReason>();
+
+  constructor(private readonly o: SessionRegistryOptions) {
+    super();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  all(): IterableIterator<Session> {
+    return this.sessions.values();
+  }
+
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
+  async startWatching(): Promise<void> {
+    this.watcher = await this.o.etcd.watch().prefix(this.o.keys.sessionsPrefix).create();
+    this.watcher.on('delete', (kv) => {
+      const id = this.o.keys.sessionIdOf(kv.key.toString());
+      if (id) this.end(id, this.evicting.get(id) ?? 'SESSION_EXPIRED');
+    });
+    this.watcher.on('error', (e) => this.o.logger.warn('session watch error', { error: (e as Error).message }));
+  }
+
+  async open(clientName: string, requestedTtlMs: number | undefined): Promise<Session> {
+    const ttlMs = requestedTtlMs ?? this.o.defaultTtlMs ?? 10_000;
+    if (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
+      throw new InvalidArgumentError('INVALID_ARGUMENT', `ttl_ms must be within [${MIN_TTL_MS}, ${MAX_TTL_MS}]`, { ttlMs });
+    }
+    if (this.sessions.size >= (this.o.maxSessions ?? 100_000)) {
+      throw new UnavailableError('QUEUE_FULL', 'too many sessions', { sessions: this.sessions.size });
+    }
+    const { etcd, keys, election, clock } = this.o;
+    const sentMs = clock.nowMs();
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(16).toString('hex');
+    try {
+      const grant = await etcd.leaseClient.leaseGrant({ TTL: Math.ceil(ttlMs / 1000), ID: '0' });
+      const value = JSON.stringify({ clientName, ttlMs, leaseId: grant.ID, secretHash: hashSecret(secret) });
+      const res = await election.guarded().then(etcd.put(keys.session(id)).value(value).lease(grant.ID)).commit();
+      if (!res.succeeded) {
+        await etcd.leaseClient.leaseRevoke({ ID: grant.ID }).catch(() => undefined);
+        throw new UnavailableError('NOT_LEADER', 'this coordinator no longer leads');
+      }
+      const session = new Session(id, secret, clientName, ttlMs, grant.ID, sentMs);
+      this.sessions.set(id, session);
+      this.o.logger.info('session opened', { session: id, clientName, ttlMs });
+      return session;
+    } catch (e) {
+      if (e instanceof UnavailableError) throw e;
+      throw new UnavailableError('ETCD_UNAVAILABLE', 'etcd did not accept the session', {}, { cause: e });
+    }
+  }
+
+  /** Renews the lease; resolves with the TTL etcd reports, after etcd confirmed. */
+  async heartbeat(session: Session): Promise<number> {
+    const sentMs = this.o.clock.nowMs();
+    const ttlSeconds = await this.o.keeper.keepAlive(session.leaseId);
+    if (ttlSeconds <= 0) {
+      this.end(session.id, 'SESSION_EXPIRED');
+      throw new NotFoundError('SESSION_EXPIRED', 'session lease expired in etcd', { session: session.id });
+    }
+    session.lastConfirmedMs = sentMs;
+    return ttlSeconds * 1000;
+  }
+
+  /** Revokes the session's lease; everything it holds goes (DESIGN §5 eviction). */
+  async evict(id: string, reason: SessionEndReason = 'SESSION_EVICTED'): Promise<void> {
+    const session = this.sessions.get(id);
+    if (!session) throw new NotFoundError('SESSION_NOT_FOUND', `no session ${id}`, { session: id });
+    this.evicting.set(id, reason);
+    try {
+      await this.o.etcd.leaseClient.leaseRevoke({ ID: session.leaseId });
+    } catch (e) {
+      this.o.logger.warn('lease revoke failed; freeing the session anyway', { session: id, error: (e as Error).message });
+    }
+    this.end(id, reason);
+  }
+
+  /** Ends a session locally once; emits 'ended'. */
+  end(id: string, reason: SessionEndReason): void {
+    this.evicting.delete(id);
+    const session = this.sessions.get(id);
+    if (!session || session.ended) return;
+    session.ended = true;
+    this.sessions.delete(id);
+    this.o.logger.info('session ended', { session: id, reason });
+    this.emit('ended', session, reason);
+  }
+
+  /** Checks a resume secret against the session (constant time not needed: secrets are random 128-bit). */
+  checkSecret(session: Session, secret: string): boolean {
+    return session.resumeSecret === secret;
+  }
+
+  async close(): Promise<void> {
+    await this.watcher?.cancel().catch(() => undefined);
+  }
+}
+
+function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}

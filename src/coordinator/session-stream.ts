@@ -1,0 +1,201 @@
+import * as grpc from '@grpc/grpc-js';
+import { Logger } from '../common/logger';
+import { CancelledError, InvalidArgumentError, NotFoundError, PermissionDeniedError, isCoherdError } from '../common/errors';
+import { toWireError } from '../common/grpc-status-table';
+import { boundedString, nonNegativeMs, MAX_CLIENT_NAME_BYTES } from '../common/wire';
+import { OutboundWriter } from './outbox';
+import { Session } from './session';
+import { SessionRegistry } from './session-registry';
+import { LockRequests } from './lock-requests';
+
+type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
+
+export interface SessionStreamContext {
+  registry: SessionRegistry;
+  requests: LockRequests;
+  logger: Logger;
+  coordinatorId: string;
+  epoch(): number;
+  recovering(): boolean;
+  /** Throws when this coordinator may not open sessions now (not leader). */
+  assertCanServe(): void;
+  /** Frees everything of a session closed by its client. */
+  closeSession(session: Session): Promise<void>;
+}
+
+let nextStreamId = 1;
+
+/**
+ * One Connect call: the first message opens or resumes a session, then
+ * every message is a request on that session. Messages are handled in
+ * arrival order; a bad request gets an Error reply and the stream goes on.
+ */
+export class SessionStream {
+  private session: Session | undefined;
+  private readonly streamId = nextStreamId++;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly writer: OutboundWriter;
+
+  constructor(private readonly call: Call, private readonly ctx: SessionStreamContext) {
+    this.writer = { write: (m) => this.call.write(m), onDrain: (fn) => this.call.once('drain', fn) };
+    call.on('data', (m: Record<string, unknown>) => {
+      this.chain = this.chain.then(() => this.handle(m)).catch((e) => this.fail(e));
+    });
+    call.on('end', () => this.detach('client ended the stream'));
+    call.on('error', (e) => this.detach((e as Error).message));
+    call.on('cancelled', () => this.detach('stream cancelled'));
+  }
+
+  /** Ends the stream because the session ended (evicted, expired, closed). */
+  endFor(reason: string, message: string): void {
+    if (this.closed) return;
+    if (reason !== 'SESSION_CLOSED') this.safeWrite({ seq: 0, requestId: 0, evicted: { reason, message } });
+    this.closed = true;
+    this.call.end();
+  }
+
+  private async handle(m: Record<string, unknown>): Promise<void> {
+    if (this.closed) return;
+    const requestId = Number(m.requestId ?? 0);
+    const body = m.body as string | undefined;
+    if (!this.session) return this.openOrResume(m, body, requestId);
+    const session = this.session;
+    if (typeof m.ackSeq === 'number' && m.ackSeq > 0) session.outbox.ack(m.ackSeq);
+    if (Array.isArray(m.releaseLockIds) && m.releaseLockIds.length) this.ctx.requests.releaseQuietly(session, m.releaseLockIds);
+    if (body === undefined || body === 'ack') return;
+    if (requestId <= session.lastRequestId) return; // duplicate from a resumed stream; its reply is in the outbox
+    session.lastRequestId = requestId;
+    try {
+      this.dispatch(session, requestId, body, (m[body] ?? {}) as Record<string, unknown>);
+    } catch (e) {
+      this.reply(session, requestId, { error: errorBody(e) });
+      if (!isCoherdError(e)) this.ctx.logger.error('request failed unexpectedly', { session: session.id, error: (e as Error).stack });
+    }
+  }
+
+  private dispatch(session: Session, requestId: number, body: string, msg: Record<string, unknown>): void {
+    const r = this.ctx.requests;
+    switch (body) {
+      case 'heartbeat':
+        this.ctx.registry.heartbeat(session).then(
+          (ttlMs) => this.reply(session, requestId, { heartbeatAck: { ttlMs } }),
+          (e) => { if (!session.ended) this.reply(session, requestId, { error: errorBody(e) }); },
+        );
+        return;
+      case 'acquire': return this.reply(session, requestId, r.acquire(session, requestId, msg));
+      case 'release': return this.reply(session, requestId, r.release(session, msg.lockId));
+      case 'convert': return this.reply(session, requestId, r.convert(session, requestId, msg));
+      case 'revokeAck': return this.reply(session, requestId, r.revokeAck(session, requestId, msg));
+      case 'reclaim': return this.reply(session, requestId, r.reclaim(session, msg));
+      case 'reclaimComplete': return this.reply(session, requestId, { reclaimCompleted: {} });
+      case 'cancel': {
+        const cancelled = r.cancel(session, msg);
+        if (cancelled) this.reply(session, Number(msg.targetRequestId), { error: errorBody(cancelledError()) });
+        return this.reply(session, requestId, { cancelled: {} });
+      }
+      case 'close':
+        void this.ctx.closeSession(session).then(() => {
+          this.reply(session, requestId, { closed: {} });
+          this.closed = true;
+          this.call.end();
+        });
+        return;
+      case 'open': case 'resume':
+        throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'this stream already carries a session');
+      default:
+        throw new InvalidArgumentError('PROTOCOL_VIOLATION', `unknown message body ${JSON.stringify(body)}`);
+    }
+  }
+
+  private async openOrResume(m: Record<string, unknown>, body: string | undefined, requestId: number): Promise<void> {
+    try {
+      this.ctx.assertCanServe();
+      let session: Session;
+      let resumed = false;
+      if (body === 'open') {
+        const open = (m.open ?? {}) as Record<string, unknown>;
+        const name = boundedString(open.clientName, 'client_name', MAX_CLIENT_NAME_BYTES, false);
+        session = await this.ctx.registry.open(name, nonNegativeMs(open.ttlMs, 'ttl_ms'));
+      } else if (body === 'resume') {
+        session = this.resume((m.resume ?? {}) as Record<string, unknown>);
+        resumed = true;
+      } else {
+        throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'the first message must be open or resume');
+      }
+      if (this.closed) return; // the client went away while etcd answered; the lease will expire
+      this.session = session;
+      session.streamId = this.streamId;
+      session.peer = this.call.getPeer();
+      session.detachStream = (reason, message) => this.endFor(reason, message);
+      const lastRequestId = session.lastRequestId;
+      if (requestId > session.lastRequestId) session.lastRequestId = requestId;
+      session.outbox.attach(this.writer, Number(m.ackSeq ?? 0));
+      this.reply(session, requestId, {
+        opened: {
+          sessionId: session.id, resumeSecret: session.resumeSecret, ttlMs: session.ttlMs, epoch: this.ctx.epoch(),
+          resumed, lastRequestId, reclaimRequired: this.ctx.recovering(), coordinatorId: this.ctx.coordinatorId,
+        },
+      });
+    } catch (e) {
+      const wire = toWireError(e);
+      this.safeWrite({ seq: 0, requestId, error: errorBody(e) });
+      this.closed = true;
+      this.call.emit('error', { code: wire.code, details: `${wire.reason}: ${wire.message}` });
+    }
+  }
+
+  private resume(resume: Record<string, unknown>): Session {
+    const id = boundedString(resume.sessionId, 'session_id', 64, true);
+    const session = this.ctx.registry.get(id);
+    if (!session) throw new NotFoundError('SESSION_NOT_FOUND', `no live session ${id}`, { session: id });
+    if (!this.ctx.registry.checkSecret(session, String(resume.resumeSecret ?? ''))) {
+      throw new PermissionDeniedError('SESSION_NOT_OWNED', `session ${id} belongs to another client`, { session: id });
+    }
+    session.detachStream?.('SESSION_RESUMED_ELSEWHERE', 'session resumed on another stream');
+    return session;
+  }
+
+  private reply(session: Session, requestId: number, message: object): void {
+    if (session.ended) return;
+    try {
+      session.outbox.push({ requestId, ...message });
+    } catch (e) {
+      this.ctx.logger.warn('session outbox full; evicting', { session: session.id });
+      void this.ctx.registry.evict(session.id).catch(() => undefined);
+    }
+  }
+
+  private safeWrite(m: object): void {
+    try {
+      this.call.write(m);
+    } catch {
+      /* stream already gone */
+    }
+  }
+
+  private detach(reason: string): void {
+    const session = this.session;
+    if (session && session.streamId === this.streamId) {
+      session.streamId = 0;
+      session.peer = '';
+      session.detachStream = undefined;
+      session.outbox.detach(this.writer);
+      this.ctx.logger.debug('session stream detached', { session: session.id, reason });
+    }
+    this.closed = true;
+  }
+
+  private fail(e: unknown): void {
+    this.ctx.logger.error('session stream handler failed', { error: (e as Error)?.stack });
+  }
+}
+
+function errorBody(e: unknown): object {
+  const w = toWireError(e);
+  return { code: w.codeName, reason: w.reason, message: w.message, retryable: w.retryable, leaderAddress: String((e as { details?: { leaderAddress?: string } })?.details?.leaderAddress ?? '') };
+}
+
+function cancelledError(): CancelledError {
+  return new CancelledError('CANCELLED', 'cancelled by the client');
+}

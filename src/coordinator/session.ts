@@ -1,0 +1,34 @@
+import { Outbox } from './outbox';
+
+/** What the coordinator knows about one client incarnation. */
+export class Session {
+  readonly outbox: Outbox;
+  /** Highest client request id processed; older ones are duplicates of a resumed stream. */
+  lastRequestId = 0;
+  /** Clock ms when etcd last confirmed this session's keepalive. */
+  lastConfirmedMs: number;
+  /** Peer address of the attached stream; '' while detached. */
+  peer = '';
+  /** Identity of the attached stream; a session belongs to that connection only. */
+  streamId = 0;
+  ended = false;
+  /** Set by the attached stream: ends it when the session ends or moves to another stream. */
+  detachStream: ((reason: string, message: string) => void) | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly resumeSecret: string,
+    readonly clientName: string,
+    readonly ttlMs: number,
+    readonly leaseId: string,
+    nowMs: number,
+    maxUnacked?: number,
+  ) {
+    this.outbox = new Outbox(maxUnacked);
+    this.lastConfirmedMs = nowMs;
+  }
+
+  get connected(): boolean {
+    return this.streamId !== 0;
+  }
+}

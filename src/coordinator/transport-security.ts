@@ -1,0 +1,64 @@
+import * as fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, PermissionDeniedError } from '../common/errors';
+
+export interface TlsFiles {
+  /** PEM certificate of this process. */
+  certFile: string;
+  /** PEM private key of this process. */
+  keyFile: string;
+  /** PEM of the cluster CA that signs every coordinator, agent and admin certificate. */
+  caFile: string;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/;
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+/**
+ * Mutual TLS with a cluster CA (DESIGN §10). Plain text is allowed only on
+ * loopback (coherd up, tests), unless the operator insists with allowInsecure.
+ */
+export function serverCredentials(listenHost: string, tls: TlsFiles | undefined, allowInsecure = false): grpc.ServerCredentials {
+  if (tls) {
+    return grpc.ServerCredentials.createSsl(
+      fs.readFileSync(tls.caFile),
+      [{ cert_chain: fs.readFileSync(tls.certFile), private_key: fs.readFileSync(tls.keyFile) }],
+      true,
+    );
+  }
+  if (!isLoopbackHost(listenHost) && !allowInsecure) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `refusing to listen on ${listenHost} without TLS; give --tls-cert/--tls-key/--tls-ca (plain text is for loopback only)`);
+  }
+  return grpc.ServerCredentials.createInsecure();
+}
+
+export function channelCredentials(tls: TlsFiles | undefined): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  return grpc.credentials.createSsl(fs.readFileSync(tls.caFile), fs.readFileSync(tls.keyFile), fs.readFileSync(tls.certFile));
+}
+
+/**
+ * Admin RPCs need an admin identity: over TLS a client certificate whose
+ * common name is in adminNames; without TLS the listener is loopback-only,
+ * so local callers are trusted.
+ */
+export function adminAuthorizer(tlsEnabled: boolean, adminNames: readonly string[]) {
+  return (call: { getAuthContext?: () => { sslPeerCertificate?: { subject?: { CN?: string } } } }): void => {
+    if (!tlsEnabled) return;
+    const cn = call.getAuthContext?.().sslPeerCertificate?.subject?.CN;
+    if (!cn || !adminNames.includes(cn)) {
+      throw new PermissionDeniedError('PERMISSION_DENIED', 'admin identity required', { identity: cn ?? '' });
+    }
+  };
+}
+
+/** "host:port" → parts; IPv6 as "[::1]:port". */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(address.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) throw new InvalidArgumentError('INVALID_ARGUMENT', `malformed address "${address}", expected HOST:PORT`, { address });
+  return { host: m[1], port };
+}

@@ -1,0 +1,107 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCluster, TestCluster } from '../support/cluster';
+import { TcpProxy } from '../support/tcp-proxy';
+import { CoherdClient } from '../../src/agent/client/coherd-client';
+import { AdminClient } from '../../src/agent/client/admin-client';
+import { splitHostPort } from '../../src/coordinator/transport-security';
+
+let cluster: TestCluster;
+
+before(async () => {
+  cluster = await startCluster(['--revoke-deadline', '1']);
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+test('a client that ignores a revoke is evicted and told, and the waiter is granted', async () => {
+  const endpoints = [cluster.coordinator.address];
+  const stubborn = await CoherdClient.connect({ endpoints, clientName: 'stubborn' });
+  const waiter = await CoherdClient.connect({ endpoints, clientName: 'waiter' });
+  try {
+    stubborn.setRevokeHandler(() => new Promise(() => undefined)); // never answers
+    const fenced = new Promise<string>((r) => stubborn.once('fenced', r));
+    await stubborn.acquire({ resource: 'ns/42', space: 'data', mode: 'WRITE', range: { start: 0, end: 4096 } });
+    const started = Date.now();
+    const grant = await waiter.acquire({ resource: 'ns/42', space: 'data', mode: 'WRITE', range: { start: 0, end: 4096 }, timeoutMs: 10_000 });
+    assert.equal(await fenced, 'SESSION_EVICTED');
+    assert.equal(stubborn.isFenced(), true);
+    assert.equal(grant.mode, 'WRITE');
+    console.log(`stubborn holder evicted and waiter granted after ${Date.now() - started} ms (revoke deadline 1000 ms)`);
+    await assert.rejects(stubborn.acquire({ resource: 'other', space: 'range', mode: 'SHARED' }), { reason: 'LEASE_DEADLINE_PASSED' });
+  } finally {
+    await stubborn.close();
+    await waiter.close();
+  }
+});
+
+test('a holder that answers a revoke keeps working and the requester is granted', async () => {
+  const endpoints = [cluster.coordinator.address];
+  const a = await CoherdClient.connect({ endpoints, clientName: 'a' });
+  const b = await CoherdClient.connect({ endpoints, clientName: 'b' });
+  try {
+    const revoked: number[] = [];
+    a.setRevokeHandler(async (n) => { revoked.push(n.lockId); return { released: true }; });
+    const held = await a.acquire({ resource: 'ns/7', space: 'data', mode: 'READ', range: { start: 0, end: 100 } });
+    const got = await b.acquire({ resource: 'ns/7', space: 'data', mode: 'WRITE', range: { start: 0, end: 100 }, timeoutMs: 5000 });
+    assert.deepEqual(revoked, [held.lockId]);
+    assert.ok(got.fencingToken.counter > held.fencingToken.counter || got.fencingToken.epoch > held.fencingToken.epoch);
+    assert.equal(a.isFenced(), false);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a client that resumes its session within TTL keeps its locks', async () => {
+  const { host, port } = splitHostPort(cluster.coordinator.address);
+  const proxy = new TcpProxy(host, port);
+  await proxy.start();
+  const client = await CoherdClient.connect({ endpoints: [proxy.address], clientName: 'resumer', ttlMs: 4000 });
+  const other = await CoherdClient.connect({ endpoints: [cluster.coordinator.address], clientName: 'other' });
+  try {
+    const grant = await client.acquire({ resource: 'res-resume', space: 'range', mode: 'EXCLUSIVE' });
+    const sessionBefore = client.sessionId;
+    const reconnected = new Promise<void>((r) => client.once('reconnected', () => r()));
+    proxy.cutAll();
+    await reconnected;
+    assert.equal(client.sessionId, sessionBefore);
+    assert.equal(client.isFenced(), false);
+    await assert.rejects(other.acquire({ resource: 'res-resume', space: 'range', mode: 'EXCLUSIVE', wait: false }), { reason: 'LOCK_CONFLICT' });
+    const dump = await new AdminClient([cluster.coordinator.address]).dumpLocks('res-resume');
+    const locks = dump.locks as Array<Record<string, unknown>>;
+    assert.equal(locks.length, 1);
+    assert.equal(locks[0].sessionId, sessionBefore);
+    await client.release(grant.lockId);
+    const next = await other.acquire({ resource: 'res-resume', space: 'range', mode: 'EXCLUSIVE', wait: false });
+    assert.equal(next.resource, 'res-resume');
+  } finally {
+    await client.close();
+    await other.close();
+    await proxy.stop();
+  }
+});
+
+test('a waiting acquire survives a broken stream and is granted after resume', async () => {
+  const { host, port } = splitHostPort(cluster.coordinator.address);
+  const proxy = new TcpProxy(host, port);
+  await proxy.start();
+  const holder = await CoherdClient.connect({ endpoints: [cluster.coordinator.address], clientName: 'holder' });
+  const waiter = await CoherdClient.connect({ endpoints: [proxy.address], clientName: 'waiter', ttlMs: 4000 });
+  try {
+    const held = await holder.acquire({ resource: 'res-replay', space: 'range', mode: 'EXCLUSIVE' });
+    let queued = false;
+    const pending = waiter.acquire({ resource: 'res-replay', space: 'range', mode: 'EXCLUSIVE', onQueued: () => { queued = true; } });
+    while (!queued) await new Promise((r) => setTimeout(r, 10));
+    proxy.cutAll();
+    await holder.release(held.lockId); // the grant is made while the waiter's stream is down
+    const grant = await pending;
+    assert.equal(grant.resource, 'res-replay');
+  } finally {
+    await holder.close();
+    await waiter.close();
+    await proxy.stop();
+  }
+});

@@ -1,0 +1,91 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { EtcdProcess, startEtcd } from './etcd';
+
+/** The compiled CLI, so tests run real processes. */
+export const CLI = path.resolve(__dirname, '../../src/cli/main.js');
+
+export interface CoordinatorProcess {
+  address: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `coherd coordinator` as a child process on a free port; resolves once it listens. */
+export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[] = []): Promise<CoordinatorProcess> {
+  const child = spawn(process.execPath, [CLI, 'coordinator', '--etcd', etcdEndpoint, '--listen', '127.0.0.1:0', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_TEST_LOG_LEVEL ?? 'warn' },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; if (process.env.COHERD_TEST_VERBOSE) process.stderr.write(d); });
+  const address = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`coordinator did not start: ${stderr}`)), 20_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`coordinator exited ${code}: ${stderr}`)); });
+  });
+  return {
+    address,
+    child,
+    stop: () => stopChild(child),
+  };
+}
+
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export interface TestCluster {
+  etcd: EtcdProcess;
+  coordinator: CoordinatorProcess;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(coordinatorArgs: string[] = []): Promise<TestCluster> {
+  const etcd = await startEtcd();
+  try {
+    const coordinator = await spawnCoordinator(etcd.endpoint, coordinatorArgs);
+    return { etcd, coordinator, stop: async () => { await coordinator.stop(); await etcd.stop(); } };
+  } catch (e) {
+    await etcd.stop();
+    throw e;
+  }
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the coherd CLI to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliResult> {
+  const child = spawnCli(args, env);
+  return collect(child, timeoutMs);
+}
+
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COHERD_LOG_LEVEL: 'warn', ...env } });
+}
+
+export function collect(child: ChildProcess, timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => (stdout += d));
+    child.stderr?.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out: ${stderr}`)); }, timeoutMs);
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * FUSE test support. Tests never serve a mount from their own process (a
+ * synchronous fs call into it would deadlock): this file is also the child
+ * entrypoint that mounts `[journal, rangeLock]` over a backing directory
+ * and prints "ready". The parent does file operations with async fs or
+ * shell commands, and always unmounts (fusermount -uz, fusectl abort
+ * fallback) in after() hooks.
+ */
+import { ChildProcess, execFile, spawn } from 'child_process';
+import { promises as fsp } from 'fs';
+import * as os from 'os';
+import * as nodePath from 'path';
+import { createInterface } from 'readline';
+import { promisify } from 'util';
+import { createLogger, silentLogger } from '../../src/common/logger';
+import { mountAgentFs } from '../../src/agent/fuse/fuse-mount';
+import { findMount, forceUnmount, readMountInfo, isFuseMount } from '../../src/agent/fuse/stale-mount';
+import { createJournalHook } from '../../src/agent/hooks/journal';
+import { createRangeLockHook } from '../../src/agent/hooks/range-lock';
+import { FileJournalSink } from '../../src/agent/journal/file-journal-sink';
+
+export const execFileAsync = promisify(execFile);
+/** Temp dirs of FUSE tests start with this; the sweeper unmounts anything below such dirs. */
+export const FUSE_TEST_PREFIX = nodePath.join(os.tmpdir(), 'coherd-fuse-test-');
+
+/** Holds the pid of the test process that owns a test root. */
+const OWNER_FILE = 'owner.pid';
+
+export interface FuseTestDirs {
+  root: string;
+  backingDir: string;
+  mountPoint: string;
+  journalPath: string;
+}
+
+export async function makeFuseTestDirs(): Promise<FuseTestDirs> {
+  const root = await fsp.mkdtemp(FUSE_TEST_PREFIX);
+  const dirs = { root, backingDir: nodePath.join(root, 'backing'), mountPoint: nodePath.join(root, 'mnt'), journalPath: nodePath.join(root, 'journal.jsonl') };
+  await fsp.mkdir(dirs.backingDir);
+  await fsp.mkdir(dirs.mountPoint);
+  await fsp.writeFile(nodePath.join(root, OWNER_FILE), String(process.pid));
+  return dirs;
+}
+
+/** Unmounts (then removes) a test root; never throws. */
+export async function removeFuseTestDirs(dirs: FuseTestDirs): Promise<void> {
+  await forceUnmount(dirs.mountPoint, silentLogger()).catch(() => undefined);
+  await fsp.rm(dirs.root, { recursive: true, force: true }).catch(() => undefined);
+}
+
+/**
+ * Unmounts FUSE mounts left below FUSE_TEST_PREFIX* by test processes that
+ * are gone (crashed runs). Mounts of live test processes (test files run
+ * in parallel) are left alone: each root records its owner's pid.
+ */
+export async function sweepLeftoverMounts(prefix = FUSE_TEST_PREFIX): Promise<string[]> {
+  const candidates = (await readMountInfo()).filter((e) => isFuseMount(e) && e.mountPoint.startsWith(prefix));
+  const swept: string[] = [];
+  for (const e of candidates.reverse()) {
+    const root = nodePath.join(prefix, e.mountPoint.slice(prefix.length).split('/')[0]);
+    const owner = Number(await fsp.readFile(nodePath.join(root, OWNER_FILE), 'utf8').catch(() => 'NaN'));
+    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) continue;
+    await forceUnmount(e.mountPoint, silentLogger()).catch(() => undefined);
+    swept.push(e.mountPoint);
+  }
+  return swept;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function isMounted(mountPoint: string): Promise<boolean> {
+  const mounts = await fsp.readFile('/proc/mounts', 'utf8');
+  return mounts.split('\n').some((l) => l.split(' ')[1] === mountPoint);
+}
+
+export interface MountChild {
+  readonly pid: number;
+  readonly dirs: FuseTestDirs;
+  readonly process: ChildProcess;
+  /** Resolves with the exit code (or signal name) once the child is gone. */
+  readonly exited: Promise<number | string>;
+  /** Toggles the child's fencing (SIGUSR2): while fenced, mutating vops fail with EIO. */
+  toggleFenced(): void;
+  /** SIGUSR1: the child calls unmount() twice, then mount() twice, and reports "remounted <mountedBetween> <mountedAfter>". */
+  remount(): Promise<string>;
+  /** SIGTERM (clean unmount), SIGKILL after 5 s, then force-unmounts whatever is left. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Spawns a child that mounts dirs.mountPoint over dirs.backingDir and waits for its "ready". */
+export async function startMountChild(dirs: FuseTestDirs, namespace = 'test'): Promise<MountChild> {
+  const child = spawn(process.execPath, [__filename, JSON.stringify({ ...dirs, namespace })], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => { if (line === 'ready') resolve(); });
+    void exited.then((code) => reject(new Error(`mount child exited (${code}) before ready: ${stderr}`)));
+    setTimeout(() => reject(new Error(`mount child not ready after 15 s: ${stderr}`)), 15000).unref();
+  });
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= (async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await forceUnmount(dirs.mountPoint, silentLogger()).catch(() => undefined);
+  })());
+  try {
+    await ready;
+  } catch (e) {
+    child.kill('SIGKILL');
+    await stop();
+    throw e;
+  }
+  const remount = () => new Promise<string>((resolve) => {
+    const onLine = (line: string) => {
+      if (!line.startsWith('remount')) return;
+      lines.off('line', onLine);
+      resolve(line);
+    };
+    lines.on('line', onLine);
+    child.kill('SIGUSR1');
+  });
+  return { pid: child.pid!, dirs, process: child, exited, toggleFenced: () => child.kill('SIGUSR2'), remount, stop };
+}
+
+/** The errno code a file call failed with, or 'OK'. */
+export async function errnoOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'OK';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+  }
+}
+
+/** Polls until `check` passes (journal batches and signals are asynchronous). */
+export async function eventually(check: () => Promise<void>, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+/** Child side: mount, print ready, unmount on SIGTERM/SIGINT or when the parent goes away. */
+async function childMain(arg: string): Promise<void> {
+  const { backingDir, mountPoint, journalPath, namespace } = JSON.parse(arg) as FuseTestDirs & { namespace: string };
+  const logger = createLogger({ level: process.env.COHERD_LOG_LEVEL ?? 'warn', json: false });
+  const sink = await FileJournalSink.open({ path: journalPath, logger });
+  let fenced = false;
+  process.on('SIGUSR2', () => { fenced = !fenced; });
+  const hooks = [createJournalHook({ namespace, sink, logger }), createRangeLockHook({ isFenced: () => fenced, logger })];
+  const fs = await mountAgentFs({ mountPoint, backingDir, namespace, hooks, logger });
+  process.on('SIGUSR1', () => {
+    void (async () => {
+      await Promise.all([fs.unmount(), fs.unmount()]);
+      const between = fs.mounted;
+      await Promise.all([fs.mount(), fs.mount()]);
+      process.stdout.write(`remounted ${between} ${fs.mounted}\n`);
+    })().catch((e: Error) => process.stdout.write(`remount failed ${e.message}\n`));
+  });
+  let exiting = false;
+  const shutdown = async () => {
+    if (exiting) return;
+    exiting = true;
+    try {
+      await fs.unmount();
+      await sink.close();
+      process.exit(0);
+    } catch (e) {
+      logger.error('shutdown failed', { error: e });
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+  process.stdin.on('end', () => void shutdown());
+  process.stdin.resume();
+  process.stdout.write('ready\n');
+}
+
+// Only with the JSON argument startMountChild passes: `node --test dist/` also runs files under test/.
+if (require.main === module && process.argv[2]?.startsWith('{')) {
+  childMain(process.argv[2]).catch((e) => {
+    process.stderr.write(`mount child failed: ${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}
+
+

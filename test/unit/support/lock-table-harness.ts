@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../../src/common/clock';
+import { CoherdError, InvalidArgumentError, NotFoundError } from '../../../src/common/errors';
+import { LockTable } from '../../../src/coordinator/lock-table';
+import { Grant, LockTableDump, LockTableEvent, WaiterInfo } from '../../../src/coordinator/lock-table/types';
+import { EOF, LockTableModel, MGrant, MHolder, Mode, Outcome, Space, conflicts, keyOf } from './lock-table-model';
+
+/**
+ * Drives a LockTable and the brute-force model with the same operations
+ * and checks, after every step, that they agree and that the invariants of
+ * DESIGN §8 hold. A failed check throws, so fast-check shrinks and prints
+ * the seed and the smallest failing sequence.
+ */
+export const HOLDERS: MHolder[] = [
+  { sessionId: 's1', owner: 'a' }, { sessionId: 's1', owner: 'b' }, { sessionId: 's2', owner: 'a' }, { sessionId: 's3', owner: '' },
+];
+export const SESSIONS = ['s1', 's2', 's3'];
+export const RESOURCES = ['f1', 'f2'];
+export const MIN_HOLD_MS = 10;
+export const MAX_WAITERS_PER_SESSION = 4;
+
+export type Op =
+  | { t: 'acq'; h: number; r: number; space: Space; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number }
+  | { t: 'conv'; pick: number; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number }
+  | { t: 'rel'; pick: number }
+  | { t: 'cancel'; pick: number }
+  | { t: 'rs'; session: number }
+  | { t: 'adv'; ms: number }
+  | { t: 'epoch' }
+  | { t: 'bad'; variant: number; pick: number };
+
+type Token = { epoch: number; counter: number };
+const tokenLess = (a: Token, b: Token) => a.epoch < b.epoch || (a.epoch === b.epoch && a.counter < b.counter);
+const isExclusive = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';
+const modeFor = (space: Space, exclusive: boolean): Mode => (space === 'range' ? (exclusive ? 'EXCLUSIVE' : 'SHARED') : exclusive ? 'WRITE' : 'READ');
+const shapeOfInfo = (w: WaiterInfo) => ({ resource: w.resource, space: w.space, mode: w.mode, start: w.range.start, end: w.range.end, holder: w.holder });
+
+export class Harness {
+  readonly clock = new FakeClock(0);
+  readonly log: { atMs: number; ev: LockTableEvent }[] = [];
+  readonly table: LockTable;
+  readonly model: LockTableModel;
+  private nextRequest = 0;
+  private epoch = 1;
+  private maxToken: Token = { epoch: 0, counter: 0 };
+  /** The model's idea of now: the time of the event being absorbed, else the clock's. */
+  private eventTimeMs: number | undefined;
+  /** Every grant and upgrade so far, for the fencing-token check. */
+  private readonly history: { lockId: number; shape: Parameters<typeof conflicts>[0]; token: Token }[] = [];
+
+  constructor() {
+    this.table = new LockTable({
+      clock: this.clock, epoch: this.epoch, onEvent: (ev) => this.log.push({ atMs: this.clock.nowMs(), ev }),
+      revokeDeadlineMs: 600, revokeResendMs: 50, minHoldMs: MIN_HOLD_MS, maxHoldMs: 200, maxWaitersPerSession: MAX_WAITERS_PER_SESSION,
+    });
+    this.model = new LockTableModel(() => this.eventTimeMs ?? this.clock.nowMs(), MAX_WAITERS_PER_SESSION);
+  }
+
+  private grantsByLockId(): MGrant[] {
+    return [...this.model.grants].sort((a, b) => a.lockId - b.lockId);
+  }
+
+  private attempt(fn: () => Grant | 'queued'): Outcome & { tableGrant?: Grant } {
+    try {
+      const r = fn();
+      return r === 'queued' ? { kind: 'queued' } : { kind: 'granted', grant: undefined as unknown as MGrant, tableGrant: r };
+    } catch (e) {
+      if (!(e instanceof CoherdError)) throw e;
+      return { kind: 'error', reason: e.reason };
+    }
+  }
+
+  private compareOutcome(got: Outcome & { tableGrant?: Grant }, want: Outcome, what: string): void {
+    assert.equal(got.kind, want.kind, `${what}: table ${JSON.stringify(got)} vs model ${JSON.stringify(want)}`);
+    if (got.kind === 'error' && want.kind === 'error') assert.equal(got.reason, want.reason, what);
+    if (got.kind === 'granted' && want.kind === 'granted') {
+      const t = got.tableGrant as Grant;
+      if (want.grant.lockId === -1) want.grant.lockId = t.lockId;
+      assert.equal(t.lockId, want.grant.lockId, what);
+    }
+  }
+
+  step(op: Op): void {
+    const pre = this.table.dump();
+    const logStart = this.log.length;
+    const immediate: { shape: ReturnType<typeof shapeOfInfo>; conversion: boolean }[] = [];
+    switch (op.t) {
+      case 'acq': {
+        const holder = HOLDERS[op.h];
+        const resource = RESOURCES[op.r];
+        const mode = modeFor(op.space, op.excl);
+        const whole = op.space === 'attr' || op.space === 'dir';
+        const start = whole ? 0 : op.s;
+        const end = whole ? EOF : Math.min(16, op.s + op.len);
+        const req = { requestId: `q${this.nextRequest++}`, resource, space: op.space, mode, range: { start, end }, holder, wait: op.wait, timeoutMs: op.timeoutMs };
+        const conversion = pre.grants.some((g) => g.resource === resource && g.space === op.space && g.holder.sessionId === holder.sessionId && g.holder.owner === holder.owner && g.range.start < end && start < g.range.end);
+        const got = this.attempt(() => this.table.acquire(req));
+        const want = this.model.acquire({ ...req, start, end });
+        this.compareOutcome(got, want, `acquire ${JSON.stringify(req)}`);
+        if (got.kind === 'granted') immediate.push({ shape: { resource, space: op.space, mode, start, end, holder }, conversion });
+        break;
+      }
+      case 'conv': {
+        const list = this.grantsByLockId();
+        if (list.length === 0) return;
+        const g = list[op.pick % list.length];
+        const mode = modeFor(g.space, op.excl);
+        const whole = g.space === 'attr' || g.space === 'dir';
+        const range = whole ? { start: 0, end: EOF } : { start: op.s, end: Math.min(16, op.s + op.len) };
+        const req = { requestId: `q${this.nextRequest++}`, lockId: g.lockId, holder: g.holder, mode, range, wait: op.wait, timeoutMs: op.timeoutMs };
+        const got = this.attempt(() => this.table.convert(req));
+        const want = this.model.convert({ ...req, start: req.range.start, end: req.range.end });
+        this.compareOutcome(got, want, `convert ${JSON.stringify(req)}`);
+        break;
+      }
+      case 'rel': {
+        const list = this.grantsByLockId();
+        if (list.length === 0) return;
+        const g = list[op.pick % list.length];
+        this.table.release(g.lockId, g.holder);
+        this.model.release(g.lockId);
+        break;
+      }
+      case 'cancel': {
+        const ids = this.model.waiters.map((w) => w.requestId).sort();
+        const id = ids.length === 0 ? 'nobody' : ids[op.pick % ids.length];
+        assert.equal(this.table.cancel(id), this.model.cancel(id), `cancel ${id}`);
+        break;
+      }
+      case 'rs':
+        this.table.releaseSession(SESSIONS[op.session]);
+        this.model.releaseSession(SESSIONS[op.session]);
+        break;
+      case 'adv':
+        this.clock.advance(op.ms);
+        break;
+      case 'epoch':
+        this.table.setEpoch(++this.epoch);
+        break;
+      case 'bad':
+        this.badInput(op.variant, op.pick, pre);
+        return;
+    }
+    this.absorbEvents(logStart, op.t === 'adv');
+    this.check(pre, logStart, immediate);
+  }
+
+  /** Feeds the step's events to the model in order, checking each; timeouts drive the model. */
+  private absorbEvents(logStart: number, timed: boolean): void {
+    const expectedFailures = this.model.failures;
+    for (let i = logStart; i < this.log.length; i++) {
+      const { atMs, ev } = this.log[i];
+      this.eventTimeMs = timed ? atMs : undefined;
+      if (ev.kind === 'granted') {
+        const g = ev.grant;
+        const m = this.model.grants.find((x) => x.lockId === g.lockId) ?? this.model.grants.find((x) => x.lockId === -1 && x.requestId === g.requestId);
+        assert.ok(m, `granted event for ${g.requestId} the model did not grant`);
+        m.lockId = g.lockId;
+      } else if (ev.kind === 'failed' && ev.reason === 'TIMEOUT') {
+        assert.ok(timed, 'TIMEOUT outside a clock advance');
+        const err = this.model.timeout(ev.requestId);
+        assert.equal(err, undefined, err);
+      } else if (ev.kind === 'failed') {
+        const want = expectedFailures.shift();
+        assert.deepEqual({ requestId: ev.requestId, reason: ev.reason }, want, 'failed event differs from the model');
+      } else {
+        const g = this.model.grantByLockId(ev.lockId);
+        assert.ok(g, `${ev.kind} for lock ${ev.lockId} that is not granted`);
+        const blocked = this.model.queue(keyOf(g)).filter((w) => conflicts(g, w));
+        assert.ok(blocked.length > 0, `${ev.kind} for lock ${ev.lockId} that blocks no waiter`);
+        if (ev.kind === 'revoke') {
+          assert.notEqual(g.space, 'range', 'range locks are never revoked');
+          assert.deepEqual({ range: ev.range, mode: ev.wantedMode }, { range: { start: blocked[0].start, end: blocked[0].end }, mode: blocked[0].mode });
+          if (ev.attempt === 1) {
+            assert.ok(atMs >= g.grantedAtMs + MIN_HOLD_MS, `revoke at ${atMs} before the minimum hold of a grant made at ${g.grantedAtMs}`);
+            this.model.recordRevoke(keyOf(g), atMs);
+          }
+        }
+      }
+    }
+    this.eventTimeMs = undefined;
+    assert.deepEqual(expectedFailures, [], 'the model expected failures the table did not report');
+    if (timed) {
+      const late = this.model.waiters.filter((w) => w.deadlineMs !== undefined && w.deadlineMs <= this.clock.nowMs());
+      assert.deepEqual(late.map((w) => w.requestId), [], 'waiters past their timeout still wait');
+    }
+  }
+
+  private check(pre: LockTableDump, logStart: number, immediate: { shape: ReturnType<typeof shapeOfInfo>; conversion: boolean }[]): void {
+    const post = this.table.dump();
+    // 1. same grants and queues as the model
+    const modelGrants = this.model.grants.map((g) => ({
+      lockId: g.lockId, requestId: g.requestId, resource: g.resource, space: g.space, mode: g.mode,
+      range: { start: g.start, end: g.end }, holder: g.holder, grantedAtMs: g.grantedAtMs, uncached: g.uncached,
+    })).sort((a, b) => a.lockId - b.lockId);
+    const tableGrants = post.grants.map(({ fencingToken: _f, ...rest }) => rest).sort((a, b) => a.lockId - b.lockId);
+    assert.deepEqual(tableGrants, modelGrants, 'grants differ from the model');
+    const keys = new Set([...post.waiters.map(keyOf), ...this.model.waiters.map(keyOf)]);
+    for (const key of keys) {
+      const t = post.waiters.filter((w) => keyOf(w) === key).map((w) => [w.requestId, w.conversion]);
+      const m = this.model.queue(key).map((w) => [w.requestId, w.conversion]);
+      assert.deepEqual(t, m, `queue of ${key} differs from the model`);
+    }
+    const resources = new Set([...this.model.grants.map(keyOf), ...this.model.waiters.map(keyOf)]).size;
+    assert.deepEqual(this.table.stats(), { grants: this.model.grants.length, waiters: this.model.waiters.length, resources });
+    // 2. no two conflicting grants
+    const shapes = post.grants.map((g) => ({ ...g, start: g.range.start, end: g.range.end }));
+    for (let i = 0; i < shapes.length; i++) {
+      for (let j = i + 1; j < shapes.length; j++) assert.ok(!conflicts(shapes[i], shapes[j]), `conflicting grants ${shapes[i].lockId} and ${shapes[j].lockId}`);
+    }
+    // 3. the wait-for graph stays acyclic, and no waiter is left that could be granted
+    assert.ok(!this.model.hasCycle(), 'wait-for cycle');
+    assert.deepEqual(this.model.grantableWaiters().map((w) => w.requestId), [], 'a grantable waiter was left waiting');
+    // 4. fencing tokens of new or upgraded grants exceed every earlier one
+    const before = new Map(pre.grants.map((g) => [g.lockId, g.fencingToken]));
+    const fresh = post.grants.filter((g) => { const b = before.get(g.lockId); return b === undefined || b.epoch !== g.fencingToken.epoch || b.counter !== g.fencingToken.counter; });
+    const seen = new Set<string>();
+    let max = this.maxToken;
+    for (const g of fresh) {
+      assert.ok(tokenLess(this.maxToken, g.fencingToken), `fencing token ${JSON.stringify(g.fencingToken)} not above ${JSON.stringify(this.maxToken)}`);
+      const k = `${g.fencingToken.epoch}.${g.fencingToken.counter}`;
+      assert.ok(!seen.has(k), 'two grants share a fencing token');
+      seen.add(k);
+      if (tokenLess(max, g.fencingToken)) max = g.fencingToken;
+    }
+    this.maxToken = max;
+    // ... and above the token of every earlier conflicting grant (DESIGN §8.2), checked against the history
+    const prior = new Map(pre.grants.map((g) => [g.lockId, g]));
+    for (const g of post.grants) {
+      const p = prior.get(g.lockId);
+      const shape = { ...g, start: g.range.start, end: g.range.end };
+      const upgraded = p === undefined || (isExclusive(g.mode) && !isExclusive(p.mode)) || g.range.start < p.range.start || g.range.end > p.range.end;
+      if (!upgraded) continue;
+      for (const h of this.history) {
+        if (h.lockId !== g.lockId && conflicts(h.shape, shape)) {
+          assert.ok(tokenLess(h.token, g.fencingToken), `grant ${g.lockId} ${JSON.stringify(g.fencingToken)} conflicts with earlier grant ${h.lockId} ${JSON.stringify(h.token)}`);
+        }
+      }
+      this.history.push({ lockId: g.lockId, shape, token: g.fencingToken });
+    }
+    // 5. FIFO: a waiter granted in this step had no earlier conflicting waiter that still waits (conversions excepted)
+    const stillWaiting = new Set(post.waiters.map((w) => w.requestId));
+    for (let i = logStart; i < this.log.length; i++) {
+      const ev = this.log[i].ev;
+      if (ev.kind !== 'granted') continue;
+      const idx = pre.waiters.findIndex((w) => w.requestId === ev.grant.requestId);
+      if (idx < 0 || pre.waiters[idx].conversion) continue;
+      const w = shapeOfInfo(pre.waiters[idx]);
+      for (const v of pre.waiters.slice(0, idx)) {
+        assert.ok(!(conflicts(shapeOfInfo(v), w) && stillWaiting.has(v.requestId)), `${ev.grant.requestId} jumped over ${v.requestId}`);
+      }
+    }
+    for (const { shape, conversion } of immediate) {
+      if (conversion) continue;
+      const jumped = pre.waiters.filter((v) => conflicts(shapeOfInfo(v), shape));
+      assert.deepEqual(jumped.map((v) => v.requestId), [], 'an immediate grant jumped over waiters');
+    }
+  }
+
+  /** Bad input throws the right error and changes nothing. */
+  private badInput(variant: number, pick: number, pre: LockTableDump): void {
+    const logStart = this.log.length;
+    const holder = HOLDERS[pick % HOLDERS.length];
+    const base = { requestId: `q${this.nextRequest++}`, resource: 'f1', space: 'data' as Space, mode: 'READ' as Mode, range: { start: 0, end: 4 }, holder, wait: true };
+    const grants = this.grantsByLockId();
+    const g = grants.length > 0 ? grants[pick % grants.length] : undefined;
+    const cases: [() => unknown, new (...a: never[]) => Error, string][] = [
+      [() => this.table.acquire({ ...base, range: { start: -1, end: 4 } }), InvalidArgumentError, 'INVALID_RANGE'],
+      [() => this.table.acquire({ ...base, range: { start: 4, end: 4 } }), InvalidArgumentError, 'INVALID_RANGE'],
+      [() => this.table.acquire({ ...base, space: 'range', mode: 'READ' }), InvalidArgumentError, 'INVALID_MODE'],
+      [() => this.table.acquire({ ...base, mode: 'SHARED' }), InvalidArgumentError, 'INVALID_MODE'],
+      [() => this.table.acquire({ ...base, space: 'bogus' as Space }), InvalidArgumentError, 'INVALID_ARGUMENT'],
+      [() => this.table.acquire({ ...base, timeoutMs: -5 }), InvalidArgumentError, 'INVALID_ARGUMENT'],
+      [() => this.table.release(999999, holder), NotFoundError, 'LOCK_NOT_FOUND'],
+      [() => this.table.acquire({ ...base, range: { start: 0, end: 2 ** 70 } }), InvalidArgumentError, 'INVALID_RANGE'],
+    ];
+    if (g !== undefined) {
+      const stranger = HOLDERS.find((h) => h.sessionId !== g.holder.sessionId || h.owner !== g.holder.owner) as MHolder;
+      const conv = { requestId: base.requestId, lockId: g.lockId, holder: g.holder, mode: g.mode, range: { start: 0, end: 4 }, wait: true };
+      cases.push(
+        [() => this.table.convert({ ...conv, holder: stranger }), NotFoundError, 'LOCK_NOT_FOUND'],
+        g.space === 'data' || g.space === 'range'
+          ? [() => this.table.convert({ ...conv, range: { start: 3, end: 1 } }), InvalidArgumentError, 'INVALID_RANGE']
+          : [() => this.table.convert({ ...conv, mode: 'EXCLUSIVE' }), InvalidArgumentError, 'INVALID_MODE'],
+        [() => this.table.release(g.lockId, stranger), NotFoundError, 'LOCK_NOT_FOUND'],
+      );
+    }
+    const [fn, cls, reason] = cases[variant % cases.length];
+    assert.throws(fn, (e: unknown) => e instanceof cls && (e as CoherdError).reason === reason);
+    assert.deepEqual(this.table.dump(), pre, 'bad input changed the table');
+    assert.equal(this.log.length, logStart, 'bad input emitted events');
+  }
+
+  /** Releases locks one at a time until nothing is left: every waiter must get its turn. */
+  drain(): void {
+    const pending = new Set(this.model.waiters.map((w) => w.requestId));
+    for (let guard = 0; this.model.grants.length > 0; guard++) {
+      assert.ok(guard < 10_000, 'drain does not terminate');
+      const list = this.grantsByLockId();
+      const g = list.find((x) => this.model.pendingConvert(x.lockId) === undefined) ?? list[0];
+      const logStart = this.log.length;
+      this.step({ t: 'rel', pick: list.indexOf(g) });
+      for (const { ev } of this.log.slice(logStart)) {
+        if (ev.kind === 'granted') pending.delete(ev.grant.requestId);
+        if (ev.kind === 'failed') pending.delete(ev.requestId);
+      }
+    }
+    assert.deepEqual([...pending], [], 'waiters lost: never granted nor failed');
+    assert.deepEqual(this.table.stats(), { grants: 0, waiters: 0, resources: 0 });
+    assert.equal(this.clock.pendingTimers(), 0, 'timers left behind');
+  }
+}
