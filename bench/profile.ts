@@ -26,6 +26,8 @@ export interface Profile {
   smallFileBytes: number;
   /** Any single step (one dd, one small-file pass) is killed after this long. */
   stepTimeoutMs: number;
+  /** One subject's whole measurement (set-up, warm-up, measuring, teardown) fails after this long. */
+  measurementTimeoutMs: number;
 }
 
 export const FULL_PROFILE: Profile = {
@@ -41,6 +43,7 @@ export const FULL_PROFILE: Profile = {
   smallFiles: 1000,
   smallFileBytes: 4096,
   stepTimeoutMs: 120_000,
+  measurementTimeoutMs: 600_000,
 };
 
 export const QUICK_PROFILE: Profile = {
@@ -56,6 +59,7 @@ export const QUICK_PROFILE: Profile = {
   smallFiles: 100,
   smallFileBytes: 4096,
   stepTimeoutMs: 30_000,
+  measurementTimeoutMs: 120_000,
 };
 
 /** Default number of runs per case (each run measures every subject once). */

@@ -64,7 +64,7 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     `Recorded ${results.date} by \`npm run bench\` (${results.runs} runs per case, ${results.profile.name} profile);`,
     `raw figures in \`bench/results/${results.date}.json\`. Host: ${h.cpus} × ${h.cpuModel}, ${h.memGiB} GiB,`,
-    `Linux ${h.kernel}, node ${h.node}, etcd ${h.etcd}.`,
+    `Linux ${h.kernel}, node ${h.node}, etcd ${h.etcd}; 1-min load average ${h.loadAvg1m} at start, ${h.loadAvg1mAtEnd ?? '?'} at end.`,
     '',
     'Every cell is median [min–max] over the runs. A ratio is coherd ÷ baseline computed',
     'within each run, then summarised, so drift that hits both subjects in a run cancels.',

@@ -23,6 +23,8 @@ export function hostInfo(): Record<string, string | number> {
     kernel: os.release(),
     node: process.version,
     etcd,
+    /** Other load on the machine skews every figure; recorded so a reader can tell. */
+    loadAvg1m: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }
 

@@ -61,6 +61,7 @@ async function main(cli: CliOptions, cleanup: Cleanup, signal: AbortSignal): Pro
   const runs = cli.runs ?? (cli.quick ? 1 : DEFAULT_RUNS);
   if (cli.mount && !fs.statSync(cli.mount).isDirectory()) throw new Error(`--mount ${cli.mount} is not a directory`);
   const started = new Date();
+  const hostAtStart = hostInfo();
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coherd-bench-'));
   cleanup.add({
@@ -99,7 +100,7 @@ async function main(cli: CliOptions, cleanup: Cleanup, signal: AbortSignal): Pro
     finishedAt: new Date().toISOString(),
     quick: cli.quick,
     runs,
-    host: hostInfo(),
+    host: { ...hostAtStart, loadAvg1mAtEnd: hostInfo().loadAvg1m },
     profile,
     cases: caseResults,
     comparisons: compareAll(TARGETS, caseResults),

@@ -1,4 +1,4 @@
-import { BenchAbortedError, nowMs } from './timing';
+import { BenchAbortedError, nowMs, withTimeout } from './timing';
 import type { BenchCase, BenchContext, CaseResult, Metrics, RunOutcome } from './types';
 
 /** One-line rendering of a measurement for the progress log. */
@@ -37,7 +37,8 @@ export async function runCases(ctx: BenchContext, cases: BenchCase[], runs: numb
         ctx.progress(`run ${run + 1}/${runs} ${benchCase.id} ${subject.name} …`);
         const start = nowMs();
         try {
-          const metrics = await subject.measure(ctx);
+          // A hung measurement is abandoned (its teardown stays registered and runs at the end).
+          const metrics = await withTimeout(subject.measure(ctx), ctx.profile.measurementTimeoutMs, `${benchCase.id} ${subject.name}`, ctx.signal);
           outcomes[subject.name] = { metrics };
           ctx.progress(`run ${run + 1}/${runs} ${benchCase.id} ${subject.name}: ${brief(metrics)} (${((nowMs() - start) / 1000).toFixed(1)} s)`);
         } catch (e) {

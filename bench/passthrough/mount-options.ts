@@ -1,25 +1,23 @@
+import { buildFuseOptions } from '../../src/agent/fuse/fuse-options';
+
 /**
- * FUSE mount options of coherd's agent (DESIGN §7), used by the plain
- * passthrough so the two are compared like for like:
- * - direct_io: the kernel keeps no page cache for the mount;
- * - big_writes: writes arrive up to 128 KiB, not in 4 KiB pieces;
- * - attr/entry/negative_timeout=0: no cached attributes or lookups.
- * Keep in step with the agent's mount.
+ * FUSE mount options of the plain passthrough: exactly the agent's
+ * (buildFuseOptions, DESIGN §7: direct_io, big_writes, attr/entry/
+ * negative_timeout=0, use_ino), taken from the agent's own code so the
+ * two cannot drift apart, except that it names itself (fsname, no
+ * `coherd` subtype) so nothing mistakes it for a coherd mount.
  */
-export const AGENT_MOUNT_OPTIONS: readonly string[] = [
-  'direct_io',
-  'big_writes',
-  'attr_timeout=0',
-  'entry_timeout=0',
-  'negative_timeout=0',
-];
+export function passthroughMountOptions(fsname: string): string[] {
+  if (!/^[A-Za-z0-9._-]+$/.test(fsname)) throw new RangeError(`fsname must be a plain word, got ${JSON.stringify(fsname)}`);
+  const agent = buildFuseOptions({ namespace: 'bench' }).filter((o) => !o.startsWith('fsname=') && !o.startsWith('subtype='));
+  return [...agent, `fsname=${fsname}`];
+}
 
 /**
  * The `-o…` argument fuse-native hands to libfuse. Built here because
  * fuse-native drops options whose value is 0 and knows neither direct_io
  * nor big_writes.
  */
-export function fuseOptionsArgument(fsname: string, extra: readonly string[] = []): string {
-  if (!/^[A-Za-z0-9._-]+$/.test(fsname)) throw new RangeError(`fsname must be a plain word, got ${JSON.stringify(fsname)}`);
-  return '-o' + [...AGENT_MOUNT_OPTIONS, ...extra, `fsname=${fsname}`].join(',');
+export function fuseOptionsArgument(fsname: string): string {
+  return '-o' + passthroughMountOptions(fsname).join(',');
 }

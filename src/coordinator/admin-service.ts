@@ -9,6 +9,8 @@ import { SessionRegistry } from './session-registry';
 
 export interface AdminContext {
   table(): LockTable | undefined;
+  /** Throws UnavailableError('NOT_LEADER') on a standby, so admin clients move on to the leader. */
+  requireLeader(): void;
   registry: SessionRegistry;
   clock: Clock;
   logger: Logger;
@@ -49,6 +51,7 @@ export function adminHandlers(ctx: AdminContext): Record<string, Handler> {
       };
     }),
     ListSessions: wrap(false, () => {
+      ctx.requireLeader();
       const table = ctx.table();
       const now = ctx.clock.nowMs();
       const sessions = [...ctx.registry.all()].sort((a, b) => a.id.localeCompare(b.id)).map((s) => ({
@@ -62,6 +65,7 @@ export function adminHandlers(ctx: AdminContext): Record<string, Handler> {
       return { sessions };
     }),
     DumpLocks: wrap(true, (req) => {
+      ctx.requireLeader();
       const prefix = boundedString(req.resourcePrefix, 'resource_prefix', 1024, false);
       const limit = Number(req.limit) > 0 ? Math.min(Number(req.limit), 100_000) : DEFAULT_DUMP_LIMIT;
       const dump = ctx.table()?.dump({ resourcePrefix: prefix }) ?? { grants: [], waiters: [] };
@@ -76,6 +80,7 @@ export function adminHandlers(ctx: AdminContext): Record<string, Handler> {
       };
     }),
     Evict: wrap(true, async (req) => {
+      ctx.requireLeader();
       const id = boundedString(req.sessionId, 'session_id', 64, true);
       const freed = ctx.table()?.grantsOf(id).length ?? 0;
       await ctx.registry.evict(id);

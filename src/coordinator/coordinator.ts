@@ -9,7 +9,8 @@ import { adminServiceDefinition, sessionServiceDefinition, MAX_MESSAGE_BYTES } f
 import { EtcdKeys } from './etcd-keys';
 import { LeaseKeeper } from './lease-keeper';
 import { Election } from './election';
-import { SessionRegistry } from './session-registry';
+import { SessionRegistry, MAX_TTL_MS } from './session-registry';
+import { RecoveryWindow } from './recovery-window';
 import { LockTable } from './lock-table/lock-table';
 import { LockRequests } from './lock-requests';
 import { SessionStream } from './session-stream';
@@ -64,6 +65,7 @@ class Coordinator implements RunningCoordinator {
   private election!: Election;
   private registry!: SessionRegistry;
   private table: LockTable | undefined;
+  private recovery: RecoveryWindow | undefined;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
   private readonly startedAtMs: number;
@@ -113,40 +115,73 @@ class Coordinator implements RunningCoordinator {
       this.table?.releaseSession(session.id);
       session.detachStream?.(reason, reason === 'SESSION_EVICTED' ? 'session evicted' : 'session lease expired');
     });
+    this.registry.on('ended', (session) => this.recovery?.done(session.id));
     this.election.on('lost', () => this.stepDown());
     this.addServices();
+    this.health.setStatus('', 'SERVING');
     this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });
+    const first = this.leadLoop();
+    // Resolve start() once leader or once another coordinator is known to lead (standby).
+    while (!this.stopped && !this.table && !this.election.knownLeader) {
+      await Promise.race([first, new Promise((r) => setTimeout(r, 100))]);
+    }
+  }
+
+  /** Campaigns, leads until leadership is lost, and campaigns again. */
+  private async leadLoop(): Promise<void> {
     await this.election.campaign();
-    if (!this.stopped) await this.becomeLeader();
+    if (this.stopped) return;
+    await this.becomeLeader();
   }
 
   private async becomeLeader(): Promise<void> {
     if (this.table) return;
-    this.table = new LockTable({
+    const revokeDeadlineMs = this.o.revokeDeadlineMs ?? 5000;
+    const table = new LockTable({
       clock: this.clock,
       epoch: this.election.epoch,
-      revokeDeadlineMs: this.o.revokeDeadlineMs ?? 5000,
-      onEvent: (e) => routeTableEvent(e, this.registry, this.clock, this.o.revokeDeadlineMs ?? 5000, this.logger),
+      revokeDeadlineMs,
+      onEvent: (e) => routeTableEvent(e, this.registry, this.clock, revokeDeadlineMs, this.logger),
     });
     await this.registry.startWatching();
-    this.health.setStatus('', 'SERVING');
+    const restored = await this.registry.restoreFromEtcd();
+    this.recovery = new RecoveryWindow(restored, MAX_TTL_MS, this.clock, this.logger.child({ component: 'recovery' }));
+    this.table = table;
     this.health.setStatus('coherd.v1.Session', 'SERVING');
   }
 
+  /**
+   * Leadership lost (deadline passed or etcd said so): grant nothing more,
+   * drop the soft state and end every stream with UNAVAILABLE so clients
+   * go find the leader; sessions stay in etcd for it. Then campaign again.
+   */
   private stepDown(): void {
     this.health.setStatus('coherd.v1.Session', 'NOT_SERVING');
-    for (const s of [...this.registry.all()]) this.registry.end(s.id, 'SESSION_EXPIRED');
     this.table = undefined;
-    if (!this.stopped) this.logger.error('stepped down: leadership lost; no more grants from this coordinator');
+    this.recovery?.close('leadership lost');
+    this.recovery = undefined;
+    for (const s of this.registry.forgetAll()) s.detachStream?.('NOT_LEADER', 'this coordinator lost its leadership');
+    void this.registry.close();
+    if (this.stopped) return;
+    this.logger.error('stepped down: leadership lost; no more grants from this coordinator');
+    void this.leadLoop();
   }
 
   private assertCanGrant = (): void => {
+    this.leaderTable();
+    if (this.recovery?.isOpen()) {
+      throw new UnavailableError('RECOVERING', 'the new leader is waiting for clients to reclaim their locks', { coordinatorId: this.coordinatorId });
+    }
+  };
+
+  private assertCanServe = (): void => {
     this.leaderTable();
   };
 
   private leaderTable = (): LockTable => {
     if (!this.table || !this.election.isLeader()) {
-      throw new UnavailableError('NOT_LEADER', 'this coordinator is not the leader', { coordinatorId: this.coordinatorId });
+      const leaderAddress = this.election.knownLeader?.address ?? '';
+      throw new UnavailableError('NOT_LEADER', `this coordinator is not the leader${leaderAddress ? `; the leader is ${leaderAddress}` : ''}`, { coordinatorId: this.coordinatorId, leaderAddress });
     }
     return this.table;
   };
@@ -156,7 +191,7 @@ class Coordinator implements RunningCoordinator {
       table: this.leaderTable,
       clock: this.clock,
       assertCanGrant: this.assertCanGrant,
-      recovering: () => false,
+      recovering: (sessionId) => this.recovery?.awaits(sessionId) ?? false,
     });
     this.server.addService(sessionServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
@@ -166,8 +201,8 @@ class Coordinator implements RunningCoordinator {
           logger: this.logger.child({ component: 'stream' }),
           coordinatorId: this.coordinatorId,
           epoch: () => this.election.epoch,
-          recovering: () => false,
-          assertCanServe: this.assertCanGrant,
+          recovery: () => this.recovery,
+          assertCanServe: this.assertCanServe,
           closeSession: async (session) => {
             this.table?.releaseSession(session.id);
             await this.registry.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
@@ -176,12 +211,17 @@ class Coordinator implements RunningCoordinator {
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({
       table: () => this.table,
+      requireLeader: () => { this.leaderTable(); },
       registry: this.registry,
       clock: this.clock,
       logger: this.logger.child({ component: 'admin' }),
       coordinatorId: this.coordinatorId,
       startedAtMs: this.startedAtMs,
-      status: () => ({ role: this.isLeader() ? 'LEADER' : 'STANDBY', leaderAddress: this.isLeader() ? this.address : '', epoch: this.election.epoch }),
+      status: () => ({
+        role: !this.isLeader() ? 'STANDBY' : this.recovery?.isOpen() ? 'RECOVERING' : 'LEADER',
+        leaderAddress: this.isLeader() ? this.address : this.election.knownLeader?.address ?? '',
+        epoch: this.election.epoch,
+      }),
       authorizeAdmin: adminAuthorizer(Boolean(this.o.tls), this.o.adminNames ?? ['admin']) as never,
     }) as unknown as grpc.UntypedServiceImplementation);
     this.health.addToServer(this.server);
@@ -191,6 +231,7 @@ class Coordinator implements RunningCoordinator {
     if (this.stopped) return;
     this.stopped = true;
     this.health.setStatus('', 'NOT_SERVING');
+    this.recovery?.close('coordinator stopping');
     await new Promise<void>((r) => {
       const t = setTimeout(() => { this.server.forceShutdown(); r(); }, 2000);
       this.server.tryShutdown(() => { clearTimeout(t); r(); });

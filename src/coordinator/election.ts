@@ -37,7 +37,11 @@ export interface LeaderRecord {
  */
 export class Election extends EventEmitter {
   epoch = 0;
+  /** The leader as last seen in etcd while this coordinator was not it. */
+  knownLeader: LeaderRecord | undefined;
   private leaseId: string | undefined;
+  private lostLeaseId: string | undefined;
+  private seenRevision = 0;
   private createRevision = '0';
   private deadlineMs = 0;
   private timer: TimerHandle | undefined;
@@ -66,10 +70,28 @@ export class Election extends EventEmitter {
 
   /** Tries until elected (or stopped). */
   async campaign(): Promise<void> {
+    this.knownLeader = undefined;
     while (!this.stopped) {
       if (await this.tryOnce()) return;
-      await new Promise<void>((r) => this.o.clock.setTimer(this.o.retryMs ?? 300, r));
+      await this.leaderGoneOrTimeout(this.o.retryMs ?? 1000);
     }
+  }
+
+  /** Waits until etcd deletes the leader key (watch), or retryMs at most (a watch can miss while etcd is away). */
+  private async leaderGoneOrTimeout(retryMs: number): Promise<void> {
+    let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>> | undefined;
+    await new Promise<void>((resolve) => {
+      const timer = this.o.clock.setTimer(retryMs, resolve);
+      const builder = this.o.etcd.watch().key(this.o.keys.leader);
+      // From just after the failed attempt, so a deletion in between is not missed.
+      if (this.seenRevision) builder.startRevision(String(this.seenRevision + 1));
+      builder.create().then((w) => {
+        watcher = w;
+        w.on('delete', () => { timer.cancel(); resolve(); });
+        w.on('error', () => undefined);
+      }, () => undefined);
+    });
+    await watcher?.cancel().catch(() => undefined);
   }
 
   /** A transaction builder that commits only while this coordinator's leader key is in place. */
@@ -106,9 +128,17 @@ export class Election extends EventEmitter {
         .then(etcd.put(keys.leader).value(JSON.stringify(record)).lease(grant.ID))
         .commit();
       if (!res.succeeded) {
+        this.seenRevision = Number(res.header.revision);
         await etcd.leaseClient.leaseRevoke({ ID: grant.ID }).catch(() => undefined);
+        this.knownLeader = await this.currentLeader().catch(() => undefined);
+        if (this.knownLeader?.coordinatorId === this.o.coordinatorId && this.lostLeaseId) {
+          // Our own key from before we lost leadership (etcd was away): give it up now rather than wait for it to expire.
+          await etcd.leaseClient.leaseRevoke({ ID: this.lostLeaseId }).catch(() => undefined);
+          this.lostLeaseId = undefined;
+        }
         return false;
       }
+      this.knownLeader = record;
       this.leaseId = grant.ID;
       this.createRevision = res.header.revision;
       this.epoch = Number(res.header.revision);
@@ -145,7 +175,9 @@ export class Election extends EventEmitter {
 
   private lose(reason: string): void {
     if (!this.leaseId) return;
+    this.lostLeaseId = this.leaseId;
     this.leaseId = undefined;
+    void this.o.etcd.leaseClient.leaseRevoke({ ID: this.lostLeaseId }).then(() => { this.lostLeaseId = undefined; }, () => undefined);
     this.o.logger.error('lost leadership', { reason, epoch: this.epoch });
     this.emit('lost', reason);
   }

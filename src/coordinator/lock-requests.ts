@@ -14,7 +14,8 @@ export interface LockRequestContext {
   clock: Clock;
   /** Throws UnavailableError when this coordinator may not grant now. */
   assertCanGrant(): void;
-  recovering(): boolean;
+  /** true while the leader's recovery window waits for this session's reclaims. */
+  recovering(sessionId: string): boolean;
 }
 
 type Reply = object;
@@ -99,8 +100,8 @@ export class LockRequests {
   }
 
   reclaim(session: Session, body: Record<string, unknown>): Reply {
-    if (!this.ctx.recovering()) {
-      throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'reclaim is only accepted during a recovery window');
+    if (!this.ctx.recovering(session.id)) {
+      throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'reclaim is only accepted during this session\'s recovery window');
     }
     const lock = (body.lock ?? {}) as Record<string, unknown>;
     const space = spaceFromWire(lock.space);

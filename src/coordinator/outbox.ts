@@ -44,6 +44,17 @@ export class Outbox {
     if (this.sentSeq < seq) this.sentSeq = Math.min(seq, this.nextSeq - 1);
   }
 
+  /**
+   * A session restored by a new leader continues the numbering its client
+   * knows, so that the client does not take new messages for replays.
+   */
+  continueAfter(clientSeq: number): void {
+    if (this.unacked === 0 && clientSeq >= this.nextSeq) {
+      this.nextSeq = clientSeq + 1;
+      this.sentSeq = clientSeq;
+    }
+  }
+
   /** Attaches a new stream: everything after ackedSeq is (re)sent. */
   attach(writer: OutboundWriter, ackedSeq: number): void {
     this.ack(ackedSeq);

@@ -80,7 +80,7 @@ export class SessionRegistry extends EventEmitter {
         await etcd.leaseClient.leaseRevoke({ ID: grant.ID }).catch(() => undefined);
         throw new UnavailableError('NOT_LEADER', 'this coordinator no longer leads');
       }
-      const session = new Session(id, secret, clientName, ttlMs, grant.ID, sentMs);
+      const session = new Session(id, secret, clientName, ttlMs, grant.ID, sentMs, hashSecret(secret));
       this.sessions.set(id, session);
       this.o.logger.info('session opened', { session: id, clientName, ttlMs });
       return session;
@@ -126,13 +126,48 @@ export class SessionRegistry extends EventEmitter {
     this.emit('ended', session, reason);
   }
 
-  /** Checks a resume secret against the session (constant time not needed: secrets are random 128-bit). */
+  /** Checks a resume secret against the hash kept in etcd (secrets are random 128-bit values). */
   checkSecret(session: Session, secret: string): boolean {
-    return session.resumeSecret === secret;
+    return session.secretHash === hashSecret(secret);
+  }
+
+  /**
+   * A new leader loads every live session from etcd (DESIGN §6): their
+   * clients will resume and reclaim. Returns the ids loaded.
+   */
+  async restoreFromEtcd(): Promise<string[]> {
+    const kvs = await this.o.etcd.getAll().prefix(this.o.keys.sessionsPrefix).strings();
+    const ids: string[] = [];
+    for (const [key, raw] of Object.entries(kvs)) {
+      const id = this.o.keys.sessionIdOf(key);
+      if (!id || this.sessions.has(id)) continue;
+      try {
+        const v = JSON.parse(raw) as { clientName?: string; ttlMs?: number; leaseId?: string; secretHash?: string };
+        if (!v.leaseId || !v.secretHash) throw new Error('incomplete session record');
+        const session = new Session(id, '', String(v.clientName ?? ''), Number(v.ttlMs ?? 10_000), String(v.leaseId), this.o.clock.nowMs(), v.secretHash);
+        session.restored = true;
+        this.sessions.set(id, session);
+        ids.push(id);
+      } catch (e) {
+        this.o.logger.error('unreadable session record in etcd; ignoring it', { key, error: (e as Error).message });
+      }
+    }
+    if (ids.length) this.o.logger.info('sessions restored from etcd', { sessions: ids.length });
+    return ids;
+  }
+
+  /** Forgets every session locally (leadership lost); etcd keeps them for the next leader. */
+  forgetAll(): Session[] {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    this.evicting.clear();
+    return all;
   }
 
   async close(): Promise<void> {
-    await this.watcher?.cancel().catch(() => undefined);
+    const w = this.watcher;
+    this.watcher = undefined;
+    await w?.cancel().catch(() => undefined);
   }
 }
 

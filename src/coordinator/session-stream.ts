@@ -7,6 +7,7 @@ import { OutboundWriter } from './outbox';
 import { Session } from './session';
 import { SessionRegistry } from './session-registry';
 import { LockRequests } from './lock-requests';
+import { RecoveryWindow } from './recovery-window';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
@@ -16,7 +17,7 @@ export interface SessionStreamContext {
   logger: Logger;
   coordinatorId: string;
   epoch(): number;
-  recovering(): boolean;
+  recovery(): RecoveryWindow | undefined;
   /** Throws when this coordinator may not open sessions now (not leader). */
   assertCanServe(): void;
   /** Frees everything of a session closed by its client. */
@@ -47,12 +48,23 @@ export class SessionStream {
     call.on('cancelled', () => this.detach('stream cancelled'));
   }
 
-  /** Ends the stream because the session ended (evicted, expired, closed). */
+  /**
+   * Ends the stream: the session ended (evicted, expired: the client is
+   * told and must start anew), was closed, or lives on elsewhere (another
+   * stream resumed it, or this coordinator stopped leading: UNAVAILABLE,
+   * the client resumes at the leader).
+   */
   endFor(reason: string, message: string): void {
     if (this.closed) return;
-    if (reason !== 'SESSION_CLOSED') this.safeWrite({ seq: 0, requestId: 0, evicted: { reason, message } });
     this.closed = true;
-    this.call.end();
+    if (reason === 'SESSION_EXPIRED' || reason === 'SESSION_EVICTED') {
+      this.safeWrite({ seq: 0, requestId: 0, evicted: { reason, message } });
+      this.call.end();
+    } else if (reason === 'SESSION_CLOSED') {
+      this.call.end();
+    } else {
+      this.call.emit('error', { code: grpc.status.UNAVAILABLE, details: `${reason}: ${message}` });
+    }
   }
 
   private async handle(m: Record<string, unknown>): Promise<void> {
@@ -88,7 +100,10 @@ export class SessionStream {
       case 'convert': return this.reply(session, requestId, r.convert(session, requestId, msg));
       case 'revokeAck': return this.reply(session, requestId, r.revokeAck(session, requestId, msg));
       case 'reclaim': return this.reply(session, requestId, r.reclaim(session, msg));
-      case 'reclaimComplete': return this.reply(session, requestId, { reclaimCompleted: {} });
+      case 'reclaimComplete':
+        session.restored = false;
+        this.ctx.recovery()?.done(session.id);
+        return this.reply(session, requestId, { reclaimCompleted: {} });
       case 'cancel': {
         const cancelled = r.cancel(session, msg);
         if (cancelled) this.reply(session, Number(msg.targetRequestId), { error: errorBody(cancelledError()) });
@@ -124,6 +139,13 @@ export class SessionStream {
         throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'the first message must be open or resume');
       }
       if (this.closed) return; // the client went away while etcd answered; the lease will expire
+      const reclaimRequired = session.restored && (this.ctx.recovery()?.awaits(session.id) ?? false);
+      if (session.restored && !reclaimRequired) {
+        // Loaded from etcd but back too late to reclaim: what it held is gone, so the session must go too.
+        void this.ctx.registry.evict(session.id, 'SESSION_EXPIRED').catch(() => undefined);
+        throw new NotFoundError('SESSION_EXPIRED', `session ${session.id} came back after the recovery window`, { session: session.id });
+      }
+      if (session.restored) session.outbox.continueAfter(Number(m.ackSeq ?? 0));
       this.session = session;
       session.streamId = this.streamId;
       session.peer = this.call.getPeer();
@@ -134,7 +156,7 @@ export class SessionStream {
       this.reply(session, requestId, {
         opened: {
           sessionId: session.id, resumeSecret: session.resumeSecret, ttlMs: session.ttlMs, epoch: this.ctx.epoch(),
-          resumed, lastRequestId, reclaimRequired: this.ctx.recovering(), coordinatorId: this.ctx.coordinatorId,
+          resumed, lastRequestId, reclaimRequired, coordinatorId: this.ctx.coordinatorId,
         },
       });
     } catch (e) {

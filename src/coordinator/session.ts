@@ -15,13 +15,19 @@ export class Session {
   /** Set by the attached stream: ends it when the session ends or moves to another stream. */
   detachStream: ((reason: string, message: string) => void) | undefined;
 
+  /** Loaded from etcd by a new leader: its client must reclaim what it holds. */
+  restored = false;
+
   constructor(
     readonly id: string,
+    /** The secret itself for sessions opened here; '' for restored ones (only the hash is in etcd). */
     readonly resumeSecret: string,
     readonly clientName: string,
     readonly ttlMs: number,
     readonly leaseId: string,
     nowMs: number,
+    /** SHA-256 of the resume secret, as stored in etcd. */
+    readonly secretHash: string,
     maxUnacked?: number,
   ) {
     this.outbox = new Outbox(maxUnacked);

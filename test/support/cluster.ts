@@ -12,8 +12,8 @@ export interface CoordinatorProcess {
 }
 
 /** Starts `coherd coordinator` as a child process on a free port; resolves once it listens. */
-export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[] = []): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, [CLI, 'coordinator', '--etcd', etcdEndpoint, '--listen', '127.0.0.1:0', ...extraArgs], {
+export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[] = [], listen = '127.0.0.1:0'): Promise<CoordinatorProcess> {
+  const child = spawn(process.execPath, [CLI, 'coordinator', '--etcd', etcdEndpoint, '--listen', listen, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_TEST_LOG_LEVEL ?? 'warn' },
   });

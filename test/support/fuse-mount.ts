@@ -14,7 +14,7 @@ import { createInterface } from 'readline';
 import { promisify } from 'util';
 import { createLogger, silentLogger } from '../../src/common/logger';
 import { mountAgentFs } from '../../src/agent/fuse/fuse-mount';
-import { findMount, forceUnmount, readMountInfo, isFuseMount } from '../../src/agent/fuse/stale-mount';
+import { forceUnmount, isFuseMount, probeMount, readMountInfo } from '../../src/agent/fuse/stale-mount';
 import { createJournalHook } from '../../src/agent/hooks/journal';
 import { createRangeLockHook } from '../../src/agent/hooks/range-lock';
 import { FileJournalSink } from '../../src/agent/journal/file-journal-sink';
@@ -33,12 +33,18 @@ export interface FuseTestDirs {
   journalPath: string;
 }
 
-export async function makeFuseTestDirs(): Promise<FuseTestDirs> {
+/** A fresh temp root below FUSE_TEST_PREFIX, marked as owned by this process (see sweepLeftoverMounts). */
+export async function makeFuseTestRoot(): Promise<string> {
   const root = await fsp.mkdtemp(FUSE_TEST_PREFIX);
+  await fsp.writeFile(nodePath.join(root, OWNER_FILE), String(process.pid));
+  return root;
+}
+
+export async function makeFuseTestDirs(): Promise<FuseTestDirs> {
+  const root = await makeFuseTestRoot();
   const dirs = { root, backingDir: nodePath.join(root, 'backing'), mountPoint: nodePath.join(root, 'mnt'), journalPath: nodePath.join(root, 'journal.jsonl') };
   await fsp.mkdir(dirs.backingDir);
   await fsp.mkdir(dirs.mountPoint);
-  await fsp.writeFile(nodePath.join(root, OWNER_FILE), String(process.pid));
   return dirs;
 }
 
@@ -51,7 +57,9 @@ export async function removeFuseTestDirs(dirs: FuseTestDirs): Promise<void> {
 /**
  * Unmounts FUSE mounts left below FUSE_TEST_PREFIX* by test processes that
  * are gone (crashed runs). Mounts of live test processes (test files run
- * in parallel) are left alone: each root records its owner's pid.
+ * in parallel) are left alone: a root made by makeFuseTestRoot records its
+ * owner's pid; a root without that record is swept only if its mount no
+ * longer answers (dead or stuck server).
  */
 export async function sweepLeftoverMounts(prefix = FUSE_TEST_PREFIX): Promise<string[]> {
   const candidates = (await readMountInfo()).filter((e) => isFuseMount(e) && e.mountPoint.startsWith(prefix));
@@ -59,7 +67,11 @@ export async function sweepLeftoverMounts(prefix = FUSE_TEST_PREFIX): Promise<st
   for (const e of candidates.reverse()) {
     const root = nodePath.join(prefix, e.mountPoint.slice(prefix.length).split('/')[0]);
     const owner = Number(await fsp.readFile(nodePath.join(root, OWNER_FILE), 'utf8').catch(() => 'NaN'));
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) continue;
+    if (Number.isInteger(owner) && owner > 0) {
+      if (isAlive(owner)) continue;
+    } else if ((await probeMount(e.mountPoint, 2000)) === 'live') {
+      continue;
+    }
     await forceUnmount(e.mountPoint, silentLogger()).catch(() => undefined);
     swept.push(e.mountPoint);
   }

@@ -362,6 +362,10 @@ export class FakeAgent {
     return this.run(this.vop('release', '/', { fh }, this.handles.get(fh)?.ino));
   }
 
+  unlink(path: string): Promise<void> {
+    return this.run({ ...this.vop('unlink', path, {}, this.store.paths.get(path)), parentIno: 1 });
+  }
+
   private vop<N extends VopName>(op: N, path: string, args: VopOf<N>['args'], ino: number | undefined): VopOf<N> {
     return { op, path, ino, args, signal: this.signal } as VopOf<N>;
   }

@@ -39,7 +39,7 @@ test('concurrent identical requests go out once', async () => {
   for (const u of uses) u.done();
 });
 
-test('a READ token is upgraded to WRITE by convert, keeping its lock id', async () => {
+test('a READ token is upgraded to WRITE by convert, whole when no one else holds the file', async () => {
   const { client, cache } = setup();
   const r = await cache.use(data('ns/1', 'READ'));
   r.done();
@@ -48,7 +48,21 @@ test('a READ token is upgraded to WRITE by convert, keeping its lock id', async 
   assert.equal(client.acquires, 1);
   assert.equal(w.token.lockId, r.token.lockId);
   assert.equal(w.token.mode, 'WRITE');
+  assert.deepEqual(w.token.range, WHOLE_FILE);
+  w.done();
+});
+
+test('under contention the upgrade converts only the range needed', async () => {
+  const { clock, coordinator, client, cache } = setup();
+  const other = new FakeTokenClient('B', coordinator, clock);
+  const r = await cache.use(data('ns/1', 'READ'));
+  r.done();
+  coordinator.expand = false;
+  await other.acquire({ resource: 'ns/1', space: 'data', mode: 'READ', range: { start: 8192, end: 12288 } });
+  const w = await cache.use(data('ns/1', 'WRITE', 0, 10));
+  assert.equal(client.converts, 2, 'a try of the whole token, then the needed range');
   assert.deepEqual(w.token.range, { start: 0, end: 10 });
+  assert.equal(coordinator.held(other).length, 1, 'the other reader was not revoked');
   w.done();
 });
 

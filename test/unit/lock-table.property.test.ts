@@ -9,7 +9,8 @@ import { Space } from './support/lock-table-model';
  * table and model agree on every grant and queue, that no two conflicting
  * grants coexist, that fencing tokens only grow, that no waiter jumps an
  * earlier conflicting one (conversions excepted), that the wait-for graph
- * stays acyclic and that no grantable waiter is left waiting; at the end,
+ * stays acyclic and that no grantable waiter is left waiting; a failover
+ * rebuilds the table from reclaims under a new epoch; at the end,
  * releasing everything grants every remaining waiter. fast-check prints the
  * seed and the shrunk sequence of a failure; replay with { seed, path }.
  */
@@ -28,6 +29,7 @@ function ops(spaces: Space[], opts: { holders?: number; maxLength?: number } = {
     { weight: 1, arbitrary: fc.record({ t: fc.constant('rs' as const), session: fc.integer({ min: 0, max: SESSIONS.length - 1 }) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('adv' as const), ms: fc.integer({ min: 0, max: 300 }) }) },
     { weight: 1, arbitrary: fc.constant({ t: 'epoch' as const }) },
+    { weight: 1, arbitrary: fc.constant({ t: 'failover' as const }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('bad' as const), variant: fc.nat(), pick: fc.nat() }) },
   );
   // size 'max': lengths spread up to maxLength (the default favours short arrays, which rarely contend).

@@ -6,7 +6,7 @@ import { CancelledError, SessionLostError, errorFromReason } from '../../common/
 import { modeFromWire, rangeToWire, spaceFromWire, spaceToWire } from '../../common/wire';
 import { TlsFiles } from '../../coordinator/transport-security';
 import { SessionConnection, ServerMessage } from './session-connection';
-import { PendingRequests } from './pending-requests';
+import { PendingRequest, PendingRequests } from './pending-requests';
 import { connectToSomeEndpoint } from './endpoint-dialer';
 import { AcquireOptions, ClientGrant, ConvertOptions, RevokeAnswer, RevokeNotice, TokenClient } from './types';
 
@@ -111,7 +111,12 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   async release(lockId: number): Promise<void> {
     this.held.delete(lockId);
-    await this.request({ release: { lockId } });
+    try {
+      await this.request({ release: { lockId } });
+    } catch (e) {
+      // Already gone (released by a revoke answer, or lost in a failover it was not reclaimed across): released either way.
+      if ((e as { reason?: string }).reason !== 'LOCK_NOT_FOUND') throw e;
+    }
   }
 
   releaseLazily(lockId: number): void {
@@ -229,6 +234,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       case 'evicted': this.fence(String(payload.reason || 'SESSION_EVICTED')); return;
       case 'heartbeatAck': return this.onHeartbeatAck(requestId, Number(payload.ttlMs));
       case 'error': {
+        if (payload.reason === 'RECOVERING' && this.retryLater(requestId)) return;
         const p = this.pending.take(requestId);
         const err = errorFromReason(String(payload.reason), String(payload.message), { leaderAddress: payload.leaderAddress });
         if (p) p.reject(err);
@@ -264,6 +270,25 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     if (answer.released) this.held.delete(lockId);
     const ack = answer.released ? { lockId, released: true } : { lockId, released: false, mode: answer.mode, range: rangeToWire(answer.range) };
     this.request({ revokeAck: ack }).then((r) => { if (!answer.released) this.recordGrant(r); }, (e) => this.logger.warn('revoke ack refused', { lockId, error: (e as Error).message }));
+  }
+
+  /** The leader is still in its recovery window: ask again shortly, under a new request id. */
+  private retryLater(requestId: number): boolean {
+    const p = this.pending.take(requestId);
+    if (!p) return false;
+    this.clock.setTimer(100, () => {
+      if (this.fencedReason || this.closing) return p.reject(new SessionLostError('LEASE_DEADLINE_PASSED', `session lost: ${this.fencedReason ?? 'closed'}`));
+      this.resendAsNew(p);
+    });
+    return true;
+  }
+
+  private resendAsNew(p: PendingRequest): void {
+    this.pending.take(p.requestId);
+    const retryId = this.nextRequestId++;
+    const message = { ...(p.message as Record<string, unknown>), requestId: retryId };
+    this.pending.add({ ...p, requestId: retryId, message, sentMs: this.clock.nowMs() });
+    this.sendRaw(message);
   }
 
   private scheduleHeartbeat(delayMs: number): void {
@@ -328,7 +353,14 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       try {
         const opened = await this.dial({ resume: { sessionId: this.sessionId, resumeSecret: this.resumeSecret } });
         this.epoch = Number(opened.epoch);
-        for (const p of this.pending.unprocessedAfter(Number(opened.lastRequestId))) this.sendRaw(p.message);
+        const resend = this.pending.unprocessedAfter(Number(opened.lastRequestId));
+        if (opened.reclaimRequired === true) {
+          await this.reclaimAll();
+          // The new leader numbers from our reclaims on: resend under fresh ids so nothing looks like a duplicate.
+          for (const p of resend) this.resendAsNew(p);
+        } else {
+          for (const p of resend) this.sendRaw(p.message);
+        }
         this.emit('reconnected', this.endpoint);
         return;
       } catch (e) {
@@ -339,11 +371,33 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     }
   }
 
+  /**
+   * A new leader asks us to re-declare what we hold (DESIGN §6); a refused
+   * reclaim means the grant is gone, which is a bug somewhere: log it and
+   * stop trusting that grant.
+   */
+  private async reclaimAll(): Promise<void> {
+    const grants = [...this.held.values()];
+    await Promise.all(grants.map((g) => this.request({ reclaim: { lock: grantToWire(g, this.sessionId) } }).catch((e) => {
+      this.held.delete(g.lockId);
+      this.logger.error('reclaim refused; the grant is lost', { lockId: g.lockId, resource: g.resource, error: (e as Error).message });
+    })));
+    await this.request({ reclaimComplete: {} });
+    this.logger.info('reclaimed grants at the new leader', { session: this.sessionId, grants: grants.length });
+  }
+
   private stopTimers(): void {
     this.heartbeatTimer?.cancel();
     this.fenceTimer?.cancel();
     this.ackTimer?.cancel();
   }
+}
+
+function grantToWire(g: ClientGrant, sessionId: string): object {
+  return {
+    lockId: g.lockId, resource: g.resource, space: spaceToWire(g.space), mode: g.mode, range: rangeToWire(g.range),
+    sessionId, owner: g.owner, fencingToken: { epoch: g.fencingToken.epoch, counter: g.fencingToken.counter }, ageMs: 0, uncached: g.uncached,
+  };
 }
 
 function grantFromWire(lock: Record<string, unknown>): ClientGrant {

@@ -38,7 +38,7 @@ export async function connectToSomeEndpoint(o: DialOptions): Promise<{ conn: Ses
       if (leader) queue.unshift(leader);
       failures.push(`${endpoint}: ${(e as Error).message}`);
       o.logger.debug('dial failed', { endpoint, error: (e as Error).message });
-      if (queue.length === 0) await new Promise((r) => o.clock.setTimer(Math.min(500, 100 * 2 ** Math.min(round, 3)), () => r(undefined)));
+      if (queue.length === 0) await new Promise((r) => o.clock.setTimer(Math.min(200, 50 * 2 ** Math.min(round, 2)), () => r(undefined)));
     }
   }
   throw new UnavailableError('COORDINATOR_UNAVAILABLE', `coordinator unreachable at ${tried.join(', ')} (${failures.slice(-tried.length).join('; ')})`, { endpoints: tried });

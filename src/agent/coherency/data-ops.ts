@@ -3,7 +3,7 @@ import { SessionLostError } from '../../common/errors';
 import type { Next, VopOf } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import type { TokenMode, TokenRequest, TokenUse } from './held-token';
-import { FileRef, PAGE_SIZE } from './page';
+import { FilePages, FileRef, PAGE_SIZE } from './page';
 
 /** Reads larger than this (page-aligned) bypass the page cache. */
 const MAX_CACHED_READ = 1024 * 1024;
@@ -21,7 +21,9 @@ export class DataOps {
 
   async read(vop: VopOf<'read'>, next: Next, ino: number): Promise<number> {
     const { offset, length, buffer } = vop.args;
-    if (!isValidOffset(offset) || !Number.isInteger(length) || length <= 0 || !Buffer.isBuffer(buffer)) return (await next(vop)) as number;
+    if (!isValidOffset(offset) || !Number.isInteger(length) || length <= 0 || !Buffer.isBuffer(buffer) || buffer.length < length) {
+      return (await next(vop)) as number; // the backing store answers bad input with its own error
+    }
     const { tokens, pages, writeBack } = this.core;
     const key = this.core.resourceOf(ino);
     const range = { start: alignDown(offset), end: alignUp(offset + length) };
@@ -32,16 +34,17 @@ export class DataOps {
         if (tokens.isUncached(key)) this.dropCleanPages(key);
         return (await next(vop)) as number;
       }
-      const allowShort = use.token.range.end === END_OF_FILE;
+      const token = use.token;
+      // Where the file ends is known only under a token reaching END_OF_FILE (it may shrink while we wait).
+      const reachesEof = (): boolean => token.alive && token.range.end === END_OF_FILE;
       const cachedFile = pages.file(key);
-      const hit = cachedFile && pages.readCached(cachedFile, offset, length, allowShort);
+      const hit = cachedFile && pages.readCached(cachedFile, offset, length, reachesEof());
       if (hit) return hit.copy(buffer);
       const generation = pages.fileFor(key, refOf(vop, ino)).writeGeneration;
       const tmp = Buffer.alloc(range.end - range.start);
       const n = (await next({ ...vop, args: { ...vop.args, buffer: tmp, offset: range.start, length: tmp.length } })) as number;
-      const token = use.token;
       const out = pages.readThrough(pages.fileFor(key, refOf(vop, ino)), offset, length, tmp.subarray(0, n), {
-        allowShort,
+        allowShort: reachesEof(),
         generation,
         cacheable: (index) => token.alive && !tokens.isUncached(key) && token.range.start <= index * PAGE_SIZE && (index + 1) * PAGE_SIZE <= token.range.end,
       });
@@ -78,12 +81,11 @@ export class DataOps {
           if (end > size) attrs.setSize(key, end);
           return n;
         }
-        let file = pages.fileFor(key, refOf(vop, ino));
+        let file = this.fileForWrite(key, refOf(vop, ino));
         for (let blocked = pages.write(file, offset, data); blocked >= 0; blocked = pages.write(file, offset, data)) {
           await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
-          file = pages.fileFor(key, refOf(vop, ino));
+          file = this.fileForWrite(key, refOf(vop, ino));
         }
-        file.ref = refOf(vop, ino);
         if (end > size) attrs.setSize(key, end);
         await writeBack.dirtied(key);
         return data.length;
@@ -180,6 +182,13 @@ export class DataOps {
       if (attrUse.token.alive) attrs.set(key, st);
     }
     return Math.max(st.size, pages.file(key)?.dirtyEnd ?? 0);
+  }
+
+  /** The file's pages, named by this write's handle: flushes go through the handle of the latest write. */
+  private fileForWrite(key: string, ref: FileRef): FilePages {
+    const file = this.core.pages.fileFor(key, ref);
+    file.ref = ref;
+    return file;
   }
 
   private dropCleanPages(key: string): void {

@@ -40,7 +40,8 @@ export class HeldToken {
   lruNext: HeldToken | undefined;
   inLru = false;
 
-  readonly uses = new Set<TokenUse>();
+  /** In-flight uses (usually zero or one: an array beats a Set here). */
+  private readonly uses: TokenUse[] = [];
   private unblockWaiters: Array<() => void> = [];
   private drainWaiters: Array<{ range: ByteRange; resolve: () => void }> = [];
   private exclusiveTail: Promise<unknown> = Promise.resolve();
@@ -53,6 +54,23 @@ export class HeldToken {
     this.range = { start: grant.range.start, end: grant.range.end };
     this.uncached = grant.uncached;
     this.fencingToken = grant.fencingToken;
+  }
+
+  get inUse(): number {
+    return this.uses.length;
+  }
+
+  addUse(use: TokenUse): void {
+    this.uses.push(use);
+  }
+
+  /** Forgets an ended use; wakes revokes whose range became idle. */
+  removeUse(use: TokenUse): void {
+    const i = this.uses.indexOf(use);
+    if (i < 0) return;
+    const last = this.uses.pop() as TokenUse;
+    if (i < this.uses.length) this.uses[i] = last;
+    if (this.drainWaiters.length > 0) this.wakeDrained();
   }
 
   isBlockedFor(range: ByteRange): boolean {
@@ -81,9 +99,7 @@ export class HeldToken {
     return new Promise((resolve) => this.drainWaiters.push({ range, resolve }));
   }
 
-  /** Called by TokenUse.done(); wakes revokes whose range became idle. */
-  useEnded(): void {
-    if (this.drainWaiters.length === 0) return;
+  private wakeDrained(): void {
     const still: Array<{ range: ByteRange; resolve: () => void }> = [];
     for (const w of this.drainWaiters) {
       if (this.busyIn(w.range)) still.push(w);

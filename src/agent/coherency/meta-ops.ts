@@ -1,6 +1,6 @@
 import { constants } from 'fs';
 import { WHOLE_FILE } from '../../common/byte-range';
-import type { Next, Vop, VopOf, VopResult, VopStat } from '../vop';
+import type { Next, Vop, VopOf, VopResult, VopResults, VopStat } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import type { TokenMode, TokenRequest, TokenSpace } from './held-token';
 
@@ -59,14 +59,22 @@ export class MetaOps {
     if (vop.parentIno !== undefined) parents.add(vop.parentIno);
     if (vop.op === 'rename' && vop.args.destParentIno !== undefined) parents.add(vop.args.destParentIno);
     for (const p of parents) reqs.push(this.req(this.core.resourceOf(p), 'dir', 'WRITE'));
-    // unlink, rmdir, rename and link change the entry's own inode (link count, ctime).
+    // unlink, rmdir, rename and link change the entry's own inode (link count, ctime); unlink and
+    // rmdir may free it for reuse, so every host's cached data of it goes too (data WRITE revokes it).
     const target = vop.op === 'unlink' || vop.op === 'rmdir' || vop.op === 'rename' || vop.op === 'link' ? vop.ino : undefined;
-    if (target !== undefined) reqs.push(this.req(this.core.resourceOf(target), 'attr', 'WRITE'));
+    const removes = vop.op === 'unlink' || vop.op === 'rmdir';
+    if (target !== undefined) {
+      reqs.push(this.req(this.core.resourceOf(target), 'attr', 'WRITE'));
+      if (removes) reqs.push(this.req(this.core.resourceOf(target), 'data', 'WRITE'));
+    }
     if (reqs.length === 0) return next(vop);
     return this.under(vop, reqs, async () => {
       try {
         const result = await next(vop);
         if (vop.op === 'rename' && target !== undefined) this.renamed(target, vop.path, vop.args.dest);
+        if (removes && target !== undefined) this.forgetClean(target);
+        const created = createdIno(vop, result);
+        if (created !== undefined) this.forgetClean(created);
         return result;
       } finally {
         for (const p of parents) this.core.attrs.drop(this.core.resourceOf(p));
@@ -90,6 +98,14 @@ export class MetaOps {
     }
   }
 
+  /** Drops clean pages and attributes of an inode that was freed or is new (inode numbers are reused). */
+  private forgetClean(ino: number): void {
+    const key = this.core.resourceOf(ino);
+    this.core.attrs.drop(key);
+    const file = this.core.pages.file(key);
+    if (file) this.core.pages.dropRange(file, WHOLE_FILE, true);
+  }
+
   private renamed(ino: number, from: string, to: string): void {
     const file = this.core.pages.file(this.core.resourceOf(ino));
     if (file && file.ref.path === from) file.ref = { ...file.ref, path: to };
@@ -98,4 +114,11 @@ export class MetaOps {
   private req(resource: string, space: TokenSpace, mode: TokenMode): TokenRequest {
     return { resource, space, mode, range: WHOLE_FILE };
   }
+}
+
+/** The inode a create, mkdir, mknod or symlink made. */
+function createdIno(vop: DirChangeVop, result: VopResult): number | undefined {
+  if (vop.op === 'create') return (result as VopResults['create']).stat.ino;
+  if (vop.op === 'mkdir' || vop.op === 'mknod' || vop.op === 'symlink') return (result as VopStat).ino;
+  return undefined;
 }

@@ -1,10 +1,8 @@
 import { ByteRange } from '../../common/byte-range';
-import { FilePages, FileRef, newGeneration, Page, PAGE_SIZE } from './page';
+import { FilePages, newGeneration, Page, PAGE_SIZE } from './page';
+import { PageStore } from './page-store';
 
-export interface PageCacheOptions {
-  /** Memory for cached pages, clean and dirty; clean pages are evicted LRU beyond it. Default 64 MiB. */
-  maxBytes?: number;
-}
+export type { PageCacheOptions } from './page-store';
 
 /** How a read that missed may use what it read from the backing store. */
 export interface FillPolicy {
@@ -22,46 +20,7 @@ export interface FillPolicy {
  * covering them and dirty bytes only under WRITE, and drop pages when the
  * token goes (revoke-handler.ts).
  */
-export class PageCache {
-  readonly maxBytes: number;
-  private readonly files = new Map<string, FilePages>();
-  /** Clean filled pages, least recently used first. */
-  private readonly lru = new Set<Page>();
-  private pageCount = 0;
-  private dirtyCount = 0;
-
-  constructor(options: PageCacheOptions = {}) {
-    const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
-    if (!Number.isInteger(maxBytes) || maxBytes < PAGE_SIZE) throw new RangeError('maxBytes must be at least one page');
-    this.maxBytes = maxBytes;
-  }
-
-  get bytes(): number {
-    return this.pageCount * PAGE_SIZE;
-  }
-
-  get dirtyBytes(): number {
-    return this.dirtyCount * PAGE_SIZE;
-  }
-
-  file(key: string): FilePages | undefined {
-    return this.files.get(key);
-  }
-
-  /** The file's pages, created empty if needed (`ref` names a new one; set FilePages.ref to change it). */
-  fileFor(key: string, ref: FileRef): FilePages {
-    let f = this.files.get(key);
-    if (!f) {
-      f = new FilePages(key, ref);
-      this.files.set(key, f);
-    }
-    return f;
-  }
-
-  allFiles(): FilePages[] {
-    return [...this.files.values()];
-  }
-
+export class PageCache extends PageStore {
   /** The bytes [offset, offset+length) if every page they need is cached; shorter at end of file. */
   readCached(file: FilePages, offset: number, length: number, allowShort: boolean): Buffer | undefined {
     const out = Buffer.allocUnsafe(length);
@@ -165,22 +124,6 @@ export class PageCache {
     return -1;
   }
 
-  /** After a flush wrote `version` of the page: clean it unless it was written again meanwhile. */
-  markClean(page: Page, version: number): void {
-    if (page.version !== version || !page.dirty || page.file.pages.get(page.index) !== page) return;
-    this.clean(page);
-  }
-
-  /** Forgets where the file ends (no token covers it through END_OF_FILE any more). */
-  forgetEof(file: FilePages): void {
-    const short = file.shortPage;
-    if (!short) return;
-    file.shortPage = undefined;
-    if (short.dirty) short.filled = false;
-    else this.remove(short);
-    this.forgetIfEmpty(file);
-  }
-
   /**
    * Drops pages overlapping `range`. A dirty page keeps its dirty bytes (as
    * an unfilled page) when they lie outside the range or `keepDirty` is set.
@@ -228,100 +171,6 @@ export class PageCache {
       if (short.length === PAGE_SIZE) file.shortPage = undefined;
     }
     file.recomputeDirtyEnd();
-  }
-
-  /** Forgets a file's pages, dirty ones included; returns how many dirty pages were dropped. */
-  dropFile(file: FilePages): number {
-    const lost = file.dirty.size;
-    for (const page of [...file.pages.values()]) this.remove(page);
-    this.files.delete(file.key);
-    return lost;
-  }
-
-  private pagesIn(file: FilePages, range: ByteRange): Page[] {
-    const first = Math.floor(range.start / PAGE_SIZE);
-    const last = Math.floor((Math.min(range.end, Number.MAX_SAFE_INTEGER) - 1) / PAGE_SIZE);
-    if (last - first + 1 <= file.pages.size) {
-      const out: Page[] = [];
-      for (let i = first; i <= last; i++) {
-        const p = file.pages.get(i);
-        if (p) out.push(p);
-      }
-      return out;
-    }
-    return [...file.pages.values()].filter((p) => p.index >= first && p.index <= last);
-  }
-
-  private add(file: FilePages, index: number): Page {
-    const page = new Page(file, index);
-    file.pages.set(index, page);
-    this.pageCount++;
-    return page;
-  }
-
-  private remove(page: Page): void {
-    const file = page.file;
-    if (file.pages.get(page.index) !== page) return;
-    file.pages.delete(page.index);
-    this.lru.delete(page);
-    if (file.dirty.delete(page)) this.dirtyCount--;
-    if (file.shortPage === page) file.shortPage = undefined;
-    this.pageCount--;
-  }
-
-  private markDirty(page: Page): void {
-    this.lru.delete(page);
-    if (!page.file.dirty.has(page)) {
-      page.file.dirty.add(page);
-      this.dirtyCount++;
-    }
-  }
-
-  private clean(page: Page): void {
-    page.dirtyStart = page.dirtyEnd = 0;
-    if (page.file.dirty.delete(page)) this.dirtyCount--;
-    this.settle(page);
-  }
-
-  /** A page that is clean now: into the LRU if filled, gone if it held only dirty bytes. */
-  private settle(page: Page): void {
-    if (page.dirty) return;
-    if (!page.filled) return this.remove(page);
-    this.touch(page);
-  }
-
-  /** Keeps FilePages.shortPage pointing at the one filled page where the file ends. */
-  private noteLength(page: Page): void {
-    const f = page.file;
-    if (page.length === PAGE_SIZE) {
-      if (f.shortPage === page) f.shortPage = undefined;
-      return;
-    }
-    const old = f.shortPage;
-    f.shortPage = page;
-    if (old && old !== page) {
-      if (old.dirty) old.filled = false;
-      else this.remove(old);
-    }
-  }
-
-  private touch(page: Page): void {
-    this.lru.delete(page);
-    this.lru.add(page);
-  }
-
-  private forgetIfEmpty(file: FilePages): void {
-    if (file.pages.size === 0 && this.files.get(file.key) === file) this.files.delete(file.key);
-  }
-
-  /** Evicts clean pages, least recently used first, while over the memory limit. */
-  evict(): void {
-    while (this.bytes > this.maxBytes) {
-      const oldest = this.lru.values().next();
-      if (oldest.done) return;
-      this.remove(oldest.value);
-      this.forgetIfEmpty(oldest.value.file);
-    }
   }
 }
 

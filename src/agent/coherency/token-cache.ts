@@ -1,9 +1,11 @@
 import { ByteRange, contains } from '../../common/byte-range';
-import { CancelledError, InternalError, isCoherdError } from '../../common/errors';
+import { InternalError, isCoherdError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ClientGrant, RevokeAnswer, TokenClient } from '../client/types';
-import { HeldToken, TokenRequest, TokenSpace, TokenUse, modeSatisfies } from './held-token';
-import { TokenLru } from './token-lru';
+import { abortable, cancelled } from './abortable';
+import { HeldToken, TokenMode, TokenRequest, TokenSpace, TokenUse, modeSatisfies } from './held-token';
+import { IdleTokens } from './idle-tokens';
+import { TokenTable } from './token-table';
 
 export interface TokenCacheOptions {
   client: TokenClient;
@@ -20,53 +22,51 @@ export interface TokenCacheListener {
   coverageLost(token: HeldToken, range: ByteRange): void;
 }
 
-interface ResourceTokens {
-  data: HeldToken[];
-  attr: HeldToken[];
-  dir: HeldToken[];
-  /** The latest grant for this resource said "uncached" (DESIGN §3.4). */
-  uncached: boolean;
-}
-
 /** Convert failures after which a fresh acquire is the way forward. */
 const CONVERT_FALLBACK = new Set(['LOCK_NOT_FOUND', 'LOCK_CONFLICT', 'DEADLOCK']);
 const MAX_ORPHANS = 1024;
+const noop = (): undefined => undefined;
 
 /**
- * The tokens this agent holds, per resource and space. A lookup of a held
- * token is a Map get plus a scan of a short array sorted by start: no
- * network, no allocation beyond the TokenUse. Misses acquire through the
- * client, one request at a time per resource and space (concurrent vops
- * wait for it and look again, so identical requests go out once).
+ * The tokens this agent holds (TokenTable) and the vops using them. A hit
+ * costs no network and allocates only the TokenUse. A miss acquires (or
+ * converts READ→WRITE) through the client, one request at a time per
+ * resource and space: concurrent vops wait for it and look again, so
+ * identical requests go out once. Idle tokens wait in an LRU and the oldest
+ * are given back over `maxTokens` or on request.
  */
 export class TokenCache {
   private readonly client: TokenClient;
   private readonly logger?: Logger;
-  private readonly maxTokens: number;
-  private readonly resources = new Map<string, ResourceTokens>();
-  private readonly byLockId = new Map<number, HeldToken>();
+  private readonly table = new TokenTable();
   private readonly pending = new Map<string, Promise<void>>();
-  private readonly lru = new TokenLru();
+  private readonly idle: IdleTokens;
   /** Revokes that arrived for lock ids not (yet) known: such grants are never used. */
   private readonly orphans = new Set<number>();
   private listener?: TokenCacheListener;
   private generation = 0;
-  private trimming = false;
 
   constructor(options: TokenCacheOptions) {
     const maxTokens = options.maxTokens ?? 10_000;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError('maxTokens must be a positive integer');
     this.client = options.client;
     this.logger = options.logger;
-    this.maxTokens = maxTokens;
+    this.idle = new IdleTokens({
+      client: this.client,
+      logger: this.logger,
+      maxTokens,
+      heldCount: () => this.table.size,
+      retiring: (t) => this.listener?.retiring(t),
+      forget: (t) => this.remove(t),
+    });
   }
 
   get size(): number {
-    return this.byLockId.size;
+    return this.table.size;
   }
 
   get idleCount(): number {
-    return this.lru.size;
+    return this.idle.size;
   }
 
   setListener(listener: TokenCacheListener): void {
@@ -75,146 +75,133 @@ export class TokenCache {
 
   /** A held token covering the request with a sufficient mode; no network. */
   find(req: TokenRequest, includeBlocked = false): HeldToken | undefined {
-    const entry = this.resources.get(req.resource);
-    if (entry === undefined) return undefined;
-    const list = entry[req.space];
-    const { start, end } = req.range;
-    for (let i = firstAfter(list, start) - 1; i >= 0; i--) {
-      const t = list[i];
-      if (t.range.end >= end && modeSatisfies(t.mode, req.mode) && (includeBlocked || !t.isBlockedFor(req.range))) return t;
-    }
-    return undefined;
+    return this.table.find(req, includeBlocked);
+  }
+
+  byId(lockId: number): HeldToken | undefined {
+    return this.table.byId(lockId);
+  }
+
+  tokensOf(resource: string, space: TokenSpace): readonly HeldToken[] {
+    return this.table.tokensOf(resource, space);
+  }
+
+  /** The latest grant for the resource asked for uncached (write-through) mode. */
+  isUncached(resource: string): boolean {
+    return this.table.isUncached(resource);
   }
 
   /** Claims a held token for an in-flight vop, or undefined if none is usable now. */
   tryUse(req: TokenRequest): TokenUse | undefined {
-    const t = this.find(req);
-    if (t === undefined) return undefined;
-    if (t.uses.size === 0) this.lru.remove(t);
-    const use = new TokenUse(t, req.range, this.endUse);
-    t.uses.add(use);
-    return use;
+    const t = this.table.find(req);
+    return t === undefined ? undefined : this.addUse(t, req.range);
   }
 
   /** Claims a token, acquiring or upgrading it through the client on a miss. */
   async use(req: TokenRequest, signal?: AbortSignal): Promise<TokenUse> {
     for (;;) {
-      const use = this.tryUse(req);
+      const use = this.tryUse(req) ?? (await this.obtain(req, signal));
       if (use) return use;
-      await this.obtain(req, signal);
     }
   }
 
   /**
    * Claims all tokens at once. While any is missing, the vop holds none of
-   * them (it waits for the missing one empty-handed), so two hosts that each
-   * hold one token and want the other's cannot deadlock through revokes that
-   * wait for their in-flight vops.
+   * the others (it waits for the missing one empty-handed), so two hosts
+   * that each hold one token and want the other's cannot deadlock through
+   * revokes that wait for their in-flight vops.
    */
   async useAll(reqs: readonly TokenRequest[], signal?: AbortSignal): Promise<TokenUse[]> {
+    let carried: { index: number; use: TokenUse } | undefined;
     for (;;) {
       const uses: TokenUse[] = [];
-      let missing: TokenRequest | undefined;
-      for (const req of reqs) {
-        const use = this.tryUse(req);
-        if (!use) {
-          missing = req;
-          break;
-        }
-        uses.push(use);
+      let missing = -1;
+      for (let i = 0; i < reqs.length && missing < 0; i++) {
+        const use = carried?.index === i ? carried.use : this.tryUse(reqs[i]);
+        if (use) uses.push(use);
+        else missing = i;
       }
-      if (!missing) return uses;
+      if (missing < 0) return uses;
+      if (carried && carried.index > missing) carried.use.done();
       for (const u of uses) u.done();
-      await this.obtain(missing, signal);
+      const got = await this.obtain(reqs[missing], signal);
+      carried = got && { index: missing, use: got };
     }
   }
 
-  byId(lockId: number): HeldToken | undefined {
-    return this.byLockId.get(lockId);
-  }
-
-  /** Marks a lock id the coordinator revoked before this agent knew it; a late grant for it is ignored. */
+  /** Marks a lock id the coordinator revoked before this cache knew it; a late grant for it is ignored. */
   noteOrphanRevoke(lockId: number): void {
     if (this.orphans.size >= MAX_ORPHANS) this.orphans.delete(this.orphans.values().next().value as number);
     this.orphans.add(lockId);
   }
 
-  tokensOf(resource: string, space: TokenSpace): readonly HeldToken[] {
-    return this.resources.get(resource)?.[space] ?? [];
-  }
-
-  /** The latest grant for the resource asked for uncached (write-through) mode. */
-  isUncached(resource: string): boolean {
-    return this.resources.get(resource)?.uncached ?? false;
-  }
-
   /** Applies a revoke answer: drop the token, or shrink/downgrade it in place. */
   apply(token: HeldToken, answer: RevokeAnswer): void {
-    if (answer.released) {
-      this.remove(token);
-      return;
-    }
-    token.mode = answer.mode as HeldToken['mode'];
-    token.range = { start: answer.range.start, end: answer.range.end };
-    this.resort(token);
+    if (answer.released) this.remove(token);
+    else this.table.reshape(token, answer.mode as TokenMode, answer.range);
   }
 
   /** Returns up to maxCount idle tokens, least recently used first (flushing what is cached under them). */
-  async releaseIdle(maxCount = Infinity): Promise<number> {
-    let released = 0;
-    while (released < maxCount) {
-      const t = this.lru.oldest();
-      if (!t) break;
-      this.lru.remove(t);
-      if (await this.retire(t)) released++;
-    }
-    return released;
+  releaseIdle(maxCount = Infinity): Promise<number> {
+    return this.idle.releaseOldest(maxCount);
   }
 
   /** Forgets every token without telling the coordinator: the session that held them is gone. */
   dropAll(): void {
     this.generation++;
-    const all = [...this.byLockId.values()];
-    this.resources.clear();
-    this.byLockId.clear();
-    this.lru.clear();
-    for (const t of all) {
-      t.alive = false;
-      t.unblock();
-    }
+    this.idle.clear();
+    for (const t of this.table.clear()) t.unblock();
+  }
+
+  private addUse(t: HeldToken, range: ByteRange): TokenUse {
+    if (t.inUse === 0) this.idle.remove(t);
+    const use = new TokenUse(t, range, this.endUse);
+    t.addUse(use);
+    return use;
   }
 
   private readonly endUse = (use: TokenUse): void => {
     const t = use.token;
-    t.uses.delete(use);
-    if (t.uses.size === 0 && t.alive) {
-      this.lru.push(t);
-      this.maybeTrim();
+    t.removeUse(use);
+    if (t.inUse === 0 && t.alive) {
+      this.idle.push(t);
+      this.idle.maybeTrim();
     }
-    t.useEnded();
   };
 
-  private async obtain(req: TokenRequest, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) throw cancelled();
-    const blocked = this.find(req, true);
-    if (blocked) return abortable(blocked.whenUnblocked(), signal);
+  /**
+   * Waits for what blocks the request: a revoke of a covering token, or
+   * another vop's acquire for the same resource and space (then the caller
+   * looks again). Otherwise acquires or converts, and returns the use it
+   * claimed in the same tick as the grant arrived, so the token cannot be
+   * retired as idle before its requester had it.
+   */
+  private obtain(req: TokenRequest, signal?: AbortSignal): Promise<TokenUse | undefined> {
+    if (signal?.aborted) return Promise.reject(cancelled());
+    const blocked = this.table.find(req, true);
+    if (blocked) return abortable(blocked.whenUnblocked(), signal).then(noop);
     const key = `${req.space}\u0000${req.resource}`;
     const inFlight = this.pending.get(key);
-    if (inFlight) return abortable(inFlight.catch(() => undefined), signal);
+    if (inFlight) return abortable(inFlight, signal).then(noop);
     const fetch = this.fetch(req).finally(() => this.pending.delete(key));
-    this.pending.set(key, fetch);
-    return abortable(fetch, signal);
+    this.pending.set(key, fetch.then(noop, noop));
+    if (!signal) return fetch;
+    return abortable(fetch, signal).catch((e) => {
+      fetch.then((use) => use?.done(), noop); // a grant after the abort goes to the idle LRU
+      throw e;
+    });
   }
 
-  private async fetch(req: TokenRequest): Promise<void> {
+  private async fetch(req: TokenRequest): Promise<TokenUse | undefined> {
     const generation = this.generation;
-    const reader = req.mode === 'WRITE' ? this.find({ ...req, mode: 'READ' }, true) : undefined;
+    const reader = req.mode === 'WRITE' ? this.table.find({ ...req, mode: 'READ' }, true) : undefined;
     if (reader && reader.mode === 'READ') {
-      if (reader.blocked) return reader.whenUnblocked();
+      if (reader.blocked) return reader.whenUnblocked().then(noop);
       try {
-        const grant = await this.client.convert(reader.lockId, { mode: 'WRITE', range: req.range });
-        if (generation === this.generation && reader.alive) this.update(reader, grant);
-        return;
+        const grant = await this.upgrade(reader, req.range);
+        if (generation !== this.generation || !reader.alive) return undefined;
+        this.update(reader, grant);
+        return this.claim(reader, req);
       } catch (e) {
         if (!isCoherdError(e) || !CONVERT_FALLBACK.has(e.reason)) throw e;
         this.logger?.debug('token convert refused, acquiring instead', { resource: req.resource, lockId: reader.lockId, reason: e.reason });
@@ -222,140 +209,67 @@ export class TokenCache {
     }
     const range = req.space === 'data' ? req.range : undefined;
     const grant = await this.client.acquire({ resource: req.resource, space: req.space, mode: req.mode, range });
-    if (!contains(grant.range, req.range) || !modeSatisfies(grant.mode as HeldToken['mode'], req.mode)) {
+    if (!contains(grant.range, req.range) || !modeSatisfies(grant.mode as TokenMode, req.mode)) {
       throw new InternalError('INTERNAL', 'grant does not cover the request', { resource: req.resource, lockId: grant.lockId });
     }
-    if (generation === this.generation) this.insert(grant);
+    if (generation !== this.generation) return undefined;
+    const t = this.insert(grant);
+    return t && this.claim(t, req);
   }
 
-  private insert(grant: ClientGrant): void {
-    if (this.orphans.delete(grant.lockId)) return;
-    const existing = this.byLockId.get(grant.lockId);
-    if (existing) return this.update(existing, grant);
-    const t = new HeldToken(grant);
-    const entry = this.entryFor(t.resource);
-    entry.uncached = grant.uncached;
-    const list = entry[t.space];
-    list.splice(firstAfter(list, t.range.start), 0, t);
-    this.byLockId.set(t.lockId, t);
-    this.lru.push(t);
-    this.dropRedundant(t, list);
-    this.maybeTrim();
+  /**
+   * READ→WRITE. The coordinator reshapes a converted token to exactly the
+   * range asked, so first try the whole token without waiting (keeps its
+   * clean pages when no one else is there), then only the range needed.
+   */
+  private async upgrade(reader: HeldToken, range: ByteRange): Promise<ClientGrant> {
+    if (!contains(range, reader.range)) {
+      try {
+        return await this.client.convert(reader.lockId, { mode: 'WRITE', range: { ...reader.range }, wait: false });
+      } catch (e) {
+        if (!isCoherdError(e) || e.reason !== 'LOCK_CONFLICT') throw e;
+      }
+    }
+    return this.client.convert(reader.lockId, { mode: 'WRITE', range });
   }
 
-  /** A convert (or repeated grant) of a token already held. */
+  /** A use of t for req, if t serves it now. */
+  private claim(t: HeldToken, req: TokenRequest): TokenUse | undefined {
+    if (!t.alive || t.isBlockedFor(req.range) || !contains(t.range, req.range) || !modeSatisfies(t.mode, req.mode)) return undefined;
+    return this.addUse(t, req.range);
+  }
+
+  private insert(grant: ClientGrant): HeldToken | undefined {
+    if (this.orphans.delete(grant.lockId)) return undefined;
+    const existing = this.table.byId(grant.lockId);
+    if (existing) {
+      this.update(existing, grant);
+      return existing;
+    }
+    const t = this.table.add(grant);
+    this.idle.push(t);
+    this.dropRedundant(t);
+    this.idle.maybeTrim();
+    return t;
+  }
+
+  /** A convert (or repeated grant) of a held token; clean caches outside a smaller range go. */
   private update(t: HeldToken, grant: ClientGrant): void {
-    const old = t.range;
-    t.mode = grant.mode as HeldToken['mode'];
-    t.range = { start: grant.range.start, end: grant.range.end };
-    t.uncached = grant.uncached;
-    t.fencingToken = grant.fencingToken;
-    this.entryFor(t.resource).uncached = grant.uncached;
-    this.resort(t);
+    const old = this.table.update(t, grant);
     if (old.start < t.range.start) this.listener?.coverageLost(t, { start: old.start, end: Math.min(old.end, t.range.start) });
     if (old.end > t.range.end) this.listener?.coverageLost(t, { start: Math.max(old.start, t.range.end), end: old.end });
   }
 
-  /** Gives back idle tokens a new grant fully covers with at least their mode (the new one serves all they did). */
-  private dropRedundant(t: HeldToken, list: HeldToken[]): void {
-    for (const o of [...list]) {
-      if (o === t || o.uses.size > 0 || o.blocked || !contains(t.range, o.range) || !modeSatisfies(t.mode, o.mode)) continue;
+  /** Gives back idle tokens a new grant fully covers with at least their mode (it serves all they did). */
+  private dropRedundant(t: HeldToken): void {
+    for (const o of [...this.table.tokensOf(t.resource, t.space)]) {
+      if (o === t || o.inUse > 0 || o.blocked || !contains(t.range, o.range) || !modeSatisfies(t.mode, o.mode)) continue;
       this.remove(o);
       this.client.releaseLazily(o.lockId);
     }
   }
 
   private remove(t: HeldToken): void {
-    if (!t.alive) return;
-    t.alive = false;
-    this.byLockId.delete(t.lockId);
-    this.lru.remove(t);
-    const entry = this.resources.get(t.resource);
-    if (!entry) return;
-    const list = entry[t.space];
-    const i = list.indexOf(t);
-    if (i >= 0) list.splice(i, 1);
-    if (entry.data.length === 0 && entry.attr.length === 0 && entry.dir.length === 0) this.resources.delete(t.resource);
+    if (this.table.remove(t)) this.idle.remove(t);
   }
-
-  private resort(t: HeldToken): void {
-    const list = this.resources.get(t.resource)?.[t.space];
-    if (!list) return;
-    list.splice(list.indexOf(t), 1);
-    list.splice(firstAfter(list, t.range.start), 0, t);
-  }
-
-  private entryFor(resource: string): ResourceTokens {
-    let entry = this.resources.get(resource);
-    if (!entry) {
-      entry = { data: [], attr: [], dir: [], uncached: false };
-      this.resources.set(resource, entry);
-    }
-    return entry;
-  }
-
-  private maybeTrim(): void {
-    if (this.trimming || this.byLockId.size <= this.maxTokens || this.lru.size === 0) return;
-    this.trimming = true;
-    this.releaseIdle(this.byLockId.size - this.maxTokens)
-      .catch((e) => this.logger?.warn('returning idle tokens failed', { error: String(e) }))
-      .finally(() => {
-        this.trimming = false;
-      });
-  }
-
-  /** Flushes and drops caches under an idle token, then gives it back lazily. */
-  private retire(t: HeldToken): Promise<boolean> {
-    return t.exclusive(async () => {
-      if (!t.alive || t.uses.size > 0) return false;
-      t.block(t.range);
-      try {
-        await this.listener?.retiring(t);
-        this.remove(t);
-        this.client.releaseLazily(t.lockId);
-        return true;
-      } catch (e) {
-        this.logger?.warn('could not flush an idle token, keeping it', { resource: t.resource, lockId: t.lockId, error: String(e) });
-        if (t.alive && t.uses.size === 0) this.lru.push(t);
-        return false;
-      } finally {
-        t.unblock();
-      }
-    });
-  }
-}
-
-/** Index of the first token whose range starts after `start` (list sorted by start). */
-function firstAfter(list: readonly HeldToken[], start: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (list[mid].range.start <= start) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function cancelled(): CancelledError {
-  return new CancelledError('CANCELLED', 'file operation cancelled while waiting for a token');
-}
-
-function abortable(p: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (!signal) return p;
-  if (signal.aborted) return Promise.reject(cancelled());
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled());
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

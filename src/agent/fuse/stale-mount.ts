@@ -102,7 +102,7 @@ export async function clearStaleMount(mountPoint: string, logger: Logger, option
   const entry = await findMount(mountPoint);
   if (!entry) return;
   if (!isFuseMount(entry)) throw new InternalError('INTERNAL', 'a non-FUSE filesystem is mounted at the mount point', { mountPoint, fsType: entry.fsType });
-  const state = await probe(mountPoint, options.probeTimeoutMs ?? 2000);
+  const state = await probeMount(mountPoint, options.probeTimeoutMs ?? 2000);
   if (state === 'live' && !options.takeOver) {
     throw new InternalError('INTERNAL', 'mount point is served by a live FUSE server', { mountPoint });
   }
@@ -115,7 +115,7 @@ export async function clearStaleMount(mountPoint: string, logger: Logger, option
  * this process). A stuck server leaves that thread blocked until the
  * connection is aborted, which forceUnmount then does.
  */
-async function probe(mountPoint: string, timeoutMs: number): Promise<'live' | 'dead' | 'stuck'> {
+export async function probeMount(mountPoint: string, timeoutMs: number): Promise<'live' | 'dead' | 'stuck'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'stuck'>((resolve) => { timer = setTimeout(() => resolve('stuck'), timeoutMs); });
   const stat = fsp.stat(mountPoint).then(() => 'live' as const, () => 'dead' as const);

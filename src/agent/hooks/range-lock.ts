@@ -36,11 +36,15 @@ export interface RangeLockHookOptions {
 export function createRangeLockHook(options: RangeLockHookOptions): Hook {
   const logger = options.logger.child({ component: 'range-lock-hook' });
   const { isFenced } = options;
+  let warned = false; // one warning per fenced period, not one per refused vop
   return (vop, next) => {
-    if (MUTATING_OPS.has(vop.op) && isFenced()) {
-      logger.warn('mutating vop refused while fenced', { op: vop.op, ino: vop.ino, path: vop.path });
+    if (!MUTATING_OPS.has(vop.op)) return next(vop);
+    if (isFenced()) {
+      if (!warned) logger.warn('mutating vops refused while fenced', { op: vop.op, ino: vop.ino });
+      warned = true;
       return Promise.reject(new SessionLostError('LEASE_DEADLINE_PASSED', 'agent is fenced: no writes to the backing store', { op: vop.op, ino: vop.ino }));
     }
+    warned = false;
     return next(vop);
   };
 }

@@ -78,7 +78,6 @@ export interface CheckedRequest {
   mode: LockMode;
   start: number;
   end: number;
-  holder: Holder;
   wait: boolean;
   timeoutMs: number | undefined;
 }

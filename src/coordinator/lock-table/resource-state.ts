@@ -91,6 +91,11 @@ export class ResourceState {
     return w.conversion ? this.normHead : null;
   }
 
+  /** True when w is the last waiter in queue order. */
+  isLastWaiter(w: Waiter): boolean {
+    return w.next === null && (!w.conversion || this.normHead === null);
+  }
+
   /** A granted entry of another holder that conflicts with (mode, holder, range). */
   conflictingGranted(mode: LockMode, holder: HolderRef, start: number, end: number): Entry | undefined {
     const other = (n: Entry) => n.holder !== holder;
@@ -107,6 +112,8 @@ export class ResourceState {
 
   /** True when `holder` has a granted entry overlapping the range: its request is a conversion. */
   holderOverlaps(holder: HolderRef, start: number, end: number): boolean {
+    const known = holder.holdsOverlapping(this, start, end);
+    if (known !== undefined) return known;
     const own = (n: Entry) => n.holder === holder;
     return findOverlap(this.exclusiveGranted, start, end, own) !== undefined
       || findOverlap(this.sharedGranted, start, end, own) !== undefined;

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../../../src/common/clock';
 import { CoherdError, InvalidArgumentError, NotFoundError } from '../../../src/common/errors';
 import { LockTable } from '../../../src/coordinator/lock-table';
-import { Grant, LockTableDump, LockTableEvent, WaiterInfo } from '../../../src/coordinator/lock-table/types';
+import { Grant, LockTableDump, LockTableEvent } from '../../../src/coordinator/lock-table/types';
+import { ImmediateGrant, InvariantChecker } from './lock-table-invariants';
 import { EOF, LockTableModel, MGrant, MHolder, Mode, Outcome, Space, conflicts, keyOf } from './lock-table-model';
 
 /**
@@ -27,33 +28,48 @@ export type Op =
   | { t: 'rs'; session: number }
   | { t: 'adv'; ms: number }
   | { t: 'epoch' }
+  | { t: 'failover' }
   | { t: 'bad'; variant: number; pick: number };
 
-type Token = { epoch: number; counter: number };
-const tokenLess = (a: Token, b: Token) => a.epoch < b.epoch || (a.epoch === b.epoch && a.counter < b.counter);
-const isExclusive = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';
 const modeFor = (space: Space, exclusive: boolean): Mode => (space === 'range' ? (exclusive ? 'EXCLUSIVE' : 'SHARED') : exclusive ? 'WRITE' : 'READ');
-const shapeOfInfo = (w: WaiterInfo) => ({ resource: w.resource, space: w.space, mode: w.mode, start: w.range.start, end: w.range.end, holder: w.holder });
 
 export class Harness {
   readonly clock = new FakeClock(0);
   readonly log: { atMs: number; ev: LockTableEvent }[] = [];
-  readonly table: LockTable;
+  table: LockTable;
   readonly model: LockTableModel;
+  private readonly invariants = new InvariantChecker();
   private nextRequest = 0;
   private epoch = 1;
-  private maxToken: Token = { epoch: 0, counter: 0 };
   /** The model's idea of now: the time of the event being absorbed, else the clock's. */
   private eventTimeMs: number | undefined;
-  /** Every grant and upgrade so far, for the fencing-token check. */
-  private readonly history: { lockId: number; shape: Parameters<typeof conflicts>[0]; token: Token }[] = [];
 
   constructor() {
-    this.table = new LockTable({
-      clock: this.clock, epoch: this.epoch, onEvent: (ev) => this.log.push({ atMs: this.clock.nowMs(), ev }),
+    this.table = this.newTable();
+    this.model = new LockTableModel(() => this.eventTimeMs ?? this.clock.nowMs(), MAX_WAITERS_PER_SESSION);
+  }
+
+  /** A table whose events reach the log only while it is the current one. */
+  private newTable(): LockTable {
+    const table: LockTable = new LockTable({
+      clock: this.clock, epoch: this.epoch, onEvent: (ev) => { if (this.table === table) this.log.push({ atMs: this.clock.nowMs(), ev }); },
       revokeDeadlineMs: 600, revokeResendMs: 50, minHoldMs: MIN_HOLD_MS, maxHoldMs: 200, maxWaitersPerSession: MAX_WAITERS_PER_SESSION,
     });
-    this.model = new LockTableModel(() => this.eventTimeMs ?? this.clock.nowMs(), MAX_WAITERS_PER_SESSION);
+    return table;
+  }
+
+  /** A new leader with a larger epoch rebuilds the table from the clients' reclaims; the old one dies. */
+  private failover(): void {
+    const old = this.table;
+    const held = old.dump().grants;
+    this.epoch++;
+    this.table = this.newTable();
+    for (const s of SESSIONS) old.releaseSession(s); // the old leader's timers die with it
+    for (const g of held) {
+      const { grantedAtMs: _t, uncached: _u, ...reclaim } = g;
+      assert.deepEqual(this.table.reclaim(reclaim), { ...g, grantedAtMs: this.clock.nowMs(), uncached: false });
+    }
+    this.model.failover();
   }
 
   private grantsByLockId(): MGrant[] {
@@ -83,7 +99,7 @@ export class Harness {
   step(op: Op): void {
     const pre = this.table.dump();
     const logStart = this.log.length;
-    const immediate: { shape: ReturnType<typeof shapeOfInfo>; conversion: boolean }[] = [];
+    const immediate: ImmediateGrant[] = [];
     switch (op.t) {
       case 'acq': {
         const holder = HOLDERS[op.h];
@@ -137,12 +153,15 @@ export class Harness {
       case 'epoch':
         this.table.setEpoch(++this.epoch);
         break;
+      case 'failover':
+        this.failover();
+        break;
       case 'bad':
         this.badInput(op.variant, op.pick, pre);
         return;
     }
     this.absorbEvents(logStart, op.t === 'adv');
-    this.check(pre, logStart, immediate);
+    this.invariants.check(this.table, this.model, pre, this.log.slice(logStart).map((x) => x.ev), immediate);
   }
 
   /** Feeds the step's events to the model in order, checking each; timeouts drive the model. */
@@ -183,77 +202,6 @@ export class Harness {
     if (timed) {
       const late = this.model.waiters.filter((w) => w.deadlineMs !== undefined && w.deadlineMs <= this.clock.nowMs());
       assert.deepEqual(late.map((w) => w.requestId), [], 'waiters past their timeout still wait');
-    }
-  }
-
-  private check(pre: LockTableDump, logStart: number, immediate: { shape: ReturnType<typeof shapeOfInfo>; conversion: boolean }[]): void {
-    const post = this.table.dump();
-    // 1. same grants and queues as the model
-    const modelGrants = this.model.grants.map((g) => ({
-      lockId: g.lockId, requestId: g.requestId, resource: g.resource, space: g.space, mode: g.mode,
-      range: { start: g.start, end: g.end }, holder: g.holder, grantedAtMs: g.grantedAtMs, uncached: g.uncached,
-    })).sort((a, b) => a.lockId - b.lockId);
-    const tableGrants = post.grants.map(({ fencingToken: _f, ...rest }) => rest).sort((a, b) => a.lockId - b.lockId);
-    assert.deepEqual(tableGrants, modelGrants, 'grants differ from the model');
-    const keys = new Set([...post.waiters.map(keyOf), ...this.model.waiters.map(keyOf)]);
-    for (const key of keys) {
-      const t = post.waiters.filter((w) => keyOf(w) === key).map((w) => [w.requestId, w.conversion]);
-      const m = this.model.queue(key).map((w) => [w.requestId, w.conversion]);
-      assert.deepEqual(t, m, `queue of ${key} differs from the model`);
-    }
-    const resources = new Set([...this.model.grants.map(keyOf), ...this.model.waiters.map(keyOf)]).size;
-    assert.deepEqual(this.table.stats(), { grants: this.model.grants.length, waiters: this.model.waiters.length, resources });
-    // 2. no two conflicting grants
-    const shapes = post.grants.map((g) => ({ ...g, start: g.range.start, end: g.range.end }));
-    for (let i = 0; i < shapes.length; i++) {
-      for (let j = i + 1; j < shapes.length; j++) assert.ok(!conflicts(shapes[i], shapes[j]), `conflicting grants ${shapes[i].lockId} and ${shapes[j].lockId}`);
-    }
-    // 3. the wait-for graph stays acyclic, and no waiter is left that could be granted
-    assert.ok(!this.model.hasCycle(), 'wait-for cycle');
-    assert.deepEqual(this.model.grantableWaiters().map((w) => w.requestId), [], 'a grantable waiter was left waiting');
-    // 4. fencing tokens of new or upgraded grants exceed every earlier one
-    const before = new Map(pre.grants.map((g) => [g.lockId, g.fencingToken]));
-    const fresh = post.grants.filter((g) => { const b = before.get(g.lockId); return b === undefined || b.epoch !== g.fencingToken.epoch || b.counter !== g.fencingToken.counter; });
-    const seen = new Set<string>();
-    let max = this.maxToken;
-    for (const g of fresh) {
-      assert.ok(tokenLess(this.maxToken, g.fencingToken), `fencing token ${JSON.stringify(g.fencingToken)} not above ${JSON.stringify(this.maxToken)}`);
-      const k = `${g.fencingToken.epoch}.${g.fencingToken.counter}`;
-      assert.ok(!seen.has(k), 'two grants share a fencing token');
-      seen.add(k);
-      if (tokenLess(max, g.fencingToken)) max = g.fencingToken;
-    }
-    this.maxToken = max;
-    // ... and above the token of every earlier conflicting grant (DESIGN §8.2), checked against the history
-    const prior = new Map(pre.grants.map((g) => [g.lockId, g]));
-    for (const g of post.grants) {
-      const p = prior.get(g.lockId);
-      const shape = { ...g, start: g.range.start, end: g.range.end };
-      const upgraded = p === undefined || (isExclusive(g.mode) && !isExclusive(p.mode)) || g.range.start < p.range.start || g.range.end > p.range.end;
-      if (!upgraded) continue;
-      for (const h of this.history) {
-        if (h.lockId !== g.lockId && conflicts(h.shape, shape)) {
-          assert.ok(tokenLess(h.token, g.fencingToken), `grant ${g.lockId} ${JSON.stringify(g.fencingToken)} conflicts with earlier grant ${h.lockId} ${JSON.stringify(h.token)}`);
-        }
-      }
-      this.history.push({ lockId: g.lockId, shape, token: g.fencingToken });
-    }
-    // 5. FIFO: a waiter granted in this step had no earlier conflicting waiter that still waits (conversions excepted)
-    const stillWaiting = new Set(post.waiters.map((w) => w.requestId));
-    for (let i = logStart; i < this.log.length; i++) {
-      const ev = this.log[i].ev;
-      if (ev.kind !== 'granted') continue;
-      const idx = pre.waiters.findIndex((w) => w.requestId === ev.grant.requestId);
-      if (idx < 0 || pre.waiters[idx].conversion) continue;
-      const w = shapeOfInfo(pre.waiters[idx]);
-      for (const v of pre.waiters.slice(0, idx)) {
-        assert.ok(!(conflicts(shapeOfInfo(v), w) && stillWaiting.has(v.requestId)), `${ev.grant.requestId} jumped over ${v.requestId}`);
-      }
-    }
-    for (const { shape, conversion } of immediate) {
-      if (conversion) continue;
-      const jumped = pre.waiters.filter((v) => conflicts(shapeOfInfo(v), shape));
-      assert.deepEqual(jumped.map((v) => v.requestId), [], 'an immediate grant jumped over waiters');
     }
   }
 

@@ -5,65 +5,11 @@
  * table's timing-driven outputs — timeouts firing and revokes being sent —
  * from the table's event log, checking them as it goes.
  */
-export const EOF = 2 ** 63;
+import {
+  EOF, MFailure, MGrant, MHolder, MWaiter, Mode, Outcome, Req, Shape, Space, conflicts, excl, hkey, isToken, keyOf, queuedBefore, sameHolder,
+} from './lock-table-model-shapes';
 
-export type Space = 'data' | 'attr' | 'dir' | 'range';
-export type Mode = 'READ' | 'WRITE' | 'SHARED' | 'EXCLUSIVE';
-
-export interface MHolder { sessionId: string; owner: string }
-
-export interface MGrant {
-  lockId: number; // -1 until learned from the table
-  requestId: string;
-  resource: string;
-  space: Space;
-  mode: Mode;
-  start: number;
-  end: number;
-  holder: MHolder;
-  grantedAtMs: number;
-  uncached: boolean;
-}
-
-export interface MWaiter {
-  requestId: string;
-  resource: string;
-  space: Space;
-  mode: Mode;
-  start: number;
-  end: number;
-  holder: MHolder;
-  conversion: boolean;
-  targetLockId?: number;
-  seq: number;
-  queuedAtMs: number;
-  deadlineMs?: number;
-}
-
-export type Outcome = { kind: 'granted'; grant: MGrant } | { kind: 'queued' } | { kind: 'error'; reason: string };
-export interface MFailure { requestId: string; reason: string }
-
-interface Req { requestId: string; resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; wait: boolean; timeoutMs?: number }
-type Shape = { resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder };
-
-const excl = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';
-const sameHolder = (a: MHolder, b: MHolder) => a.sessionId === b.sessionId && a.owner === b.owner;
-const hkey = (h: MHolder) => `${h.sessionId}/${h.owner}`;
-const isToken = (s: Space) => s !== 'range';
-
-export function keyOf(x: { resource: string; space: Space }): string {
-  return `${x.space}:${x.resource}`;
-}
-
-export function conflicts(a: Shape, b: Shape): boolean {
-  return a.resource === b.resource && a.space === b.space && a.start < b.end && b.start < a.end
-    && !sameHolder(a.holder, b.holder) && (excl(a.mode) || excl(b.mode));
-}
-
-export function queuedBefore(a: MWaiter, b: MWaiter): boolean {
-  if (a.conversion !== b.conversion) return a.conversion;
-  return a.seq < b.seq;
-}
+export * from './lock-table-model-shapes';
 
 export class LockTableModel {
   grants: MGrant[] = [];
@@ -278,6 +224,16 @@ export class LockTableModel {
     this.removeWaiter(w);
     this.walk(keyOf(w));
     return undefined;
+  }
+
+  /** A new leader rebuilt the table from reclaims: waiters (clients ask again) and revoke history are gone. */
+  failover(): void {
+    this.waiters = [];
+    this.revokes.clear();
+    for (const g of this.grants) {
+      g.grantedAtMs = this.nowMs();
+      g.uncached = false;
+    }
   }
 
   /** Waiters the walk would grant now: must be none after every operation (no lost wake-ups). */

@@ -1,0 +1,268 @@
+import type { Clock, TimerHandle } from '../../common/clock';
+import { LockConflictError, ResourceExhaustedError } from '../../common/errors';
+import { Entry, Waiter } from './entries';
+import type { EventOutbox } from './event-outbox';
+import type { Fencing } from './fencing';
+import type { HoldPolicy } from './hold-policy';
+import { isExclusive, isUpgrade } from './modes';
+import { walkQueue } from './queue-walk';
+import { expandRange } from './range-expansion';
+import type { CheckedRequest } from './request-check';
+import type { ResourceRegistry } from './resource-registry';
+import type { ResourceState } from './resource-state';
+import { Revoker } from './revocation';
+import type { HolderRef, SessionRecord, SessionRegistry } from './sessions';
+import { toGrant } from './snapshots';
+import { FencingToken, Grant, LockMode } from './types';
+import { reachesItself } from './wait-for-graph';
+
+export interface GrantEngineDeps {
+  clock: Clock;
+  outbox: EventOutbox;
+  hold: HoldPolicy;
+  fencing: Fencing;
+  sessions: SessionRegistry;
+  registry: ResourceRegistry;
+  maxWaitersPerSession: number;
+  revokeDeadlineMs: number;
+  revokeResendMs: number;
+}
+
+type Shape = { requestId: string; mode: LockMode; start: number; end: number };
+
+/**
+ * The grant rules of DESIGN §3 on validated input: grant or queue (FIFO,
+ * conversions first), grant what became grantable when something leaves,
+ * refuse waits and conversions that would close a wait-for cycle, time
+ * waiters out, and start revokes for tokens that keep someone waiting.
+ *
+ * A request is a conversion when its holder already has a granted entry
+ * overlapping the range (acquire or convert alike); conversions are checked
+ * against granted entries only and queue ahead of ordinary waiters. Only
+ * changes that can add wait-for edges (queueing, granting a conversion,
+ * reclaiming) run the cycle check, and only in the range space.
+ */
+export class GrantEngine {
+  readonly locks = new Map<number, Entry>();
+  readonly waiting = new Map<string, Waiter>();
+  private readonly revoker: Revoker;
+  private nextLockId = 1;
+  private nextSeq = 1;
+
+  constructor(private readonly d: GrantEngineDeps) {
+    this.revoker = new Revoker({
+      clock: d.clock, holdPolicy: d.hold, revokeDeadlineMs: d.revokeDeadlineMs, revokeResendMs: d.revokeResendMs,
+      maxResendMs: Math.max(1000, d.revokeResendMs), emit: (e) => d.outbox.emit(e), setTimer: (ms, fn) => this.setTimer(ms, fn),
+    });
+  }
+
+  /** acquire (target null) or convert (target = the lock): grant now, queue, or throw. */
+  request(state: ResourceState, target: Entry | null, r: CheckedRequest, holder: HolderRef): Grant | 'queued' {
+    const conversion = state.holderOverlaps(holder, r.start, r.end);
+    const grantable = state.conflictingGranted(r.mode, holder, r.start, r.end) === undefined
+      && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
+    if (grantable) {
+      const e = target ?? this.grantNew(state, r, holder, conversion);
+      if (target !== null && this.grantConvert(target, r)) this.settle(state);
+      this.afterGrant(e);
+      return toGrant(e);
+    }
+    if (!r.wait) throw new LockConflictError('LOCK_CONFLICT', 'the lock is held or awaited by another holder', { requestId: r.requestId });
+    if (holder.session.waiters.size >= this.d.maxWaitersPerSession) {
+      throw new ResourceExhaustedError('QUEUE_FULL', 'too many waiting requests for this session', { sessionId: holder.sessionId, max: this.d.maxWaitersPerSession });
+    }
+    const w = new Waiter(r.requestId, state, r.mode, r.start, r.end, holder, conversion, target, this.nextSeq++, this.d.clock.nowMs());
+    this.addWaiter(w);
+    if (state.space === 'range' && reachesItself(holder)) {
+      this.removeWaiter(w);
+      throw new LockConflictError('DEADLOCK', 'waiting would close a cycle in the wait-for graph', { requestId: r.requestId });
+    }
+    if (state.isToken) state.forEachConflictingGranted(r.mode, holder, r.start, r.end, (e) => this.revoker.ensure(e));
+    if (r.timeoutMs !== undefined) w.timer = this.setTimer(r.timeoutMs, () => this.onTimeout(w));
+    return 'queued';
+  }
+
+  /** Re-inserts a lock from before a failover; LOCK_CONFLICT when it clashes with a grant. */
+  reclaim(state: ResourceState, lockId: number, r: Shape, holder: HolderRef, token: FencingToken): Grant {
+    if (state.conflictingGranted(r.mode, holder, r.start, r.end) !== undefined) {
+      throw new LockConflictError('LOCK_CONFLICT', 'reclaimed lock conflicts with a granted one', { lockId, resource: state.resource });
+    }
+    const e = new Entry(lockId, r.requestId, state, r.mode, r.start, r.end, holder, token.epoch, token.counter, this.d.clock.nowMs(), this.isUncached(state));
+    this.tryInsert(e, true);
+    this.locks.set(lockId, e);
+    this.d.sessions.addGrant(e);
+    this.d.fencing.observe(token);
+    if (lockId >= this.nextLockId) this.nextLockId = lockId + 1;
+    this.afterGrant(e);
+    return toGrant(e);
+  }
+
+  release(e: Entry): void {
+    this.removeEntry(e);
+    this.settle(e.state);
+    this.d.sessions.prune(e.holder);
+  }
+
+  cancel(w: Waiter): void {
+    this.removeWaiter(w);
+    this.d.sessions.prune(w.holder);
+    this.settle(w.state);
+  }
+
+  /** Frees a dead session silently, then grants what became grantable, resource by resource in a fixed order. */
+  releaseSession(session: SessionRecord): void {
+    const touched = new Set<ResourceState>();
+    for (const w of [...session.waiters]) {
+      this.removeWaiter(w);
+      touched.add(w.state);
+    }
+    for (const e of [...session.grants]) {
+      this.removeEntry(e);
+      touched.add(e.state);
+    }
+    for (const h of [...session.holders.values()]) this.d.sessions.prune(h);
+    const order = [...touched].sort((a, b) => compare(a.resource, b.resource) || compare(a.space, b.space));
+    for (const state of order) this.settle(state);
+  }
+
+  private grantNew(state: ResourceState, r: Shape, holder: HolderRef, conversion: boolean): Entry {
+    const nowMs = this.d.clock.nowMs();
+    const [start, end] = expandRange(state, this.d.hold, nowMs, r.mode, holder, r.start, r.end);
+    const e = new Entry(this.nextLockId, r.requestId, state, r.mode, start, end, holder, 0, 0, nowMs, this.isUncached(state));
+    this.tryInsert(e, conversion);
+    this.nextLockId++;
+    const token = this.d.fencing.next();
+    e.epoch = token.epoch;
+    e.counter = token.counter;
+    this.locks.set(e.lockId, e);
+    this.d.sessions.addGrant(e);
+    return e;
+  }
+
+  /** Applies a conversion to lock e; true when that freed bytes or strength (waiters may now fit). */
+  private grantConvert(e: Entry, r: Shape): boolean {
+    const upgrade = isUpgrade(e.mode, e.start, e.end, r.mode, r.start, r.end);
+    const [oldMode, oldStart, oldEnd] = [e.mode, e.start, e.end];
+    this.reshape(e, r.mode, r.start, r.end);
+    if (upgrade && e.state.space === 'range' && reachesItself(e.holder)) {
+      this.reshape(e, oldMode, oldStart, oldEnd);
+      throw new LockConflictError('DEADLOCK', 'converting would close a cycle in the wait-for graph', { lockId: e.lockId });
+    }
+    e.requestId = r.requestId;
+    if (upgrade) {
+      // An upgrade is a new grant: a new token, and (as GFS2 does on promotion) the minimum hold restarts,
+      // so a revoke under way starts over once afterGrant() finds the lock still blocking someone.
+      const token = this.d.fencing.next();
+      e.epoch = token.epoch;
+      e.counter = token.counter;
+      e.grantedAtMs = this.d.clock.nowMs();
+      e.uncached = this.isUncached(e.state);
+      this.revoker.stop(e);
+    }
+    return oldStart < e.start || oldEnd > e.end || (isExclusive(oldMode) && !isExclusive(e.mode));
+  }
+
+  /** Inserts a new granted entry; one that would close a wait-for cycle is taken out again and refused. */
+  private tryInsert(e: Entry, mayAddEdges: boolean): void {
+    e.state.addGranted(e);
+    if (mayAddEdges && e.state.space === 'range' && reachesItself(e.holder, e)) {
+      e.state.removeGranted(e);
+      throw new LockConflictError('DEADLOCK', 'granting would close a cycle in the wait-for graph', { requestId: e.requestId });
+    }
+  }
+
+  /** Grants a waiter chosen by the queue walk; true when that freed bytes (see walkQueue). */
+  private grantWaiter(w: Waiter): boolean {
+    this.removeWaiter(w);
+    try {
+      let freed = false;
+      let e: Entry;
+      if (w.target === null) e = this.grantNew(w.state, w, w.holder, w.conversion);
+      else freed = this.grantConvert((e = w.target), w);
+      this.d.outbox.emit({ kind: 'granted', grant: toGrant(e) });
+      this.afterGrant(e);
+      return freed;
+    } catch (err) {
+      if (!(err instanceof LockConflictError)) throw err;
+      this.fail(w, 'DEADLOCK', 'granting would close a cycle in the wait-for graph');
+      this.d.sessions.prune(w.holder);
+      return false;
+    }
+  }
+
+  private onTimeout(w: Waiter): void {
+    if (this.waiting.get(w.requestId) !== w) return;
+    w.timer = null;
+    this.removeWaiter(w);
+    this.fail(w, 'TIMEOUT', 'gave up waiting after timeoutMs');
+    this.d.sessions.prune(w.holder);
+    this.settle(w.state);
+  }
+
+  private fail(w: Waiter, reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED', message: string): void {
+    this.d.outbox.emit({ kind: 'failed', requestId: w.requestId, holder: w.holder.toHolder(), reason, message });
+  }
+
+  private addWaiter(w: Waiter): void {
+    w.state.enqueue(w);
+    this.waiting.set(w.requestId, w);
+    this.d.sessions.addWaiter(w, w.state.space === 'range');
+    if (w.target !== null) w.target.pendingConvert = w;
+  }
+
+  private removeWaiter(w: Waiter): void {
+    w.state.dequeue(w);
+    this.waiting.delete(w.requestId);
+    this.d.sessions.removeWaiter(w);
+    w.timer?.cancel();
+    w.timer = null;
+    if (w.target !== null && w.target.pendingConvert === w) w.target.pendingConvert = null;
+  }
+
+  private removeEntry(e: Entry): void {
+    const w = e.pendingConvert;
+    if (w !== null) {
+      this.removeWaiter(w);
+      this.fail(w, 'CANCELLED', 'the lock was released while its conversion waited');
+    }
+    this.revoker.stop(e);
+    e.state.removeGranted(e);
+    this.locks.delete(e.lockId);
+    this.d.sessions.removeGrant(e);
+  }
+
+  /** Changes a granted entry's mode and range in place (it moves in the trees). */
+  private reshape(e: Entry, mode: LockMode, start: number, end: number): void {
+    e.state.removeGranted(e);
+    e.mode = mode;
+    e.start = start;
+    e.end = end;
+    e.state.addGranted(e);
+  }
+
+  /** A token that now keeps a waiter waiting is revoked (after its minimum hold). */
+  private afterGrant(e: Entry): void {
+    if (e.state.isToken && e.state.waiterCount > 0 && e.state.conflictingWaiter(e.mode, e.holder, e.start, e.end) !== undefined) {
+      this.revoker.ensure(e);
+    }
+  }
+
+  /** After anything left or shrank: grant what became grantable, stop needless revokes, drop an empty state. */
+  private settle(state: ResourceState): void {
+    walkQueue(state, (w) => this.grantWaiter(w));
+    this.revoker.reevaluate(state);
+    this.d.registry.dropIfEmpty(state);
+  }
+
+  private isUncached(state: ResourceState): boolean {
+    return state.isToken && this.d.hold.isUncached(state, this.d.clock.nowMs());
+  }
+
+  private setTimer(delayMs: number, fn: () => void): TimerHandle {
+    return this.d.clock.setTimer(delayMs, () => this.d.outbox.run(fn));
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,559 @@
+/**
+ * A whole coherd cluster on one host for end-to-end tests: a real etcd, a
+ * real coordinator process and N real agent processes (`coherd agent`),
+ * each with its own FUSE mount and state dir, all over ONE temp backing
+ * directory (the "shared storage"). This test process serves no mount:
+ * file operations run in separate processes (`sh`, `dd`, `python3`).
+ *
+ * Cleanup never throws and leaves nothing behind: shell processes are
+ * killed by process group, agents are continued (SIGCONT) and stopped by
+ * pid (SIGTERM, SIGKILL after 5 s), every mount is force-unmounted
+ * (fusermount -uz, fusectl abort fallback), then the coordinator and etcd
+ * stop and the temp root is removed. If the test process exits without
+ * stop(), an exit hook SIGKILLs every pid and detaches the mounts; the
+ * root carries owner.pid, so `sweepLeftoverMounts()` also cleans up after
+ * a test process that was killed outright.
+ */
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, promises as fsp, rmSync, WriteStream } from 'node:fs';
+import * as nodePath from 'node:path';
+import { createInterface } from 'node:readline';
+import { silentLogger } from '../../src/common/logger';
+import { forceUnmount, readMountInfo } from '../../src/agent/fuse/stale-mount';
+import { CLI, CliResult, CoordinatorProcess, runCli, spawnCoordinator, stopChild } from './cluster';
+import { EtcdProcess, startEtcd } from './etcd';
+import { FUSE_TEST_PREFIX, sweepLeftoverMounts } from './fuse-mount';
+
+export interface AgentClusterOptions {
+  /** Number of agents (mounts); default 2. */
+  agents?: number;
+  /** `--ttl` of every agent, in seconds; default the agent's own (10). */
+  ttlSeconds?: number;
+  /** `--namespace`; default "e2e". */
+  namespace?: string;
+  /** Extra `coherd agent` arguments. */
+  agentArgs?: string[];
+  /** Agents' COHERD_LOG_LEVEL; default $COHERD_TEST_LOG_LEVEL or "info" (session ids are read from the log). */
+  agentLogLevel?: string;
+  /** How long an agent may take to print its "mounted" line; default 20 s. */
+  startTimeoutMs?: number;
+}
+
+/** A background `sh -c` (AgentCluster.spawnSh). */
+export interface ShProcess {
+  readonly child: ChildProcess;
+  /** Exit status and all output; kills the process group and rejects after timeoutMs (default 30 s). */
+  result(timeoutMs?: number): Promise<CliResult>;
+  /** Signals the whole process group. */
+  kill(signal?: NodeJS.Signals): void;
+}
+
+export interface ShOptions {
+  /** Kill the command's process group and reject after this long; default 30 s. */
+  timeoutMs?: number;
+  /** Data for stdin. */
+  input?: string | Buffer;
+  /** Extra environment. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** One `coherd agent` process and its mount. */
+export class AgentProcess {
+  child: ChildProcess | undefined;
+  /** Session ids the agent has reported (at start and after each renewal), oldest first. */
+  readonly sessions: string[] = [];
+  private log: WriteStream | undefined;
+  private logTail = '';
+  private sessionWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly index: number,
+    readonly mountPoint: string,
+    readonly stateDir: string,
+    readonly logFile: string,
+  ) {}
+
+  get pid(): number {
+    if (!this.child?.pid) throw new Error(`agent ${this.index} is not running`);
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The session id the agent reported last. */
+  get sessionId(): string {
+    return this.sessions[this.sessions.length - 1] ?? '';
+  }
+
+  /** The last few KiB of the agent's log (for assertion messages). */
+  get recentLog(): string {
+    return this.logTail;
+  }
+
+  async start(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+    if (this.alive) throw new Error(`agent ${this.index} is already running`);
+    this.log?.end();
+    this.log = createWriteStream(this.logFile, { flags: 'a' });
+    const child = spawn(process.execPath, [CLI, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    this.child = child;
+    const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
+    createInterface({ input: child.stderr! }).on('line', (line) => this.onLogLine(line));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`agent ${this.index} not mounted after ${timeoutMs} ms:\n${this.logTail}`)), timeoutMs);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        this.log?.write(`[stdout] ${line}\n`);
+        if (line.startsWith('coherd agent mounted')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then((how) => {
+        clearTimeout(timer);
+        reject(new Error(`agent ${this.index} exited (${how}) before mounting:\n${this.logTail}`));
+      });
+    }).catch(async (e) => {
+      await stopChild(child, 'SIGKILL');
+      throw e;
+    });
+  }
+
+  /** Sends a signal; for signals that end the process, waits until it is gone (SIGKILL after 5 s). */
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || !this.alive) return;
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT' || signal === 'SIGUSR1' || signal === 'SIGUSR2' || signal === 'SIGHUP') {
+      child.kill(signal);
+      return;
+    }
+    if (signal !== 'SIGKILL') child.kill('SIGCONT');
+    await stopChild(child, signal);
+  }
+
+  /** Resolves once the agent reports a session other than `previous` (a renewal), or rejects after timeoutMs. */
+  async waitForNewSession(previous: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.sessionId === previous || this.sessionId === '') {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`agent ${this.index} reported no new session within ${timeoutMs} ms (still ${previous}):\n${this.logTail}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.sessionWaiters.push(() => { clearTimeout(timer); resolve(); });
+      });
+    }
+    return this.sessionId;
+  }
+
+  closeLog(): void {
+    this.log?.end();
+    this.log = undefined;
+  }
+
+  private onLogLine(line: string): void {
+    this.log?.write(line + '\n');
+    this.logTail = (this.logTail + line + '\n').slice(-8000);
+    if (process.env.COHERD_TEST_VERBOSE) process.stderr.write(`[agent ${this.index}] ${line}\n`);
+    let record: { message?: string; session?: unknown };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      return;
+    }
+    if ((record.message === 'agent running' || record.message === 'new session after fencing') && typeof record.session === 'string' && record.session) {
+      if (this.sessionId !== record.session) this.sessions.push(record.session);
+      const waiters = this.sessionWaiters;
+      this.sessionWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+export class AgentCluster {
+  readonly agents: AgentProcess[] = [];
+  private readonly shells = new Set<ChildProcess>();
+  private etcd: EtcdProcess | undefined;
+  private coordinator: CoordinatorProcess | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly root: string,
+    readonly backingDir: string,
+    private readonly options: Required<Pick<AgentClusterOptions, 'namespace' | 'startTimeoutMs'>> & AgentClusterOptions,
+  ) {}
+
+  /** Starts etcd, a coordinator and the agents; on failure cleans up what it started and rethrows. */
+  static async start(options: AgentClusterOptions = {}): Promise<AgentCluster> {
+    await sweepLeftoverMounts();
+    const root = await fsp.mkdtemp(FUSE_TEST_PREFIX);
+    await fsp.writeFile(nodePath.join(root, 'owner.pid'), String(process.pid));
+    const backingDir = nodePath.join(root, 'backing');
+    await fsp.mkdir(backingDir);
+    const cluster = new AgentCluster(root, backingDir, { namespace: 'e2e', startTimeoutMs: 20_000, ...options });
+    liveClusters.add(cluster);
+    try {
+      await fsp.writeFile(cluster.py, FILE_OPS_PY);
+      cluster.etcd = await startEtcd();
+      cluster.coordinator = await spawnCoordinator(cluster.etcd.endpoint);
+      const n = options.agents ?? 2;
+      for (let i = 0; i < n; i++) {
+        const agent = new AgentProcess(i, nodePath.join(root, `mnt-${i}`), nodePath.join(root, `state-${i}`), nodePath.join(root, `agent-${i}.log`));
+        await fsp.mkdir(agent.mountPoint);
+        await fsp.mkdir(agent.stateDir);
+        cluster.agents.push(agent);
+      }
+      await Promise.all(cluster.agents.map((a) => cluster.startAgent(a)));
+      return cluster;
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+  }
+
+  get coordinatorAddress(): string {
+    if (!this.coordinator) throw new Error('no coordinator');
+    return this.coordinator.address;
+  }
+
+  /** The file-ops helper script (see FILE_OPS_PY): `python3 ${cluster.py} <command> …`. */
+  get py(): string {
+    return nodePath.join(this.root, 'file-ops.py');
+  }
+
+  /** A path inside agent i's mount. */
+  mnt(i: number, ...parts: string[]): string {
+    return nodePath.join(this.agents[i].mountPoint, ...parts);
+  }
+
+  /** A path inside the shared backing directory (read it with async fs or a shell). */
+  bak(...parts: string[]): string {
+    return nodePath.join(this.backingDir, ...parts);
+  }
+
+  /** A path in the temp root, outside every mount (ready/go files, reference data). */
+  tmp(...parts: string[]): string {
+    return nodePath.join(this.root, ...parts);
+  }
+
+  /** Sends `signal` to agent i; SIGKILL/SIGTERM/SIGINT wait until it exited. Its mount is left as it is. */
+  killAgent(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    return this.agents[i].signal(signal);
+  }
+
+  /** Stops agent i if it runs (SIGTERM), then starts it again on the same mount point and state dir (the agent clears a stale mount itself). */
+  async restartAgent(i: number): Promise<void> {
+    const agent = this.agents[i];
+    if (agent.alive) await agent.signal('SIGTERM');
+    await this.startAgent(agent);
+  }
+
+  /** Runs `coherd <args> --coordinator <this cluster's coordinator>`. */
+  cli(args: string[], timeoutMs = 15_000): Promise<CliResult> {
+    return runCli([...args, '--coordinator', this.coordinatorAddress], {}, timeoutMs);
+  }
+
+  /** Session ids the coordinator lists as live. */
+  async liveSessions(): Promise<string[]> {
+    const r = await this.cli(['sessions', '--json']);
+    if (r.code !== 0) throw new Error(`coherd sessions failed (${r.code}): ${r.stderr}`);
+    const parsed = JSON.parse(r.stdout) as { sessions?: Array<{ sessionId: string }> };
+    return (parsed.sessions ?? []).map((s) => String(s.sessionId));
+  }
+
+  /** Runs `sh -c cmd` in its own process group; rejects on a non-zero exit (with stderr) or on timeout. */
+  async sh(cmd: string, options: ShOptions = {}): Promise<string> {
+    const r = await this.run(cmd, options);
+    if (r.code !== 0) throw new Error(`sh exited ${r.code ?? r.signal}: ${cmd}\n${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Like sh() but resolves with the exit status and output instead of rejecting on failure. */
+  run(cmd: string, options: ShOptions = {}): Promise<CliResult> {
+    return this.spawnSh(cmd, options).result(options.timeoutMs ?? 30_000);
+  }
+
+  /**
+   * Starts `sh -c cmd` in the background, in its own process group, with
+   * its output collected from the start; it is killed in stop() if still
+   * running. Use for concurrent writers and long-lived readers.
+   */
+  spawnSh(cmd: string, options: Omit<ShOptions, 'timeoutMs'> = {}): ShProcess {
+    const child = spawn('sh', ['-c', cmd], {
+      cwd: this.root,
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
+    this.shells.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(options.input);
+    const exited = new Promise<CliResult>((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.shells.delete(child);
+        // Let the pipes drain before reporting.
+        setImmediate(() => resolve({ code, signal, stdout, stderr }));
+      });
+    });
+    return {
+      child,
+      result: (timeoutMs = 30_000) => new Promise<CliResult>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          killGroup(child, 'SIGKILL');
+          reject(new Error(`sh timed out after ${timeoutMs} ms: ${cmd}\n${stderr}`));
+        }, timeoutMs);
+        void exited.then((r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+      }),
+      kill: (signal = 'SIGKILL') => killGroup(child, signal),
+    };
+  }
+
+  /** Stops everything this cluster started, in order; never throws. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async startAgent(agent: AgentProcess): Promise<void> {
+    const args = [
+      '--coordinator', this.coordinatorAddress,
+      '--backing', this.backingDir,
+      '--mount', agent.mountPoint,
+      '--namespace', this.options.namespace,
+      '--state-dir', agent.stateDir,
+      ...(this.options.ttlSeconds !== undefined ? ['--ttl', String(this.options.ttlSeconds)] : []),
+      ...(this.options.agentArgs ?? []),
+    ];
+    const env = { ...process.env, COHERD_LOG_LEVEL: this.options.agentLogLevel ?? process.env.COHERD_TEST_LOG_LEVEL ?? 'info' };
+    await agent.start(args, env, this.options.startTimeoutMs);
+  }
+
+  /**
+   * Last resort when the test process exits without stop() (uncaught
+   * error, process.exit): SIGKILL everything by pid and lazily detach the
+   * mounts, synchronously.
+   */
+  killNow(): void {
+    const pids = [
+      ...this.agents.map((a) => a.child?.pid),
+      this.coordinator?.child.pid,
+      this.etcd?.pid,
+    ];
+    for (const child of this.shells) killGroup(child, 'SIGKILL');
+    for (const pid of pids) {
+      if (!pid) continue;
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    for (const a of this.agents) {
+      try {
+        execFileSync('fusermount', ['-uz', a.mountPoint], { stdio: 'ignore', timeout: 5000 });
+      } catch {
+        /* not mounted */
+      }
+    }
+    if (this.etcd) rmSync(this.etcd.dataDir, { recursive: true, force: true });
+  }
+
+  private async doStop(): Promise<void> {
+    liveClusters.delete(this);
+    const quietly = (p: Promise<unknown>) => p.catch((e: Error) => process.stderr.write(`agent-cluster cleanup: ${e.message}\n`));
+    // Shells first (one blocked on a stopped agent dies once the agent is continued and answers),
+    // then the agents (continued, SIGTERM: they flush and unmount), then whatever mount is left.
+    for (const child of this.shells) killGroup(child, 'SIGKILL');
+    await Promise.all(this.agents.map((a) => quietly(a.signal('SIGTERM'))));
+    for (const a of this.agents) {
+      await quietly(forceUnmount(a.mountPoint, silentLogger()));
+      a.closeLog();
+    }
+    if (this.coordinator) await quietly(this.coordinator.stop());
+    if (this.etcd) await quietly(this.etcd.stop());
+    const leftover = (await readMountInfo().catch(() => [])).filter((m) => m.mountPoint.startsWith(this.root + '/'));
+    if (leftover.length > 0 || process.env.COHERD_TEST_KEEP) {
+      // Never recurse into a mount; the next run's sweepLeftoverMounts() detaches it.
+      process.stderr.write(`agent-cluster: kept ${this.root}${leftover.length ? ` (still mounted: ${leftover.map((m) => m.mountPoint).join(', ')})` : ''}\n`);
+      return;
+    }
+    await quietly(fsp.rm(this.root, { recursive: true, force: true }));
+  }
+}
+
+const liveClusters = new Set<AgentCluster>();
+process.once('exit', () => {
+  for (const c of liveClusters) c.killNow();
+});
+
+/** Kills a detached child's whole process group (sh and what it started). */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+}
+
+/** Polls `check` every pollMs until it passes or timeoutMs elapsed (then rethrows its last error). */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000, pollMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+}
+
+/** Resolves when `path` (outside any mount) exists, or rejects after timeoutMs. */
+export async function waitForFile(path: string, timeoutMs = 10_000, pollMs = 20): Promise<void> {
+  await eventually(() => fsp.access(path), timeoutMs, pollMs);
+}
+
+/**
+ * python3 helper for file operations from a separate process, written to
+ * the cluster root. The data pattern: the byte at file offset o is
+ * (7·o + seed) mod 251, so any range can be checked on its own.
+ *   write PATH OFFSET LENGTH SEED            pwrite the pattern, close; prints "ok" or the errno name
+ *   hold-write PATH OFFSET LENGTH SEED READY GO [fsync]
+ *                                            open (then create READY.opened), pwrite, create READY, wait for GO,
+ *                                            [fsync,] close;
+ *                                            prints "ok" or the errno name of the failing call
+ *   hold-read PATH READY GO                  open, read all (warms caches), create READY, wait for GO,
+ *                                            pread from 0; prints "<length> <sha256>"
+ *   write-blocks PATH FIRST STEP END BLOCK SEED
+ *                                            through one descriptor, pwrite blocks k = FIRST, FIRST+STEP, … < END
+ *                                            (block k at k·BLOCK); prints "ok" or the errno name
+ *   verify PATH OFFSET LENGTH SEED           prints "ok", "short N" or "mismatch at OFFSET"
+ *   verify-blocks PATH BLOCK COUNT SEED…     block k must hold the pattern of SEED[k mod #SEEDs] and the file
+ *                                            COUNT·BLOCK bytes; prints "ok" or "size N bad [k…]"
+ *   sha PATH                                 prints "<length> <sha256>"
+ *   try CODE                                 exec(CODE) with os, errno in scope; prints "OK <repr(result)>" or the
+ *                                            errno name of the OSError it raised
+ * A SEED that is not a number is a fill character: "X" writes/expects XXXX….
+ */
+const FILE_OPS_PY = String.raw`import errno, hashlib, os, sys, time
+
+def pattern(seed, offset, length):
+    if not str(seed).isdigit():
+        return (str(seed) * length).encode()[:length]
+    seed = int(seed)
+    period = bytes(((offset + k) * 7 + seed) % 251 for k in range(251))
+    return (period * (length // 251 + 1))[:length]
+
+def wait_for(path, timeout=60.0):
+    deadline = time.time() + timeout
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            print('timeout waiting for ' + path)
+            sys.exit(3)
+        time.sleep(0.005)
+
+def touch(path):
+    open(path, 'w').close()
+
+def errname(e):
+    return errno.errorcode.get(e.errno, str(e.errno))
+
+def sha(data):
+    return '%d %s' % (len(data), hashlib.sha256(data).hexdigest())
+
+def read_all(fd):
+    chunks, off = [], 0
+    while True:
+        b = os.pread(fd, 1 << 20, off)
+        if not b:
+            return b''.join(chunks)
+        chunks.append(b)
+        off += len(b)
+
+cmd, args = sys.argv[1], sys.argv[2:]
+if cmd == 'write':
+    path, off, n, seed = args[0], int(args[1]), int(args[2]), args[3]
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.pwrite(fd, pattern(seed, off, n), off)
+        os.close(fd)
+        print('ok')
+    except OSError as e:
+        print(errname(e))
+elif cmd == 'write-blocks':
+    path, first, step, end, block, seed = args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]), args[5]
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        for k in range(first, end, step):
+            os.pwrite(fd, pattern(seed, k * block, block), k * block)
+        os.close(fd)
+        print('ok')
+    except OSError as e:
+        print(errname(e))
+elif cmd == 'verify-blocks':
+    path, block, count, seeds = args[0], int(args[1]), int(args[2]), args[3:]
+    fd = os.open(path, os.O_RDONLY)
+    d = read_all(fd)
+    os.close(fd)
+    bad = [k for k in range(count) if d[k * block:(k + 1) * block] != pattern(seeds[k % len(seeds)], k * block, block)]
+    print('ok' if not bad and len(d) == count * block else 'size %d bad %r' % (len(d), bad[:20]))
+elif cmd == 'hold-write':
+    path, off, n, seed, ready, go = args[0], int(args[1]), int(args[2]), args[3], args[4], args[5]
+    do_fsync = len(args) > 6 and args[6] == 'fsync'
+    data = pattern(seed, off, n)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    touch(ready + '.opened')
+    done = 0
+    while done < n:
+        done += os.pwrite(fd, data[done:], off + done)
+    touch(ready)
+    wait_for(go)
+    try:
+        if do_fsync:
+            os.fsync(fd)
+        os.close(fd)
+        print('ok')
+    except OSError as e:
+        print(errname(e))
+elif cmd == 'hold-read':
+    path, ready, go = args
+    fd = os.open(path, os.O_RDONLY)
+    read_all(fd)
+    touch(ready)
+    wait_for(go)
+    print(sha(read_all(fd)))
+    os.close(fd)
+elif cmd == 'verify':
+    path, off, n, seed = args[0], int(args[1]), int(args[2]), args[3]
+    with open(path, 'rb') as f:
+        f.seek(off)
+        got = f.read(n)
+    want = pattern(seed, off, n)
+    if len(got) < n:
+        print('short %d' % len(got))
+    elif got == want:
+        print('ok')
+    else:
+        print('mismatch at %d' % (off + next(i for i in range(n) if got[i] != want[i])))
+elif cmd == 'sha':
+    fd = os.open(args[0], os.O_RDONLY)
+    print(sha(read_all(fd)))
+    os.close(fd)
+elif cmd == 'try':
+    scope = {'os': os, 'errno': errno, 'result': None}
+    try:
+        exec(args[0], scope)
+        print('OK %r' % (scope['result'],))
+    except OSError as e:
+        print(errname(e))
+else:
+    print('unknown command ' + cmd)
+    sys.exit(2)
+`;

@@ -1,0 +1,63 @@
+/**
+ * Shapes and pure rules shared by the lock-table model and its harness:
+ * what a grant and a waiter look like, when two conflict, queue order.
+ */
+export const EOF = 2 ** 63;
+
+export type Space = 'data' | 'attr' | 'dir' | 'range';
+export type Mode = 'READ' | 'WRITE' | 'SHARED' | 'EXCLUSIVE';
+
+export interface MHolder { sessionId: string; owner: string }
+
+export interface MGrant {
+  lockId: number; // -1 until learned from the table
+  requestId: string;
+  resource: string;
+  space: Space;
+  mode: Mode;
+  start: number;
+  end: number;
+  holder: MHolder;
+  grantedAtMs: number;
+  uncached: boolean;
+}
+
+export interface MWaiter {
+  requestId: string;
+  resource: string;
+  space: Space;
+  mode: Mode;
+  start: number;
+  end: number;
+  holder: MHolder;
+  conversion: boolean;
+  targetLockId?: number;
+  seq: number;
+  queuedAtMs: number;
+  deadlineMs?: number;
+}
+
+export type Outcome = { kind: 'granted'; grant: MGrant } | { kind: 'queued' } | { kind: 'error'; reason: string };
+export interface MFailure { requestId: string; reason: string }
+
+export interface Req { requestId: string; resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; wait: boolean; timeoutMs?: number }
+export type Shape = { resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder };
+
+export const excl = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';
+export const sameHolder = (a: MHolder, b: MHolder) => a.sessionId === b.sessionId && a.owner === b.owner;
+export const hkey = (h: MHolder) => `${h.sessionId}/${h.owner}`;
+export const isToken = (s: Space) => s !== 'range';
+
+export function keyOf(x: { resource: string; space: Space }): string {
+  return `${x.space}:${x.resource}`;
+}
+
+export function conflicts(a: Shape, b: Shape): boolean {
+  return a.resource === b.resource && a.space === b.space && a.start < b.end && b.start < a.end
+    && !sameHolder(a.holder, b.holder) && (excl(a.mode) || excl(b.mode));
+}
+
+export function queuedBefore(a: MWaiter, b: MWaiter): boolean {
+  if (a.conversion !== b.conversion) return a.conversion;
+  return a.seq < b.seq;
+}
