@@ -19,7 +19,8 @@ export class FencingStore {
   private server: http.Server | undefined;
   url = '';
 
-  async start(): Promise<void> {
+  /** host: where to listen; loopback unless a test host in a namespace must reach it. */
+  async start(host = '127.0.0.1'): Promise<void> {
     this.server = http.createServer((req, res) => {
       const u = new URL(req.url ?? '/', 'http://x');
       const [epoch, counter] = (u.searchParams.get('token') ?? '0.0').split('.').map(Number);
@@ -30,8 +31,8 @@ export class FencingStore {
       res.statusCode = accepted ? 200 : 409;
       res.end(accepted ? 'ok' : 'stale fencing token');
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/write`;
+    await new Promise<void>((r) => this.server!.listen(0, host, () => r()));
+    this.url = `http://${host}:${(this.server!.address() as AddressInfo).port}/write`;
   }
 
   async stop(): Promise<void> {
@@ -44,7 +45,7 @@ export class FencingStore {
 export function fencedWriterScript(storeUrl: string, who: string): string[] {
   const js = `
 const url = ${JSON.stringify(storeUrl)} + '?who=${who}&token=' + process.env.COHERD_FENCING_TOKEN;
-const write = () => fetch(url).then((r) => console.log('write', r.status), (e) => console.log('write failed', e.message));
+const write = () => fetch(url, { signal: AbortSignal.timeout(5000) }).then((r) => console.log('write', r.status), (e) => console.log('write failed', e.message));
 setInterval(write, 100);
 process.on('SIGTERM', () => write().finally(() => process.exit(143)));
 `;
