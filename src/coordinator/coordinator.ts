@@ -9,7 +9,8 @@ import { adminServiceDefinition, sessionServiceDefinition, MAX_MESSAGE_BYTES } f
 import { EtcdKeys } from './etcd-keys';
 import { LeaseKeeper } from './lease-keeper';
 import { Election } from './election';
-import { SessionRegistry, MAX_TTL_MS } from './session-registry';
+import { SessionRegistry, SessionEndReason, MAX_TTL_MS } from './session-registry';
+import { Session } from './session';
 import { RecoveryWindow } from './recovery-window';
 import { LockTable } from './lock-table/lock-table';
 import { LockRequests } from './lock-requests';
@@ -111,9 +112,9 @@ class Coordinator implements RunningCoordinator {
       etcd: this.etcd, keys, keeper: this.keeper, election: this.election,
       clock: this.clock, logger: this.logger.child({ component: 'sessions' }), defaultTtlMs: this.o.sessionTtlMs,
     });
-    this.registry.on('ended', (session, reason: string) => {
-      this.table?.releaseSession(session.id);
+    this.registry.on('ended', (session: Session, reason: SessionEndReason) => {
       session.detachStream?.(reason, reason === 'SESSION_EVICTED' ? 'session evicted' : 'session lease expired');
+      this.freeGrantsOf(session, reason);
     });
     this.registry.on('ended', (session) => this.recovery?.done(session.id));
     this.election.on('lost', () => this.stepDown());
@@ -165,6 +166,22 @@ class Coordinator implements RunningCoordinator {
     if (this.stopped) return;
     this.logger.error('stepped down: leadership lost; no more grants from this coordinator');
     void this.leadLoop();
+  }
+
+  /**
+   * An evicted holder may not know yet (paused, partitioned): it trusts its
+   * grants until its own deadline, at most its last confirmed heartbeat +
+   * TTL. Its grants keep blocking until then, so nobody else gets its
+   * ranges while it could still write (DESIGN §5, §8.5). An expired session
+   * is past that point already, and a closed one promised to stop.
+   */
+  private freeGrantsOf(session: Session, reason: SessionEndReason): void {
+    const table = this.table;
+    if (!table) return;
+    const waitMs = reason === 'SESSION_EVICTED' ? session.lastConfirmedMs + session.ttlMs - this.clock.nowMs() : 0;
+    if (waitMs <= 0) return table.releaseSession(session.id);
+    this.logger.info('evicted session keeps blocking until its lease would have run out', { session: session.id, waitMs: Math.round(waitMs) });
+    this.clock.setTimer(waitMs, () => { if (this.table === table) table.releaseSession(session.id); });
   }
 
   private assertCanGrant = (): void => {

@@ -110,11 +110,9 @@ export class SessionStream {
         return this.reply(session, requestId, { cancelled: {} });
       }
       case 'close':
-        void this.ctx.closeSession(session).then(() => {
-          this.reply(session, requestId, { closed: {} });
-          this.closed = true;
-          this.call.end();
-        });
+        // Answer first: once the session has ended nothing more is sent on it.
+        this.reply(session, requestId, { closed: {} });
+        void this.ctx.closeSession(session);
         return;
       case 'open': case 'resume':
         throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'this stream already carries a session');

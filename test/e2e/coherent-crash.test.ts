@@ -92,7 +92,7 @@ describe('agent crashes and pauses', () => {
     assert.equal(await cluster.sh(`cat ${mnt(B, 'after-crash/f')}`), 'ok');
   });
 
-  it('writes nothing from a paused agent after its deadline, and it comes back with a new session', { timeout: 90_000 }, async () => {
+  it('writes nothing from a paused agent after its deadline, and it comes back with a new session', { timeout: 90_000 }, async (t) => {
     const LEN = 65536;
     const agentA = cluster.agents[A];
     const oldSession = agentA.sessionId;
@@ -112,6 +112,7 @@ describe('agent crashes and pauses', () => {
       const started = Date.now();
       assert.equal(await py(`write ${mnt(B, 'paused')} 0 ${LEN} 3`, 20_000), 'ok');
       const waitedMs = Date.now() - started;
+      t.diagnostic(`B's write waited ${waitedMs} ms for the paused agent's tokens (TTL ${TTL_S} s)`);
       assert.ok(waitedMs <= (TTL_S + 1) * 1000 + 2000, `B waited ${waitedMs} ms for the paused agent's tokens`);
       assert.equal(await py(`verify ${bak('paused')} 0 ${LEN} 3`), 'ok', 'B\'s write is on the backing store');
       assert.ok(!(await cluster.liveSessions()).includes(oldSession), 'A\'s session expired while it was stopped');
@@ -139,5 +140,36 @@ describe('agent crashes and pauses', () => {
     assert.equal(await py(`verify ${mnt(B, 'paused')} 0 ${LEN} 4`), 'ok');
     assert.equal(await py(`write ${mnt(A, 'after-pause')} 0 1000 5`), 'ok');
     assert.equal(await py(`verify ${mnt(B, 'after-pause')} 0 1000 5`), 'ok');
+  });
+
+  it('writes nothing from a paused agent after another host was given its range, even when it is evicted before its TTL ran out', {
+    timeout: 90_000,
+  }, async (t) => {
+    // Default TTL (10 s) > revoke deadline (5 s): the coordinator evicts the silent agent before its lease runs out.
+    const slow = await AgentCluster.start({ agents: 2 });
+    try {
+      const run = (args: string, timeoutMs = 30_000) => slow.sh(`python3 ${q(slow.py)} ${args}`, { timeoutMs }).then((out) => out.trim());
+      const LEN = 65536;
+      assert.equal(await run(`write ${q(slow.mnt(A, 'evicted'))} 0 ${LEN} 1`), 'ok');
+      const ready = slow.tmp('evicted.ready');
+      const go = slow.tmp('evicted.go');
+      const writer = slow.spawnSh(`python3 ${q(slow.py)} hold-write ${q(slow.mnt(A, 'evicted'))} 0 ${LEN} 2 ${q(ready)} ${q(go)}`);
+      await waitForFile(ready);
+      const stoppedAt = Date.now();
+      await slow.killAgent(A, 'SIGSTOP');
+      try {
+        assert.equal(await run(`write ${q(slow.mnt(B, 'evicted'))} 0 ${LEN} 3`, 30_000), 'ok');
+        t.diagnostic(`B's write completed ${Date.now() - stoppedAt} ms after A was stopped`);
+        assert.equal(await run(`verify ${q(slow.bak('evicted'))} 0 ${LEN} 3`), 'ok');
+      } finally {
+        await slow.killAgent(A, 'SIGCONT');
+      }
+      await sleep(3000);
+      assert.equal(await run(`verify ${q(slow.bak('evicted'))} 0 ${LEN} 3`), 'ok', 'the backing store still holds B\'s data after A resumed');
+      await slow.sh(`touch ${q(go)}`);
+      await writer.result(30_000);
+    } finally {
+      await slow.stop();
+    }
   });
 });

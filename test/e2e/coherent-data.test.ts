@@ -73,12 +73,16 @@ describe('data coherence across two agents', () => {
     await cluster.sh(`rm -f ${ref} ${mnt(A, 'big')}`);
   });
 
-  it('loses no line and tears none when both mounts append 200 lines each to one file at once', { timeout: 180_000 }, async () => {
+  it('loses no line and tears none when both mounts append 200 lines each to one file at once', { timeout: 180_000 }, async (t) => {
     const pad = 'x'.repeat(100);
-    const appender = (i: number, tag: string) =>
-      cluster.spawnSh(`i=1; while [ $i -le 200 ]; do echo "${tag}-$i-${pad}" >> ${mnt(i, 'log')} || exit 1; i=$((i+1)); done`);
+    const go = q(cluster.tmp('append.go'));
+    // Both loops start together; every 4 lines a writer pauses 50 ms so the token keeps changing hands.
+    const appender = (i: number, tag: string) => cluster.spawnSh(
+      `while [ ! -e ${go} ]; do sleep 0.01; done; i=1; while [ $i -le 200 ]; do echo "${tag}-$i-${pad}" >> ${mnt(i, 'log')} || exit 1; ` +
+      `[ $((i % 4)) -eq 0 ] && sleep 0.05; i=$((i+1)); done`);
     await cluster.sh(`: > ${mnt(A, 'log')}`);
     const writers = [appender(A, 'A'), appender(B, 'B')];
+    await cluster.sh(`touch ${go}`);
     const results = await Promise.all(writers.map((w) => w.result(150_000)));
     for (const r of results) assert.equal(r.code, 0, r.stderr);
     for (const [where, path] of [['B', mnt(B, 'log')], ['A', mnt(A, 'log')], ['backing', q(cluster.bak('log'))]] as const) {
@@ -86,6 +90,11 @@ describe('data coherence across two agents', () => {
       assert.equal(lines.pop(), '', `${where}: ends with a newline`);
       assert.equal(lines.length, 400, `${where}: 400 lines`);
       const seen: Record<string, number[]> = { A: [], B: [] };
+      if (where === 'B') {
+        const alternations = lines.filter((l, k) => k > 0 && l[0] !== lines[k - 1][0]).length;
+        t.diagnostic(`writers alternated ${alternations} times in the file`);
+        assert.ok(alternations >= 2, 'the two writers really did append at the same time');
+      }
       for (const line of lines) {
         const m = /^([AB])-(\d+)-(x+)$/.exec(line);
         assert.ok(m && m[3] === pad, `${where}: torn line ${JSON.stringify(line.slice(0, 60))}`);

@@ -97,7 +97,7 @@ test('kill -9 of the holder frees the lock within TTL + 1 s', async () => {
 
 test('locks, sessions and evict show and end a holder', async () => {
   const c = ['--coordinator', cluster.coordinator.address];
-  const client = await CoherdClient.connect({ endpoints: [cluster.coordinator.address], clientName: 'listed-client' });
+  const client = await CoherdClient.connect({ endpoints: [cluster.coordinator.address], clientName: 'listed-client', ttlMs: 2000 });
   const fenced = new Promise<string>((r) => client.once('fenced', r));
   try {
     await client.acquire({ resource: 'res-listed', space: 'range', mode: 'SHARED', range: { start: 10, end: 20 } });
@@ -111,7 +111,13 @@ test('locks, sessions and evict show and end a holder', async () => {
     assert.equal(evict.code, 0, evict.stderr);
     assert.match(evict.stdout, /1 grants freed/);
     assert.equal(await fenced, 'SESSION_EVICTED');
-    const after = await runCli(['locks', ...c, '--json']);
+    // Freed once the evicted holder's lease would have run out (at most TTL after its last heartbeat).
+    const evictedAt = Date.now();
+    let after = await runCli(['locks', ...c, '--json']);
+    while (/res-listed/.test(after.stdout) && Date.now() - evictedAt < 3000) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await runCli(['locks', ...c, '--json']);
+    }
     assert.doesNotMatch(after.stdout, /res-listed/);
   } finally {
     await client.close();
