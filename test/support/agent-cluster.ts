@@ -23,6 +23,7 @@ import { forceUnmount, readMountInfo } from '../../src/agent/fuse/stale-mount';
 import { CLI, CliResult, CoordinatorProcess, runCli, spawnCoordinator, stopChild } from './cluster';
 import { EtcdProcess, startEtcd } from './etcd';
 import { FUSE_TEST_PREFIX, sweepLeftoverMounts } from './fuse-mount';
+import { TcpProxy } from './tcp-proxy';
 
 export interface AgentClusterOptions {
   /** Number of agents (mounts); default 2. */
@@ -37,6 +38,8 @@ export interface AgentClusterOptions {
   agentLogLevel?: string;
   /** How long an agent may take to print its "mounted" line; default 20 s. */
   startTimeoutMs?: number;
+  /** Agents (by index) that reach the coordinator through a TcpProxy (cluster.proxies[i]) a test can cut. */
+  proxied?: number[];
 }
 
 /** A background `sh -c` (AgentCluster.spawnSh). */
@@ -171,6 +174,8 @@ export class AgentProcess {
 
 export class AgentCluster {
   readonly agents: AgentProcess[] = [];
+  /** The fault proxy in front of the coordinator, for each agent listed in options.proxied. */
+  readonly proxies = new Map<number, TcpProxy>();
   private readonly shells = new Set<ChildProcess>();
   private etcd: EtcdProcess | undefined;
   private coordinator: CoordinatorProcess | undefined;
@@ -195,6 +200,12 @@ export class AgentCluster {
       await fsp.writeFile(cluster.py, FILE_OPS_PY);
       cluster.etcd = await startEtcd();
       cluster.coordinator = await spawnCoordinator(cluster.etcd.endpoint);
+      for (const i of options.proxied ?? []) {
+        const [host, port] = cluster.coordinator.address.split(':');
+        const proxy = new TcpProxy(host, Number(port));
+        await proxy.start();
+        cluster.proxies.set(i, proxy);
+      }
       const n = options.agents ?? 2;
       for (let i = 0; i < n; i++) {
         const agent = new AgentProcess(i, nodePath.join(root, `mnt-${i}`), nodePath.join(root, `state-${i}`), nodePath.join(root, `agent-${i}.log`));
@@ -322,7 +333,7 @@ export class AgentCluster {
 
   private async startAgent(agent: AgentProcess): Promise<void> {
     const args = [
-      '--coordinator', this.coordinatorAddress,
+      '--coordinator', this.proxies.get(agent.index)?.address ?? this.coordinatorAddress,
       '--backing', this.backingDir,
       '--mount', agent.mountPoint,
       '--namespace', this.options.namespace,
@@ -375,6 +386,7 @@ export class AgentCluster {
       await quietly(forceUnmount(a.mountPoint, silentLogger()));
       a.closeLog();
     }
+    for (const p of this.proxies.values()) await quietly(p.stop());
     if (this.coordinator) await quietly(this.coordinator.stop());
     if (this.etcd) await quietly(this.etcd.stop());
     const leftover = (await readMountInfo().catch(() => [])).filter((m) => m.mountPoint.startsWith(this.root + '/'));
