@@ -3,11 +3,13 @@ import { Clock, SystemClock, TimerHandle } from '../../common/clock';
 import { Logger, silentLogger } from '../../common/logger';
 import { WHOLE_FILE } from '../../common/byte-range';
 import { CancelledError, SessionLostError, errorFromReason } from '../../common/errors';
-import { modeFromWire, rangeToWire, spaceFromWire, spaceToWire } from '../../common/wire';
+import { modeFromWire, rangeToWire, spaceToWire } from '../../common/wire';
 import { TlsFiles } from '../../coordinator/transport-security';
 import { SessionConnection, ServerMessage } from './session-connection';
 import { PendingRequest, PendingRequests } from './pending-requests';
 import { connectToSomeEndpoint } from './endpoint-dialer';
+import { LeaseDeadline } from './lease-deadline';
+import { grantFromWire, grantToWire } from './grant-wire';
 import { AcquireOptions, ClientGrant, ConvertOptions, RevokeAnswer, RevokeNotice, TokenClient } from './types';
 
 export interface CoherdClientOptions {
@@ -44,24 +46,23 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private lazyReleases: number[] = [];
   private nextRequestId = 1;
   private lastSeq = 0;
-  private deadlineMs = 0;
+  private readonly lease: LeaseDeadline;
   private fencedReason: string | undefined;
   private closing = false;
   private heartbeatTimer: TimerHandle | undefined;
-  private fenceTimer: TimerHandle | undefined;
   private ackTimer: TimerHandle | undefined;
   private reconnecting: Promise<void> | undefined;
   private revokeHandler: (n: RevokeNotice) => Promise<RevokeAnswer> = async () => ({ released: true });
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly driftMarginMs: number;
 
   private constructor(private readonly o: CoherdClientOptions) {
     super();
     this.clock = o.clock ?? new SystemClock();
     this.logger = (o.logger ?? silentLogger()).child({ component: 'client' });
     this.ttlMs = o.ttlMs ?? 10_000;
-    this.driftMarginMs = o.driftMarginMs ?? Math.max(100, Math.round(this.ttlMs * 0.02));
+    const driftMarginMs = o.driftMarginMs ?? Math.max(100, Math.round(this.ttlMs * 0.02));
+    this.lease = new LeaseDeadline(this.clock, driftMarginMs, () => this.fence('LEASE_DEADLINE_PASSED'));
   }
 
   static async connect(o: CoherdClientOptions): Promise<CoherdClient> {
@@ -75,11 +76,11 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   leaseDeadlineMs(): number {
-    return this.deadlineMs;
+    return this.lease.ms;
   }
 
   isFenced(): boolean {
-    if (this.fencedReason === undefined && this.deadlineMs > 0 && this.clock.nowMs() >= this.deadlineMs) this.fence('LEASE_DEADLINE_PASSED');
+    if (this.fencedReason === undefined && this.lease.passed()) this.fence('LEASE_DEADLINE_PASSED');
     return this.fencedReason !== undefined;
   }
 
@@ -183,19 +184,19 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   private async openSession(): Promise<void> {
+    const sentMs = this.clock.nowMs();
     const opened = await this.dial({ open: { clientName: this.o.clientName ?? 'coherd-client', ttlMs: this.ttlMs } });
-    this.adoptSession(opened);
+    this.adoptSession(opened, sentMs);
     this.scheduleHeartbeat(0);
   }
 
-  private adoptSession(opened: Record<string, unknown>): void {
+  private adoptSession(opened: Record<string, unknown>, sentMs: number): void {
     this.sessionId = String(opened.sessionId);
     this.resumeSecret = String(opened.resumeSecret);
     this.ttlMs = Number(opened.ttlMs);
     this.epoch = Number(opened.epoch);
     this.fencedReason = undefined;
-    this.deadlineMs = this.clock.nowMs() + this.ttlMs - this.driftMarginMs;
-    this.armFenceTimer();
+    this.lease.start(sentMs, this.ttlMs);
   }
 
   /** Connects to some endpoint and sends the first message; resolves with SessionOpened. */
@@ -303,15 +304,8 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private onHeartbeatAck(requestId: number, ttlMs: number): void {
     const p = this.pending.take(requestId);
     if (!p) return;
-    const deadline = p.sentMs + ttlMs - this.driftMarginMs;
-    if (deadline > this.deadlineMs) this.deadlineMs = deadline;
-    this.armFenceTimer();
+    this.lease.confirmed(p.sentMs, ttlMs);
     p.resolve({});
-  }
-
-  private armFenceTimer(): void {
-    this.fenceTimer?.cancel();
-    this.fenceTimer = this.clock.setTimer(this.deadlineMs - this.clock.nowMs(), () => { this.isFenced(); });
   }
 
   private fence(reason: string): void {
@@ -388,30 +382,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   private stopTimers(): void {
     this.heartbeatTimer?.cancel();
-    this.fenceTimer?.cancel();
+    this.lease.stop();
     this.ackTimer?.cancel();
   }
 }
-
-function grantToWire(g: ClientGrant, sessionId: string): object {
-  return {
-    lockId: g.lockId, resource: g.resource, space: spaceToWire(g.space), mode: g.mode, range: rangeToWire(g.range),
-    sessionId, owner: g.owner, fencingToken: { epoch: g.fencingToken.epoch, counter: g.fencingToken.counter }, ageMs: 0, uncached: g.uncached,
-  };
-}
-
-function grantFromWire(lock: Record<string, unknown>): ClientGrant {
-  const range = lock.range as { start: number; end: number };
-  const fencing = lock.fencingToken as { epoch: number; counter: number };
-  return {
-    lockId: Number(lock.lockId),
-    resource: String(lock.resource),
-    space: spaceFromWire(lock.space),
-    mode: modeFromWire(lock.mode),
-    range: { start: Number(range.start), end: Number(range.end) },
-    owner: String(lock.owner ?? ''),
-    fencingToken: { epoch: Number(fencing.epoch), counter: Number(fencing.counter) },
-    uncached: lock.uncached === true,
-  };
-}
-
