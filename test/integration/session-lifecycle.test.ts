@@ -5,6 +5,9 @@ import { TcpProxy } from '../support/tcp-proxy';
 import { CoherdClient } from '../../src/agent/client/coherd-client';
 import { AdminClient } from '../../src/agent/client/admin-client';
 import { splitHostPort } from '../../src/coordinator/transport-security';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import * as path from 'node:path';
 
 let cluster: TestCluster;
 
@@ -106,5 +109,43 @@ test('a waiting acquire survives a broken stream and is granted after resume', a
     await holder.close();
     await waiter.close();
     await proxy.stop();
+  }
+});
+
+test('an acquire aborted while it waits is withdrawn: the caller gets CANCELLED and the lock goes to the next waiter', async () => {
+  const endpoints = [cluster.coordinator.address];
+  const holder = await CoherdClient.connect({ endpoints, clientName: 'abort-holder' });
+  const quitter = await CoherdClient.connect({ endpoints, clientName: 'quitter' });
+  const patient = await CoherdClient.connect({ endpoints, clientName: 'patient' });
+  try {
+    const held = await holder.acquire({ resource: 'res-abort', space: 'range', mode: 'EXCLUSIVE' });
+    const abort = new AbortController();
+    let queued = false;
+    const quitting = quitter.acquire({ resource: 'res-abort', space: 'range', mode: 'EXCLUSIVE', signal: abort.signal, onQueued: () => { queued = true; } });
+    while (!queued) await new Promise((r) => setTimeout(r, 10));
+    const waiting = patient.acquire({ resource: 'res-abort', space: 'range', mode: 'EXCLUSIVE' });
+    abort.abort();
+    await assert.rejects(quitting, { reason: 'CANCELLED' });
+    await holder.release(held.lockId);
+    const next = await waiting;
+    assert.equal(next.resource, 'res-abort');
+    assert.equal(quitter.heldGrants().length, 0);
+  } finally {
+    await Promise.all([holder.close(), quitter.close(), patient.close()]);
+  }
+});
+
+test('the coordinator answers the standard gRPC health check', async () => {
+  const protoPath = path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto');
+  const def = protoLoader.loadSync(protoPath, { keepCase: true, enums: String, defaults: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } } };
+  const client = new pkg.grpc.health.v1.Health(cluster.coordinator.address, grpc.credentials.createInsecure());
+  try {
+    const check = (service: string) => new Promise<string>((resolve, reject) =>
+      (client as unknown as { Check(req: object, cb: (e: Error | null, r: { status: string }) => void): void }).Check({ service }, (e, r) => (e ? reject(e) : resolve(r.status))));
+    assert.equal(await check(''), 'SERVING');
+    assert.equal(await check('coherd.v1.Session'), 'SERVING');
+  } finally {
+    client.close();
   }
 });
