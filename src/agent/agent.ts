@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { Clock, SystemClock } from '../common/clock';
 import { Logger } from '../common/logger';
 import { TlsFiles } from '../coordinator/transport-security';
@@ -53,6 +54,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     endpoints: o.coordinators, clientName: `agent:${os.hostname()}:${o.namespace}`,
     ttlMs: o.ttlMs, clock, logger, tls: o.tls, renewSession: true,
   });
+  await mkdir(stateDir, { recursive: true });
+  if (o.journalFile) await mkdir(path.dirname(o.journalFile), { recursive: true });
   const sink = await FileJournalSink.open({ path: o.journalFile ?? path.join(stateDir, `journal-${o.namespace}.jsonl`), logger });
   let coherency: CoherencyHook | undefined;
   let fs: AgentFs;
