@@ -6,7 +6,7 @@ import { directSpec, existingMountSpec, fuseDataPathCase, plainPassthroughSpec }
 import { contendedCase } from './cases/lock-contended';
 import { pipelinedCase } from './cases/lock-pipelined';
 import { uncontendedCase } from './cases/lock-uncontended';
-import { COHERD } from './compare';
+import { COHERD, COHERD_PIPELINED } from './compare';
 import type { FsTargetSpec } from './fs-target';
 import type { LockSystemSpec } from './lock-system';
 import type { CoherdPlugins } from './plugins';
@@ -25,6 +25,8 @@ export function buildCases(ctx: BenchContext, options: CatalogueOptions): BenchC
   const { plugins } = options;
   const lockSpecs: LockSystemSpec[] = [etcdV3LockSpec, etcd3NpmLockSpec];
   if (plugins.lockSystem) lockSpecs.unshift({ name: COHERD, role: 'coherd', create: plugins.lockSystem });
+  const pipelinedSpecs = [...lockSpecs];
+  if (plugins.pipelinedLockSystem) pipelinedSpecs.unshift({ name: COHERD_PIPELINED, role: 'coherd', create: plugins.pipelinedLockSystem });
 
   const fsSpecs: FsTargetSpec[] = [directSpec, plainPassthroughSpec];
   if (options.coherdMountDir) {
@@ -47,10 +49,10 @@ export function buildCases(ctx: BenchContext, options: CatalogueOptions): BenchC
   const cases = [
     uncontendedCase(lockSpecs),
     contendedCase(lockSpecs),
-    pipelinedCase(lockSpecs),
+    pipelinedCase(pipelinedSpecs),
     ...(plugins.extraCases?.(ctx) ?? []),
     fuseDataPathCase(fsSpecs),
-  ];
+  ].sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
   if (!options.only) return cases;
   const wanted = new Set(options.only.map((id) => id.trim().toUpperCase()));
   const unknown = [...wanted].filter((id) => !cases.some((c) => c.id === id));

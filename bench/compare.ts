@@ -4,6 +4,8 @@ import type { CaseResult, Comparison, Summary } from './types';
 
 /** The subject playing coherd in a case. */
 export const COHERD = 'coherd';
+/** P3's second coherd subject: releases ride on the next acquire. */
+export const COHERD_PIPELINED = 'coherd-pipelined';
 
 /** metric of `subject` in each run (undefined where it failed or was not measured). */
 export function metricByRun(result: CaseResult, subject: string, metric: string): Array<number | undefined> {
@@ -31,8 +33,10 @@ function holds(value: number, op: Target['op'], limit: number): boolean {
  * the limit is itself measured). null when coherd was not measured.
  */
 export function compare(target: Target, result: CaseResult | undefined): Comparison {
+  const subject = target.subject ?? COHERD;
   const base: Comparison = {
     caseId: target.caseId,
+    subject,
     metric: target.metric,
     target: target.text,
     baseline: target.baseline ?? null,
@@ -42,7 +46,7 @@ export function compare(target: Target, result: CaseResult | undefined): Compari
     met: null,
   };
   if (!result) return base;
-  const coherdValues = metricByRun(result, COHERD, target.metric);
+  const coherdValues = metricByRun(result, subject, target.metric);
   const baselineValues = target.baseline ? metricByRun(result, target.baseline, target.metric) : undefined;
   base.coherd = summaryOf(coherdValues);
   base.baselineSummary = baselineValues ? summaryOf(baselineValues) : null;
@@ -51,7 +55,7 @@ export function compare(target: Target, result: CaseResult | undefined): Compari
   if (target.kind === 'ratio') {
     base.met = base.ratio ? holds(base.ratio.median, target.op, target.limit as number) : null;
   } else if (base.coherd) {
-    const limit = typeof target.limit === 'number' ? target.limit : summaryOf(metricByRun(result, COHERD, target.limit.metric))?.median;
+    const limit = typeof target.limit === 'number' ? target.limit : summaryOf(metricByRun(result, subject, target.limit.metric))?.median;
     base.met = limit === undefined ? null : holds(base.coherd.median, target.op, limit);
   }
   return base;

@@ -1,3 +1,6 @@
+import { coherdLockSystem, coherdPipelinedLockSystem } from './coherd/coherd-lock-system';
+import { coherdMount } from './coherd/coherd-mount';
+import { coherdExtraCases } from './coherd/extra-cases';
 import type { FsTarget } from './fs-target';
 import type { LockSystem } from './lock-system';
 import type { BenchCase, BenchContext } from './types';
@@ -15,6 +18,12 @@ export interface CoherdPlugins {
    */
   lockSystem?: (ctx: BenchContext) => Promise<LockSystem>;
   /**
+   * P3 only, measured besides `lockSystem` as subject 'coherd-pipelined':
+   * the same service, but release() returns at once and the release rides
+   * on the contender's next acquire (DESIGN §3.5 early release).
+   */
+  pipelinedLockSystem?: (ctx: BenchContext) => Promise<LockSystem>;
+  /**
    * P6: a coherd mount over `backingDir` at `mountPoint` (both empty dirs
    * made for this measurement). Serve the mount from another process than
    * this one. close() must unmount (forceUnmount in passthrough/unmount.ts).
@@ -28,5 +37,10 @@ export interface CoherdPlugins {
   extraCases?: (ctx: BenchContext) => BenchCase[];
 }
 
-/** Filled in by the lead once the coordinator and agent exist. */
-export const coherdPlugins: CoherdPlugins = {};
+/** coherd in every case: P1–P3 lock systems, the P6 mount, P4/P5/P7/P8. */
+export const coherdPlugins: CoherdPlugins = {
+  lockSystem: coherdLockSystem,
+  pipelinedLockSystem: coherdPipelinedLockSystem,
+  mount: coherdMount,
+  extraCases: coherdExtraCases,
+};

@@ -24,6 +24,21 @@ export interface Profile {
   smallFiles: number;
   /** P6: bytes written into each small file. */
   smallFileBytes: number;
+  /** P4: token-cache hits measured, at most (per path measured). */
+  tokenHitOps: number;
+  /** P4: stop measuring a path after this long even if tokenHitOps were not reached. */
+  tokenHitMaxMs: number;
+  /** P5: revoke round trips measured (after revokeWarmup unmeasured ones). */
+  revokeSamples: number;
+  revokeWarmup: number;
+  /** P8: sessions (CoherdClients) holding tokens. */
+  scaleSessions: number;
+  /** P8: data READ tokens each session holds at full load. */
+  scaleTokensPerSession: number;
+  /** P8: grants the probe client times at each load. */
+  scaleProbeGrants: number;
+  /** P8: loading the tokens fails after this long. */
+  scaleLoadMaxMs: number;
   /** Any single step (one dd, one small-file pass) is killed after this long. */
   stepTimeoutMs: number;
   /** One subject's whole measurement (set-up, warm-up, measuring, teardown) fails after this long. */
@@ -42,8 +57,16 @@ export const FULL_PROFILE: Profile = {
   blockSizes: [1024 * 1024, 4096],
   smallFiles: 1000,
   smallFileBytes: 4096,
+  tokenHitOps: 20_000_000,
+  tokenHitMaxMs: 2000,
+  revokeSamples: 400,
+  revokeWarmup: 20,
+  scaleSessions: 1000,
+  scaleTokensPerSession: 1000,
+  scaleProbeGrants: 1000,
+  scaleLoadMaxMs: 600_000,
   stepTimeoutMs: 120_000,
-  measurementTimeoutMs: 600_000,
+  measurementTimeoutMs: 900_000,
 };
 
 export const QUICK_PROFILE: Profile = {
@@ -58,6 +81,14 @@ export const QUICK_PROFILE: Profile = {
   blockSizes: [1024 * 1024, 4096],
   smallFiles: 100,
   smallFileBytes: 4096,
+  tokenHitOps: 1_000_000,
+  tokenHitMaxMs: 300,
+  revokeSamples: 50,
+  revokeWarmup: 5,
+  scaleSessions: 50,
+  scaleTokensPerSession: 100,
+  scaleProbeGrants: 200,
+  scaleLoadMaxMs: 60_000,
   stepTimeoutMs: 30_000,
   measurementTimeoutMs: 120_000,
 };

@@ -25,7 +25,8 @@ function metYesNo(c: Comparison): string {
 
 function comparisonRow(c: Comparison): string {
   const baseline = c.baseline ? `${c.baseline}: ${formatSummary(c.baselineSummary)}` : '—';
-  return `| ${c.caseId} | ${c.metric} | ${formatSummary(c.coherd)} | ${baseline} | ${formatSummary(c.ratio)} | ${c.target} | ${metYesNo(c)} |`;
+  const caseCell = c.subject && c.subject !== 'coherd' ? `${c.caseId} (${c.subject})` : c.caseId;
+  return `| ${caseCell} | ${c.metric} | ${formatSummary(c.coherd)} | ${baseline} | ${formatSummary(c.ratio)} | ${c.target} | ${metYesNo(c)} |`;
 }
 
 function measurementRows(result: CaseResult): string[] {
@@ -36,10 +37,8 @@ function measurementRows(result: CaseResult): string[] {
     for (const run of result.runs) {
       const outcome = run[name];
       if (!outcome) continue;
-      if ('error' in outcome) {
-        errors.push(outcome.error);
-        continue;
-      }
+      if (outcome.error !== undefined) errors.push(outcome.error);
+      if (!('metrics' in outcome)) continue;
       for (const [metric, value] of Object.entries(outcome.metrics)) {
         if (!perMetric.has(metric)) perMetric.set(metric, []);
         perMetric.get(metric)!.push(value);

@@ -33,6 +33,19 @@ export function isoDate(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
+/**
+ * RESULTS.md is regenerated on every full run, except what follows this
+ * line: notes written by hand (profiles, causes of missed targets) stay.
+ */
+export const NOTES_MARKER = '<!-- Everything below this line is written by hand and kept when the tables above are regenerated. -->';
+
+/** The generated report followed by the hand-written notes of `previous` (the old RESULTS.md), if any. */
+export function withKeptNotes(generated: string, previous: string | undefined): string {
+  const at = previous?.indexOf(NOTES_MARKER) ?? -1;
+  const notes = previous !== undefined && at >= 0 ? previous.slice(at + NOTES_MARKER.length) : '\n';
+  return `${generated.trimEnd()}\n\n${NOTES_MARKER}${notes}`;
+}
+
 export interface WrittenFiles {
   json: string;
   markdown?: string;
@@ -48,6 +61,7 @@ export function writeResults(results: BenchResults): WrittenFiles {
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + '\n');
   if (results.quick) return { json };
   const markdown = path.join(path.dirname(dir), 'RESULTS.md');
-  fs.writeFileSync(markdown, renderMarkdown(results));
+  const previous = fs.existsSync(markdown) ? fs.readFileSync(markdown, 'utf8') : undefined;
+  fs.writeFileSync(markdown, withKeptNotes(renderMarkdown(results), previous));
   return { json, markdown };
 }

@@ -1,4 +1,4 @@
-import { BenchAbortedError, nowMs, withTimeout } from './timing';
+import { BenchAbortedError, nowMs, PartialMeasurementError, withTimeout } from './timing';
 import type { BenchCase, BenchContext, CaseResult, Metrics, RunOutcome } from './types';
 
 /** One-line rendering of a measurement for the progress log. */
@@ -44,7 +44,7 @@ export async function runCases(ctx: BenchContext, cases: BenchCase[], runs: numb
         } catch (e) {
           if (e instanceof BenchAbortedError || ctx.signal.aborted) throw new BenchAbortedError();
           const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-          outcomes[subject.name] = { error: message };
+          outcomes[subject.name] = e instanceof PartialMeasurementError && Object.keys(e.metrics).length > 0 ? { metrics: e.metrics, error: message } : { error: message };
           ctx.progress(`run ${run + 1}/${runs} ${benchCase.id} ${subject.name} FAILED: ${message}`);
           ctx.logger.error('measurement failed', { caseId: benchCase.id, subject: subject.name, run: run + 1, stack: (e as Error)?.stack });
         }

@@ -12,6 +12,8 @@ export interface Target {
   /** As written in DESIGN §9. */
   text: string;
   kind: 'ratio' | 'absolute';
+  /** The coherd subject held to the target; default 'coherd'. */
+  subject?: string;
   /** Baseline subject: the denominator of a ratio target, shown for orientation with an absolute one. */
   baseline?: string;
   op: '<=' | '>=';
@@ -31,7 +33,8 @@ export const TARGETS: readonly Target[] = [
   { caseId: 'P1', metric: 'p50Ms', text: "p50 ≤ 1/3 of etcd's Lock service", kind: 'ratio', baseline: 'etcd-v3lock', op: '<=', limit: 1 / 3 },
   { caseId: 'P2', metric: 'handoffsPerSec', text: "≥ 10× etcd's Lock service", kind: 'ratio', baseline: 'etcd-v3lock', op: '>=', limit: 10 },
   { caseId: 'P2', metric: 'handoffsPerSec', text: '≥ 10× the etcd3 `Lock`', kind: 'ratio', baseline: 'etcd3-npm-lock', op: '>=', limit: 10 },
-  { caseId: 'P3', metric: 'grantsPerSec', text: '≥ 10,000 grants/s', kind: 'absolute', baseline: 'etcd-v3lock', op: '>=', limit: 10_000 },
+  { caseId: 'P3', metric: 'grantsPerSec', text: '≥ 10,000 grants/s (release answered before the next acquire)', kind: 'absolute', baseline: 'etcd-v3lock', op: '>=', limit: 10_000 },
+  { caseId: 'P3', metric: 'grantsPerSec', text: '≥ 10,000 grants/s (release rides on the next acquire)', kind: 'absolute', subject: 'coherd-pipelined', baseline: 'etcd-v3lock', op: '>=', limit: 10_000 },
   { caseId: 'P4', metric: 'opsPerSec', text: '≥ 1,000,000/s (no network)', kind: 'absolute', op: '>=', limit: 1_000_000 },
   { caseId: 'P5', metric: 'p99Ms', text: 'revoke round trip p99 ≤ 2 ms', kind: 'absolute', op: '<=', limit: 2 },
   ...P6_METRICS.map<Target>((metric) => ({

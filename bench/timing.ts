@@ -8,6 +8,21 @@ export class StepTimeoutError extends Error {
   override readonly name = 'StepTimeoutError';
 }
 
+/**
+ * A measurement that failed part-way: what it measured before the failure
+ * is kept (the run records both the metrics and the error).
+ */
+export class PartialMeasurementError extends Error {
+  override readonly name = 'PartialMeasurementError';
+  constructor(
+    message: string,
+    readonly metrics: Record<string, number>,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** Thrown when the run was interrupted (SIGINT/SIGTERM). */
 export class BenchAbortedError extends Error {
   override readonly name = 'BenchAbortedError';

@@ -53,8 +53,11 @@ export interface Summary {
   n: number;
 }
 
-/** One subject's outcome in one run. */
-export type RunOutcome = { metrics: Metrics } | { error: string };
+/**
+ * One subject's outcome in one run: its metrics, or an error, or both when
+ * the measurement failed part-way (the metrics taken before the failure).
+ */
+export type RunOutcome = { metrics: Metrics; error?: string } | { error: string };
 
 export interface CaseResult {
   id: string;
@@ -66,6 +69,8 @@ export interface CaseResult {
 
 export interface Comparison {
   caseId: string;
+  /** The coherd subject evaluated: 'coherd' unless the target names another (P3 'coherd-pipelined'). */
+  subject: string;
   metric: string;
   target: string;
   baseline: string | null;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { FsTarget, FsTargetSpec } from '../fs-target';
 import { startPlainPassthrough } from '../passthrough/passthrough-process';
 import { perSecond } from '../stats';
-import { throwIfAborted } from '../timing';
+import { BenchAbortedError, PartialMeasurementError, StepTimeoutError, throwIfAborted } from '../timing';
 import type { BenchCase, BenchContext, Metrics, Subject } from '../types';
 import { ddRead, ddWrite } from '../workloads/dd';
 import { runSmallFiles } from '../workloads/small-files';
@@ -19,20 +19,38 @@ function blockLabel(bytes: number): string {
  * P6: sequential write then read of profile.sequentialMiB with each block
  * size (dd), then create+write+close of profile.smallFiles files and a stat
  * of each. Metrics are MiB/s and files/s; higher is better.
+ *
+ * A step that fails ends the measurement with a PartialMeasurementError
+ * that keeps the figures taken so far. A step that timed out also records
+ * its figure as the bound the timeout proves (size ÷ step timeout: the
+ * real figure is lower) and `<metric>TimedOut = 1`, so a target it misses
+ * is reported as missed rather than as not measured.
  */
 export async function measureDataPath(ctx: BenchContext, target: FsTarget): Promise<Metrics> {
   const { profile, signal } = ctx;
   const metrics: Metrics = {};
+  const step = async (metric: string, amount: number, run: () => Promise<number>): Promise<void> => {
+    try {
+      metrics[metric] = perSecond(amount, await run());
+    } catch (e) {
+      if (e instanceof BenchAbortedError) throw e;
+      if (e instanceof StepTimeoutError) {
+        metrics[metric] = amount / (profile.stepTimeoutMs / 1000);
+        metrics[`${metric}TimedOut`] = 1;
+      }
+      throw new PartialMeasurementError(`${metric}: ${(e as Error).message}`, metrics, { cause: e });
+    }
+    throwIfAborted(signal);
+  };
   const totalBytes = profile.sequentialMiB * MiB;
   const seqFile = path.join(target.dir, 'sequential.bin');
   for (const blockBytes of profile.blockSizes) {
     const o = { blockBytes, totalBytes, timeoutMs: profile.stepTimeoutMs, signal };
     const label = blockLabel(blockBytes);
     ctx.progress(`  dd write ${profile.sequentialMiB} MiB, ${label} blocks`);
-    metrics[`seqWrite${label}MiBps`] = profile.sequentialMiB / ((await ddWrite(seqFile, o)) / 1000);
-    throwIfAborted(signal);
+    await step(`seqWrite${label}MiBps`, profile.sequentialMiB, () => ddWrite(seqFile, o));
     ctx.progress(`  dd read ${profile.sequentialMiB} MiB, ${label} blocks`);
-    metrics[`seqRead${label}MiBps`] = profile.sequentialMiB / ((await ddRead(seqFile, o)) / 1000);
+    await step(`seqRead${label}MiBps`, profile.sequentialMiB, () => ddRead(seqFile, o));
     await fs.promises.rm(seqFile, { force: true });
     throwIfAborted(signal);
   }
@@ -40,11 +58,9 @@ export async function measureDataPath(ctx: BenchContext, target: FsTarget): Prom
   await fs.promises.mkdir(filesDir);
   const n = profile.smallFiles;
   ctx.progress(`  create ${n} files`);
-  const createMs = await runSmallFiles('create', filesDir, n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
-  metrics.createFilesPerSec = perSecond(n, createMs);
+  await step('createFilesPerSec', n, () => runSmallFiles('create', filesDir, n, profile.smallFileBytes, profile.stepTimeoutMs, signal));
   ctx.progress(`  stat ${n} files`);
-  const statMs = await runSmallFiles('stat', filesDir, n, 0, profile.stepTimeoutMs, signal);
-  metrics.statFilesPerSec = perSecond(n, statMs);
+  await step('statFilesPerSec', n, () => runSmallFiles('stat', filesDir, n, 0, profile.stepTimeoutMs, signal));
   return metrics;
 }
 

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { nowMs } from '../timing';
+import { BenchAbortedError, nowMs, StepTimeoutError } from '../timing';
 
 /**
  * Small-file workloads, run in their own process (never in a process that
@@ -49,6 +49,8 @@ export function runSmallFiles(
   return new Promise((resolve, reject) => {
     const args = [__filename, op, dir, String(count), String(bytes)];
     execFile(process.execPath, args, { timeout: timeoutMs, killSignal: 'SIGKILL', signal }, (err, stdout, stderr) => {
+      if (err && signal.aborted) return reject(new BenchAbortedError());
+      if (err && (err as { killed?: boolean }).killed) return reject(new StepTimeoutError(`small-files ${op} took over ${timeoutMs} ms`));
       if (err) return reject(new Error(`small-files ${op} failed: ${err.message} ${stderr.trim()}`));
       const parsed = JSON.parse(stdout) as { elapsedMs: number };
       resolve(parsed.elapsedMs);
