@@ -65,6 +65,10 @@ export function renderMarkdown(results: BenchResults): string {
     `raw figures in \`bench/results/${results.date}.json\`. Host: ${h.cpus} × ${h.cpuModel}, ${h.memGiB} GiB,`,
     `Linux ${h.kernel}, node ${h.node}, etcd ${h.etcd}; 1-min load average ${h.loadAvg1m} at start, ${h.loadAvg1mAtEnd ?? '?'} at end.`,
     '',
+    ...(results.reruns ?? []).map(
+      (r) => `Cases ${r.caseIds.join(', ')} were measured again from ${r.startedAt} to ${r.finishedAt} (load average ${r.loadAvg1mAtStart} at start, ${r.loadAvg1mAtEnd} at end) and replace their first figures.`,
+    ),
+    ...(results.reruns?.length ? [''] : []),
     'Every cell is median [min–max] over the runs. A ratio is coherd ÷ baseline computed',
     'within each run, then summarised, so drift that hits both subjects in a run cancels.',
     '"not measured": coherd is not plugged into the harness yet (bench/plugins.ts).',

@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { resultsDir } from './paths';
+import { compareAll } from './compare';
 import { renderMarkdown } from './report';
+import type { Target } from './targets';
 import type { BenchResults } from './types';
 
 /** The machine the figures come from. */
@@ -44,6 +46,39 @@ export function withKeptNotes(generated: string, previous: string | undefined): 
   const at = previous?.indexOf(NOTES_MARKER) ?? -1;
   const notes = previous !== undefined && at >= 0 ? previous.slice(at + NOTES_MARKER.length) : '\n';
   return `${generated.trimEnd()}\n\n${NOTES_MARKER}${notes}`;
+}
+
+/**
+ * `previous` with the cases of `rerun` replaced (or added) and the
+ * comparisons recomputed; the rerun is recorded in `reruns`.
+ */
+export function mergeRerun(previous: BenchResults, rerun: BenchResults, targets: readonly Target[]): BenchResults {
+  if (previous.quick || rerun.quick) throw new RangeError('only full runs can be merged');
+  if (previous.runs !== rerun.runs) throw new RangeError(`runs differ: ${previous.runs} recorded, ${rerun.runs} in the rerun`);
+  const replaced = new Map(rerun.cases.map((c) => [c.id, c]));
+  const cases = previous.cases.map((c) => replaced.get(c.id) ?? c);
+  for (const c of rerun.cases) if (!previous.cases.some((p) => p.id === c.id)) cases.push(c);
+  return {
+    ...previous,
+    cases,
+    comparisons: compareAll(targets, cases),
+    reruns: [
+      ...(previous.reruns ?? []),
+      {
+        caseIds: rerun.cases.map((c) => c.id),
+        startedAt: rerun.startedAt,
+        finishedAt: rerun.finishedAt,
+        loadAvg1mAtStart: Number(rerun.host.loadAvg1m),
+        loadAvg1mAtEnd: Number(rerun.host.loadAvg1mAtEnd),
+      },
+    ],
+  };
+}
+
+/** The recorded full results of `date`, if any. */
+export function readResults(date: string): BenchResults | undefined {
+  const file = path.join(resultsDir(), `${date}.json`);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults) : undefined;
 }
 
 export interface WrittenFiles {

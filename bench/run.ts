@@ -9,7 +9,7 @@ import { Cleanup } from './cleanup';
 import { compareAll } from './compare';
 import { coherdPlugins } from './plugins';
 import { DEFAULT_RUNS, FULL_PROFILE, QUICK_PROFILE } from './profile';
-import { hostInfo, isoDate, writeResults } from './results-file';
+import { hostInfo, isoDate, mergeRerun, readResults, writeResults } from './results-file';
 import { runCases } from './runner';
 import { TARGETS } from './targets';
 import { BenchAbortedError } from './timing';
@@ -30,6 +30,7 @@ interface CliOptions {
   runs?: number;
   only?: string[];
   mount?: string;
+  merge: boolean;
 }
 
 /** Stop waiting for an orderly teardown after this long once interrupted. */
@@ -51,6 +52,7 @@ function parseArgs(argv: string[]): CliOptions {
     .option('--runs <n>', `runs per case (default ${DEFAULT_RUNS}, quick 1)`, positiveInt)
     .option('--only <ids>', 'comma-separated case ids, e.g. P1,P2', (v: string) => v.split(',').filter(Boolean))
     .option('--mount <dir>', 'a mounted coherd filesystem to measure in P6 (instead of the plugin)')
+    .option('--merge', "with --only: replace those cases in today's bench/results/<date>.json and RESULTS.md instead of writing a report of them alone", false)
     .allowExcessArguments(false);
   program.parse(argv, { from: 'user' });
   return program.opts<CliOptions>();
@@ -61,6 +63,8 @@ async function main(cli: CliOptions, cleanup: Cleanup, signal: AbortSignal): Pro
   const runs = cli.runs ?? (cli.quick ? 1 : DEFAULT_RUNS);
   if (cli.mount && !fs.statSync(cli.mount).isDirectory()) throw new Error(`--mount ${cli.mount} is not a directory`);
   const started = new Date();
+  const mergeInto = cli.merge ? readResults(isoDate(started)) : undefined;
+  if (cli.merge && (!cli.only || cli.quick || !mergeInto)) throw new Error(`--merge needs --only, a full run, and bench/results/${isoDate(started)}.json`);
   const hostAtStart = hostInfo();
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'coherd-bench-'));
@@ -105,7 +109,7 @@ async function main(cli: CliOptions, cleanup: Cleanup, signal: AbortSignal): Pro
     cases: caseResults,
     comparisons: compareAll(TARGETS, caseResults),
   };
-  const written = writeResults(results);
+  const written = writeResults(mergeInto ? mergeRerun(mergeInto, results, TARGETS) : results);
   progress(`wrote ${written.json}${written.markdown ? ` and ${written.markdown}` : ''}`);
 }
 

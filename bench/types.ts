@@ -94,4 +94,15 @@ export interface BenchResults {
   profile: Profile;
   cases: CaseResult[];
   comparisons: Comparison[];
+  /** Cases measured again later (`--only … --merge`) and merged into this file, replacing their first figures. */
+  reruns?: Rerun[];
+}
+
+/** One `--merge` rerun: which cases, when, and how loaded the machine was. */
+export interface Rerun {
+  caseIds: string[];
+  startedAt: string;
+  finishedAt: string;
+  loadAvg1mAtStart: number;
+  loadAvg1mAtEnd: number;
 }

@@ -15,56 +15,115 @@ function blockLabel(bytes: number): string {
   return bytes % MiB === 0 ? `${bytes / MiB}MiB` : `${bytes / 1024}KiB`;
 }
 
+/** One timed step of P6; `needs` prepares what it reads (untimed) on a fresh target. */
+interface Step {
+  metric: string;
+  /** MiB or files: the figure is amount per second. */
+  amount: number;
+  progress: string;
+  run(dir: string): Promise<number>;
+  /** Untimed set-up when the step runs on a fresh target (the file a read step reads). */
+  needs?(dir: string): Promise<unknown>;
+  /** Untimed clean-up after the step. */
+  after?(dir: string): Promise<unknown>;
+}
+
 /**
- * P6: sequential write then read of profile.sequentialMiB with each block
- * size (dd), then create+write+close of profile.smallFiles files and a stat
- * of each. Metrics are MiB/s and files/s; higher is better.
- *
- * A step that fails ends the measurement with a PartialMeasurementError
- * that keeps the figures taken so far. A step that timed out also records
- * its figure as the bound the timeout proves (size ÷ step timeout: the
- * real figure is lower) and `<metric>TimedOut = 1`, so a target it misses
- * is reported as missed rather than as not measured.
+ * P6's steps: sequential write then read of profile.sequentialMiB with each
+ * block size (dd), then create+write+close of profile.smallFiles files and
+ * a stat of each. Metrics are MiB/s and files/s; higher is better.
  */
-export async function measureDataPath(ctx: BenchContext, target: FsTarget): Promise<Metrics> {
+function dataPathSteps(ctx: BenchContext): Step[] {
   const { profile, signal } = ctx;
-  const metrics: Metrics = {};
-  const step = async (metric: string, amount: number, run: () => Promise<number>): Promise<void> => {
-    try {
-      metrics[metric] = perSecond(amount, await run());
-    } catch (e) {
-      if (e instanceof BenchAbortedError) throw e;
-      if (e instanceof StepTimeoutError) {
-        metrics[metric] = amount / (profile.stepTimeoutMs / 1000);
-        metrics[`${metric}TimedOut`] = 1;
-      }
-      throw new PartialMeasurementError(`${metric}: ${(e as Error).message}`, metrics, { cause: e });
-    }
-    throwIfAborted(signal);
-  };
   const totalBytes = profile.sequentialMiB * MiB;
-  const seqFile = path.join(target.dir, 'sequential.bin');
+  const seqFile = (dir: string) => path.join(dir, 'sequential.bin');
+  const smallDir = (dir: string) => path.join(dir, 'small');
+  const steps: Step[] = [];
   for (const blockBytes of profile.blockSizes) {
     const o = { blockBytes, totalBytes, timeoutMs: profile.stepTimeoutMs, signal };
     const label = blockLabel(blockBytes);
-    ctx.progress(`  dd write ${profile.sequentialMiB} MiB, ${label} blocks`);
-    await step(`seqWrite${label}MiBps`, profile.sequentialMiB, () => ddWrite(seqFile, o));
-    ctx.progress(`  dd read ${profile.sequentialMiB} MiB, ${label} blocks`);
-    await step(`seqRead${label}MiBps`, profile.sequentialMiB, () => ddRead(seqFile, o));
-    await fs.promises.rm(seqFile, { force: true });
-    throwIfAborted(signal);
+    steps.push({
+      metric: `seqWrite${label}MiBps`, amount: profile.sequentialMiB, progress: `dd write ${profile.sequentialMiB} MiB, ${label} blocks`,
+      run: (dir) => ddWrite(seqFile(dir), o),
+    });
+    steps.push({
+      metric: `seqRead${label}MiBps`, amount: profile.sequentialMiB, progress: `dd read ${profile.sequentialMiB} MiB, ${label} blocks`,
+      run: (dir) => ddRead(seqFile(dir), o),
+      needs: (dir) => ddWrite(seqFile(dir), { ...o, blockBytes: MiB }),
+      after: (dir) => fs.promises.rm(seqFile(dir), { force: true }),
+    });
   }
-  const filesDir = path.join(target.dir, 'small');
-  await fs.promises.mkdir(filesDir);
   const n = profile.smallFiles;
-  ctx.progress(`  create ${n} files`);
-  await step('createFilesPerSec', n, () => runSmallFiles('create', filesDir, n, profile.smallFileBytes, profile.stepTimeoutMs, signal));
-  ctx.progress(`  stat ${n} files`);
-  await step('statFilesPerSec', n, () => runSmallFiles('stat', filesDir, n, 0, profile.stepTimeoutMs, signal));
+  steps.push({
+    metric: 'createFilesPerSec', amount: n, progress: `create ${n} files`,
+    run: async (dir) => {
+      await fs.promises.mkdir(smallDir(dir));
+      return runSmallFiles('create', smallDir(dir), n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
+    },
+  });
+  steps.push({
+    metric: 'statFilesPerSec', amount: n, progress: `stat ${n} files`,
+    run: (dir) => runSmallFiles('stat', smallDir(dir), n, 0, profile.stepTimeoutMs, signal),
+    needs: async (dir) => {
+      await fs.promises.mkdir(smallDir(dir));
+      return runSmallFiles('create', smallDir(dir), n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
+    },
+  });
+  return steps;
+}
+
+/** A step failed; `index` says which, `timedOut` whether it ran out of time (the target may be stuck). */
+class StepFailedError extends PartialMeasurementError {
+  constructor(message: string, metrics: Metrics, readonly index: number, readonly timedOut: boolean, cause: unknown) {
+    super(message, metrics, { cause });
+  }
+}
+
+/**
+ * Runs steps[from…] on `target`, adding their figures to `metrics`. A
+ * step that times out records its figure as the bound the timeout proves
+ * (amount ÷ step timeout: the real figure is lower) and
+ * `<metric>TimedOut = 1`, so a target it misses shows as missed, not as
+ * not measured; then (like any failing step) it ends this pass with a
+ * StepFailedError.
+ */
+export async function measureDataPath(ctx: BenchContext, target: FsTarget, metrics: Metrics = {}, from = 0): Promise<Metrics> {
+  const steps = dataPathSteps(ctx);
+  for (let i = from; i < steps.length; i++) {
+    const step = steps[i];
+    if (i === from && step.needs) {
+      try {
+        await step.needs(target.dir);
+      } catch (e) {
+        if (e instanceof BenchAbortedError) throw e;
+        throw new StepFailedError(`${step.metric} (set-up): ${(e as Error).message}`, metrics, i, false, e);
+      }
+    }
+    ctx.progress(`  ${step.progress}`);
+    try {
+      metrics[step.metric] = perSecond(step.amount, await step.run(target.dir));
+    } catch (e) {
+      if (e instanceof BenchAbortedError) throw e;
+      const timedOut = e instanceof StepTimeoutError;
+      if (timedOut) {
+        metrics[step.metric] = step.amount / (ctx.profile.stepTimeoutMs / 1000);
+        metrics[`${step.metric}TimedOut`] = 1;
+      }
+      throw new StepFailedError(`${step.metric}: ${(e as Error).message}`, metrics, i, timedOut, e);
+    }
+    await step.after?.(target.dir);
+    throwIfAborted(ctx.signal);
+  }
   return metrics;
 }
 
-/** Prepares the target in a fresh scratch dir, measures, always closes. */
+/**
+ * Prepares the target in a fresh scratch dir, measures, always closes. A
+ * step that times out may have left the target stuck (a hung FUSE daemon):
+ * the target is closed, a fresh one prepared, and the remaining steps run
+ * on it, so one hang does not hide every later figure. The run still
+ * reports the failure (PartialMeasurementError with every error).
+ */
 async function measureSpec(ctx: BenchContext, spec: FsTargetSpec): Promise<Metrics> {
   const scratch = await fs.promises.mkdtemp(path.join(ctx.workDir, `p6-${spec.name}-`));
   const removeScratch = ctx.cleanup.add({
@@ -72,17 +131,33 @@ async function measureSpec(ctx: BenchContext, spec: FsTargetSpec): Promise<Metri
     run: () => fs.promises.rm(scratch, { recursive: true, force: true }),
     runSync: () => fs.rmSync(scratch, { recursive: true, force: true }),
   });
+  const metrics: Metrics = {};
+  const errors: string[] = [];
   try {
-    const target = await spec.prepare(ctx, scratch);
-    const close = ctx.cleanup.add({ name: `${spec.name} target`, run: () => target.close() });
-    try {
-      return await measureDataPath(ctx, target);
-    } finally {
-      await close();
+    for (let from = 0, attempt = 0; ; attempt++) {
+      const attemptDir = path.join(scratch, `attempt-${attempt}`);
+      await fs.promises.mkdir(attemptDir);
+      const target = await spec.prepare(ctx, attemptDir);
+      const close = ctx.cleanup.add({ name: `${spec.name} target`, run: () => target.close() });
+      try {
+        await measureDataPath(ctx, target, metrics, from);
+        break;
+      } catch (e) {
+        if (!(e instanceof StepFailedError)) throw e;
+        errors.push(e.message);
+        if (!e.timedOut) break;
+        from = e.index + 1;
+        if (from >= dataPathSteps(ctx).length) break;
+        ctx.progress(`  ${spec.name}: step timed out; continuing on a fresh target`);
+      } finally {
+        await close();
+      }
     }
   } finally {
     await removeScratch();
   }
+  if (errors.length) throw new PartialMeasurementError(errors.join('; '), metrics);
+  return metrics;
 }
 
 /** (a) the backing directory itself: what any FUSE layer costs on top of. */

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compare } from '../../bench/compare';
-import { NOTES_MARKER, withKeptNotes } from '../../bench/results-file';
+import { QUICK_PROFILE } from '../../bench/profile';
+import { mergeRerun, NOTES_MARKER, withKeptNotes } from '../../bench/results-file';
 import { TARGETS } from '../../bench/targets';
-import type { CaseResult } from '../../bench/types';
+import type { BenchResults, CaseResult } from '../../bench/types';
 
 const p3: CaseResult = {
   id: 'P3',
@@ -51,5 +52,27 @@ describe('bench RESULTS.md notes', () => {
   it('adds the marker to a report that had none', () => {
     assert.equal(withKeptNotes('# t\n', undefined), `# t\n\n${NOTES_MARKER}\n`);
     assert.equal(withKeptNotes('# t\n', '# no marker here\n'), `# t\n\n${NOTES_MARKER}\n`);
+  });
+});
+
+describe('bench rerun merge', () => {
+  const host = { cpus: 2, cpuModel: 'cpu', memGiB: 4, kernel: '6.1', node: 'v20', etcd: '3.4.23', loadAvg1m: 1, loadAvg1mAtEnd: 2 };
+  const base = (cases: CaseResult[], startedAt: string): BenchResults => ({
+    schema: 1, date: '2025-01-02', startedAt, finishedAt: startedAt, quick: false, runs: 3, host, profile: QUICK_PROFILE, cases, comparisons: [],
+  });
+
+  it('replaces the rerun cases, keeps the others and recomputes the comparisons from the merged runs', () => {
+    const oldP3: CaseResult = { ...p3, runs: p3.runs.map((r) => ({ ...r, 'coherd-pipelined': { error: 'boom' } })) };
+    const p1: CaseResult = { id: 'P1', title: 'uncontended', subjects: [{ name: 'coherd', role: 'coherd' }], runs: [] };
+    const merged = mergeRerun(base([p1, oldP3], 'first'), base([p3], 'again'), TARGETS);
+    assert.deepEqual(merged.cases.map((c) => c.id), ['P1', 'P3']);
+    assert.equal(merged.cases[1], p3);
+    const pipelined = merged.comparisons.find((c) => c.subject === 'coherd-pipelined');
+    assert.equal(pipelined?.coherd?.median, 11_000);
+    assert.deepEqual(merged.reruns?.map((r) => [r.caseIds, r.startedAt]), [[['P3'], 'again']]);
+  });
+
+  it('refuses to merge runs of different lengths', () => {
+    assert.throws(() => mergeRerun(base([], 'a'), { ...base([], 'b'), runs: 5 }, TARGETS), RangeError);
   });
 });
