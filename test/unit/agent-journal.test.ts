@@ -132,6 +132,18 @@ describe('file journal sink', () => {
     await sink.close();
   });
 
+  it('keeps writing records appended after a sync that found nothing pending', async () => {
+    const path = nodePath.join(dir, 'a2.jsonl');
+    const sink = await FileJournalSink.open({ path, logger });
+    await sink.sync(); // nothing queued: the drain finishes at once
+    for (let i = 1; i <= 10; i++) sink.append(record(i));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 50)); // the background writer, not a sync, must have written them
+    const lines = (await fsp.readFile(path, 'utf8')).trim().split('\n').filter(Boolean);
+    assert.equal(lines.length, 10);
+    await sink.close();
+  });
+
   it('resumes after the last complete record, skipping a torn last line', async () => {
     const path = nodePath.join(dir, 'b.jsonl');
     await fsp.writeFile(path, JSON.stringify(record(7)) + '\n' + JSON.stringify(record(8)) + '\n{"sequence": 9, "trunc');

@@ -112,25 +112,31 @@ export class FileJournalSink implements JournalSink {
 
   /** Writes everything queued so far (and anything queued meanwhile). */
   private drain(): Promise<void> {
-    this.draining ??= (async () => {
-      try {
-        while (this.pending.length > 0) {
-          const batch = this.pending.join('');
-          this.pending = [];
-          this.pendingBytes = 0;
-          this.wakeRoomWaiters();
-          if (this.failure) continue; // keep draining so waiters resolve; the error is reported by sync/close
-          try {
-            await this.handle.write(batch);
-          } catch (e) {
-            this.fail(e);
-          }
-        }
-      } finally {
-        this.draining = null;
-      }
-    })();
+    if (!this.draining) {
+      // Cleared in .finally, which always runs after this assignment: an inline
+      // try/finally could finish synchronously (nothing pending) and leave a
+      // settled promise here for good, and then nothing would drain again.
+      const run: Promise<void> = this.writeAll().finally(() => {
+        if (this.draining === run) this.draining = null;
+      });
+      this.draining = run;
+    }
     return this.draining;
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.join('');
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.wakeRoomWaiters();
+      if (this.failure) continue; // keep draining so waiters resolve; the error is reported by sync/close
+      try {
+        await this.handle.write(batch);
+      } catch (e) {
+        this.fail(e);
+      }
+    }
   }
 
   private fail(e: unknown): void {
