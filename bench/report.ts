@@ -71,7 +71,7 @@ export function renderMarkdown(results: BenchResults): string {
     ...(results.reruns?.length ? [''] : []),
     'Every cell is median [min–max] over the runs. A ratio is coherd ÷ baseline computed',
     'within each run, then summarised, so drift that hits both subjects in a run cancels.',
-    '"not measured": coherd is not plugged into the harness yet (bench/plugins.ts).',
+    '"not measured": no coherd figure (not plugged in, bench/plugins.ts, or every run failed).',
     '',
     '## Targets (DESIGN §9)',
     '',
