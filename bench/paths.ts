@@ -18,9 +18,12 @@ export function compiledBenchDir(): string {
   return __dirname;
 }
 
-/** bench/results/ (created if missing). */
+/**
+ * bench/results/ (created if missing), or $COHERD_BENCH_RESULTS_DIR for
+ * exploratory runs that must not replace the recorded report.
+ */
 export function resultsDir(): string {
-  const dir = path.join(benchSourceDir(), 'results');
+  const dir = process.env.COHERD_BENCH_RESULTS_DIR || path.join(benchSourceDir(), 'results');
   fs.mkdirSync(dir, { recursive: true });
   return dir;
 }

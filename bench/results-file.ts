@@ -95,7 +95,7 @@ export function writeResults(results: BenchResults): WrittenFiles {
   const json = path.join(dir, `${results.quick ? 'quick-' : ''}${results.date}.json`);
   fs.writeFileSync(json, JSON.stringify(results, null, 2) + '\n');
   if (results.quick) return { json };
-  const markdown = path.join(path.dirname(dir), 'RESULTS.md');
+  const markdown = process.env.COHERD_BENCH_RESULTS_DIR ? path.join(dir, 'RESULTS.md') : path.join(path.dirname(dir), 'RESULTS.md');
   const previous = fs.existsSync(markdown) ? fs.readFileSync(markdown, 'utf8') : undefined;
   fs.writeFileSync(markdown, withKeptNotes(renderMarkdown(results), previous));
   return { json, markdown };
