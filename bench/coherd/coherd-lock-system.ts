@@ -1,7 +1,6 @@
 import { CoherdClient } from '../../src/agent/client/coherd-client';
-import { startCoordinator } from '../../src/coordinator/coordinator';
 import type { LockClient, LockSystem } from '../lock-system';
-import { freshPrefix } from './cli-process';
+import { startCoordinatorProcess } from './cli-process';
 import type { BenchContext } from '../types';
 
 /** Session TTL of every benchmark client. */
@@ -19,18 +18,14 @@ const RANGE = { start: 0, end: 1 };
 export type ReleaseStyle = 'plain' | 'pipelined';
 
 /**
- * coherd as a LockSystem for P1–P3: a fresh coordinator on port 0 against
- * the benchmark's etcd; every contender is its own CoherdClient (its own
- * session and stream) taking EXCLUSIVE range locks.
+ * coherd as a LockSystem for P1–P3: a fresh `coherd coordinator` process on
+ * port 0 against the benchmark's etcd (its own process, as deployed and as
+ * etcd is for the baselines); every contender is its own CoherdClient (its
+ * own session and stream) in the benchmark process taking EXCLUSIVE range locks.
  */
 export function coherdLockSystemWith(style: ReleaseStyle): (ctx: BenchContext) => Promise<LockSystem> {
   return async (ctx) => {
-    const coordinator = await startCoordinator({
-      etcdEndpoints: [ctx.etcdEndpoint],
-      listen: '127.0.0.1:0',
-      prefix: freshPrefix(),
-      logger: ctx.logger,
-    });
+    const coordinator = await startCoordinatorProcess({ etcdEndpoints: [ctx.etcdEndpoint], cleanup: ctx.cleanup });
     return {
       async connect(clientName: string): Promise<LockClient> {
         const client = await CoherdClient.connect({ endpoints: [coordinator.address], clientName, ttlMs: CLIENT_TTL_MS, logger: ctx.logger });

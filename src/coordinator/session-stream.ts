@@ -179,7 +179,8 @@ export class SessionStream {
   private reply(session: Session, requestId: number, message: object): void {
     if (session.ended) return;
     try {
-      session.outbox.push({ requestId, ...message });
+      (message as { requestId: number }).requestId = requestId;
+      session.outbox.push(message);
     } catch (e) {
       this.ctx.logger.warn('session outbox full; evicting', { session: session.id });
       void this.ctx.registry.evict(session.id).catch(() => undefined);
