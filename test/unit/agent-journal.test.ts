@@ -64,6 +64,38 @@ describe('journal hook', () => {
     assert.ok(!JSON.stringify(record).includes('some bytes'));
   });
 
+  it('journals large write data with its SHA-256, hashed while the op runs', async () => {
+    const sink = new MemoryJournalSink();
+    const data = Buffer.alloc(128 * 1024, 0x5a);
+    const want = createHash('sha256').update(data).digest('hex');
+    const slowTerminal: Terminal = async (v) => {
+      await new Promise((r) => setTimeout(r, 5));
+      return terminal(v);
+    };
+    const run = compose([createJournalHook({ namespace: 'ns', sink, logger })], slowTerminal);
+    await run(vop('write', '/a', { fh: 3, data, offset: 0 }, 77));
+    assert.deepEqual(sink.records[0].args, { data: { length: data.length, sha256: want }, offset: 0 });
+  });
+
+  it('appends records in sequence order when a large write and a small one complete together', async () => {
+    const sink = new MemoryJournalSink();
+    const run = compose([createJournalHook({ namespace: 'ns', sink, logger })], terminal);
+    await Promise.all([
+      run(vop('write', '/a', { fh: 3, data: Buffer.alloc(256 * 1024, 1), offset: 0 }, 7)),
+      run(vop('write', '/b', { fh: 4, data: Buffer.from('small'), offset: 0 }, 8)),
+      run(vop('chmod', '/c', { mode: 0o600 }, 9)),
+    ]);
+    assert.deepEqual(sink.records.map((r) => r.sequence), [1, 2, 3]);
+    assert.deepEqual(sink.records.map((r) => r.ino).sort(), [7, 8, 9]);
+  });
+
+  it('journals nothing for a failed large write', async () => {
+    const sink = new MemoryJournalSink();
+    const run = compose([createJournalHook({ namespace: 'ns', sink, logger })], terminal);
+    await assert.rejects(run(vop('write', '/fail/a', { fh: 3, data: Buffer.alloc(64 * 1024), offset: 0 }, 7)));
+    assert.equal(sink.records.length, 0);
+  });
+
   it('carries the fencing token an inner hook attached to the vop', async () => {
     const sink = new MemoryJournalSink();
     const coherency: Hook = (v, next) => { v.fencingToken = { epoch: 2, counter: 41 }; return next(v); };

@@ -197,6 +197,7 @@ export class FakeStore {
   readonly files = new Map<number, StoreFile>();
   readonly paths = new Map<string, number>([['/', 1]]);
   readonly pwrites: Array<{ ino: number; offset: number; length: number }> = [];
+  readonly preads: Array<{ ino: number; offset: number; length: number }> = [];
   /** While set, stat() waits for it (to hold a vop in flight). */
   statGate: Promise<void> | undefined;
   private nextIno = 100;
@@ -229,6 +230,7 @@ export class FakeStore {
   }
 
   pread(ino: number, offset: number, length: number): Buffer {
+    this.preads.push({ ino, offset, length });
     const d = this.file(ino).data;
     return Buffer.from(d.subarray(Math.min(offset, d.length), Math.min(offset + length, d.length)));
   }
@@ -340,6 +342,12 @@ export class FakeAgent {
 
   write(fh: number, offset: number, data: string | Buffer): Promise<number> {
     return this.run(this.vop('write', '/', { fh, data: Buffer.from(data), offset }, this.handles.get(fh)?.ino));
+  }
+
+  /** Creates `path` in the root directory (parentIno 1), as the FUSE layer's create. */
+  async create(path: string): Promise<number> {
+    const vop = { ...this.vop('create', path, { mode: 0o644 }, undefined), parentIno: 1 };
+    return (await this.run(vop)).fh;
   }
 
   getattr(path: string): Promise<VopStat> {

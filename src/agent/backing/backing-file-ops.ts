@@ -43,15 +43,20 @@ export class BackingFileOps {
    * not pass the caller's flags; the kernel only calls create after a
    * negative lookup, and exclusivity keeps O_EXCL lock files correct when
    * another host creates the same name in between. The mode is set
-   * explicitly because the agent's own umask would apply a second time.
+   * explicitly when the agent's own umask applied a second time (only
+   * then: a create is on the small-file path, and the chmod was one more
+   * syscall on it).
    */
   async create(path: string, args: VopArgs['create']): Promise<VopResults['create']> {
     const mode = checkMode(args.mode);
     const resolved = await this.paths.resolve(path);
     const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, mode);
     try {
-      await handle.chmod(mode);
-      const stat = toVopStat(await handle.stat());
+      let stat = toVopStat(await handle.stat());
+      if ((stat.mode & 0o7777) !== mode) {
+        await handle.chmod(mode);
+        stat = toVopStat(await handle.stat());
+      }
       return { fh: this.handles.add(handle, stat.ino, path), stat };
     } catch (e) {
       await handle.close().catch(() => undefined);

@@ -2,11 +2,12 @@ import { ByteRange, END_OF_FILE, isValidOffset, WHOLE_FILE } from '../../common/
 import { SessionLostError } from '../../common/errors';
 import type { Next, VopOf } from '../vop';
 import type { CoherencyCore } from './coherency-core';
-import type { TokenMode, TokenRequest, TokenUse } from './held-token';
+import type { HeldToken, TokenMode, TokenRequest, TokenUse } from './held-token';
+import { LARGE_IO_BYTES, LargeIo } from './large-io';
 import { FilePages, FileRef, PAGE_SIZE } from './page';
 
-/** Reads larger than this (page-aligned) bypass the page cache. */
-const MAX_CACHED_READ = 1024 * 1024;
+/** A sequential small read that misses reads this much past its own pages, into the cache. */
+const READ_AHEAD_BYTES = 128 * 1024;
 
 const alignDown = (n: number): number => Math.floor(n / PAGE_SIZE) * PAGE_SIZE;
 const alignUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
@@ -14,44 +15,68 @@ const alignUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
 /**
  * The data path under tokens: reads (data READ) from the page cache,
  * writes (data WRITE, plus attr WRITE when they extend the file) into
- * write-back, O_APPEND and uncached files written through, truncate.
+ * write-back, large reads, O_APPEND and uncached files straight to the
+ * backing store, truncate. Large writes stay buffered: a write(2) arrives
+ * in several FUSE requests, and writing them through one by one would let
+ * another host see half of it after this agent dies (coherent-crash e2e).
  */
 export class DataOps {
-  constructor(private readonly core: CoherencyCore) {}
+  private readonly large: LargeIo;
+
+  constructor(private readonly core: CoherencyCore) {
+    this.large = new LargeIo(core);
+  }
 
   async read(vop: VopOf<'read'>, next: Next, ino: number): Promise<number> {
     const { offset, length, buffer } = vop.args;
     if (!isValidOffset(offset) || !Number.isInteger(length) || length <= 0 || !Buffer.isBuffer(buffer) || buffer.length < length) {
       return (await next(vop)) as number; // the backing store answers bad input with its own error
     }
-    const { tokens, pages, writeBack } = this.core;
+    const { tokens, writeBack } = this.core;
     const key = this.core.resourceOf(ino);
     const range = { start: alignDown(offset), end: alignUp(offset + length) };
-    const use = await tokens.use(req(key, 'data', 'READ', range), vop.signal);
+    const dataReq = req(key, 'data', 'READ', range);
+    const use = tokens.tryUse(dataReq) ?? (await tokens.use(dataReq, vop.signal));
     try {
-      if (tokens.isUncached(key) || range.end - range.start > MAX_CACHED_READ) {
+      if (tokens.isUncached(key)) {
         await writeBack.flush(key, { start: offset, end: END_OF_FILE });
-        if (tokens.isUncached(key)) this.dropCleanPages(key);
+        this.dropCleanPages(key);
         return (await next(vop)) as number;
       }
-      const token = use.token;
-      // Where the file ends is known only under a token reaching END_OF_FILE (it may shrink while we wait).
-      const reachesEof = (): boolean => token.alive && token.range.end === END_OF_FILE;
-      const cachedFile = pages.file(key);
-      const hit = cachedFile && pages.readCached(cachedFile, offset, length, reachesEof());
-      if (hit) return hit.copy(buffer);
-      const generation = pages.fileFor(key, refOf(vop, ino)).writeGeneration;
-      const tmp = Buffer.alloc(range.end - range.start);
-      const n = (await next({ ...vop, args: { ...vop.args, buffer: tmp, offset: range.start, length: tmp.length } })) as number;
-      const out = pages.readThrough(pages.fileFor(key, refOf(vop, ino)), offset, length, tmp.subarray(0, n), {
-        allowShort: reachesEof(),
-        generation,
-        cacheable: (index) => token.alive && !tokens.isUncached(key) && token.range.start <= index * PAGE_SIZE && (index + 1) * PAGE_SIZE <= token.range.end,
-      });
-      return out.copy(buffer);
+      if (length >= LARGE_IO_BYTES) return await this.large.read(vop, next, key);
+      return await this.readCached(vop, next, ino, key, range, use.token);
     } finally {
       use.done();
     }
+  }
+
+  /** A small read: from the page cache, or from the backing store into it (with read-ahead when sequential). */
+  private async readCached(vop: VopOf<'read'>, next: Next, ino: number, key: string, range: ByteRange, token: HeldToken): Promise<number> {
+    const { offset, length, buffer } = vop.args;
+    const { tokens, pages } = this.core;
+    // Where the file ends is known only under a token reaching END_OF_FILE (it may shrink while we wait).
+    const reachesEof = (): boolean => token.alive && token.range.end === END_OF_FILE;
+    const cachedFile = pages.file(key);
+    const hit = cachedFile && pages.readCached(cachedFile, offset, length, reachesEof());
+    if (hit) {
+      cachedFile.readEnd = offset + hit.length;
+      return hit.copy(buffer);
+    }
+    const before = pages.fileFor(key, refOf(vop, ino));
+    const generation = before.writeGeneration;
+    // Ahead only as far as the token reaches: pages outside it could not be cached anyway.
+    const aheadEnd = before.readEnd === offset ? Math.max(range.end, Math.min(range.end + READ_AHEAD_BYTES, alignDown(token.range.end))) : range.end;
+    const tmp = Buffer.allocUnsafe(aheadEnd - range.start);
+    const backingRead: VopOf<'read'> = { op: 'read', path: vop.path, ino: vop.ino, args: { fh: vop.args.fh, buffer: tmp, offset: range.start, length: tmp.length }, signal: vop.signal };
+    const n = (await next(backingRead)) as number;
+    const file = pages.fileFor(key, refOf(vop, ino));
+    const out = pages.readThrough(file, offset, length, tmp.subarray(0, n), {
+      allowShort: reachesEof(),
+      generation,
+      cacheable: (index) => token.alive && !tokens.isUncached(key) && token.range.start <= index * PAGE_SIZE && (index + 1) * PAGE_SIZE <= token.range.end,
+    });
+    file.readEnd = offset + out.length;
+    return out.copy(buffer);
   }
 
   async write(vop: VopOf<'write'>, next: Next, ino: number, append: boolean): Promise<number> {
@@ -63,11 +88,13 @@ export class DataOps {
     const { tokens, pages, writeBack, attrs } = this.core;
     const key = this.core.resourceOf(ino);
     const end = offset + data.length;
-    let attrMode: TokenMode = 'READ';
+    // READ unless this host already holds WRITE (no network either way): most writes extend the file.
+    let attrMode: TokenMode = tokens.find(req(key, 'attr', 'WRITE', WHOLE_FILE)) ? 'WRITE' : 'READ';
     for (;;) {
-      const uses = await tokens.useAll([req(key, 'data', 'WRITE', { start: offset, end }), req(key, 'attr', attrMode, WHOLE_FILE)], vop.signal);
+      const reqs = [req(key, 'data', 'WRITE', { start: offset, end }), req(key, 'attr', attrMode, WHOLE_FILE)];
+      const uses = tokens.tryUseAll(reqs) ?? (await tokens.useAll(reqs, vop.signal));
       try {
-        const size = await this.sizeOf(key, refOf(vop, ino), uses[1]);
+        const size = this.knownSize(key) ?? (await this.sizeOf(key, refOf(vop, ino), uses[1]));
         if (end > size && attrMode === 'READ') {
           attrMode = 'WRITE'; // extending: retry holding attr WRITE (uses are released by finally)
           continue;
@@ -171,6 +198,12 @@ export class DataOps {
     }
     if (error) throw error;
     await next(vop);
+  }
+
+  /** The file's size from the attr cache plus unflushed writes, if cached (the synchronous case of sizeOf). */
+  private knownSize(key: string): number | undefined {
+    const st = this.core.attrs.get(key);
+    return st && Math.max(st.size, this.core.pages.file(key)?.dirtyEnd ?? 0);
   }
 
   /** The file's size as this host knows it: cached under the attr token (fetched on a miss), plus unflushed writes. */

@@ -39,7 +39,8 @@ export class PageCache extends PageStore {
   /**
    * Serves a read from pages where they are good and from `backing` (file
    * bytes read at the first page's offset) elsewhere, caching what the
-   * policy allows. Dirty bytes always win over backing bytes.
+   * policy allows. Dirty bytes always win over backing bytes. Backing bytes
+   * past the read's last page are read-ahead: cached, where not already.
    */
   readThrough(file: FilePages, offset: number, length: number, backing: Buffer, policy: FillPolicy): Buffer {
     const out = Buffer.allocUnsafe(length);
@@ -49,7 +50,7 @@ export class PageCache extends PageStore {
     let pos = offset;
     while (pos < end) {
       const index = Math.floor(pos / PAGE_SIZE);
-      let page = file.pages.get(index);
+      const page = file.pages.get(index);
       let buf: Buffer;
       let pageLength: number;
       if (page && page.filled && (page.length === PAGE_SIZE || policy.allowShort)) {
@@ -58,15 +59,12 @@ export class PageCache extends PageStore {
       } else {
         const at = (index - first) * PAGE_SIZE;
         const src = backing.subarray(Math.min(at, backing.length), Math.min(at + PAGE_SIZE, backing.length));
-        pageLength = file.lengthFor(page, index, src.length);
-        const cache = mayCache && pageLength > 0 && (pageLength === PAGE_SIZE || policy.allowShort) && policy.cacheable(index);
-        if (cache) {
-          page ??= this.add(file, index);
-          page.fillFrom(src, pageLength);
-          this.noteLength(page);
-          this.settle(page);
-          buf = page.buf;
+        const cached = mayCache ? this.fill(file, page, index, src, policy) : undefined;
+        if (cached) {
+          buf = cached.buf;
+          pageLength = cached.length;
         } else {
+          pageLength = file.lengthFor(page, index, src.length);
           const scratch = new Page(file, index);
           if (page?.dirty) {
             page.buf.copy(scratch.buf, page.dirtyStart, page.dirtyStart, page.dirtyEnd);
@@ -80,6 +78,8 @@ export class PageCache extends PageStore {
       pos += copyOut(buf, pageLength, index * PAGE_SIZE, pos, end, out, pos - offset);
       if (pos < Math.min(end, (index + 1) * PAGE_SIZE)) break;
     }
+    const ahead = (Math.floor((end - 1) / PAGE_SIZE) + 1 - first) * PAGE_SIZE;
+    if (mayCache && backing.length > ahead) this.fillAhead(file, first + ahead / PAGE_SIZE, backing.subarray(ahead), policy);
     this.evict();
     this.forgetIfEmpty(file);
     return pos - offset < length ? out.subarray(0, pos - offset) : out;
@@ -145,6 +145,26 @@ export class PageCache extends PageStore {
     file.recomputeDirtyEnd();
     this.forgetIfEmpty(file);
     return lost;
+  }
+
+  /** Caches the pages of `backing` (file bytes from page `index` on) that are not cached yet, while the policy allows. */
+  private fillAhead(file: FilePages, index: number, backing: Buffer, policy: FillPolicy): void {
+    for (let at = 0; at < backing.length; at += PAGE_SIZE, index++) {
+      const page = file.pages.get(index);
+      if (page?.filled) continue;
+      if (!this.fill(file, page, index, backing.subarray(at, Math.min(at + PAGE_SIZE, backing.length)), policy)) return;
+    }
+  }
+
+  /** Caches backing bytes `src` as page `index` if the policy allows it; the cached page, or undefined. */
+  private fill(file: FilePages, page: Page | undefined, index: number, src: Buffer, policy: FillPolicy): Page | undefined {
+    const pageLength = file.lengthFor(page, index, src.length);
+    if (pageLength <= 0 || (pageLength < PAGE_SIZE && !policy.allowShort) || !policy.cacheable(index)) return undefined;
+    page ??= this.add(file, index);
+    page.fillFrom(src, pageLength);
+    this.noteLength(page);
+    this.settle(page);
+    return page;
   }
 
   /** Applies a truncate to the cache: pages past newSize go, the page containing it is cut. */

@@ -1,5 +1,6 @@
 import type { ByteRange } from '../../common/byte-range';
 import { FilePages, FileRef, Page, PAGE_SIZE } from './page';
+import { PageLru } from './page-lru';
 
 export interface PageCacheOptions {
   /** Memory for cached pages, clean and dirty; clean pages are evicted LRU beyond it. Default 64 MiB. */
@@ -15,7 +16,7 @@ export class PageStore {
   readonly maxBytes: number;
   protected readonly files = new Map<string, FilePages>();
   /** Clean filled pages, least recently used first. */
-  protected readonly lru = new Set<Page>();
+  protected readonly lru = new PageLru();
   private pageCount = 0;
   private dirtyCount = 0;
 
@@ -100,14 +101,14 @@ export class PageStore {
     const file = page.file;
     if (file.pages.get(page.index) !== page) return;
     file.pages.delete(page.index);
-    this.lru.delete(page);
+    this.lru.remove(page);
     if (file.dirty.delete(page)) this.dirtyCount--;
     if (file.shortPage === page) file.shortPage = undefined;
     this.pageCount--;
   }
 
   protected markDirty(page: Page): void {
-    this.lru.delete(page);
+    this.lru.remove(page);
     if (!page.file.dirty.has(page)) {
       page.file.dirty.add(page);
       this.dirtyCount++;
@@ -143,8 +144,7 @@ export class PageStore {
   }
 
   protected touch(page: Page): void {
-    this.lru.delete(page);
-    this.lru.add(page);
+    this.lru.push(page);
   }
 
   protected forgetIfEmpty(file: FilePages): void {
@@ -154,10 +154,10 @@ export class PageStore {
   /** Evicts clean pages, least recently used first, while over the memory limit. */
   evict(): void {
     while (this.bytes > this.maxBytes) {
-      const oldest = this.lru.values().next();
-      if (oldest.done) return;
-      this.remove(oldest.value);
-      this.forgetIfEmpty(oldest.value.file);
+      const oldest = this.lru.oldest();
+      if (!oldest) return;
+      this.remove(oldest);
+      this.forgetIfEmpty(oldest.file);
     }
   }
 }

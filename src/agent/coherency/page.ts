@@ -19,7 +19,12 @@ export interface FileRef {
  * `length` < PAGE_SIZE means the file ends inside this page.
  */
 export class Page {
-  readonly buf = Buffer.alloc(PAGE_SIZE);
+  /**
+   * Not zero-filled: bytes are read only where they are known (the dirty
+   * extent, or [0, length) of a filled page), and fillFrom zeroes what lies
+   * past the file's content.
+   */
+  readonly buf = Buffer.allocUnsafe(PAGE_SIZE);
   filled = false;
   length = 0;
   /** Dirty bytes [dirtyStart, dirtyEnd) within the page; empty when clean. */
@@ -27,6 +32,10 @@ export class Page {
   dirtyEnd = 0;
   /** Bumped whenever dirty bytes change, so a flush can tell whether it wrote the latest. */
   version = 0;
+  /** Links of the clean-page LRU (page-lru.ts). */
+  lruPrev: Page | undefined = undefined;
+  lruNext: Page | undefined = undefined;
+  inLru = false;
 
   constructor(
     readonly file: FilePages,
@@ -73,6 +82,8 @@ export class FilePages {
   shortPage: Page | undefined;
   /** Bumped by every write and truncate; a fill that raced one does not cache. */
   writeGeneration = newGeneration();
+  /** Where the last small read ended: a miss starting there is sequential and reads ahead. */
+  readEnd = 0;
 
   constructor(
     readonly key: string,

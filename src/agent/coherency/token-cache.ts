@@ -26,6 +26,7 @@ export interface TokenCacheListener {
 const CONVERT_FALLBACK = new Set(['LOCK_NOT_FOUND', 'LOCK_CONFLICT', 'DEADLOCK']);
 const MAX_ORPHANS = 1024;
 const noop = (): undefined => undefined;
+const endUse = (use: TokenUse | undefined): void => use?.done();
 
 /**
  * The tokens this agent holds (TokenTable) and the vops using them. A hit
@@ -107,25 +108,45 @@ export class TokenCache {
 
   /**
    * Claims all tokens at once. While any is missing, the vop holds none of
-   * the others (it waits for the missing one empty-handed), so two hosts
+   * the others (it waits for the missing ones empty-handed), so two hosts
    * that each hold one token and want the other's cannot deadlock through
-   * revokes that wait for their in-flight vops.
+   * revokes that wait for their in-flight vops. The missing ones are asked
+   * for together (one round trip, not one per token); each is left idle as
+   * it arrives, and all are claimed in one tick once the last is in.
    */
   async useAll(reqs: readonly TokenRequest[], signal?: AbortSignal): Promise<TokenUse[]> {
-    let carried: { index: number; use: TokenUse } | undefined;
     for (;;) {
-      const uses: TokenUse[] = [];
-      let missing = -1;
-      for (let i = 0; i < reqs.length && missing < 0; i++) {
-        const use = carried?.index === i ? carried.use : this.tryUse(reqs[i]);
-        if (use) uses.push(use);
-        else missing = i;
+      const uses = this.tryUseAll(reqs);
+      if (uses) return uses;
+      const missing = reqs.filter((r) => this.table.find(r) === undefined);
+      await Promise.all(missing.map((r) => this.obtain(r, signal).then(endUse)));
+    }
+  }
+
+  /** Claims all tokens if every one is usable now (no network, no await); undefined, holding none, otherwise. */
+  tryUseAll(reqs: readonly TokenRequest[]): TokenUse[] | undefined {
+    const uses: TokenUse[] = [];
+    for (const r of reqs) {
+      const use = this.tryUse(r);
+      if (!use) {
+        for (const u of uses) u.done();
+        return undefined;
       }
-      if (missing < 0) return uses;
-      if (carried && carried.index > missing) carried.use.done();
-      for (const u of uses) u.done();
-      const got = await this.obtain(reqs[missing], signal);
-      carried = got && { index: missing, use: got };
+      uses.push(use);
+    }
+    return uses;
+  }
+
+  /**
+   * Asks for tokens a vop is about to need (e.g. a new file's, right after
+   * its create) without waiting: vops that need them wait for the request
+   * in flight instead of sending their own one after another. Grants go to
+   * the idle LRU; failures only mean the vop asks again itself.
+   */
+  prefetch(reqs: readonly TokenRequest[]): void {
+    for (const r of reqs) {
+      if (this.table.find(r, true)) continue;
+      this.obtain(r).then(endUse, (e: unknown) => this.logger?.debug('token prefetch failed', { resource: r.resource, space: r.space, error: e }));
     }
   }
 

@@ -71,8 +71,12 @@ export class FileJournalSink implements JournalSink {
     this.schedule();
   }
 
+  hasRoom(): boolean {
+    return this.pendingBytes < this.highWaterBytes || this.closing !== null;
+  }
+
   waitForRoom(): Promise<void> {
-    if (this.pendingBytes < this.highWaterBytes || this.closing) return Promise.resolve();
+    if (this.hasRoom()) return Promise.resolve();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 

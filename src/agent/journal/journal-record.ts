@@ -31,6 +31,8 @@ export interface JournalSink {
   append(record: JournalRecord): void;
   /** Resolves at once unless too much is buffered; then when there is room again. */
   waitForRoom(): Promise<void>;
+  /** Whether waitForRoom() would resolve at once (lets the hot path skip an await). */
+  hasRoom(): boolean;
   /** Everything appended so far is durable once this resolves; rejects if any write failed. */
   sync(): Promise<void>;
   /** Syncs and releases the sink; idempotent. */

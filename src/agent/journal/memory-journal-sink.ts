@@ -15,6 +15,10 @@ export class MemoryJournalSink implements JournalSink {
 
   async waitForRoom(): Promise<void> {}
 
+  hasRoom(): boolean {
+    return true;
+  }
+
   async sync(): Promise<void> {}
 
   async close(): Promise<void> {
