@@ -31,8 +31,8 @@ interface FieldPlan {
 
 interface TypePlan {
   fields: FieldPlan[];
-  byId: Map<number, FieldPlan>;
-  oneofs: Array<{ name: string; members: Set<string> }>;
+  /** Indexed by field number (field numbers of coherd's messages are small). */
+  byId: Array<FieldPlan | undefined>;
   defaults: () => Plain;
 }
 
@@ -66,14 +66,9 @@ function decodeFrom(plan: TypePlan, r: protobuf.Reader, end: number): Plain {
   const out = plan.defaults();
   while (r.pos < end) {
     const tag = r.uint32();
-    const f = plan.byId.get(tag >>> 3);
+    const f = plan.byId[tag >>> 3];
     if (f) f.decode(r, tag & 7, out);
     else r.skipType(tag & 7);
-  }
-  for (const o of plan.oneofs) {
-    for (const member of o.members) {
-      if (out[member] !== undefined) out[o.name] = member;
-    }
   }
   return out;
 }
@@ -82,45 +77,42 @@ function planOf(type: protobuf.Type): TypePlan {
   let plan = plans.get(type);
   if (plan) return plan;
   const fields: FieldPlan[] = [];
-  plan = { fields, byId: new Map(), oneofs: [], defaults: () => ({}) };
+  plan = { fields, byId: [], defaults: () => ({}) };
   plans.set(type, plan); // before the fields: message types may refer to themselves
   for (const field of type.fieldsArray) {
     field.resolve();
     const fp = fieldPlan(field);
     fields.push(fp);
-    plan.byId.set(fp.id, fp);
+    plan.byId[fp.id] = fp;
   }
-  plan.oneofs = type.oneofsArray.map((o) => ({ name: o.name, members: new Set(o.fieldsArray.map((f) => f.name)) }));
   plan.defaults = defaultsFactory(type);
   return plan;
 }
 
-/** A fresh object of defaults per decode, with one hidden class for every message of the type. */
+/**
+ * A fresh object of defaults per decode. Built from a generated object
+ * literal so that every decoded message of a type shares one hidden class
+ * (property reads in the handlers stay monomorphic).
+ */
 function defaultsFactory(type: protobuf.Type): () => Plain {
-  const template: Plain = {};
+  const entries: string[] = [];
   for (const field of type.fieldsArray) {
     if (field.partOf) continue; // oneof members stay absent unless set
-    if (field.repeated) template[field.name] = [];
-    else if (field.resolvedType instanceof protobuf.Type) template[field.name] = null;
-    else if (field.resolvedType instanceof protobuf.Enum) template[field.name] = enumName(field.resolvedType, 0);
-    else template[field.name] = scalarDefault(field.type);
+    let literal: string;
+    if (field.repeated) literal = '[]';
+    else if (field.resolvedType instanceof protobuf.Type) literal = 'null';
+    else if (field.resolvedType instanceof protobuf.Enum) literal = JSON.stringify(enumName(field.resolvedType, 0));
+    else if (field.type === 'bytes') literal = 'Buffer.alloc(0)';
+    else literal = JSON.stringify(scalarDefault(field.type));
+    entries.push(`${JSON.stringify(field.name)}: ${literal}`);
   }
-  for (const o of type.oneofsArray) template[o.name] = undefined;
-  const keys = Object.keys(template);
-  return () => {
-    const out: Plain = {};
-    for (const k of keys) {
-      const v = template[k];
-      out[k] = Array.isArray(v) ? [] : v;
-    }
-    return out;
-  };
+  for (const o of type.oneofsArray) entries.push(`${JSON.stringify(o.name)}: undefined`);
+  return new Function('Buffer', `return function defaults() { return { ${entries.join(', ')} }; };`)(Buffer) as () => Plain;
 }
 
-function scalarDefault(type: string): unknown {
+function scalarDefault(type: string): string | number | boolean {
   if (type === 'string') return '';
   if (type === 'bool') return false;
-  if (type === 'bytes') return Buffer.alloc(0);
   return 0;
 }
 
@@ -135,10 +127,13 @@ function fieldPlan(field: protobuf.Field): FieldPlan {
   const one = scalarCodec(field, rt);
   const skipDefault = !field.partOf && !field.repeated && !(rt instanceof protobuf.Type);
   if (!field.repeated) {
+    const oneofName = field.partOf?.name;
     return {
       name, id, skipDefault,
       encode: (v, w) => one.write(v, w, id),
-      decode: (r, _wt, into) => { into[name] = one.read(r); },
+      decode: oneofName
+        ? (r, _wt, into) => { into[name] = one.read(r); into[oneofName] = name; }
+        : (r, _wt, into) => { into[name] = one.read(r); },
     };
   }
   const packable = !(rt instanceof protobuf.Type) && field.type !== 'string' && field.type !== 'bytes';
@@ -214,9 +209,15 @@ function scalarCodec(field: protobuf.Field, rt: protobuf.Type | protobuf.Enum | 
     case 'int32':
       return varint((v, w) => w.int32(Number(v)), (r) => r.int32());
     case 'uint64':
-      return varint((v, w) => w.uint64(longInput(v, true)), (r) => longToNumber(r.uint64() as unknown as LongLike));
+      return varint(
+        (v, w) => (isSmallUint(v) ? w.uint32(v) : w.uint64(longInput(v, true))),
+        (r) => readSmallVarint(r) ?? longToNumber(r.uint64() as unknown as LongLike),
+      );
     case 'int64':
-      return varint((v, w) => w.int64(longInput(v, false)), (r) => longToNumber(r.int64() as unknown as LongLike));
+      return varint(
+        (v, w) => (isSmallUint(v) ? w.uint32(v) : w.int64(longInput(v, false))),
+        (r) => readSmallVarint(r) ?? longToNumber(r.int64() as unknown as LongLike),
+      );
     default:
       throw new TypeError(`wire codec: field ${field.name} has unsupported type ${field.type}`);
   }
@@ -253,6 +254,37 @@ function longInput(v: unknown, unsigned: boolean): number | protobuf.Long | stri
   if (typeof v === 'number' || typeof v === 'string') return (protobuf.util.Long as unknown as LongStatics).fromValue(v, unsigned);
   if (typeof v === 'bigint') return String(v);
   throw new TypeError(`${JSON.stringify(v)} is not an integer`);
+}
+
+/**
+ * Below 2^32 a 64-bit varint has the same bytes as a 32-bit one: written
+ * without the Long/LongBits objects protobufjs allocates per 64-bit value.
+ */
+function isSmallUint(v: unknown): v is number {
+  return typeof v === 'number' && v >= 0 && v <= 0xffff_ffff && Number.isInteger(v);
+}
+
+/**
+ * A varint of at most 7 bytes (< 2^49: exact in a double, the same value as
+ * signed or unsigned) read without allocating; undefined (position
+ * unchanged) for a longer one, which the Long path reads.
+ */
+function readSmallVarint(r: protobuf.Reader): number | undefined {
+  const buf = r.buf;
+  let pos = r.pos;
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 7; i++) {
+    if (pos >= r.len) throw new RangeError(`index out of range: ${pos} + 1 > ${r.len}`);
+    const b = buf[pos++];
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      r.pos = pos;
+      return value;
+    }
+    scale *= 128;
+  }
+  return undefined;
 }
 
 type LongLike = number | { toNumber(): number };
