@@ -115,6 +115,16 @@ describe('backing store paths', () => {
     assert.equal(await store.lookupIno('/escape-dir/secret'), undefined);
     assert.equal(await store.lookupIno('/dir/file'), (await fsp.lstat(nodePath.join(backingDir, 'dir', 'file'))).ino);
   });
+
+  it('gives a lookup of a missing or invalid path the errno its getattr would fail with', async () => {
+    const cases: Array<[string, string]> = [['/dir/missing', 'ENOENT'], ['/../outside', 'EACCES'], ['/escape-dir/secret', 'EACCES'], ['/dir/file/x', 'ENOTDIR'], ['/a//b', 'EINVAL']];
+    for (const [path, errno] of cases) {
+      const found = await store.lookup(path);
+      assert.ok('error' in found, `${path} is not found`);
+      assert.equal(errnoNameOf(found.error), errno, path);
+      await expectErrno(exec('getattr', path, {}), errno);
+    }
+  });
 });
 
 describe('backing store bounds', () => {

@@ -64,7 +64,7 @@ describe('journal hook', () => {
     assert.ok(!JSON.stringify(record).includes('some bytes'));
   });
 
-  it('journals large write data with its SHA-256, hashed while the op runs', async () => {
+  it('journals large write data with its SHA-256 after a slow op', async () => {
     const sink = new MemoryJournalSink();
     const data = Buffer.alloc(128 * 1024, 0x5a);
     const want = createHash('sha256').update(data).digest('hex');

@@ -9,7 +9,7 @@ import { settle } from './coherency-fakes.test';
 
 const ref: FileRef = { ino: 7, path: '/f', fh: 1 };
 
-function setup(o: { maxDirtyBytes?: number; maxBytes?: number; maxWriteBytes?: number } = {}) {
+function setup(o: { maxDirtyBytes?: number; maxBytes?: number; maxWriteBytes?: number; backgroundDirtyBytes?: number } = {}) {
   const clock = new FakeClock(0);
   const pages = new PageCache({ maxBytes: o.maxBytes ?? 1024 * PAGE_SIZE });
   const writes: Array<{ offset: number; data: string; atMs: number }> = [];
@@ -26,6 +26,7 @@ function setup(o: { maxDirtyBytes?: number; maxBytes?: number; maxWriteBytes?: n
     deadlineMs: () => deadlineMs,
     maxDirtyBytes: o.maxDirtyBytes,
     maxWriteBytes: o.maxWriteBytes,
+    backgroundDirtyBytes: o.backgroundDirtyBytes,
   });
   const file = pages.fileFor('ns/7', ref);
   const write = (offset: number, data: string) => {
@@ -98,6 +99,26 @@ test('writers wait while dirty memory is over the limit', async () => {
   await throttle;
   assert.ok(writes.length > 0);
   assert.ok(pages.dirtyBytes <= 2 * PAGE_SIZE);
+});
+
+test('above the background level, flushing starts without making the writer wait', async () => {
+  const { write, writes, pages } = setup({ maxDirtyBytes: 16 * PAGE_SIZE, backgroundDirtyBytes: 2 * PAGE_SIZE });
+  assert.equal(write(0, 'a'.repeat(2 * PAGE_SIZE)), undefined);
+  await settle(5);
+  assert.equal(writes.length, 0, 'at the level: nothing flushed yet');
+  assert.equal(write(2 * PAGE_SIZE, 'b'.repeat(PAGE_SIZE)), undefined, 'above it: the writer goes on');
+  await settle(10);
+  assert.deepEqual(writes.map((w) => [w.offset, w.data.length]), [[0, 3 * PAGE_SIZE]]);
+  assert.equal(pages.dirtyBytes, 0);
+});
+
+test('flush buffers are reused across runs and every run carries its own bytes', async () => {
+  const { wb, pages, file, writes } = setup({ maxWriteBytes: 32 * PAGE_SIZE, maxBytes: 4096 * PAGE_SIZE });
+  for (const fill of ['x', 'y', 'z']) {
+    assert.equal(pages.write(file, 0, Buffer.from(fill.repeat(20 * PAGE_SIZE))), -1);
+    await wb.flush('ns/7');
+  }
+  assert.deepEqual(writes.map((w) => w.data), ['x', 'y', 'z'].map((c) => c.repeat(20 * PAGE_SIZE)));
 });
 
 test('a page rewritten during its flush stays dirty', async () => {

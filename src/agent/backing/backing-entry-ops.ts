@@ -26,7 +26,7 @@ export class BackingEntryOps {
   constructor(private readonly paths: BackingPaths) {}
 
   async getattr(path: string): Promise<VopStat> {
-    return toVopStat(await fsp.lstat(await this.paths.resolve(path)));
+    return toVopStat(await this.paths.lstat(path));
   }
 
   async access(path: string, args: VopArgs['access']): Promise<void> {

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'fs';
+import { promises as fsp, Stats } from 'fs';
 import * as nodePath from 'path';
 import { InvalidArgumentError, PermissionDeniedError } from '../../common/errors';
 import { ErrnoError } from './errno-error';
@@ -63,6 +63,29 @@ export class BackingPaths {
       throw new PermissionDeniedError('PERMISSION_DENIED', 'path resolves outside the backing directory', { path: mountPath });
     }
     return nodePath.join(parent, name);
+  }
+
+  /**
+   * lstat of a mount path, with the same containment check as resolve().
+   * The lstat runs alongside the parent's realpath instead of after it (one
+   * thread-pool round trip instead of two: every FUSE lookup lands here): it
+   * only reads metadata, and its result, or error, is used only once the
+   * parent is known to lie inside the root; otherwise the answer is EACCES
+   * as from resolve(). The residual race is resolve()'s own.
+   */
+  async lstat(mountPath: unknown): Promise<Stats> {
+    const parts = this.components(mountPath);
+    if (parts.length <= 1) return fsp.lstat(parts.length === 0 ? this.root : nodePath.join(this.root, parts[0]));
+    const [parent, st] = await Promise.allSettled([
+      fsp.realpath(nodePath.join(this.root, ...parts.slice(0, -1))),
+      fsp.lstat(nodePath.join(this.root, ...parts)),
+    ]);
+    if (parent.status === 'rejected') throw parent.reason;
+    if (!this.contains(parent.value)) {
+      throw new PermissionDeniedError('PERMISSION_DENIED', 'path resolves outside the backing directory', { path: mountPath });
+    }
+    if (st.status === 'rejected') throw st.reason;
+    return st.value;
   }
 
   /** The mount path of a mount path's parent directory ('/' for top-level entries). */

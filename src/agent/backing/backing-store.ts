@@ -58,10 +58,20 @@ export class BackingStore {
 
   /** The inode at a mount path (lstat), or undefined if it does not exist or the path is invalid. */
   async lookupIno(path: string): Promise<number | undefined> {
+    const found = await this.lookup(path);
+    return 'ino' in found ? found.ino : undefined;
+  }
+
+  /**
+   * The inode at a mount path (lstat), or the error a getattr of the path
+   * would fail with (the same resolve and lstat, errno-mapped): a caller
+   * can answer a getattr of a missing or invalid path without asking twice.
+   */
+  async lookup(path: string): Promise<{ ino: number } | { error: Error }> {
     try {
-      return (await fsp.lstat(await this.paths.resolve(path))).ino;
-    } catch {
-      return undefined;
+      return { ino: (await this.paths.lstat(path)).ino };
+    } catch (e) {
+      return { error: normalizeBackingError(e, 'getattr') };
     }
   }
 

@@ -1,5 +1,6 @@
 import type { ByteRange } from '../../common/byte-range';
 import { FilePages, FileRef, Page, PAGE_SIZE } from './page';
+import { PageBufferPool } from './page-buffer-pool';
 import { PageLru } from './page-lru';
 
 export interface PageCacheOptions {
@@ -17,6 +18,8 @@ export class PageStore {
   protected readonly files = new Map<string, FilePages>();
   /** Clean filled pages, least recently used first. */
   protected readonly lru = new PageLru();
+  /** Buffers of removed pages, for the next ones (up to 4 MiB kept). */
+  private readonly buffers = new PageBufferPool(1024);
   private pageCount = 0;
   private dirtyCount = 0;
 
@@ -91,7 +94,7 @@ export class PageStore {
   }
 
   protected add(file: FilePages, index: number): Page {
-    const page = new Page(file, index);
+    const page = new Page(file, index, this.buffers.take());
     file.pages.set(index, page);
     this.pageCount++;
     return page;
@@ -105,6 +108,7 @@ export class PageStore {
     if (file.dirty.delete(page)) this.dirtyCount--;
     if (file.shortPage === page) file.shortPage = undefined;
     this.pageCount--;
+    this.buffers.give(page.buf); // nothing refers to it past this tick (page-buffer-pool.ts)
   }
 
   protected markDirty(page: Page): void {

@@ -19,12 +19,6 @@ export interface FileRef {
  * `length` < PAGE_SIZE means the file ends inside this page.
  */
 export class Page {
-  /**
-   * Not zero-filled: bytes are read only where they are known (the dirty
-   * extent, or [0, length) of a filled page), and fillFrom zeroes what lies
-   * past the file's content.
-   */
-  readonly buf = Buffer.allocUnsafe(PAGE_SIZE);
   filled = false;
   length = 0;
   /** Dirty bytes [dirtyStart, dirtyEnd) within the page; empty when clean. */
@@ -37,9 +31,16 @@ export class Page {
   lruNext: Page | undefined = undefined;
   inLru = false;
 
+  /**
+   * `buf` is not zero-filled: bytes are read only where they are known (the
+   * dirty extent, or [0, length) of a filled page), and fillFrom zeroes what
+   * lies past the file's content. Cached pages get theirs from PageStore's
+   * pool; scratch pages allocate one.
+   */
   constructor(
     readonly file: FilePages,
     readonly index: number,
+    readonly buf: Buffer = Buffer.allocUnsafe(PAGE_SIZE),
   ) {}
 
   get offset(): number {

@@ -2,6 +2,7 @@ import { ByteRange, overlaps } from '../../common/byte-range';
 import type { Clock, TimerHandle } from '../../common/clock';
 import { SessionLostError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
+import { FlushBuffers } from './flush-buffers';
 import { FilePages, FileRef, Page, PAGE_SIZE } from './page';
 import type { PageCache } from './page-cache';
 
@@ -19,6 +20,8 @@ export interface WriteBackOptions {
   logger?: Logger;
   /** Writers wait for flushes while more than this is dirty. Default 32 MiB. */
   maxDirtyBytes?: number;
+  /** Above this much dirty, the dirtiest files are flushed in the background while writers go on. Default maxDirtyBytes / 4. */
+  backgroundDirtyBytes?: number;
   /** A dirtied file is flushed at most this long after its first dirty byte. Default 1000 ms. */
   flushDelayMs?: number;
   /** Largest single pwrite of coalesced pages. Default 4 MiB. */
@@ -51,12 +54,17 @@ export class WriteBack {
   private readonly isFenced: () => boolean;
   private readonly logger?: Logger;
   readonly maxDirtyBytes: number;
+  readonly backgroundDirtyBytes: number;
   readonly flushDelayMs: number;
   private readonly maxWriteBytes: number;
   private readonly timers = new Map<string, TimerHandle>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly errors = new Map<string, Error>();
   private relief: Promise<void> | undefined;
+  private background: Promise<void> | undefined;
+  private readonly buffers: FlushBuffers;
+  /** Runs written or given up so far: lets the background loop stop when a flush made no progress. */
+  private runsDone = 0;
 
   constructor(options: WriteBackOptions) {
     this.pages = options.pages;
@@ -67,19 +75,29 @@ export class WriteBack {
     this.logger = options.logger;
     this.maxDirtyBytes = positive(options.maxDirtyBytes ?? 32 * 1024 * 1024, 'maxDirtyBytes');
     this.flushDelayMs = positive(options.flushDelayMs ?? 1000, 'flushDelayMs');
+    this.backgroundDirtyBytes = positive(options.backgroundDirtyBytes ?? this.maxDirtyBytes / 4, 'backgroundDirtyBytes');
     this.maxWriteBytes = Math.max(PAGE_SIZE, positive(options.maxWriteBytes ?? 4 * 1024 * 1024, 'maxWriteBytes'));
+    this.buffers = new FlushBuffers(this.maxWriteBytes);
   }
 
   /**
-   * Call after PageCache.write dirtied the file: arms its flush timer and,
-   * over the dirty limit, returns a promise the writer awaits (throttling).
+   * Call after PageCache.write dirtied the file: arms its flush timer,
+   * above backgroundDirtyBytes starts flushing without waiting (so a
+   * stream's writes and flushes overlap), and over the dirty limit returns
+   * a promise the writer awaits (throttling).
    */
   dirtied(key: string): Promise<void> | undefined {
     if (!this.timers.has(key)) {
       this.timers.set(key, this.clock.setTimer(this.flushDelayMs, () => this.onTimer(key)));
     }
     this.pages.evict();
-    if (this.pages.dirtyBytes <= this.maxDirtyBytes) return undefined;
+    const dirty = this.pages.dirtyBytes;
+    if (dirty > this.backgroundDirtyBytes && !this.background) {
+      this.background = this.flushInBackground().finally(() => {
+        this.background = undefined;
+      });
+    }
+    if (dirty <= this.maxDirtyBytes) return undefined;
     this.relief ??= this.relievePressure().finally(() => {
       this.relief = undefined;
     });
@@ -145,7 +163,10 @@ export class WriteBack {
       const run = this.nextRun(candidates, cursor);
       if (!run) break;
       cursor = run.next;
-      if (this.isFenced() || this.clock.nowMs() >= this.deadlineMs()) return this.abandon(file, 'lease deadline passed before flush');
+      if (this.isFenced() || this.clock.nowMs() >= this.deadlineMs()) {
+        this.buffers.give(run.data);
+        return this.abandon(file, 'lease deadline passed before flush');
+      }
       try {
         await this.flushFn(file.ref, run.offset, run.data);
         for (const p of run.pages) this.pages.markClean(p.page, p.version);
@@ -154,6 +175,9 @@ export class WriteBack {
         this.recordError(key, error);
         this.logger?.warn('write-back failed, dropping the dirty range', { ino: file.ref.ino, path: file.ref.path, offset: run.offset, length: run.data.length, error: error.message });
         this.pages.dropRange(file, { start: run.offset, end: run.offset + run.data.length });
+      } finally {
+        this.buffers.give(run.data);
+        this.runsDone++;
       }
     }
     const file = this.pages.file(key);
@@ -194,10 +218,25 @@ export class WriteBack {
       bytes += page.dirtyEnd - page.dirtyStart;
       prev = page;
     }
-    const data = Buffer.allocUnsafe(bytes);
+    const data = this.buffers.take(bytes);
     let at = 0;
     for (const p of pages) at += p.page.buf.copy(data, at, p.start, p.end);
     return { offset: first.offset + first.dirtyStart, data, pages, next: cursor };
+  }
+
+  /**
+   * Flushes the dirtiest file while more than backgroundDirtyBytes is dirty;
+   * nobody waits for it. Stops when a flush wrote nothing (nothing left it can do).
+   */
+  private async flushInBackground(): Promise<void> {
+    while (this.pages.dirtyBytes > this.backgroundDirtyBytes) {
+      let dirtiest: FilePages | undefined;
+      for (const f of this.pages.allFiles()) if (!dirtiest || f.dirty.size > dirtiest.dirty.size) dirtiest = f;
+      if (!dirtiest || dirtiest.dirty.size === 0) return;
+      const before = this.runsDone;
+      await this.flush(dirtiest.key);
+      if (this.runsDone === before) return;
+    }
   }
 
   /** Flushes files, most dirty first, until the dirty total is under the limit. */

@@ -66,7 +66,7 @@ export function createFuseOps(deps: FuseOpsDeps): Record<string, (...args: never
 
   return {
     // Adapted by AgentFuse: reply(code, vop-level value).
-    getattr: (path: string, cb: Cb) => serve('getattr', cb, async () => run(await vops.onPath('getattr', path, {})), (st) => [0, st]),
+    getattr: (path: string, cb: Cb) => serve('getattr', cb, async () => run(await vops.getattrOnPath(path)), (st) => [0, st]),
     fgetattr: (path: string, fh: number, cb: Cb) => serve('fgetattr', cb, () => run(vops.onHandle('getattr', path, fh, { fh })), (st) => [0, st]),
     readdir: (path: string, cb: Cb) => serve('readdir', cb, async () => run(await vops.onPath('readdir', path, {})), (e) => [0, e]),
     statfs: (path: string, cb: Cb) => serve('statfs', cb, async () => run(await vops.onPath('statfs', path, {})), (s) => [0, s]),

@@ -18,6 +18,19 @@ export class VopBuilder {
     return { op, path, ino, args, signal: this.signal };
   }
 
+  /**
+   * A getattr of a path. A path that does not resolve (a negative lookup:
+   * the kernel asks before every create) fails here with the error the
+   * backing store's getattr would give, from the lstat just made, instead of
+   * running the chain to repeat it. No token is involved either way: a
+   * missing path has no inode to hold one on.
+   */
+  async getattrOnPath(path: string): Promise<VopOf<'getattr'>> {
+    const found = await this.backing.lookup(path);
+    if ('error' in found) throw found.error;
+    return { op: 'getattr', path, ino: found.ino, args: {}, signal: this.signal };
+  }
+
   /** An op that adds or removes the entry `path`: parentIno = its directory; ino if `withIno`. */
   async onEntry<N extends VopName>(op: N, path: string, args: VopArgs[N], withIno: boolean): Promise<VopOf<N>> {
     const [parentIno, ino] = await Promise.all([

@@ -32,18 +32,9 @@ export function createJournalHook(options: JournalHookOptions): Hook {
       return result;
     }
     if (!sink.hasRoom()) await sink.waitForRoom();
-    // Taken before the op: its buffers are valid only until it settles, and
-    // large data is hashed while the op waits for its backing write (journalArgs).
-    const pendingArgs = journalArgs(vop);
-    let result: VopResult;
-    try {
-      result = await next(vop);
-    } catch (e) {
-      if (pendingArgs instanceof Promise) await pendingArgs; // the hash must not outlive the buffer
-      throw e;
-    }
-    // The sequence is taken once the args are complete, so records reach the sink in sequence order.
-    const args = pendingArgs instanceof Promise ? await pendingArgs : pendingArgs;
+    const result = await next(vop);
+    // Hashed after the op (its buffers stay valid until this hook returns): a failed op costs no hash.
+    const args = journalArgs(vop);
     const record: JournalRecord = {
       namespace,
       ino: inoOf(vop, result) ?? null,
@@ -79,42 +70,19 @@ function inoOf(vop: Vop, result: VopResult): number | undefined {
 }
 
 /**
- * Buffers from this size on are hashed in a setImmediate callback instead of
- * at once. SHA-256 of a 128 KiB write costs ~90 µs, about what the backing
- * pwrite takes; by the time the callback runs, the op's chain of promises
- * has reached that pwrite (queued on the libuv pool), so the hash runs on
- * the main thread while the pool writes and the op takes the longer of the
- * two instead of their sum. No copy is made (the buffer stays valid: the op
- * does not settle before its record is complete). Why not WebCrypto: it
- * copies the buffer first, and a 128 KiB allocation is an mmap with page
- * faults, which cost more than the hash.
- */
-const DEFERRED_DIGEST_BYTES = 32 * 1024;
-
-/**
  * Args as journaled: buffers become length + SHA-256; local handle ids are
- * dropped. A promise when a large buffer is hashed later (see above).
+ * dropped. Hashed at once, on the main thread. A deferred hash (setImmediate,
+ * overlapping a backing write) was tried: with writes buffered in the page
+ * cache there is no backing write to overlap, and the deferral only cost an
+ * event-loop turn per write.
  */
-export function journalArgs(vop: Vop): Record<string, unknown> | Promise<Record<string, unknown>> {
+export function journalArgs(vop: Vop): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  let deferred: Array<[string, Buffer]> | undefined;
   for (const [key, value] of Object.entries(vop.args as Record<string, unknown>)) {
     if (key === 'fh') continue;
-    if (!Buffer.isBuffer(value)) {
-      out[key] = value;
-    } else if (value.length < DEFERRED_DIGEST_BYTES) {
-      out[key] = digestOf(value);
-    } else {
-      out[key] = undefined; // keeps the key order of the args
-      (deferred ??= []).push([key, value]);
-    }
+    out[key] = Buffer.isBuffer(value) ? digestOf(value) : value;
   }
-  if (!deferred) return out;
-  const later = deferred;
-  return new Promise((resolve) => setImmediate(() => {
-    for (const [key, value] of later) out[key] = digestOf(value);
-    resolve(out);
-  }));
+  return out;
 }
 
 function digestOf(value: Buffer): { length: number; sha256: string } {
