@@ -1,4 +1,5 @@
 import * as protobuf from 'protobufjs';
+import { wireScalars } from './wire-scalars';
 
 /**
  * Encodes plain objects straight to protobuf bytes and decodes bytes straight
@@ -11,6 +12,9 @@ import * as protobuf from 'protobufjs';
  * (`fromObject` + `encode`, `decode` + `toObject`), allocating a message
  * instance per nested message; on the session stream that was a quarter of
  * the coordinator's and the client's CPU per grant (bench/RESULTS.md, P3).
+ * Like protobufjs, the per-type functions are generated, so that every
+ * property access is to a known name (monomorphic in V8); a generic loop over
+ * field descriptors cost twice as much per message inside the servers.
  */
 export interface MessageCodec {
   encode(message: object): Buffer;
@@ -18,277 +22,158 @@ export interface MessageCodec {
 }
 
 type Plain = Record<string, unknown>;
-type FieldEncoder = (value: unknown, w: protobuf.Writer) => void;
 
-interface FieldPlan {
-  name: string;
-  id: number;
-  /** Whether a scalar equal to its default may be left out (not for oneof members). */
-  skipDefault: boolean;
-  encode: FieldEncoder;
-  decode: (r: protobuf.Reader, wireType: number, into: Plain) => void;
+interface Compiled {
+  encode(m: Plain, w: protobuf.Writer): void;
+  decode(r: protobuf.Reader, end: number): Plain;
 }
 
-interface TypePlan {
-  fields: FieldPlan[];
-  /** Indexed by field number (field numbers of coherd's messages are small). */
-  byId: Array<FieldPlan | undefined>;
-  defaults: () => Plain;
-}
-
-const plans = new WeakMap<protobuf.Type, TypePlan>();
+const compiled = new Map<protobuf.Type, Compiled>();
 
 export function messageCodec(type: protobuf.Type): MessageCodec {
-  const plan = planOf(type);
+  const c = compile(type);
   return {
     encode(message) {
       const w = protobuf.Writer.create();
-      encodeInto(plan, message as Plain, w);
+      c.encode(message as Plain, w);
       return w.finish() as Buffer;
     },
     decode(bytes) {
       const r = protobuf.Reader.create(bytes);
-      return decodeFrom(plan, r, r.len);
+      return c.decode(r, r.len);
     },
   };
 }
 
-function encodeInto(plan: TypePlan, message: Plain, w: protobuf.Writer): void {
-  for (const f of plan.fields) {
-    const v = message[f.name];
-    if (v === undefined || v === null) continue;
-    if (f.skipDefault && (v === 0 || v === '' || v === false)) continue;
-    f.encode(v, w);
+const VARINT = 0;
+const LENGTH_DELIMITED = 2;
+const tag = (id: number, wireType: number): number => ((id << 3) | wireType) >>> 0;
+
+/** What the generated code refers to: nested types' codecs and enums, by index. */
+class Refs {
+  readonly nested: Compiled[] = [];
+  readonly enums: protobuf.Enum[] = [];
+
+  nestedIndex(t: protobuf.Type): number {
+    this.nested.push(compile(t));
+    return this.nested.length - 1;
+  }
+
+  enumIndex(e: protobuf.Enum): number {
+    this.enums.push(e);
+    return this.enums.length - 1;
   }
 }
 
-function decodeFrom(plan: TypePlan, r: protobuf.Reader, end: number): Plain {
-  const out = plan.defaults();
-  while (r.pos < end) {
-    const tag = r.uint32();
-    const f = plan.byId[tag >>> 3];
-    if (f) f.decode(r, tag & 7, out);
-    else r.skipType(tag & 7);
-  }
-  return out;
+function compile(type: protobuf.Type): Compiled {
+  const known = compiled.get(type);
+  if (known) return known;
+  // Registered before generating: a message type may contain itself.
+  const c: Compiled = { encode: () => undefined, decode: () => ({}) };
+  compiled.set(type, c);
+  const refs = new Refs();
+  const fields = type.fieldsArray.map((f) => f.resolve());
+  const encodeBody = fields.map((f) => encodeField(f, refs)).join('\n');
+  const decodeCases = fields.map((f) => `case ${f.id}: ${decodeField(f, refs)} break;`).join('\n');
+  const make = new Function('H', 'N', 'E', 'Buffer', `
+    return {
+      encode: function encode(m, w) { let v;\n${encodeBody}\n },
+      decode: function decode(r, end) {
+        const m = ${defaultsLiteral(type)};
+        while (r.pos < end) {
+          const t = r.uint32();
+          switch (t >>> 3) {\n${decodeCases}\n default: r.skipType(t & 7); }
+        }
+        return m;
+      },
+    };`);
+  Object.assign(c, make(wireScalars, refs.nested, refs.enums, Buffer));
+  return c;
 }
 
-function planOf(type: protobuf.Type): TypePlan {
-  let plan = plans.get(type);
-  if (plan) return plan;
-  const fields: FieldPlan[] = [];
-  plan = { fields, byId: [], defaults: () => ({}) };
-  plans.set(type, plan); // before the fields: message types may refer to themselves
-  for (const field of type.fieldsArray) {
-    field.resolve();
-    const fp = fieldPlan(field);
-    fields.push(fp);
-    plan.byId[fp.id] = fp;
-  }
-  plan.defaults = defaultsFactory(type);
-  return plan;
-}
-
-/**
- * A fresh object of defaults per decode. Built from a generated object
- * literal so that every decoded message of a type shares one hidden class
- * (property reads in the handlers stay monomorphic).
- */
-function defaultsFactory(type: protobuf.Type): () => Plain {
+/** A fresh object per decode from one literal: one hidden class for every message of the type. */
+function defaultsLiteral(type: protobuf.Type): string {
   const entries: string[] = [];
   for (const field of type.fieldsArray) {
     if (field.partOf) continue; // oneof members stay absent unless set
     let literal: string;
     if (field.repeated) literal = '[]';
     else if (field.resolvedType instanceof protobuf.Type) literal = 'null';
-    else if (field.resolvedType instanceof protobuf.Enum) literal = JSON.stringify(enumName(field.resolvedType, 0));
+    else if (field.resolvedType instanceof protobuf.Enum) literal = JSON.stringify(wireScalars.enumName(field.resolvedType, 0));
     else if (field.type === 'bytes') literal = 'Buffer.alloc(0)';
-    else literal = JSON.stringify(scalarDefault(field.type));
+    else if (field.type === 'string') literal = "''";
+    else if (field.type === 'bool') literal = 'false';
+    else literal = '0';
     entries.push(`${JSON.stringify(field.name)}: ${literal}`);
   }
   for (const o of type.oneofsArray) entries.push(`${JSON.stringify(o.name)}: undefined`);
-  return new Function('Buffer', `return function defaults() { return { ${entries.join(', ')} }; };`)(Buffer) as () => Plain;
+  return `{ ${entries.join(', ')} }`;
 }
 
-function scalarDefault(type: string): string | number | boolean {
-  if (type === 'string') return '';
-  if (type === 'bool') return false;
-  return 0;
-}
-
-function enumName(e: protobuf.Enum, value: number): string | number {
-  return e.valuesById[value] ?? value;
-}
-
-function fieldPlan(field: protobuf.Field): FieldPlan {
-  const name = field.name;
-  const id = field.id;
+/** Source that writes value `x` without its tag; null for a message field. */
+function bareWrite(field: protobuf.Field, refs: Refs, x: string): string | null {
   const rt = field.resolvedType;
-  const one = scalarCodec(field, rt);
-  const skipDefault = !field.partOf && !field.repeated && !(rt instanceof protobuf.Type);
-  if (!field.repeated) {
-    const oneofName = field.partOf?.name;
-    return {
-      name, id, skipDefault,
-      encode: (v, w) => one.write(v, w, id),
-      decode: oneofName
-        ? (r, _wt, into) => { into[name] = one.read(r); into[oneofName] = name; }
-        : (r, _wt, into) => { into[name] = one.read(r); },
-    };
-  }
-  const packable = !(rt instanceof protobuf.Type) && field.type !== 'string' && field.type !== 'bytes';
-  return {
-    name, id, skipDefault: false,
-    encode: (v, w) => {
-      if (!Array.isArray(v)) throw new TypeError(`${name}: expected an array`);
-      if (v.length === 0) return;
-      if (packable) {
-        w.uint32(((id << 3) | 2) >>> 0).fork();
-        for (const item of v) one.writeBare(item, w);
-        w.ldelim();
-      } else {
-        for (const item of v) one.write(item, w, id);
-      }
-    },
-    decode: (r, wireType, into) => {
-      const list = into[name] as unknown[];
-      if (packable && wireType === 2) {
-        const end = r.uint32() + r.pos;
-        while (r.pos < end) list.push(one.read(r));
-      } else {
-        list.push(one.read(r));
-      }
-    },
-  };
-}
-
-interface ScalarCodec {
-  /** Tag and value. */
-  write(v: unknown, w: protobuf.Writer, id: number): void;
-  /** Value only (packed repeated). */
-  writeBare(v: unknown, w: protobuf.Writer): void;
-  read(r: protobuf.Reader): unknown;
-}
-
-function scalarCodec(field: protobuf.Field, rt: protobuf.Type | protobuf.Enum | null): ScalarCodec {
-  if (rt instanceof protobuf.Type) {
-    let cached: TypePlan | undefined;
-    const plan = (): TypePlan => (cached ??= planOf(rt));
-    return {
-      write: (v, w, id) => {
-        w.uint32(((id << 3) | 2) >>> 0).fork();
-        encodeInto(plan(), v as Plain, w);
-        w.ldelim();
-      },
-      writeBare: () => { throw new TypeError('messages are never packed'); },
-      read: (r) => {
-        const len = r.uint32();
-        return decodeFrom(plan(), r, r.pos + len);
-      },
-    };
-  }
-  if (rt instanceof protobuf.Enum) {
-    const e = rt;
-    const toNumber = (v: unknown): number => {
-      if (typeof v === 'number') return v;
-      const n = e.values[String(v)];
-      if (n === undefined) throw new TypeError(`${field.name}: ${JSON.stringify(v)} is not a ${e.name}`);
-      return n;
-    };
-    return varint((v, w) => w.int32(toNumber(v)), (r) => enumName(e, r.int32()));
-  }
+  if (rt instanceof protobuf.Type) return null;
+  if (rt instanceof protobuf.Enum) return `w.int32(H.enumNumber(E[${refs.enumIndex(rt)}], ${x}, ${JSON.stringify(field.name)}));`;
   switch (field.type) {
-    case 'string':
-      return lengthDelimited((v, w) => w.string(String(v)), (r) => r.string());
-    case 'bytes':
-      return lengthDelimited((v, w) => w.bytes(v as Uint8Array), (r) => Buffer.from(r.bytes()));
-    case 'bool':
-      return varint((v, w) => w.bool(Boolean(v)), (r) => r.bool());
-    case 'uint32':
-      return varint((v, w) => w.uint32(Number(v)), (r) => r.uint32());
-    case 'int32':
-      return varint((v, w) => w.int32(Number(v)), (r) => r.int32());
-    case 'uint64':
-      return varint(
-        (v, w) => (isSmallUint(v) ? w.uint32(v) : w.uint64(longInput(v, true))),
-        (r) => readSmallVarint(r) ?? longToNumber(r.uint64() as unknown as LongLike),
-      );
-    case 'int64':
-      return varint(
-        (v, w) => (isSmallUint(v) ? w.uint32(v) : w.int64(longInput(v, false))),
-        (r) => readSmallVarint(r) ?? longToNumber(r.int64() as unknown as LongLike),
-      );
-    default:
-      throw new TypeError(`wire codec: field ${field.name} has unsupported type ${field.type}`);
+    case 'string': return `w.string(String(${x}));`;
+    case 'bytes': return `w.bytes(${x});`;
+    case 'bool': return `w.bool(Boolean(${x}));`;
+    case 'uint32': return `w.uint32(Number(${x}));`;
+    case 'int32': return `w.int32(Number(${x}));`;
+    case 'uint64': return `H.writeUint64(w, ${x});`;
+    case 'int64': return `H.writeInt64(w, ${x});`;
+    default: throw new TypeError(`wire codec: field ${field.name} has unsupported type ${field.type}`);
   }
 }
 
-function varint(writeBare: (v: unknown, w: protobuf.Writer) => void, read: (r: protobuf.Reader) => unknown): ScalarCodec {
-  return {
-    write: (v, w, id) => { w.uint32((id << 3) >>> 0); writeBare(v, w); },
-    writeBare,
-    read,
-  };
+function wireTypeOf(field: protobuf.Field): number {
+  return field.resolvedType instanceof protobuf.Type || field.type === 'string' || field.type === 'bytes' ? LENGTH_DELIMITED : VARINT;
 }
 
-function lengthDelimited(writeBare: (v: unknown, w: protobuf.Writer) => void, read: (r: protobuf.Reader) => unknown): ScalarCodec {
-  return {
-    write: (v, w, id) => { w.uint32(((id << 3) | 2) >>> 0); writeBare(v, w); },
-    writeBare,
-    read,
-  };
-}
-
-interface LongStatics {
-  fromValue(v: number | string, unsigned?: boolean): protobuf.Long;
-}
-
-/**
- * Safe integers in range go to the writer as they are; anything else through
- * Long exactly as proto-loader's fromObject does (saturating: 2^64 as a
- * uint64 is written as 2^64 − 1, a negative uint64 as 0, 2^63 as an int64 as
- * 2^63 − 1, fractions truncated).
- */
-function longInput(v: unknown, unsigned: boolean): number | protobuf.Long | string {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && (!unsigned || v >= 0)) return v;
-  if (typeof v === 'number' || typeof v === 'string') return (protobuf.util.Long as unknown as LongStatics).fromValue(v, unsigned);
-  if (typeof v === 'bigint') return String(v);
-  throw new TypeError(`${JSON.stringify(v)} is not an integer`);
-}
-
-/**
- * Below 2^32 a 64-bit varint has the same bytes as a 32-bit one: written
- * without the Long/LongBits objects protobufjs allocates per 64-bit value.
- */
-function isSmallUint(v: unknown): v is number {
-  return typeof v === 'number' && v >= 0 && v <= 0xffff_ffff && Number.isInteger(v);
-}
-
-/**
- * A varint of at most 7 bytes (< 2^49: exact in a double, the same value as
- * signed or unsigned) read without allocating; undefined (position
- * unchanged) for a longer one, which the Long path reads.
- */
-function readSmallVarint(r: protobuf.Reader): number | undefined {
-  const buf = r.buf;
-  let pos = r.pos;
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 7; i++) {
-    if (pos >= r.len) throw new RangeError(`index out of range: ${pos} + 1 > ${r.len}`);
-    const b = buf[pos++];
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) {
-      r.pos = pos;
-      return value;
-    }
-    scale *= 128;
+function encodeField(field: protobuf.Field, refs: Refs): string {
+  const get = `v = m[${JSON.stringify(field.name)}];`;
+  const rt = field.resolvedType;
+  const writeOne = (x: string): string => rt instanceof protobuf.Type
+    ? `w.uint32(${tag(field.id, LENGTH_DELIMITED)}).fork(); N[${refs.nestedIndex(rt)}].encode(${x}, w); w.ldelim();`
+    : `w.uint32(${tag(field.id, wireTypeOf(field))}); ${bareWrite(field, refs, x)}`;
+  if (field.repeated) {
+    const packed = wireTypeOf(field) === VARINT;
+    const body = packed
+      ? `w.uint32(${tag(field.id, LENGTH_DELIMITED)}).fork(); for (const x of v) { ${bareWrite(field, refs, 'x')} } w.ldelim();`
+      : `for (const x of v) { ${writeOne('x')} }`;
+    return `${get} if (v != null) { if (!Array.isArray(v)) throw H.notAnArray(${JSON.stringify(field.name)}); if (v.length > 0) { ${body} } }`;
   }
-  return undefined;
+  // proto3: a scalar equal to its default is left out, except as a oneof member (its presence is the choice).
+  const skipDefault = !field.partOf && !(rt instanceof protobuf.Type);
+  const present = skipDefault ? `v != null && v !== 0 && v !== '' && v !== false` : 'v != null';
+  return `${get} if (${present}) { ${writeOne('v')} }`;
 }
 
-type LongLike = number | { toNumber(): number };
+/** Source that reads one value of the field (its tag already read) into `x`. */
+function bareRead(field: protobuf.Field, refs: Refs): string {
+  const rt = field.resolvedType;
+  if (rt instanceof protobuf.Type) return `(l = r.uint32(), N[${refs.nestedIndex(rt)}].decode(r, r.pos + l))`;
+  if (rt instanceof protobuf.Enum) return `H.enumName(E[${refs.enumIndex(rt)}], r.int32())`;
+  switch (field.type) {
+    case 'string': return 'r.string()';
+    case 'bytes': return 'Buffer.from(r.bytes())';
+    case 'bool': return 'r.bool()';
+    case 'uint32': return 'r.uint32()';
+    case 'int32': return 'r.int32()';
+    case 'uint64': return 'H.readUint64(r)';
+    case 'int64': return 'H.readInt64(r)';
+    default: throw new TypeError(`wire codec: field ${field.name} has unsupported type ${field.type}`);
+  }
+}
 
-function longToNumber(v: LongLike): number {
-  return typeof v === 'number' ? v : v.toNumber();
+function decodeField(field: protobuf.Field, refs: Refs): string {
+  const name = JSON.stringify(field.name);
+  const read = bareRead(field, refs);
+  if (field.repeated) {
+    if (wireTypeOf(field) !== VARINT) return `{ let l; m[${name}].push(${read}); }`;
+    return `{ let l; if ((t & 7) === ${LENGTH_DELIMITED}) { const e = r.uint32() + r.pos; while (r.pos < e) m[${name}].push(${read}); } else m[${name}].push(${read}); }`;
+  }
+  const chosen = field.partOf ? ` m[${JSON.stringify(field.partOf.name)}] = ${name};` : '';
+  return `{ let l; m[${name}] = ${read};${chosen} }`;
 }
