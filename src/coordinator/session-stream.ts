@@ -35,13 +35,20 @@ export class SessionStream {
   private session: Session | undefined;
   private readonly streamId = nextStreamId++;
   private chain: Promise<void> = Promise.resolve();
+  /** Messages queued on `chain` and not yet handled. */
+  private queued = 0;
   private closed = false;
   private readonly writer: OutboundWriter;
 
   constructor(private readonly call: Call, private readonly ctx: SessionStreamContext) {
     this.writer = { write: (m) => this.call.write(m), onDrain: (fn) => this.call.once('drain', fn) };
     call.on('data', (m: Record<string, unknown>) => {
-      this.chain = this.chain.then(() => this.handle(m)).catch((e) => this.fail(e));
+      // Requests on an open session are handled synchronously; only while an
+      // open or resume is under way do messages wait their turn on a promise
+      // chain (two promises and a microtask per message saved on the hot path).
+      if (this.queued === 0 && this.session) return this.handleSafely(this.session, m);
+      this.queued++;
+      this.chain = this.chain.then(() => this.handle(m)).catch((e) => this.fail(e)).finally(() => { this.queued--; });
     });
     call.on('end', () => this.detach('client ended the stream'));
     call.on('error', (e) => this.detach((e as Error).message));
@@ -69,10 +76,22 @@ export class SessionStream {
 
   private async handle(m: Record<string, unknown>): Promise<void> {
     if (this.closed) return;
+    if (!this.session) return this.openOrResume(m, m.body as string | undefined, Number(m.requestId ?? 0));
+    this.handleInSession(this.session, m);
+  }
+
+  private handleSafely(session: Session, m: Record<string, unknown>): void {
+    try {
+      this.handleInSession(session, m);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private handleInSession(session: Session, m: Record<string, unknown>): void {
+    if (this.closed) return;
     const requestId = Number(m.requestId ?? 0);
     const body = m.body as string | undefined;
-    if (!this.session) return this.openOrResume(m, body, requestId);
-    const session = this.session;
     if (typeof m.ackSeq === 'number' && m.ackSeq > 0) session.outbox.ack(m.ackSeq);
     if (Array.isArray(m.releaseLockIds) && m.releaseLockIds.length) this.ctx.requests.releaseQuietly(session, m.releaseLockIds);
     if (body === undefined || body === 'ack') return;
