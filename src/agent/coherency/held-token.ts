@@ -35,7 +35,7 @@ export class HeldToken {
   alive = true;
   blocked: ByteRange | undefined;
 
-  /** Links of the idle-token LRU (token-lru.ts). */
+  /** Links of the idle-token LRU (intrusive-lru.ts). */
   lruPrev: HeldToken | undefined;
   lruNext: HeldToken | undefined;
   inLru = false;

@@ -1,7 +1,7 @@
 import type { Logger } from '../../common/logger';
 import type { TokenClient } from '../client/types';
 import type { HeldToken } from './held-token';
-import { TokenLru } from './token-lru';
+import { IntrusiveLru } from './intrusive-lru';
 
 export interface IdleTokensOptions {
   client: TokenClient;
@@ -22,7 +22,7 @@ export interface IdleTokensOptions {
  * with releaseLazily (the release rides on the next outgoing message).
  */
 export class IdleTokens {
-  private readonly lru = new TokenLru();
+  private readonly lru = new IntrusiveLru<HeldToken>();
   private trimming = false;
 
   constructor(private readonly o: IdleTokensOptions) {}

@@ -1,7 +1,7 @@
 import type { ByteRange } from '../../common/byte-range';
 import { FilePages, FileRef, Page, PAGE_SIZE } from './page';
 import { PageBufferPool } from './page-buffer-pool';
-import { PageLru } from './page-lru';
+import { IntrusiveLru } from './intrusive-lru';
 
 export interface PageCacheOptions {
   /** Memory for cached pages, clean and dirty; clean pages are evicted LRU beyond it. Default 64 MiB. */
@@ -17,7 +17,7 @@ export class PageStore {
   readonly maxBytes: number;
   protected readonly files = new Map<string, FilePages>();
   /** Clean filled pages, least recently used first. */
-  protected readonly lru = new PageLru();
+  protected readonly lru = new IntrusiveLru<Page>();
   /** Buffers of removed pages, for the next ones (up to 4 MiB kept). */
   private readonly buffers = new PageBufferPool(1024);
   private pageCount = 0;

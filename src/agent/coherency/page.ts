@@ -26,7 +26,7 @@ export class Page {
   dirtyEnd = 0;
   /** Bumped whenever dirty bytes change, so a flush can tell whether it wrote the latest. */
   version = 0;
-  /** Links of the clean-page LRU (page-lru.ts). */
+  /** Links of the clean-page LRU (intrusive-lru.ts). */
   lruPrev: Page | undefined = undefined;
   lruNext: Page | undefined = undefined;
   inLru = false;

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FilePages, Page, PAGE_SIZE } from '../../src/agent/coherency/page';
 import { PageCache } from '../../src/agent/coherency/page-cache';
-import { PageLru } from '../../src/agent/coherency/page-lru';
+import { IntrusiveLru } from '../../src/agent/coherency/intrusive-lru';
 
 test('the page LRU gives the least recently used page first, and a touched page moves to the end', () => {
   const file = new FilePages('ns/1', { ino: 1, path: '/f' });
   const [p0, p1, p2] = [0, 1, 2].map((i) => new Page(file, i));
-  const lru = new PageLru();
+  const lru = new IntrusiveLru<Page>();
   lru.push(p0);
   lru.push(p1);
   lru.push(p2);
