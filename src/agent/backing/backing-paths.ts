@@ -59,9 +59,7 @@ export class BackingPaths {
     const name = parts[parts.length - 1];
     if (parts.length === 1) return nodePath.join(this.root, name);
     const parent = await fsp.realpath(nodePath.join(this.root, ...parts.slice(0, -1)));
-    if (!this.contains(parent)) {
-      throw new PermissionDeniedError('PERMISSION_DENIED', 'path resolves outside the backing directory', { path: mountPath });
-    }
+    this.checkInside(parent, mountPath);
     return nodePath.join(parent, name);
   }
 
@@ -81,11 +79,16 @@ export class BackingPaths {
       fsp.lstat(nodePath.join(this.root, ...parts)),
     ]);
     if (parent.status === 'rejected') throw parent.reason;
-    if (!this.contains(parent.value)) {
-      throw new PermissionDeniedError('PERMISSION_DENIED', 'path resolves outside the backing directory', { path: mountPath });
-    }
+    this.checkInside(parent.value, mountPath);
     if (st.status === 'rejected') throw st.reason;
     return st.value;
+  }
+
+  /** EACCES unless the realpath'd parent of a mount path lies inside the root. */
+  private checkInside(realParent: string, mountPath: unknown): void {
+    if (!this.contains(realParent)) {
+      throw new PermissionDeniedError('PERMISSION_DENIED', 'path resolves outside the backing directory', { path: mountPath });
+    }
   }
 
   /** The mount path of a mount path's parent directory ('/' for top-level entries). */
