@@ -203,18 +203,20 @@ export class DataOps {
   /** The file's size from the attr cache plus unflushed writes, if cached (the synchronous case of sizeOf). */
   private knownSize(key: string): number | undefined {
     const st = this.core.attrs.get(key);
-    return st && Math.max(st.size, this.core.pages.file(key)?.dirtyEnd ?? 0);
+    return st && this.withUnflushed(key, st.size);
   }
 
   /** The file's size as this host knows it: cached under the attr token (fetched on a miss), plus unflushed writes. */
   private async sizeOf(key: string, ref: FileRef, attrUse: TokenUse): Promise<number> {
-    const { attrs, pages } = this.core;
-    let st = attrs.get(key);
-    if (!st) {
-      st = await this.core.backing.stat(ref);
-      if (attrUse.token.alive) attrs.set(key, st);
-    }
-    return Math.max(st.size, pages.file(key)?.dirtyEnd ?? 0);
+    const known = this.knownSize(key);
+    if (known !== undefined) return known;
+    const st = await this.core.backing.stat(ref);
+    if (attrUse.token.alive) this.core.attrs.set(key, st);
+    return this.withUnflushed(key, st.size);
+  }
+
+  private withUnflushed(key: string, size: number): number {
+    return Math.max(size, this.core.pages.file(key)?.dirtyEnd ?? 0);
   }
 
   /** The file's pages, named by this write's handle: flushes go through the handle of the latest write. */
