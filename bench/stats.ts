@@ -34,6 +34,16 @@ export function percentile(samples: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
 }
 
+/** p50, p99 and max of latency samples in ms, and how many there were (P5 and its relay floor). */
+export function latencyMetrics(latenciesMs: readonly number[]): { p50Ms: number; p99Ms: number; maxMs: number; samples: number } {
+  return {
+    p50Ms: percentile(latenciesMs, 50),
+    p99Ms: percentile(latenciesMs, 99),
+    maxMs: percentile(latenciesMs, 100),
+    samples: latenciesMs.length,
+  };
+}
+
 export function summarize(samples: readonly number[]): Summary {
   const sorted = checked(samples, 'summary');
   return { median: median(sorted), min: sorted[0], max: sorted[sorted.length - 1], n: sorted.length };

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hasExited, waitExit } from '../child-exit';
 import type { Cleanup } from '../cleanup';
 
 /** The compiled coherd CLI (dist/src/cli/main.js), next to dist/bench/. */
@@ -40,17 +41,6 @@ export interface CliProcessOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 /**
  * Runs `node dist/src/cli/main.js …` (a coordinator or an agent) as a child
  * process, waits for its ready line, and registers its teardown so an error
@@ -68,7 +58,7 @@ export async function startCliProcess(o: CliProcessOptions): Promise<CliProcess>
     if (process.env.COHERD_BENCH_LOG) process.stderr.write(d);
   });
   const stopChild = async (signal: NodeJS.Signals) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (hasExited(child)) return;
     child.kill(signal);
     if (!(await waitExit(child, STOP_GRACE_MS))) {
       child.kill('SIGKILL');
@@ -79,7 +69,7 @@ export async function startCliProcess(o: CliProcessOptions): Promise<CliProcess>
     name: o.name,
     run: () => stopChild('SIGTERM'),
     runSync: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      if (!hasExited(child)) child.kill('SIGKILL');
     },
   });
   let ready: RegExpExecArray;
@@ -114,11 +104,11 @@ export async function startCliProcess(o: CliProcessOptions): Promise<CliProcess>
     ready,
     stop,
     kill9: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (hasExited(child)) return;
       child.kill('SIGKILL');
       await waitExit(child, STOP_GRACE_MS);
     },
-    exited: () => child.exitCode !== null || child.signalCode !== null,
+    exited: () => hasExited(child),
   };
 }
 
@@ -155,6 +145,12 @@ export async function startCoordinatorProcess(o: CoordinatorProcessOptions): Pro
 /** An etcd key prefix of its own for one benchmark coordinator (or group of them). */
 export function freshPrefix(): string {
   return `/coherd-bench-${randomBytes(4).toString('hex')}/`;
+}
+
+/** CPU time (user + system) a process has used, in µs, from /proc/PID/stat (USER_HZ = 100 on Linux). */
+export function cpuMicros(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 /** VmRSS of a process in MiB, from /proc/PID/status. */

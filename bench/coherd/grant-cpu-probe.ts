@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { CoherdClient } from '../../src/agent/client/coherd-client';
 import { startEtcd } from '../../src/common/etcd-process';
 import { Cleanup } from '../cleanup';
-import { rssMiB, startCoordinatorProcess } from './cli-process';
+import { cpuMicros, rssMiB, startCoordinatorProcess } from './cli-process';
 
 /**
  * P3's load outside the suite, to explain its figure: a `coherd coordinator`
@@ -15,13 +15,6 @@ import { rssMiB, startCoordinatorProcess } from './cli-process';
  *
  *   node dist/bench/coherd/grant-cpu-probe.js [seconds=5] [contenders=8]
  */
-
-const CLOCK_TICK_US = 10_000; // /proc/PID/stat counts in USER_HZ = 100 on Linux
-
-function cpuMicros(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_US;
-}
 
 async function main(seconds: number, contenders: number): Promise<void> {
   const cleanup = new Cleanup((name, e) => console.error(`cleanup of ${name} failed: ${String(e)}`));

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { fork } from 'node:child_process';
-import * as fs from 'node:fs';
+import { cpuMicros } from './cli-process';
 
 /**
  * The floor under P3: 8 bidi streams on one channel (as coherd's 8
@@ -38,12 +38,6 @@ function serve(): void {
     process.send?.({ port });
   });
   process.on('disconnect', () => server.forceShutdown());
-}
-
-/** CPU time (user + system) of a process in µs, from /proc (clock ticks of 10 ms). */
-function cpuMicros(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 async function measure(streams: number, seconds: number): Promise<void> {

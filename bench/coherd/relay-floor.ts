@@ -1,7 +1,8 @@
 import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { percentile } from '../stats';
+import { hasExited, waitExit } from '../child-exit';
+import { latencyMetrics } from '../stats';
 import { nowMs, throwIfAborted, withTimeout } from '../timing';
 import type { BenchContext, Metrics } from '../types';
 import { relayService } from './relay-server';
@@ -24,10 +25,9 @@ export async function measureRelayFloor(ctx: BenchContext): Promise<Metrics> {
   const stop = ctx.cleanup.add({
     name: 'grpc relay server',
     run: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
+      if (hasExited(child)) return;
       child.kill('SIGTERM');
-      await withTimeout(exited, 5000, 'relay server exit').catch(() => child.kill('SIGKILL'));
+      if (!(await waitExit(child, 5000))) child.kill('SIGKILL');
     },
     runSync: () => void child.kill('SIGKILL'),
   });
@@ -71,12 +71,7 @@ export async function measureRelayFloor(ctx: BenchContext): Promise<Metrics> {
         await withTimeout(roundTrip(), 5000, 'relay round trip', ctx.signal);
         if (i >= revokeWarmup) latenciesMs.push(nowMs() - t0);
       }
-      return {
-        p50Ms: percentile(latenciesMs, 50),
-        p99Ms: percentile(latenciesMs, 99),
-        maxMs: percentile(latenciesMs, 100),
-        samples: latenciesMs.length,
-      };
+      return latencyMetrics(latenciesMs);
     } finally {
       holder.end();
       requester.end();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CoherdClient } from '../../src/agent/client/coherd-client';
-import { percentile } from '../stats';
+import { latencyMetrics } from '../stats';
 import { nowMs, sleep, throwIfAborted } from '../timing';
 import type { BenchCase, BenchContext, Metrics } from '../types';
 import { startCoordinatorProcess } from './cli-process';
@@ -60,12 +60,7 @@ export async function measureRevokeRoundTrip(ctx: BenchContext): Promise<Metrics
       }
       if (revokes !== total) throw new Error(`expected ${total} revokes of the holder's tokens, saw ${revokes}`);
       if (holder.heldGrants().length !== 0) throw new Error(`holder still holds ${holder.heldGrants().length} tokens after the revokes`);
-      return {
-        p50Ms: percentile(latenciesMs, 50),
-        p99Ms: percentile(latenciesMs, 99),
-        maxMs: percentile(latenciesMs, 100),
-        samples: latenciesMs.length,
-      };
+      return latencyMetrics(latenciesMs);
     } finally {
       await closeRequester();
       await closeHolder();

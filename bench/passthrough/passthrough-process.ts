@@ -1,6 +1,7 @@
-import { ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { waitExit } from '../child-exit';
 import type { Cleanup } from '../cleanup';
 import { forceUnmount, forceUnmountSync } from './unmount';
 
@@ -15,17 +16,6 @@ export interface PassthroughMount {
   pid: number;
   /** Unmounts and stops the child; idempotent, never leaves the mount behind. */
   stop(): Promise<void>;
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
 }
 
 /**
