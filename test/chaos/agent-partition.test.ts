@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import { AgentCluster, eventually } from '../support/agent-cluster';
+import { AgentCluster } from '../support/agent-cluster';
+import { eventually } from '../support/eventually';
 
 /**
  * Writes 4 KiB blocks through a mount every 50 ms, never fsyncing, until a

@@ -5,9 +5,13 @@ import { constants, promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { JournalRecord } from '../../src/agent/journal/journal-record';
 import {
-  FuseTestDirs, MountChild, errnoOf, eventually, execFileAsync, isMounted, makeFuseTestDirs, removeFuseTestDirs, startMountChild,
+  FuseTestDirs, MountChild, errnoOf, execFileAsync, isMounted, makeFuseTestDirs, removeFuseTestDirs, startMountChild,
   sweepLeftoverMounts,
 } from '../support/fuse-mount';
+import { eventually } from '../support/eventually';
+
+/** Journal batches and signals are asynchronous: checks of them retry for up to 3 s. */
+const settled = <T>(check: () => Promise<T>): Promise<T> => eventually(check, 3000, 25);
 
 /**
  * A real coherd mount ([journal, rangeLock] over a temp backing dir) served
@@ -166,7 +170,7 @@ print(len(os.listxattr(b)))`;
     const digest = async (p: string) => createHash('sha256').update(await fsp.readFile(p)).digest('hex');
     assert.equal(await digest(mnt('big')), await digest(bak('big')));
     assert.equal((await fsp.stat(mnt('big'))).size, 32 * 1024 * 1024);
-    await eventually(async () => {
+    await settled(async () => {
       const writes = (await readJournal()).filter((r) => r.op === 'write' && r.path === '/big');
       const total = writes.reduce((n, r) => n + (r.args.data as { length: number }).length, 0);
       assert.equal(total, 32 * 1024 * 1024);
@@ -179,7 +183,7 @@ print(len(os.listxattr(b)))`;
     const ino = (await fsp.stat(bak('journaled'))).ino;
     await fsp.chmod(mnt('journaled'), 0o600);
     await fsp.readFile(mnt('journaled'));
-    await eventually(async () => {
+    await settled(async () => {
       const records = await readJournal();
       const mine = records.filter((r) => r.path === '/journaled');
       assert.deepEqual(mine.map((r) => r.op), ['create', 'write', 'chmod']);
@@ -196,7 +200,7 @@ print(len(os.listxattr(b)))`;
   it('refuses writes with EIO while the agent is fenced, and still serves reads', async () => {
     await fsp.writeFile(mnt('fenced'), 'before');
     child.toggleFenced();
-    await eventually(async () => assert.equal(await errnoOf(fsp.writeFile(mnt('fenced'), 'during')), 'EIO'));
+    await settled(async () => assert.equal(await errnoOf(fsp.writeFile(mnt('fenced'), 'during')), 'EIO'));
     const frozen = await fsp.readFile(bak('fenced'), 'utf8');
     assert.equal(await errnoOf(fsp.appendFile(mnt('fenced'), 'more')), 'EIO');
     assert.equal(await errnoOf(fsp.mkdir(mnt('fenced-dir'))), 'EIO');
@@ -204,7 +208,7 @@ print(len(os.listxattr(b)))`;
     assert.equal(await fsp.readFile(bak('fenced'), 'utf8'), frozen);
     assert.equal(await fsp.readFile(mnt('fenced'), 'utf8'), frozen);
     child.toggleFenced();
-    await eventually(async () => assert.equal(await errnoOf(fsp.writeFile(mnt('fenced'), 'after')), 'OK'));
+    await settled(async () => assert.equal(await errnoOf(fsp.writeFile(mnt('fenced'), 'after')), 'OK'));
     assert.equal(await fsp.readFile(bak('fenced'), 'utf8'), 'after');
   });
 

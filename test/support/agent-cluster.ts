@@ -22,6 +22,7 @@ import { silentLogger } from '../../src/common/logger';
 import { forceUnmount, readMountInfo } from '../../src/agent/fuse/stale-mount';
 import { CLI, CliResult, CoordinatorProcess, runCli, spawnCoordinator, stopChild } from './cluster';
 import { EtcdProcess, startEtcd } from './etcd';
+import { eventually } from './eventually';
 import { FUSE_TEST_PREFIX, sweepLeftoverMounts } from './fuse-mount';
 import { TcpProxy } from './tcp-proxy';
 
@@ -411,19 +412,6 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     process.kill(-child.pid, signal);
   } catch {
     child.kill(signal);
-  }
-}
-
-/** Polls `check` every pollMs until it passes or timeoutMs elapsed (then rethrows its last error). */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5000, pollMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
   }
 }
 

@@ -157,19 +157,6 @@ export async function errnoOf(p: Promise<unknown>): Promise<string> {
   }
 }
 
-/** Polls until `check` passes (journal batches and signals are asynchronous). */
-export async function eventually(check: () => Promise<void>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-}
-
 /** Child side: mount, print ready, unmount on SIGTERM/SIGINT or when the parent goes away. */
 async function childMain(arg: string): Promise<void> {
   const { backingDir, mountPoint, journalPath, namespace } = JSON.parse(arg) as FuseTestDirs & { namespace: string };
