@@ -37,6 +37,19 @@ export function coherdPackage(): grpc.GrpcObject {
   return cached;
 }
 
+let sessionRoot: protobuf.Root | undefined;
+
+/** session.proto (and what it imports) as protobufjs reflection, loaded once per process. */
+export function sessionProtoRoot(): protobuf.Root {
+  if (!sessionRoot) {
+    const dir = protosDir();
+    sessionRoot = new protobuf.Root();
+    sessionRoot.resolvePath = (_origin, target) => path.join(dir, target);
+    sessionRoot.loadSync('coherd/v1/session.proto', { keepCase: false });
+  }
+  return sessionRoot;
+}
+
 let sessionService: grpc.ServiceDefinition | undefined;
 
 /**
@@ -47,10 +60,7 @@ let sessionService: grpc.ServiceDefinition | undefined;
 export function sessionServiceDefinition(): grpc.ServiceDefinition {
   if (!sessionService) {
     const loaded = (coherdPackage().Session as grpc.ServiceClientConstructor).service;
-    const root = new protobuf.Root();
-    const dir = protosDir();
-    root.resolvePath = (_origin, target) => path.join(dir, target);
-    root.loadSync('coherd/v1/session.proto', { keepCase: false });
+    const root = sessionProtoRoot();
     const client = messageCodec(root.lookupType('coherd.v1.ClientMessage'));
     const server = messageCodec(root.lookupType('coherd.v1.ServerMessage'));
     sessionService = {

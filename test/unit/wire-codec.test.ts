@@ -1,21 +1,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import * as fc from 'fast-check';
 import * as protobuf from 'protobufjs';
 import * as grpc from '@grpc/grpc-js';
-import { coherdPackage, sessionServiceDefinition } from '../../src/common/proto';
+import { coherdPackage, sessionProtoRoot, sessionServiceDefinition } from '../../src/common/proto';
 import { messageCodec } from '../../src/common/wire-codec';
 
 const TWO_TO_63 = 2 ** 63;
-
-function loadRoot(): protobuf.Root {
-  const root = new protobuf.Root();
-  const dir = path.resolve(__dirname, '..', '..', '..', 'protos');
-  root.resolvePath = (_origin, target) => path.join(dir, target);
-  root.loadSync('coherd/v1/session.proto', { keepCase: false });
-  return root;
-}
 
 /** Any plain object the schema allows, in the shape coherd code builds (enums as names, 64-bit as numbers). */
 function arbitraryOf(type: protobuf.Type, depth = 0): fc.Arbitrary<Record<string, unknown>> {
@@ -56,7 +47,7 @@ function withoutUndefined(v: unknown): unknown {
 }
 
 const loaded = (coherdPackage().Session as grpc.ServiceClientConstructor).service.Connect;
-const root = loadRoot();
+const root = sessionProtoRoot();
 
 for (const [name, codec, serialize, deserialize] of [
   ['ClientMessage', messageCodec(root.lookupType('coherd.v1.ClientMessage')), loaded.requestSerialize, loaded.requestDeserialize],
