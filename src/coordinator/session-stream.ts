@@ -75,9 +75,8 @@ export class SessionStream {
   }
 
   private async handle(m: Record<string, unknown>): Promise<void> {
-    if (this.closed) return;
-    if (!this.session) return this.openOrResume(m, m.body as string | undefined, Number(m.requestId ?? 0));
-    this.handleInSession(this.session, m);
+    if (this.session) return this.handleInSession(this.session, m);
+    if (!this.closed) return this.openOrResume(m, m.body as string | undefined, Number(m.requestId ?? 0));
   }
 
   private handleSafely(session: Session, m: Record<string, unknown>): void {
