@@ -9,8 +9,8 @@ export type Mode = 'READ' | 'WRITE' | 'SHARED' | 'EXCLUSIVE';
 
 export interface MHolder { sessionId: string; owner: string }
 
-export interface MGrant {
-  lockId: number; // -1 until learned from the table
+/** What a grant and a waiter both are: someone's request for a mode on a range. */
+interface MRequestShape {
   requestId: string;
   resource: string;
   space: Space;
@@ -18,18 +18,15 @@ export interface MGrant {
   start: number;
   end: number;
   holder: MHolder;
+}
+
+export interface MGrant extends MRequestShape {
+  lockId: number; // -1 until learned from the table
   grantedAtMs: number;
   uncached: boolean;
 }
 
-export interface MWaiter {
-  requestId: string;
-  resource: string;
-  space: Space;
-  mode: Mode;
-  start: number;
-  end: number;
-  holder: MHolder;
+export interface MWaiter extends MRequestShape {
   conversion: boolean;
   targetLockId?: number;
   seq: number;
