@@ -116,7 +116,7 @@ export class SessionStream {
       case 'acquire': return this.reply(session, requestId, r.acquire(session, requestId, msg));
       case 'release': return this.reply(session, requestId, r.release(session, msg.lockId));
       case 'convert': return this.reply(session, requestId, r.convert(session, requestId, msg));
-      case 'revokeAck': return this.reply(session, requestId, r.revokeAck(session, requestId, msg));
+      case 'revokeAck': return this.reply(session, requestId, r.revokeAck(session, msg));
       case 'reclaim': return this.reply(session, requestId, r.reclaim(session, msg));
       case 'reclaimComplete':
         session.restored = false;

@@ -28,7 +28,7 @@ export function routeTableEvent(e: LockTableEvent, registry: SessionRegistry, cl
       logger.debug('revoking token', { session: e.holder.sessionId, lockId: e.lockId, resource: e.resource, attempt: e.attempt });
       push(registry, e.holder.sessionId, {
         requestId: 0,
-        revoke: { lockId: e.lockId, range: rangeToWire(e.range), wantedMode: e.wantedMode, attempt: e.attempt, deadlineMs: revokeDeadlineMs },
+        revoke: { lockId: e.lockId, range: rangeToWire(e.range), wantedMode: e.wantedMode, attempt: e.attempt, deadlineMs: revokeDeadlineMs, version: e.version },
       }, logger);
       return;
     case 'revokeOverdue':

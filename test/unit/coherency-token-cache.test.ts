@@ -135,12 +135,12 @@ test('waitIdle resolves once the overlapping in-flight uses are done', async () 
   b.done();
 });
 
-test('planRevoke keeps the contiguous rest, downgrades for readers, releases attr tokens', () => {
-  const token = { space: 'data' as const, mode: 'WRITE' as const, range: { start: 0, end: END_OF_FILE } };
-  assert.deepEqual(planRevoke(token, { start: 4096, end: END_OF_FILE }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 0, end: 4096 } });
-  assert.deepEqual(planRevoke(token, { start: 0, end: 4096 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 4096, end: END_OF_FILE } });
-  assert.deepEqual(planRevoke(token, { start: 4096, end: 8192 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 8192, end: END_OF_FILE } });
+test('planRevoke keeps the contiguous rest, downgrades for readers, releases attr tokens, and names the version it planned against', () => {
+  const token = { space: 'data' as const, mode: 'WRITE' as const, range: { start: 0, end: END_OF_FILE }, version: 7 };
+  assert.deepEqual(planRevoke(token, { start: 4096, end: END_OF_FILE }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 0, end: 4096 }, version: 7 });
+  assert.deepEqual(planRevoke(token, { start: 0, end: 4096 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 4096, end: END_OF_FILE }, version: 7 });
+  assert.deepEqual(planRevoke(token, { start: 4096, end: 8192 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 8192, end: END_OF_FILE }, version: 7 });
   assert.deepEqual(planRevoke(token, WHOLE_FILE, 'WRITE'), { released: true });
-  assert.deepEqual(planRevoke(token, { start: 0, end: 10 }, 'READ'), { released: false, mode: 'READ', range: token.range });
-  assert.deepEqual(planRevoke({ space: 'attr', mode: 'READ', range: WHOLE_FILE }, WHOLE_FILE, 'WRITE'), { released: true });
+  assert.deepEqual(planRevoke(token, { start: 0, end: 10 }, 'READ'), { released: false, mode: 'READ', range: token.range, version: 7 });
+  assert.deepEqual(planRevoke({ space: 'attr', mode: 'READ', range: WHOLE_FILE, version: 1 }, WHOLE_FILE, 'WRITE'), { released: true });
 });

@@ -20,10 +20,16 @@ export interface TokenCacheListener {
   retiring(token: HeldToken): Promise<void>;
   /** A convert left a token smaller: drop clean caches in `range` (a READ token covers nothing dirty). */
   coverageLost(token: HeldToken, range: ByteRange): void;
+  /** The coordinator no longer has the token (a refused reclaim): what was cached and dirty under it is lost. */
+  lost(token: HeldToken, reason: string): void;
 }
 
-/** Convert failures after which a fresh acquire is the way forward. */
-const CONVERT_FALLBACK = new Set(['LOCK_NOT_FOUND', 'LOCK_CONFLICT', 'DEADLOCK']);
+/**
+ * Convert failures after which a fresh acquire is the way forward.
+ * CANCELLED: the lock was given back (a revoke answer released it) while
+ * its conversion waited — the Lustre way: cancel, then enqueue anew.
+ */
+const CONVERT_FALLBACK = new Set(['LOCK_NOT_FOUND', 'LOCK_CONFLICT', 'DEADLOCK', 'CANCELLED']);
 const MAX_ORPHANS = 1024;
 const noop = (): undefined => undefined;
 const endUse = (use: TokenUse | undefined): void => use?.done();
@@ -52,6 +58,20 @@ export class TokenCache {
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError('maxTokens must be a positive integer');
     this.client = options.client;
     this.logger = options.logger;
+    this.client.setLockListener({
+      reduced: (grant) => {
+        const t = this.table.byId(grant.lockId);
+        // The belief already shrank before the answer left: only the version moves.
+        if (t !== undefined && grant.version > t.version) t.version = grant.version;
+      },
+      lost: (lockId, reason) => {
+        const t = this.table.byId(lockId);
+        if (t === undefined) return;
+        this.remove(t);
+        t.unblock();
+        this.listener?.lost(t, reason);
+      },
+    });
     this.idle = new IdleTokens({
       client: this.client,
       logger: this.logger,
@@ -221,7 +241,7 @@ export class TokenCache {
       try {
         const grant = await this.upgrade(reader, req.range);
         if (generation !== this.generation || !reader.alive) return undefined;
-        this.update(reader, grant);
+        if (grant.version > reader.version) this.update(reader, grant);
         return this.claim(reader, req);
       } catch (e) {
         if (!isCoherdError(e) || !CONVERT_FALLBACK.has(e.reason)) throw e;
@@ -264,7 +284,7 @@ export class TokenCache {
     if (this.orphans.delete(grant.lockId)) return undefined;
     const existing = this.table.byId(grant.lockId);
     if (existing) {
-      this.update(existing, grant);
+      if (grant.version > existing.version) this.update(existing, grant);
       return existing;
     }
     const t = this.table.add(grant);
