@@ -11,12 +11,11 @@ import { LeaseKeeper } from './lease-keeper';
 import { Election } from './election';
 import { SessionRegistry, SessionEndReason, MAX_TTL_MS } from './session-registry';
 import { Session } from './session';
-import { RecoveryWindow } from './recovery-window';
+import { LeaderState } from './leader-state';
 import { LockTable } from './lock-table/lock-table';
 import { LockRequests } from './lock-requests';
 import { SessionStream } from './session-stream';
 import { adminHandlers } from './admin-service';
-import { routeTableEvent } from './table-events';
 import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
 
@@ -65,8 +64,7 @@ class Coordinator implements RunningCoordinator {
   private keeper!: LeaseKeeper;
   private election!: Election;
   private registry!: SessionRegistry;
-  private table: LockTable | undefined;
-  private recovery: RecoveryWindow | undefined;
+  private leader: LeaderState | undefined;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
   private readonly startedAtMs: number;
@@ -87,7 +85,7 @@ class Coordinator implements RunningCoordinator {
   }
 
   isLeader(): boolean {
-    return this.table !== undefined && this.election.isLeader();
+    return this.leader !== undefined && this.election.isLeader();
   }
 
   epoch(): number {
@@ -114,16 +112,16 @@ class Coordinator implements RunningCoordinator {
     });
     this.registry.on('ended', (session: Session, reason: SessionEndReason) => {
       session.detachStream?.(reason, reason === 'SESSION_EVICTED' ? 'session evicted' : 'session lease expired');
-      this.freeGrantsOf(session, reason);
+      const leader = this.leader;
+      leader?.freeGrantsOf(session, reason, () => this.leader === leader);
     });
-    this.registry.on('ended', (session) => this.recovery?.done(session.id));
     this.election.on('lost', () => this.stepDown());
     this.addServices();
     this.health.setStatus('', 'SERVING');
     this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });
     const first = this.leadLoop();
     // Resolve start() once leader or once another coordinator is known to lead (standby).
-    while (!this.stopped && !this.table && !this.election.knownLeader) {
+    while (!this.stopped && !this.leader && !this.election.knownLeader) {
       await Promise.race([first, new Promise((r) => setTimeout(r, 100))]);
     }
   }
@@ -136,18 +134,20 @@ class Coordinator implements RunningCoordinator {
   }
 
   private async becomeLeader(): Promise<void> {
-    if (this.table) return;
-    const revokeDeadlineMs = this.o.revokeDeadlineMs ?? 5000;
-    const table = new LockTable({
-      clock: this.clock,
-      epoch: this.election.epoch,
-      revokeDeadlineMs,
-      onEvent: (e) => routeTableEvent(e, this.registry, this.clock, revokeDeadlineMs, this.logger),
-    });
+    if (this.leader) return;
     await this.registry.startWatching();
     const restored = await this.registry.restoreFromEtcd();
-    this.recovery = new RecoveryWindow(restored, MAX_TTL_MS, this.clock, this.logger.child({ component: 'recovery' }));
-    this.table = table;
+    const evictedWaitMs = await this.registry.tombstoneWaitMs();
+    this.leader = new LeaderState({
+      clock: this.clock,
+      logger: this.logger,
+      sessions: this.registry,
+      epoch: this.election.epoch,
+      revokeDeadlineMs: this.o.revokeDeadlineMs ?? 5000,
+      restoredSessionIds: restored,
+      maxRecoveryMs: MAX_TTL_MS,
+      evictedWaitMs,
+    });
     this.health.setStatus('coherd.v1.Session', 'SERVING');
   }
 
@@ -158,9 +158,8 @@ class Coordinator implements RunningCoordinator {
    */
   private stepDown(): void {
     this.health.setStatus('coherd.v1.Session', 'NOT_SERVING');
-    this.table = undefined;
-    this.recovery?.close('leadership lost');
-    this.recovery = undefined;
+    this.leader?.close('leadership lost');
+    this.leader = undefined;
     for (const s of this.registry.forgetAll()) s.detachStream?.('NOT_LEADER', 'this coordinator lost its leadership');
     void this.registry.close();
     if (this.stopped) return;
@@ -168,27 +167,9 @@ class Coordinator implements RunningCoordinator {
     void this.leadLoop();
   }
 
-  /**
-   * An evicted holder may not know yet (paused, partitioned): it trusts its
-   * grants until its own deadline, at most its last confirmed heartbeat +
-   * TTL. Its grants keep blocking until then, so nobody else gets its
-   * ranges while it could still write (DESIGN §5, §8.5). An expired session
-   * is past that point already, and a closed one promised to stop.
-   */
-  private freeGrantsOf(session: Session, reason: SessionEndReason): void {
-    const table = this.table;
-    if (!table) return;
-    const waitMs = reason === 'SESSION_EVICTED' ? session.lastConfirmedMs + session.ttlMs - this.clock.nowMs() : 0;
-    if (waitMs <= 0) return table.releaseSession(session.id);
-    this.logger.info('evicted session keeps blocking until its lease would have run out', { session: session.id, waitMs: Math.round(waitMs) });
-    this.clock.setTimer(waitMs, () => { if (this.table === table) table.releaseSession(session.id); });
-  }
-
   private assertCanGrant = (): void => {
     this.leaderTable();
-    if (this.recovery?.isOpen()) {
-      throw new UnavailableError('RECOVERING', 'the new leader is waiting for clients to reclaim their locks', { coordinatorId: this.coordinatorId });
-    }
+    this.leader?.assertCanGrant(this.coordinatorId);
   };
 
   private assertCanServe = (): void => {
@@ -196,11 +177,11 @@ class Coordinator implements RunningCoordinator {
   };
 
   private leaderTable = (): LockTable => {
-    if (!this.table || !this.election.isLeader()) {
+    if (!this.leader || !this.election.isLeader()) {
       const leaderAddress = this.election.knownLeader?.address ?? '';
       throw new UnavailableError('NOT_LEADER', `this coordinator is not the leader${leaderAddress ? `; the leader is ${leaderAddress}` : ''}`, { coordinatorId: this.coordinatorId, leaderAddress });
     }
-    return this.table;
+    return this.leader.table;
   };
 
   private addServices(): void {
@@ -208,7 +189,7 @@ class Coordinator implements RunningCoordinator {
       table: this.leaderTable,
       clock: this.clock,
       assertCanGrant: this.assertCanGrant,
-      recovering: (sessionId) => this.recovery?.awaits(sessionId) ?? false,
+      recovering: (sessionId) => this.leader?.recovery.awaits(sessionId) ?? false,
     });
     this.server.addService(sessionServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
@@ -218,16 +199,16 @@ class Coordinator implements RunningCoordinator {
           logger: this.logger.child({ component: 'stream' }),
           coordinatorId: this.coordinatorId,
           epoch: () => this.election.epoch,
-          recovery: () => this.recovery,
+          recovery: () => this.leader?.recovery,
           assertCanServe: this.assertCanServe,
           closeSession: async (session) => {
-            this.table?.releaseSession(session.id);
+            this.leader?.table.releaseSession(session.id);
             await this.registry.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
           },
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({
-      table: () => this.table,
+      table: () => this.leader?.table,
       requireLeader: () => { this.leaderTable(); },
       registry: this.registry,
       clock: this.clock,
@@ -235,7 +216,7 @@ class Coordinator implements RunningCoordinator {
       coordinatorId: this.coordinatorId,
       startedAtMs: this.startedAtMs,
       status: () => ({
-        role: !this.isLeader() ? 'STANDBY' : this.recovery?.isOpen() ? 'RECOVERING' : 'LEADER',
+        role: !this.isLeader() ? 'STANDBY' : this.leader?.recovery.isOpen() ? 'RECOVERING' : 'LEADER',
         leaderAddress: this.isLeader() ? this.address : this.election.knownLeader?.address ?? '',
         epoch: this.election.epoch,
       }),
@@ -248,7 +229,7 @@ class Coordinator implements RunningCoordinator {
     if (this.stopped) return;
     this.stopped = true;
     this.health.setStatus('', 'NOT_SERVING');
-    this.recovery?.close('coordinator stopping');
+    this.leader?.close('coordinator stopping');
     await new Promise<void>((r) => {
       const t = setTimeout(() => { this.server.forceShutdown(); r(); }, 2000);
       this.server.tryShutdown(() => { clearTimeout(t); r(); });

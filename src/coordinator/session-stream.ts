@@ -5,14 +5,14 @@ import { toWireError } from '../common/grpc-status-table';
 import { boundedString, nonNegativeMs, MAX_CLIENT_NAME_BYTES } from '../common/wire';
 import { OutboundWriter } from './outbox';
 import { Session } from './session';
-import { SessionRegistry } from './session-registry';
+import type { SessionDirectory } from './session-directory';
 import { LockRequests } from './lock-requests';
 import { RecoveryWindow } from './recovery-window';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
 export interface SessionStreamContext {
-  registry: SessionRegistry;
+  registry: SessionDirectory;
   requests: LockRequests;
   logger: Logger;
   coordinatorId: string;

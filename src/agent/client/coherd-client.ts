@@ -13,6 +13,7 @@ import { grantFromWire } from './grant-wire';
 import { HeldGrants } from './held-grants';
 import { RevokeAnsweringDeps, answerRevoke, revokeNoticeFromWire } from './revoke-answering';
 import { ReclaimDeps, reclaimAll } from './session-resume';
+import { RidingReleases } from './riding-releases';
 import { AcquireOptions, ClientGrant, ConvertOptions, LockListener, RevokeAnswer, RevokeNotice, TokenClient } from './types';
 
 export interface CoherdClientOptions {
@@ -49,7 +50,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private readonly pending = new PendingRequests();
   private readonly held = new HeldGrants();
   private lockListener: LockListener | undefined;
-  private lazyReleases: number[] = [];
+  private readonly releases = new RidingReleases();
   private nextRequestId = 1;
   private lastSeq = 0;
   /** The highest seq an outgoing message has acked. */
@@ -150,7 +151,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   releaseLazily(lockId: number): void {
     this.held.forget(lockId);
-    this.lazyReleases.push(lockId);
+    this.releases.add(lockId);
     this.scheduleAck();
   }
 
@@ -189,13 +190,11 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   /** Takes ownership of `message`: acks and lazy releases ride on it in place (no copy per message). */
   private sendRaw(message: object): void {
-    const full = message as { ackSeq: number; releaseLockIds: number[] };
+    const full = message as { requestId: number; ackSeq: number; releaseLockIds: number[] };
     full.ackSeq = this.lastSeq;
-    full.releaseLockIds = this.lazyReleases;
-    if (this.conn?.send(full)) {
-      this.lazyReleases = [];
-      this.sentAckSeq = full.ackSeq;
-    }
+    full.releaseLockIds = this.releases.take(full.requestId || this.nextRequestId);
+    if (this.conn?.send(full)) this.sentAckSeq = full.ackSeq;
+    else this.releases.notSent(full.releaseLockIds);
   }
 
   /**
@@ -255,6 +254,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       this.scheduleAck();
     }
     const requestId = Number(m.requestId ?? 0);
+    if (requestId > 0) this.releases.answered(requestId);
     const body = m.body;
     const payload = (body ? m[body] : {}) as Record<string, unknown>;
     switch (body) {
@@ -324,7 +324,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     if (this.fencedReason !== undefined) return;
     this.fencedReason = reason;
     this.held.clear();
-    this.lazyReleases = [];
+    this.releases.clear();
     this.heartbeatTimer?.cancel();
     this.logger.warn('session fenced', { session: this.sessionId, reason });
     this.pending.rejectAll(new SessionLostError(reason === 'SESSION_EVICTED' ? 'SESSION_EVICTED' : 'LEASE_DEADLINE_PASSED', `session lost: ${reason}`));
@@ -362,11 +362,14 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         this.epoch = Number(opened.epoch);
         const resend = this.pending.unprocessedAfter(Number(opened.lastRequestId));
         if (opened.reclaimRequired === true) {
+          this.releases.clear();
           await reclaimAll(this.reclaimDeps);
           // The new leader numbers from our reclaims on: resend under fresh ids so nothing looks like a duplicate.
           for (const p of resend) this.resendAsNew(p);
         } else {
+          this.releases.resumedWithSameLeader();
           for (const p of resend) this.sendRaw(p.message);
+          if (this.releases.size > 0) this.sendRaw({ requestId: 0, ack: {} });
         }
         this.emit('reconnected', this.endpoint);
         return;

@@ -87,8 +87,14 @@ export class PageCache extends PageStore {
 
   /**
    * Buffers `data` at `offset` as dirty. Returns the index of a page that
-   * would end up with two dirty extents and unknown bytes between them
-   * (nothing is changed then: flush that page and retry), or -1 when done.
+   * would end up with two dirty extents (nothing is changed then: flush that
+   * page and retry), or -1 when done.
+   *
+   * A page's dirty extent holds only bytes this host wrote, under its WRITE
+   * tokens. Merging two extents of a filled page would make the clean bytes
+   * between them dirty too: bytes this host may only hold READ for, that
+   * another host may write once that READ is revoked, and that the flush
+   * would then overwrite with this host's old copy (a lost update).
    */
   write(file: FilePages, offset: number, data: Buffer): number {
     const end = offset + data.length;
@@ -96,7 +102,7 @@ export class PageCache extends PageStore {
     const lastIndex = Math.floor((end - 1) / PAGE_SIZE);
     for (const index of firstIndex === lastIndex ? [firstIndex] : [firstIndex, lastIndex]) {
       const p = file.pages.get(index);
-      if (!p || !p.dirty || p.filled) continue;
+      if (!p || !p.dirty) continue;
       const s = Math.max(offset, p.offset) - p.offset;
       const e = Math.min(end, p.offset + PAGE_SIZE) - p.offset;
       if (e < p.dirtyStart || s > p.dirtyEnd) return index;

@@ -1,5 +1,5 @@
 import { ByteRange, contains } from '../../common/byte-range';
-import { InternalError, isCoherdError } from '../../common/errors';
+import { InternalError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ClientGrant, RevokeAnswer, TokenClient } from '../client/types';
 import { abortable, cancelled } from './abortable';
@@ -24,22 +24,24 @@ export interface TokenCacheListener {
   lost(token: HeldToken, reason: string): void;
 }
 
-/**
- * Convert failures after which a fresh acquire is the way forward.
- * CANCELLED: the lock was given back (a revoke answer released it) while
- * its conversion waited — the Lustre way: cancel, then enqueue anew.
- */
-const CONVERT_FALLBACK = new Set(['LOCK_NOT_FOUND', 'LOCK_CONFLICT', 'DEADLOCK', 'CANCELLED']);
 const MAX_ORPHANS = 1024;
 const noop = (): undefined => undefined;
 const endUse = (use: TokenUse | undefined): void => use?.done();
 
 /**
  * The tokens this agent holds (TokenTable) and the vops using them. A hit
- * costs no network and allocates only the TokenUse. A miss acquires (or
- * converts READ→WRITE) through the client, one request at a time per
- * resource and space: concurrent vops wait for it and look again, so
- * identical requests go out once. Idle tokens wait in an LRU and the oldest
+ * costs no network and allocates only the TokenUse. A miss acquires through
+ * the client, one request at a time per resource and space: concurrent vops
+ * wait for it and look again, so identical requests go out once.
+ *
+ * A READ token is never converted to WRITE: the WRITE token is a new lock
+ * beside it (Lustre's cancel-and-enqueue, without the cancel). A
+ * conversion would reshape the lock to the range asked the moment the
+ * coordinator grants it, while this host still believes the old shape
+ * until the grant arrives; two locks never take a right away unasked. The
+ * request lies within this host's READ lock, so the coordinator treats it
+ * as a conversion for queueing (it goes ahead of waiters); the READ lock is
+ * revoked or retired like any other. Idle tokens wait in an LRU and the oldest
  * are given back over `maxTokens` or on request.
  */
 export class TokenCache {
@@ -235,19 +237,6 @@ export class TokenCache {
 
   private async fetch(req: TokenRequest): Promise<TokenUse | undefined> {
     const generation = this.generation;
-    const reader = req.mode === 'WRITE' ? this.table.find({ ...req, mode: 'READ' }, true) : undefined;
-    if (reader && reader.mode === 'READ') {
-      if (reader.blocked) return reader.whenUnblocked().then(noop);
-      try {
-        const grant = await this.upgrade(reader, req.range);
-        if (generation !== this.generation || !reader.alive) return undefined;
-        if (grant.version > reader.version) this.update(reader, grant);
-        return this.claim(reader, req);
-      } catch (e) {
-        if (!isCoherdError(e) || !CONVERT_FALLBACK.has(e.reason)) throw e;
-        this.logger?.debug('token convert refused, acquiring instead', { resource: req.resource, lockId: reader.lockId, reason: e.reason });
-      }
-    }
     const range = req.space === 'data' ? req.range : undefined;
     const grant = await this.client.acquire({ resource: req.resource, space: req.space, mode: req.mode, range });
     if (!contains(grant.range, req.range) || !modeSatisfies(grant.mode as TokenMode, req.mode)) {
@@ -256,22 +245,6 @@ export class TokenCache {
     if (generation !== this.generation) return undefined;
     const t = this.insert(grant);
     return t && this.claim(t, req);
-  }
-
-  /**
-   * READ→WRITE. The coordinator reshapes a converted token to exactly the
-   * range asked, so first try the whole token without waiting (keeps its
-   * clean pages when no one else is there), then only the range needed.
-   */
-  private async upgrade(reader: HeldToken, range: ByteRange): Promise<ClientGrant> {
-    if (!contains(range, reader.range)) {
-      try {
-        return await this.client.convert(reader.lockId, { mode: 'WRITE', range: { ...reader.range }, wait: false });
-      } catch (e) {
-        if (!isCoherdError(e) || e.reason !== 'LOCK_CONFLICT') throw e;
-      }
-    }
-    return this.client.convert(reader.lockId, { mode: 'WRITE', range });
   }
 
   /** A use of t for req, if t serves it now. */
