@@ -90,13 +90,13 @@ export class PageCache extends PageStore {
    * would end up with two dirty extents (nothing is changed then: flush that
    * page and retry), or -1 when done.
    *
-   * A page's dirty extent holds only bytes this host wrote, under its WRITE
-   * tokens. Merging two extents of a filled page would make the clean bytes
-   * between them dirty too: bytes this host may only hold READ for, that
-   * another host may write once that READ is revoked, and that the flush
-   * would then overwrite with this host's old copy (a lost update).
+   * A page's dirty extent holds only bytes this host may write: two extents
+   * of a filled page merge only when `writable` (the WRITE token the write
+   * holds) covers the clean bytes between them. Otherwise those bytes, maybe
+   * held only under READ, would be flushed with this host's copy after
+   * another host wrote them (a lost update).
    */
-  write(file: FilePages, offset: number, data: Buffer): number {
+  write(file: FilePages, offset: number, data: Buffer, writable?: ByteRange): number {
     const end = offset + data.length;
     const firstIndex = Math.floor(offset / PAGE_SIZE);
     const lastIndex = Math.floor((end - 1) / PAGE_SIZE);
@@ -105,7 +105,10 @@ export class PageCache extends PageStore {
       if (!p || !p.dirty) continue;
       const s = Math.max(offset, p.offset) - p.offset;
       const e = Math.min(end, p.offset + PAGE_SIZE) - p.offset;
-      if (e < p.dirtyStart || s > p.dirtyEnd) return index;
+      if (e >= p.dirtyStart && s <= p.dirtyEnd) continue;
+      const gap = e < p.dirtyStart ? { start: p.offset + e, end: p.offset + p.dirtyStart } : { start: p.offset + p.dirtyEnd, end: p.offset + s };
+      const mayMerge = p.filled && writable !== undefined && writable.start <= gap.start && gap.end <= writable.end;
+      if (!mayMerge) return index;
     }
     file.writeGeneration = newGeneration();
     const short = file.shortPage;
