@@ -148,5 +148,5 @@ export class SimScheduler {
 
 /** Lets every pending promise continuation run (there is no real I/O in the simulation). */
 export async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
 }

@@ -36,6 +36,8 @@ export interface SimOptions {
   maxSteps?: number;
   /** How much of the schedule's tail a result keeps (default 60 events). */
   traceLines?: number;
+  /** Called after every step with a function giving a canonical key of the protocol state (explore mode counts states). */
+  onStep?: (stateKey: () => string) => void;
 }
 
 export interface SimResult {
@@ -66,7 +68,6 @@ class Violation extends Error {}
  */
 export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const sched = new SimScheduler(o.seed, Math.max(400, o.traceLines ?? 0));
-  sched.chooser = o.chooser;
   const log = new SimLog();
   const coordinator = new SimCoordinator(sched, sched.clockFor('coordinator'), log.logger, 3000);
   const net = new SimNetwork(sched, o.maxDelayMs, (link) => coordinator.accept(link));
@@ -82,10 +83,12 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   const branching: number[] = [];
   let steps = 0;
   const maxSteps = o.maxSteps ?? 200_000;
-  if (o.chooser) {
+  /** Explore mode starts once the sessions are open: the interleavings of the workload are what matter. */
+  const startChoosing = (): void => {
+    if (!o.chooser) return;
     const choose = o.chooser;
     sched.chooser = (c) => { branching.push(c.length); return choose(c); };
-  }
+  };
 
   let debugAtMs = process.env.SIM_DEBUG_AT_MS ? Number(process.env.SIM_DEBUG_AT_MS) : undefined;
   const dumpHosts = (): void => {
@@ -100,9 +103,17 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       if (steps++ >= maxSteps) throw new Violation(`no progress: ${what} after ${maxSteps} steps`);
       if (!(await sched.step())) throw new Violation(`stuck: ${what}, nothing left to run`);
       checkBeliefs();
+      o.onStep?.(stateKey);
       if (debugAtMs !== undefined && sched.nowMs >= debugAtMs) { debugAtMs = undefined; dumpHosts(); }
     }
   };
+
+  /** The protocol state: the coordinator's grants and waiters, and what each host believes and has dirty. */
+  const stateKey = (): string => JSON.stringify([
+    coordinator.table.dump().grants.map((g) => [g.lockId, g.holder.sessionId, g.mode, g.range.start, g.range.end, g.version]),
+    coordinator.table.dump().waiters.map((w) => [w.requestId, w.mode, w.range.start, w.range.end]),
+    hosts.filter((h) => h.hook).map((h) => [beliefsOfTokens(h.name, h.core.tokens.tokensOf(RESOURCE, 'data')).map((b) => [b.lockId, b.mode, b.start, b.end]), h.core.pages.dirtyBytes]),
+  ]);
 
   const checkBeliefs = (): void => {
     // Past its deadline a host trusts nothing (it fences itself the moment it looks). Reading the deadline,
@@ -134,6 +145,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       if (hi >= 0 && reason !== 'SESSION_CLOSED') history.sessionLost(hi);
     });
     applyMutation(o.mutation, hosts);
+    startChoosing();
     if (o.faults) scheduleFaults();
     const workers = hosts.flatMap((h, hi) => Array.from({ length: o.workersPerHost }, (_, wi) => runWorker(h, hi, wi)));
     let done = 0;

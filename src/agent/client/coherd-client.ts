@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Clock, SystemClock, TimerHandle } from '../../common/clock';
 import { Logger, silentLogger } from '../../common/logger';
 import { WHOLE_FILE } from '../../common/byte-range';
-import { CancelledError, SessionLostError, errorFromReason } from '../../common/errors';
+import { CancelledError, SessionLostError, UnavailableError, errorFromReason } from '../../common/errors';
 import { rangeToWire, spaceToWire } from '../../common/wire';
 import { TlsFiles } from '../../coordinator/transport-security';
 import { ServerMessage, SessionLink, SessionLinkFactory } from './session-connection';
@@ -61,6 +61,9 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private heartbeatTimer: TimerHandle | undefined;
   private ackTimer: TimerHandle | undefined;
   private reconnecting: Promise<void> | undefined;
+  private resumeAgain = false;
+  /** Set while a resume waits for reclaim answers: the stream it waits on died. */
+  private linkLost: (() => void) | undefined;
   private revokeHandler: (n: RevokeNotice) => Promise<RevokeAnswer> = async () => ({ released: true });
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -352,7 +355,18 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private onConnectionClosed(conn: SessionLink, reason: string): void {
     if (conn !== this.conn || this.closing || this.fencedReason) return;
     this.logger.warn('session stream lost; resuming', { session: this.sessionId, reason });
-    this.reconnecting ??= this.resume().finally(() => { this.reconnecting = undefined; });
+    // A resume under way may be waiting for answers on the stream that just died: interrupt it.
+    this.linkLost?.();
+    this.resumeAgain = true;
+    this.reconnecting ??= this.resumeUntilStable().finally(() => { this.reconnecting = undefined; });
+  }
+
+  /** Resumes, and again if the new stream died before the resume was over. */
+  private async resumeUntilStable(): Promise<void> {
+    while (this.resumeAgain && !this.closing && !this.fencedReason) {
+      this.resumeAgain = false;
+      await this.resume();
+    }
   }
 
   private async resume(): Promise<void> {
@@ -363,7 +377,19 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         const resend = this.pending.unprocessedAfter(Number(opened.lastRequestId));
         if (opened.reclaimRequired === true) {
           this.releases.clear();
-          await reclaimAll(this.reclaimDeps);
+          const lost = new Promise<never>((_, reject) => {
+            this.linkLost = () => reject(new UnavailableError('COORDINATOR_UNAVAILABLE', 'session stream lost while reclaiming'));
+          });
+          lost.catch(() => undefined);
+          try {
+            await reclaimAll(this.reclaimDeps, lost);
+          } catch (e) {
+            // Those answers will never come: forget the requests, reclaim again on the next stream.
+            this.pending.dropWhere((p) => 'reclaim' in p.message || 'reclaimComplete' in p.message);
+            throw e;
+          } finally {
+            this.linkLost = undefined;
+          }
           // The new leader numbers from our reclaims on: resend under fresh ids so nothing looks like a duplicate.
           for (const p of resend) this.resendAsNew(p);
         } else {

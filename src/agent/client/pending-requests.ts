@@ -32,6 +32,11 @@ export class PendingRequests {
     return [...this.byId.values()].filter((p) => p.requestId > lastProcessed).sort((a, b) => a.requestId - b.requestId);
   }
 
+  /** Forgets requests whose answers can no longer come (their stream died mid-resume); they are not resent. */
+  dropWhere(predicate: (p: PendingRequest) => boolean): void {
+    for (const [id, p] of this.byId) if (predicate(p)) this.byId.delete(id);
+  }
+
   rejectAll(e: Error): void {
     const all = [...this.byId.values()];
     this.byId.clear();

@@ -179,7 +179,14 @@ export class LockTable {
       const h = check.checkHolder(r.holder);
       const token = check.checkFencingToken(r.fencingToken, this.fencing.currentEpoch());
       const version = r.version === undefined ? 1 : check.checkVersion(r.version);
-      if (this.engine.locks.has(lockId)) throw new LockConflictError('LOCK_CONFLICT', 'lock id already in use', { lockId });
+      const existing = this.engine.locks.get(lockId);
+      if (existing !== undefined) {
+        // The same reclaim again (its first answer was lost with a stream): the lock as reclaimed, if it covers what is asked.
+        const same = existing.holder.sessionId === h.sessionId && existing.holder.owner === h.owner && existing.state.resource === resource
+          && existing.state.space === space && existing.start <= start && end <= existing.end && (existing.mode === mode || !isExclusive(mode));
+        if (same) return toGrant(existing);
+        throw new LockConflictError('LOCK_CONFLICT', 'lock id already in use', { lockId });
+      }
       const holder = this.sessions.holder(h.sessionId, h.owner);
       const state = this.registry.get(space, resource);
       try {
