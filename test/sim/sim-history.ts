@@ -84,7 +84,7 @@ export class SimHistory {
       if (concurrent) continue;
       const at = slotOffset(slot, this.layout) - offset;
       const seq = slotSeq(data.subarray(at, at + SLOT_BYTES), ownerOf(slot, this.layout));
-      const required = this.requiredAt(slot, startAt);
+      const required = this.requiredAt(slot, startAt, endAt);
       if (seq < 0) this.violations.push(`host h${host} read a torn or foreign record in slot ${slot} at ${simMs.toFixed(1)} ms`);
       else if (seq < required) this.violations.push(`stale read: host h${host} read seq ${seq} of slot ${slot} at ${simMs.toFixed(1)} ms; seq ${required} had returned before (${this.describe(slot)})`);
       else if (seq > this.nextSeq[slot]) this.violations.push(`host h${host} read seq ${seq} of slot ${slot}, never written`);
@@ -139,12 +139,18 @@ export class SimHistory {
     return undefined;
   }
 
-  private requiredAt(slot: number, startAt: number): number {
+  /**
+   * What a read of the slot must return at least: the newest write that
+   * returned before the read started, unless its host lost its session
+   * (and with it the unflushed write) before the read returned; writes an
+   * fsync made durable before the read started count whatever happened.
+   */
+  private requiredAt(slot: number, startAt: number, endAt: number): number {
     const owner = ownerOf(slot, this.layout);
     let required = this.durableBefore(slot, startAt);
     for (const w of this.writes[slot]) {
       if (!w.ok || (w.endAt as number) > startAt) continue;
-      const lostSince = this.sessionLosses[owner].some((t) => t >= (w.endAt as number) && t <= startAt);
+      const lostSince = this.sessionLosses[owner].some((t) => t >= (w.endAt as number) && t <= endAt);
       if (!lostSince && w.seq > required) required = w.seq;
     }
     return required;

@@ -222,6 +222,11 @@ export class AgentCluster {
     }
   }
 
+  /** The coordinator's log so far (warnings and errors). */
+  coordinatorLog(): string {
+    return this.coordinator?.log() ?? '';
+  }
+
   get coordinatorAddress(): string {
     if (!this.coordinator) throw new Error('no coordinator');
     return this.coordinator.address;

@@ -8,6 +8,8 @@ export const CLI = path.resolve(__dirname, '../../src/cli/main.js');
 export interface CoordinatorProcess {
   address: string;
   child: ChildProcess;
+  /** Everything the coordinator logged (warnings and errors at the default test level). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[]
   return {
     address,
     child,
+    log: () => stderr,
     stop: () => stopChild(child),
   };
 }
