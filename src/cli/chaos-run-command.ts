@@ -1,0 +1,5 @@
+import { Command } from 'commander';
+
+export function chaosRunCommand(): Command {
+  return new Command('run');
+}
