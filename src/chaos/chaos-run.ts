@@ -48,6 +48,7 @@ export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster |
       opTimeoutMs: Math.max(10_000, ttlMs + 6000), maxOpsPerProcess: 20_000, ttlMs,
     };
     const schedule = new FaultSchedule({ faults: o.faults, untilMs: o.durationMs - 2000, maxFaults: o.maxFaults, gapMs: o.faultGapMs });
+    for (const w of o.workloads) await w.prepare?.(wctx);
     o.logger.info('chaos run started', { seed: o.seed, durationMs: o.durationMs });
     const traffic = Promise.all(o.workloads.map((w) => w.run(wctx)));
     const faults = schedule.run({ cluster, rec, rnd: root.fork('faults'), logger: o.logger, ttlMs });

@@ -129,3 +129,15 @@ test('lost writes passes when every acknowledged append is in the file once and 
   assert.equal(make(['b:1', 'a:1', 'a:1']).verdict, 'fail');
   assert.equal(make(['b:1', 'a:1', 'a:b:1']).verdict, 'fail');
 });
+
+test('linearizability settles crashed writes before searching: forty nobody read are dropped, one that was read must precede its read', () => {
+  const b = new HistoryBuilder();
+  for (let i = 0; i < 40; i++) b.write(`w${i}`, 'r', `lost-${i}`, i, null, 'info');
+  b.write('a', 'r', 'x', 100, 110);
+  b.read('c', 'r', 'x', 120, 130);
+  b.write('z', 'r', 'seen', 140, null, 'info');
+  b.read('c', 'r', 'seen', 150, 160);
+  assert.equal(checkLinearizability(b.history(), 5000).verdict, 'pass');
+  b.read('d', 'r', 'x', 170, 180);
+  assert.equal(checkLinearizability(b.history(), 5000).verdict, 'fail', '"seen" took effect before 160, so x cannot be read after it');
+});

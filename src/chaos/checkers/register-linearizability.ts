@@ -25,8 +25,9 @@ export function checkLinearizability(h: RunHistory, budgetMs = DEFAULT_BUDGET_MS
   const violations: Violation[] = [];
   const undecided: string[] = [];
   const relevant = h.ops.filter((o) => (o.type === 'write' && o.result !== 'fail') || (o.type === 'read' && o.result === 'ok'));
-  for (const [key, list] of groupBy(relevant, (o) => o.key)) {
-    const search: SearchOp<RegisterState>[] = list.map(toSearchOp);
+  for (const [key, all] of groupBy(relevant, (o) => o.key)) {
+    const { list, returnMs } = settleAmbiguousWrites(all);
+    const search: SearchOp<RegisterState>[] = list.map((o) => toSearchOp(o, returnMs.get(o.id)));
     const out = wglSearch(search, null, (s) => (s === null ? '\u0000' : s), deadline);
     if (out.kind === 'timeout') undecided.push(key);
     else if (out.kind === 'illegal') {
@@ -46,8 +47,35 @@ export function checkLinearizability(h: RunHistory, budgetMs = DEFAULT_BUDGET_MS
   return { checker: LINEARIZABILITY, verdict, violations, checkedOps: relevant.length, elapsedMs: performance.now() - t0, note };
 }
 
-function toSearchOp(o: Operation): SearchOp<RegisterState> {
-  const returnMs = o.result === 'info' || o.completeMs === null ? Infinity : o.completeMs;
+/**
+ * Ambiguous writes are what makes the search explode, and values are
+ * unique, so most of them can be settled first (both steps are exact for
+ * a register): a write of unknown outcome whose value nobody read can be
+ * dropped (had it happened, no read could have been between it and the
+ * next write, so leaving it out changes no read); one whose value was read
+ * did happen, before the first of those reads returned: it gets that
+ * return time instead of +Infinity.
+ */
+function settleAmbiguousWrites(ops: Operation[]): { list: Operation[]; returnMs: Map<number, number> } {
+  const firstReadReturn = new Map<string, number>();
+  for (const o of ops) {
+    if (o.type !== 'read' || o.value === null || o.value === undefined) continue;
+    const v = String(o.value);
+    firstReadReturn.set(v, Math.min(firstReadReturn.get(v) ?? Infinity, o.completeMs!));
+  }
+  const returnMs = new Map<number, number>();
+  const list = ops.filter((o) => {
+    if (o.type !== 'write' || (o.result !== 'info' && o.completeMs !== null)) return true;
+    const readBy = firstReadReturn.get(String(o.value));
+    if (readBy === undefined) return false;
+    returnMs.set(o.id, Math.max(readBy, o.invokeMs));
+    return true;
+  });
+  return { list, returnMs };
+}
+
+function toSearchOp(o: Operation, settledReturnMs?: number): SearchOp<RegisterState> {
+  const returnMs = settledReturnMs ?? (o.result === 'info' || o.completeMs === null ? Infinity : o.completeMs);
   if (o.type === 'write') {
     const v = String(o.value);
     return { callMs: o.invokeMs, returnMs, step: () => v };

@@ -12,6 +12,7 @@ import { CoordinatorSlot } from './coordinator-slot';
 import { HostLink } from './host-link';
 
 export const CHAOS_PREFIX = nodePath.join(os.tmpdir(), 'coherd-chaos-');
+const DATA_DIR = 'data';
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 export interface ChaosClusterOptions {
@@ -55,7 +56,7 @@ export class ChaosCluster {
     await fsp.writeFile(nodePath.join(root, 'owner.pid'), String(process.pid));
     const c = new ChaosCluster(root, o);
     try {
-      await fsp.mkdir(c.backingDir);
+      await fsp.mkdir(c.bak(), { recursive: true });
       o.logger.info('starting etcd', { members: 3 });
       c.etcd = await EtcdCluster.start(3);
       const args = ['--session-ttl', String(o.ttlSeconds), '--leader-ttl', '2', '--revoke-deadline', '3'];
@@ -84,12 +85,19 @@ export class ChaosCluster {
     }
   }
 
+  /**
+   * A path in agent i's view of the shared data directory. Workloads use
+   * only paths under data/, which exists in the backing directory and never
+   * in a bare mount point: while an agent is down, calls fail with ENOENT
+   * instead of writing into the empty mount point directory.
+   */
   mnt(i: number, ...parts: string[]): string {
-    return nodePath.join(this.agents[i].agent.mountPoint, ...parts);
+    return nodePath.join(this.agents[i].agent.mountPoint, DATA_DIR, ...parts);
   }
 
+  /** The same path in the backing directory (for setup and the final reads, never while agents use it). */
   bak(...parts: string[]): string {
-    return nodePath.join(this.backingDir, ...parts);
+    return nodePath.join(this.backingDir, DATA_DIR, ...parts);
   }
 
   /** (Re)starts an agent on its mount; with faketime, its clocks run at the given FAKETIME spec. */

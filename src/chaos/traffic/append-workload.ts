@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { FileClient } from './file-client';
-import { Workload, WorkloadContext, sleep } from './workload';
+import { DEFINITE_FAILURES, Workload, WorkloadContext, sleep } from './workload';
 
 /**
  * Appenders: every agent host appends unique lines to one shared file
@@ -10,6 +10,10 @@ import { Workload, WorkloadContext, sleep } from './workload';
 export class AppendWorkload implements Workload {
   readonly name = 'append';
   private readonly key = 'append-log';
+
+  async prepare(ctx: WorkloadContext): Promise<void> {
+    await fsp.writeFile(ctx.cluster.bak(this.key), '');
+  }
 
   async run(ctx: WorkloadContext): Promise<void> {
     await Promise.all(ctx.cluster.agents.map((_, i) => this.loop(ctx, i)));
@@ -26,6 +30,7 @@ export class AppendWorkload implements Workload {
         const op = ctx.rec.invoke({ process, host, type: 'append', key: this.key, value });
         const a = await files.call({ op: 'append', path: ctx.cluster.mnt(agent, this.key), data: value });
         if (a.ok) ctx.rec.complete(op, 'ok');
+        else if (DEFINITE_FAILURES.has(a.code)) ctx.rec.complete(op, 'fail', { error: a.code });
         else ctx.rec.ambiguous(op, a.code);
         await sleep(rnd.int(20, 120));
       }

@@ -20,13 +20,7 @@ export const RECORD_BYTES = 64;
 async function handle(r: FileRequest): Promise<string | null | undefined> {
   switch (r.op) {
     case 'read-record': {
-      let fh;
-      try {
-        fh = await fsp.open(r.path, constants.O_RDONLY);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw e;
-      }
+      const fh = await fsp.open(r.path, constants.O_RDONLY);
       try {
         const buf = Buffer.alloc(RECORD_BYTES);
         const { bytesRead } = await fh.read(buf, 0, RECORD_BYTES, 0);
@@ -40,7 +34,7 @@ async function handle(r: FileRequest): Promise<string | null | undefined> {
       const buf = Buffer.alloc(RECORD_BYTES, ' ');
       buf.write(r.data ?? '');
       buf[RECORD_BYTES - 1] = 10;
-      const fh = await fsp.open(r.path, constants.O_WRONLY | constants.O_CREAT, 0o644);
+      const fh = await fsp.open(r.path, constants.O_WRONLY);
       try {
         await fh.write(buf, 0, RECORD_BYTES, 0);
         await fh.sync();
@@ -50,7 +44,7 @@ async function handle(r: FileRequest): Promise<string | null | undefined> {
       return undefined;
     }
     case 'append': {
-      const fh = await fsp.open(r.path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o644);
+      const fh = await fsp.open(r.path, constants.O_WRONLY | constants.O_APPEND);
       try {
         await fh.write(`${r.data}\n`);
         await fh.sync();

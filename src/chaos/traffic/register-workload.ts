@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { FileClient } from './file-client';
 import { RECORD_BYTES } from './file-worker-main';
-import { Workload, WorkloadContext, sleep } from './workload';
+import { DEFINITE_FAILURES, Workload, WorkloadContext, sleep } from './workload';
 
 /**
  * Per-file registers through different mounts: each agent host runs a
@@ -17,6 +17,10 @@ export class RegisterWorkload implements Workload {
   constructor(private readonly mode: 'register' | 'rmw', files = 3) {
     this.name = mode;
     this.keys = mode === 'rmw' ? ['rmw-0'] : Array.from({ length: files }, (_, i) => `reg-${i}`);
+  }
+
+  async prepare(ctx: WorkloadContext): Promise<void> {
+    for (const key of this.keys) await fsp.writeFile(ctx.cluster.bak(key), '');
   }
 
   async run(ctx: WorkloadContext): Promise<void> {
@@ -46,6 +50,7 @@ export class RegisterWorkload implements Workload {
         const op = ctx.rec.invoke({ process, host, type: 'write', key, value });
         const a = await files.call({ op: 'write-record', path, data: value });
         if (a.ok) ctx.rec.complete(op, 'ok');
+        else if (DEFINITE_FAILURES.has(a.code)) ctx.rec.complete(op, 'fail', { error: a.code });
         else ctx.rec.ambiguous(op, a.code);
         await sleep(rnd.int(10, 80));
       }

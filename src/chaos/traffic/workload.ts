@@ -20,6 +20,8 @@ export interface WorkloadContext {
 /** A traffic generator: processes that loop while the run lasts, then (after agents stopped) final reads of the backing store. */
 export interface Workload {
   readonly name: string;
+  /** Before the traffic starts: create its files in the backing directory (no agent has looked at them yet). */
+  prepare?(ctx: WorkloadContext): Promise<void>;
   run(ctx: WorkloadContext): Promise<void>;
   finish?(ctx: WorkloadContext): Promise<void>;
 }
@@ -28,5 +30,5 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** Errors after which a file call certainly did nothing. */
+/** Errors after which a file call certainly did nothing (ENOENT: also the mount was gone, data/ exists only through it). */
 export const DEFINITE_FAILURES = new Set(['ENOENT', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EINVAL']);
