@@ -32,6 +32,7 @@ export function renderReport(h: RunHistory, results: readonly CheckResult[], s: 
   const checkerRows = s.checkers.map((c) => `<tr><td>${esc(c.checker)}</td><td class="${c.verdict}">${c.verdict}</td><td>${c.violations}</td><td>${c.checkedOps}</td><td>${c.elapsedMs} ms</td><td>${esc(c.note ?? '')}</td></tr>`).join('');
   const faultRows = Object.entries(s.faults.byKind).map(([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`).join('');
   const opRows = Object.entries(s.operations.byType).map(([t, r]) => `<tr><td>${esc(t)}</td><td>${r.ok ?? 0}</td><td>${r.fail ?? 0}</td><td>${r.info ?? 0}</td></tr>`).join('');
+  const errorRows = Object.entries(s.operations.errors).sort((a, b) => b[1] - a[1]).map(([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`).join('');
   const violationList = violations.slice(0, 500).map((v, i) => `<li id="violation-${i}"><b>${esc(v.checker)}</b> at ${v.atMs.toFixed(1)} ms: ${esc(v.message)} — ops ${v.ops.map((id) => `<a href="#op-${id}">#${id}</a>`).join(', ')}
 <table>${v.ops.map((id) => byId.get(id)).filter((o): o is Operation => !!o).map(opRow).join('')}</table></li>`).join('\n');
   const faultList = h.faults.map((f) => `<tr><td>${f.id}</td><td>${esc(f.fault)}</td><td>${esc(f.target)}</td><td>${f.startMs.toFixed(0)}</td><td>${f.endMs === null ? '?' : f.endMs.toFixed(0)}</td><td>${esc(f.detail ?? '')}</td></tr>`).join('');
@@ -45,6 +46,7 @@ export function renderReport(h: RunHistory, results: readonly CheckResult[], s: 
 <div style="display:flex; gap:24px; flex-wrap:wrap">
 <div><h2>Faults injected</h2><table><tr><th>kind</th><th>count</th></tr>${faultRows}</table></div>
 <div><h2>Operations</h2><table><tr><th>type</th><th>ok</th><th>fail</th><th>info</th></tr>${opRows}</table></div>
+<div><h2>Errors returned</h2><table><tr><th>op and error</th><th>count</th></tr>${errorRows || '<tr><td>none</td><td></td></tr>'}</table></div>
 </div>
 <h2>Timeline</h2>
 <div class="legend">result:<span style="background:${RESULT_COLOURS.ok}"></span>ok<span style="background:${RESULT_COLOURS.fail}"></span>fail<span style="background:${RESULT_COLOURS.info}"></span>unknown<span style="background:rgba(214,69,65,.25)"></span>fault window<span style="background:#d0021b"></span>violation (hover a bar for details)</div>

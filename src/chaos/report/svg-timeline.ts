@@ -5,7 +5,7 @@ import { FAULT_COLOUR, RESULT_COLOURS, esc, timeScale, timeTicks } from './svg-u
 
 const LABEL_W = 170;
 const PLOT_W = 1400;
-const LANE_H = 7;
+const LANE_H = 10;
 const LANE_GAP = 1;
 const HOST_PAD = 8;
 const TOP = 34;
