@@ -43,16 +43,16 @@ export function renderReport(h: RunHistory, results: readonly CheckResult[], s: 
 <div>started ${esc(s.startedAt)}, ${(s.durationMs / 1000).toFixed(1)} s, ${s.operations.total} operations, ${s.faults.total} faults. Replay: <code>coherd chaos run --seed ${s.seed}${esc(replayArgs(s.options))}</code></div>
 <h2>Checkers</h2>
 <table><tr><th>checker</th><th>verdict</th><th>violations</th><th>ops checked</th><th>time</th><th>note</th></tr>${checkerRows}</table>
-<div style="display:flex; gap:24px; flex-wrap:wrap">
-<div><h2>Faults injected</h2><table><tr><th>kind</th><th>count</th></tr>${faultRows}</table></div>
-<div><h2>Operations</h2><table><tr><th>type</th><th>ok</th><th>fail</th><th>info</th></tr>${opRows}</table></div>
-<div><h2>Errors returned</h2><table><tr><th>op and error</th><th>count</th></tr>${errorRows || '<tr><td>none</td><td></td></tr>'}</table></div>
-</div>
 <h2>Timeline</h2>
 <div class="legend">result:<span style="background:${RESULT_COLOURS.ok}"></span>ok<span style="background:${RESULT_COLOURS.fail}"></span>fail<span style="background:${RESULT_COLOURS.info}"></span>unknown<span style="background:rgba(214,69,65,.25)"></span>fault window<span style="background:#d0021b"></span>violation (hover a bar for details)</div>
 <div class="scroll">${renderTimeline(h, violations)}</div>
 <h2>Latency over time</h2>
 <div class="scroll">${renderLatency(h)}</div>
+<div style="display:flex; gap:24px; flex-wrap:wrap">
+<div><h2>Faults injected</h2><table><tr><th>kind</th><th>count</th></tr>${faultRows}</table></div>
+<div><h2>Operations</h2><table><tr><th>type</th><th>ok</th><th>fail</th><th>info</th></tr>${opRows}</table></div>
+<div><h2>Errors returned</h2><table><tr><th>op and error</th><th>count</th></tr>${errorRows || '<tr><td>none</td><td></td></tr>'}</table></div>
+</div>
 <h2>Violations (${violations.length})</h2>
 ${violations.length ? `<ol>${violationList}</ol>` : '<p>none</p>'}
 <h2>Faults</h2>
