@@ -1,5 +1,6 @@
 import { Logger } from '../common/logger';
 import { ChaosCluster } from './cluster/chaos-cluster';
+import { loggedErrors } from './cluster/logged-errors';
 import { Fault } from './failpoints/fault';
 import { FaultSchedule } from './failpoints/fault-schedule';
 import { Recorder } from './history/recorder';
@@ -63,7 +64,8 @@ export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster |
     o.logger.info('stopping agents for the final reads', { faults: schedule.injected, ops: rec.ops.length });
     await cluster.stopAgents();
     for (const w of o.workloads) await w.finish?.(wctx);
-    const h: RunHistory = { meta: { seed: o.seed, startedAt, durationMs, options: o.options }, ops: rec.ops, faults: rec.faults };
+    const errors = await loggedErrors(cluster.agents.map((a, i) => ({ host: `agent-${i}`, file: a.agent.logFile })));
+    const h: RunHistory = { meta: { seed: o.seed, startedAt, durationMs, options: o.options, loggedErrors: errors }, ops: rec.ops, faults: rec.faults };
     return await checkAndReport(h, o.reportDir, { linearizabilityBudgetMs: o.linearizabilityBudgetMs });
   } finally {
     stopping = true;

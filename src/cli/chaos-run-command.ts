@@ -82,6 +82,7 @@ export function chaosRunCommand(): Command {
         }, (c) => { cluster = c; });
         printVerdicts(report.results);
         const s = report.summary;
+        for (const e of s.loggedErrors) process.stdout.write(`agent error log: ${e.host} "${e.message}"${e.error ? ` (${e.error})` : ''} ×${e.count}\n`);
         process.stdout.write(`seed ${seed}: ${s.faults.total} faults (${Object.entries(s.faults.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}), ${s.operations.total} operations; report ${path.join(reportDir, 'index.html')}\n`);
         process.exitCode = allPassed(report.results) ? 0 : 1;
       } finally {

@@ -16,6 +16,7 @@ function history(withViolation: boolean) {
   b.write('agent-1/reg', 'reg-0', 'v2', 1000, null, 'info');
   const h = b.history();
   h.faults.push({ id: 1, fault: 'pause-agent', target: 'agent-1', startMs: 200, endMs: 2500, detail: 'SIGSTOP 2.3 s' });
+  h.meta.loggedErrors = [{ host: 'agent-1', message: 'reclaim refused; the grant is lost', error: 'conflict', count: 2, firstAt: '' }];
   return { h, second };
 }
 
@@ -37,6 +38,7 @@ test('the report is one self-contained page with a timeline, fault bands, a late
     assert.match(html, new RegExp(`href="#op-${second.id}"`));
     assert.match(html, /class="fault"/);
     assert.match(html, /pause-agent/);
+    assert.match(html, /Errors the agents logged \(2\)[\s\S]*reclaim refused; the grant is lost/);
     const saved = JSON.parse(await fsp.readFile(path.join(dir, 'summary.json'), 'utf8'));
     assert.equal(saved.faults.byKind['pause-agent'], 1);
     assert.equal(saved.checkers.find((c: { checker: string }) => c.checker === 'mutual-exclusion').verdict, 'fail');

@@ -72,6 +72,16 @@ export interface RunMeta {
   startedAt: string;
   durationMs: number;
   options: Record<string, unknown>;
+  /** Error-level lines the agents logged (an invariant broke, said the agent itself), counted by host and message. */
+  loggedErrors?: LoggedError[];
+}
+
+export interface LoggedError {
+  host: string;
+  message: string;
+  error?: string;
+  count: number;
+  firstAt: string;
 }
 
 /** One line of history.jsonl. */

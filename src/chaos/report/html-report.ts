@@ -29,6 +29,7 @@ function opRow(o: Operation): string {
 export function renderReport(h: RunHistory, results: readonly CheckResult[], s: RunSummary): string {
   const violations = results.flatMap((r) => r.violations);
   const byId = new Map(h.ops.map((o) => [o.id, o]));
+  const logged = h.meta.loggedErrors ?? [];
   const checkerRows = s.checkers.map((c) => `<tr><td>${esc(c.checker)}</td><td class="${c.verdict}">${c.verdict}</td><td>${c.violations}</td><td>${c.checkedOps}</td><td>${c.elapsedMs} ms</td><td>${esc(c.note ?? '')}</td></tr>`).join('');
   const faultRows = Object.entries(s.faults.byKind).map(([k, n]) => `<tr><td>${esc(k)}</td><td>${n}</td></tr>`).join('');
   const opRows = Object.entries(s.operations.byType).map(([t, r]) => `<tr><td>${esc(t)}</td><td>${r.ok ?? 0}</td><td>${r.fail ?? 0}</td><td>${r.info ?? 0}</td></tr>`).join('');
@@ -53,6 +54,8 @@ export function renderReport(h: RunHistory, results: readonly CheckResult[], s: 
 <div><h2>Operations</h2><table><tr><th>type</th><th>ok</th><th>fail</th><th>info</th></tr>${opRows}</table></div>
 <div><h2>Errors returned</h2><table><tr><th>op and error</th><th>count</th></tr>${errorRows || '<tr><td>none</td><td></td></tr>'}</table></div>
 </div>
+<h2>Errors the agents logged (${logged.reduce((n, e) => n + e.count, 0)})</h2>
+${logged.length ? `<table><tr><th>host</th><th>message</th><th>error</th><th>count</th><th>first at</th></tr>${logged.map((e) => `<tr><td>${esc(e.host)}</td><td>${esc(e.message)}</td><td>${esc(e.error ?? '')}</td><td>${e.count}</td><td>${esc(e.firstAt)}</td></tr>`).join('')}</table>` : '<p>none</p>'}
 <h2>Violations (${violations.length})</h2>
 ${violations.length ? `<ol>${violationList}</ol>` : '<p>none</p>'}
 <h2>Faults</h2>

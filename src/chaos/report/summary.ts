@@ -1,6 +1,7 @@
 import { CheckResult } from '../checkers/check-result';
 import { allPassed } from '../checkers/run-checkers';
 import { RunHistory } from '../history/history-file';
+import { LoggedError } from '../history/operation';
 
 /** summary.json: what a person or CI wants first. */
 export interface RunSummary {
@@ -13,6 +14,8 @@ export interface RunSummary {
   operations: { total: number; byType: Record<string, Record<string, number>>; errors: Record<string, number> };
   checkers: Array<{ checker: string; verdict: string; violations: number; checkedOps: number; elapsedMs: number; note?: string }>;
   options: Record<string, unknown>;
+  /** Error-level lines the agents logged: not a checker verdict, but worth a look. */
+  loggedErrors: LoggedError[];
 }
 
 export function summarize(h: RunHistory, results: readonly CheckResult[]): RunSummary {
@@ -34,5 +37,6 @@ export function summarize(h: RunHistory, results: readonly CheckResult[]): RunSu
     operations: { total: h.ops.length, byType, errors },
     checkers: results.map((r) => ({ checker: r.checker, verdict: r.verdict, violations: r.violations.length, checkedOps: r.checkedOps, elapsedMs: Math.round(r.elapsedMs), note: r.note })),
     options: h.meta.options,
+    loggedErrors: h.meta.loggedErrors ?? [],
   };
 }
