@@ -39,6 +39,7 @@ export function chaosRunCommand(): Command {
     .option('--fault-gap <min-max>', 'quiet seconds between faults', '1-4')
     .option('--report <dir>', 'where to write index.html, history.jsonl, summary.json (default ./chaos-report-SEED)')
     .option('--budget <seconds>', 'time budget of the linearizability search', '60')
+    .option('--plant <list>', 'plant a bug in the harness\'s own clients to see the checkers fail: ignore-lease (lock holders write past their lease deadline)')
     .option('--keep', 'keep the cluster directory (logs, backing files) for inspection')
     .option('--netns', 'each host in its own network namespace (not supported yet)')
     .action(async (opts) => {
@@ -47,7 +48,8 @@ export function chaosRunCommand(): Command {
       const durationMs = parseSeconds(opts.duration, '--duration');
       if (durationMs < 5000) throw new InvalidArgumentError('INVALID_ARGUMENT', '--duration must be at least 5 seconds');
       const faults = parseFaults(opts.faults);
-      const workloads = parseWorkloads(opts.workload);
+      const plants = opts.plant ? String(opts.plant).split(',').map((x) => x.trim()).filter(Boolean) : [];
+      const workloads = parseWorkloads(opts.workload, plants);
       const agents = int(opts.agents, '--agents', 1, 8);
       const coordinators = int(opts.coordinators, '--coordinators', 2, 3);
       const ttlSeconds = int(opts.ttl, '--ttl', 2, 60);
@@ -78,7 +80,7 @@ export function chaosRunCommand(): Command {
           lockClients: int(opts.lockClients, '--lock-clients', 1, 8), ttlSeconds,
           maxFaults: int(opts.maxFaults, '--max-faults', 0, 100_000), faultGapMs: gap(opts.faultGap),
           reportDir, keep: Boolean(opts.keep), linearizabilityBudgetMs: budget, logger, interrupted,
-          options: { duration: opts.duration, faults: opts.faults, workload: opts.workload, agents, coordinators, ttl: ttlSeconds },
+          options: { duration: opts.duration, faults: opts.faults, workload: opts.workload, agents, coordinators, ttl: ttlSeconds, ...(plants.length ? { plant: plants.join(',') } : {}) },
         }, (c) => { cluster = c; });
         printVerdicts(report.results);
         const s = report.summary;

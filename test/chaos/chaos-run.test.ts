@@ -58,3 +58,21 @@ test('Ctrl-C stops the faults and workloads, still checks and reports what ran, 
     await fsp.rm(report, { recursive: true, force: true });
   }
 });
+
+test('a bug planted in the harness\'s own lock holders (writing past their lease, ignoring the loss) fails the run end to end', { timeout: 180_000 }, async () => {
+  const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
+  try {
+    const child = spawnCli(['chaos', 'run', '--seed', '3', '--duration', '40', '--agents', '1', '--coordinators', '2', '--lock-clients', '2', '--workload', 'locks', '--faults', 'partition-lock-client', '--fault-gap', '0.5-1', '--plant', 'ignore-lease', '--report', report], { COHERD_LOG_LEVEL: 'warn' });
+    const r = await collect(child, 170_000);
+    assert.equal(r.code, 1, r.stdout);
+    const summary = JSON.parse(await fsp.readFile(path.join(report, 'summary.json'), 'utf8'));
+    const verdict = (name: string) => summary.checkers.find((c: { checker: string }) => c.checker === name).verdict;
+    assert.equal(verdict('lease-deadline'), 'fail');
+    assert.equal(verdict('fencing-order'), 'pass', 'the store refused the late writes: fencing held');
+    const html = await fsp.readFile(path.join(report, 'index.html'), 'utf8');
+    assert.match(html, /class="violation"/);
+    assert.deepEqual(await leftoverMounts(), []);
+  } finally {
+    await fsp.rm(report, { recursive: true, force: true });
+  }
+});

@@ -65,5 +65,5 @@ ${violations.length ? `<ol>${violationList}</ol>` : '<p>none</p>'}
 }
 
 function replayArgs(o: Record<string, unknown>): string {
-  return ['duration', 'faults', 'workload', 'agents'].filter((k) => o[k] !== undefined).map((k) => ` --${k} ${String(o[k])}`).join('');
+  return ['duration', 'faults', 'workload', 'agents', 'plant'].filter((k) => o[k] !== undefined).map((k) => ` --${k} ${String(o[k])}`).join('');
 }

@@ -17,6 +17,13 @@ export class LockWorkload implements Workload {
   readonly name = 'locks';
   private readonly stores = new Map<string, FencingStore>();
 
+  /**
+   * ignoreLease plants a bug in these holders (to see the checkers fail end
+   * to end): they hold each lock for 2×TTL writing every 200 ms, never look
+   * at their lease deadline and ignore being told they lost the lock.
+   */
+  constructor(private readonly ignoreLease = false) {}
+
   async run(ctx: WorkloadContext): Promise<void> {
     for (const r of RESOURCES) {
       const s = new FencingStore();
@@ -65,13 +72,20 @@ export class LockWorkload implements Workload {
       }
       const token = { epoch: grant.fencingToken.epoch, counter: grant.fencingToken.counter };
       ctx.rec.complete(lock, 'ok', { fencingToken: token });
-      const writes = rnd.int(1, 3);
+      if (this.ignoreLease) {
+        for (const until = ctx.rec.now() + 2 * ctx.ttlMs; ctx.rec.now() < until;) {
+          await this.storeWrite(ctx, client, lock, process, host);
+          await sleep(200);
+        }
+        toldLostMs = undefined;
+      }
+      const writes = this.ignoreLease ? 0 : rnd.int(1, 3);
       for (let w = 0; w < writes && toldLostMs === undefined; w++) {
         await this.storeWrite(ctx, client, lock, process, host);
         await sleep(rnd.int(20, 120));
       }
       const unlock = ctx.rec.invoke({ process, host, type: 'unlock', key, lockOp: lock.id });
-      if (client.isFenced() && toldLostMs === undefined) toldLostMs = Math.min(ctx.rec.toRunMs(client.leaseDeadlineMs()), unlock.invokeMs);
+      if (client.isFenced() && toldLostMs === undefined && !this.ignoreLease) toldLostMs = Math.min(ctx.rec.toRunMs(client.leaseDeadlineMs()), unlock.invokeMs);
       try {
         await client.release(grant.lockId);
         ctx.rec.complete(unlock, 'ok', { toldLostMs });
@@ -87,7 +101,7 @@ export class LockWorkload implements Workload {
   private async storeWrite(ctx: WorkloadContext, client: CoherdClient, lock: Operation, process: string, host: string): Promise<void> {
     const deadline = ctx.rec.toRunMs(client.leaseDeadlineMs());
     const op = ctx.rec.invoke({ process, host, type: 'store-write', key: lock.key, fencingToken: lock.fencingToken, leaseDeadlineMs: deadline });
-    if (client.isFenced() || op.invokeMs >= deadline) {
+    if (!this.ignoreLease && (client.isFenced() || op.invokeMs >= deadline)) {
       ctx.rec.complete(op, 'fail', { error: 'not sent: lease deadline passed' });
       return;
     }
