@@ -1,8 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
-import { Logger } from '../../common/logger';
-import { silentLogger } from '../../common/logger';
+import { Logger, silentLogger } from '../../common/logger';
 import { freePort } from '../../common/free-port';
 import { forceUnmount, readMountInfo } from '../../agent/fuse/stale-mount';
 import { AgentProcess } from '../../../test/support/agent-cluster';
