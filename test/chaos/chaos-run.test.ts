@@ -17,6 +17,7 @@ async function leftoverMounts(): Promise<string[]> {
 
 test(`a short seeded chaos run (seed ${SEED}) injects faults of every kind that fits and every checker passes`, { timeout: 300_000 }, async () => {
   const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
+  let passed = false;
   try {
     const child = spawnCli(['chaos', 'run', '--seed', String(SEED), '--duration', '75', '--agents', '2', '--coordinators', '3', '--lock-clients', '2', '--faults', FAULTS, '--fault-gap', '1-3', '--report', report], { COHERD_LOG_LEVEL: 'warn' });
     const r = await collect(child, 280_000);
@@ -24,12 +25,14 @@ test(`a short seeded chaos run (seed ${SEED}) injects faults of every kind that 
     console.log(r.stdout);
     assert.ok(summary.faults.total >= 5, `only ${summary.faults.total} faults were injected`);
     assert.ok(summary.operations.total > 500, `only ${summary.operations.total} operations ran`);
-    assert.equal(r.code, 0, `seed ${SEED} failed its checkers (replay: coherd chaos run --seed ${SEED} --duration 75 --agents 2 --faults ${FAULTS}):\n${r.stdout}`);
+    assert.equal(r.code, 0, `seed ${SEED} failed its checkers; report kept in ${report} (replay: coherd chaos run --seed ${SEED} --duration 75 --agents 2 --faults ${FAULTS}):\n${r.stdout}`);
     assert.equal(summary.passed, true);
     assert.match(await fsp.readFile(path.join(report, 'index.html'), 'utf8'), /class="timeline"/);
     assert.deepEqual(await leftoverMounts(), []);
+    passed = true;
   } finally {
-    await fsp.rm(report, { recursive: true, force: true });
+    // A failed run's report stays for a person to open (its path is in the assertion message).
+    if (passed) await fsp.rm(report, { recursive: true, force: true });
   }
 });
 
