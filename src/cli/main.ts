@@ -5,6 +5,7 @@ import { coordinatorCommand } from './coordinator-command';
 import { lockCommand } from './lock-command';
 import { evictCommand, locksCommand, sessionsCommand, statusCommand } from './admin-commands';
 import { extraCommands } from './extra-commands';
+import { chaosCommand } from './chaos-command';
 
 /** Exit status for bad usage, like most CLIs. */
 const USAGE_ERROR = 2;
@@ -16,7 +17,7 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const c of [coordinatorCommand(), lockCommand(), locksCommand(), sessionsCommand(), evictCommand(), statusCommand(), ...extraCommands()]) {
+  for (const c of [coordinatorCommand(), lockCommand(), locksCommand(), sessionsCommand(), evictCommand(), statusCommand(), ...extraCommands(), chaosCommand()]) {
     program.addCommand(c.exitOverride());
   }
   try {

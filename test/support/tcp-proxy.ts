@@ -1,17 +1,35 @@
 import * as net from 'node:net';
 
+/** Which way a one-way partition drops bytes. */
+export type ProxyDirection = 'to-target' | 'to-client';
+
+export interface TcpProxyOptions {
+  /**
+   * Byte strings replaced, at equal length, in what the target sends back
+   * (chaos: a standby's "the leader is at HOST:PORT" hint names the
+   * leader's proxy, so a client never bypasses its proxies).
+   */
+  rewrite?: Array<[Buffer, Buffer]>;
+}
+
 /**
  * A TCP fault proxy between two parts on loopback: forward, cut every live
- * connection, black-hole (accept and hold, forward nothing) or add delay.
+ * connection, black-hole (accept and hold, forward nothing) both ways or one
+ * way, or add delay.
  */
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
   private mode: 'forward' | 'blackhole' | 'refuse' = 'forward';
+  private dropping: ProxyDirection | undefined;
   private delayMs = 0;
   port = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  constructor(private readonly targetHost: string, private readonly targetPort: number, private readonly options: TcpProxyOptions = {}) {
+    for (const [from, to] of options.rewrite ?? []) {
+      if (from.length !== to.length) throw new Error('TcpProxy rewrite: both byte strings must have the same length');
+    }
+  }
 
   get address(): string {
     return `127.0.0.1:${this.port}`;
@@ -41,8 +59,14 @@ export class TcpProxy {
     this.cutAll();
   }
 
+  /** Bytes going one way are dropped (connections stay up): a one-way partition. */
+  dropOneWay(direction: ProxyDirection): void {
+    this.dropping = direction;
+  }
+
   heal(): void {
     this.mode = 'forward';
+    this.dropping = undefined;
     this.cutAll();
   }
 
@@ -61,16 +85,24 @@ export class TcpProxy {
     if (this.mode === 'blackhole') return void client.pause();
     const upstream = net.connect(this.targetPort, this.targetHost);
     this.sockets.add(upstream);
-    const pipe = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (d) => {
-        if (this.mode === 'blackhole') return;
+    const pipe = (from: net.Socket, to: net.Socket, direction: ProxyDirection) =>
+      from.on('data', (d: Buffer) => {
+        if (this.mode === 'blackhole' || this.dropping === direction) return;
+        if (direction === 'to-client') d = this.rewritten(d);
         if (this.delayMs > 0) setTimeout(() => to.write(d), this.delayMs);
         else to.write(d);
       });
-    pipe(client, upstream);
-    pipe(upstream, client);
+    pipe(client, upstream, 'to-target');
+    pipe(upstream, client, 'to-client');
     const close = () => { client.destroy(); upstream.destroy(); this.sockets.delete(client); this.sockets.delete(upstream); };
     client.on('close', close).on('error', close);
     upstream.on('close', close).on('error', close);
+  }
+
+  private rewritten(d: Buffer): Buffer {
+    for (const [from, to] of this.options.rewrite ?? []) {
+      for (let i = d.indexOf(from); i >= 0; i = d.indexOf(from, i + to.length)) to.copy(d, i);
+    }
+    return d;
   }
 }

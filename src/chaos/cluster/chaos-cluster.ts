@@ -1,0 +1,168 @@
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { Logger, silentLogger } from '../../common/logger';
+import { freePort } from '../../common/free-port';
+import { forceUnmount, readMountInfo } from '../../agent/fuse/stale-mount';
+import { AgentProcess } from '../../../test/support/agent-cluster';
+import { EtcdCluster } from '../../../test/support/etcd-cluster';
+import { sweepLeftoverMounts } from '../../../test/support/fuse-mount';
+import { CoordinatorSlot } from './coordinator-slot';
+import { HostLink } from './host-link';
+
+export const CHAOS_PREFIX = nodePath.join(os.tmpdir(), 'coherd-chaos-');
+const DATA_DIR = 'data';
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+export interface ChaosClusterOptions {
+  agents: number;
+  coordinators: number;
+  lockHosts: number;
+  ttlSeconds: number;
+  logger: Logger;
+}
+
+/** An agent and the link its traffic to the coordinators takes. */
+export interface AgentHost {
+  agent: AgentProcess;
+  link: HostLink;
+  /** FAKETIME spec it runs under, if skewed. */
+  faketime?: string;
+}
+
+/**
+ * The cluster a chaos run owns: 3 etcd members, 2–3 coordinators on fixed
+ * addresses (each behind its own etcd proxies), N agents mounting one
+ * backing directory, and the links of in-process lock clients; every
+ * host↔coordinator link through fault proxies on loopback.
+ */
+export class ChaosCluster {
+  etcd: EtcdCluster | undefined;
+  readonly coordinators: CoordinatorSlot[] = [];
+  readonly agents: AgentHost[] = [];
+  readonly lockLinks: HostLink[] = [];
+  private stopping: Promise<void> | undefined;
+
+  private constructor(readonly root: string, private readonly o: ChaosClusterOptions) {}
+
+  get backingDir(): string {
+    return nodePath.join(this.root, 'backing');
+  }
+
+  static async start(o: ChaosClusterOptions): Promise<ChaosCluster> {
+    await sweepLeftoverMounts(CHAOS_PREFIX);
+    const root = await fsp.mkdtemp(CHAOS_PREFIX);
+    await fsp.writeFile(nodePath.join(root, 'owner.pid'), String(process.pid));
+    const c = new ChaosCluster(root, o);
+    try {
+      await fsp.mkdir(c.bak(), { recursive: true });
+      o.logger.info('starting etcd', { members: 3 });
+      c.etcd = await EtcdCluster.start(3);
+      const args = ['--session-ttl', String(o.ttlSeconds), '--leader-ttl', '2', '--revoke-deadline', '3'];
+      for (let i = 0; i < o.coordinators; i++) c.coordinators.push(new CoordinatorSlot(i, `127.0.0.1:${await freePort()}`, args));
+      for (const slot of c.coordinators) await slot.start(c.etcd.endpoints);
+      const addresses = c.coordinators.map((s) => s.address);
+      for (let i = 0; i < o.agents; i++) {
+        const link = new HostLink(`agent-${i}`);
+        await link.start(addresses);
+        const agent = new AgentProcess(i, nodePath.join(root, `mnt-${i}`), nodePath.join(root, `state-${i}`), nodePath.join(root, `agent-${i}.log`));
+        await fsp.mkdir(agent.mountPoint);
+        await fsp.mkdir(agent.stateDir);
+        c.agents.push({ agent, link });
+      }
+      for (let i = 0; i < o.lockHosts; i++) {
+        const link = new HostLink(`lock-${i}`);
+        await link.start(addresses);
+        c.lockLinks.push(link);
+      }
+      o.logger.info('starting agents', { agents: o.agents });
+      await Promise.all(c.agents.map((a) => c.startAgent(a)));
+      return c;
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+  }
+
+  /**
+   * A path in agent i's view of the shared data directory. Workloads use
+   * only paths under data/, which exists in the backing directory and never
+   * in a bare mount point: while an agent is down, calls fail with ENOENT
+   * instead of writing into the empty mount point directory.
+   */
+  mnt(i: number, ...parts: string[]): string {
+    return nodePath.join(this.agents[i].agent.mountPoint, DATA_DIR, ...parts);
+  }
+
+  /** The same path in the backing directory (for setup and the final reads, never while agents use it). */
+  bak(...parts: string[]): string {
+    return nodePath.join(this.backingDir, DATA_DIR, ...parts);
+  }
+
+  /** (Re)starts an agent on its mount; with faketime, its clocks run at the given FAKETIME spec. */
+  async startAgent(a: AgentHost, faketime?: string): Promise<void> {
+    a.faketime = faketime;
+    await forceUnmount(a.agent.mountPoint, silentLogger()).catch(() => undefined);
+    const args = [
+      '--coordinator', a.link.endpoints.join(','),
+      '--backing', this.backingDir,
+      '--mount', a.agent.mountPoint,
+      '--namespace', 'chaos',
+      '--state-dir', a.agent.stateDir,
+      '--ttl', String(this.o.ttlSeconds),
+    ];
+    const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: 'info' };
+    if (faketime) Object.assign(env, { LD_PRELOAD: LIBFAKETIME, FAKETIME: faketime, FAKETIME_NO_CACHE: '1' });
+    await a.agent.start(args, env, 30_000);
+  }
+
+  /** The coordinator that says it leads, or undefined. */
+  async leader(): Promise<CoordinatorSlot | undefined> {
+    for (const s of this.coordinators) {
+      const role = await s.role();
+      if (role === 'LEADER' || role === 'RECOVERING') return s;
+    }
+    return undefined;
+  }
+
+  /** Every pid this cluster started (for the exit hook). */
+  pids(): number[] {
+    const out: number[] = [];
+    for (const a of this.agents) if (a.agent.child?.pid) out.push(a.agent.child.pid);
+    for (const s of this.coordinators) if (s.pid) out.push(s.pid);
+    for (const m of this.etcd?.members ?? []) if (m.pid) out.push(m.pid);
+    return out;
+  }
+
+  /** Stops everything in order and removes the temp root; never throws; idempotent. */
+  stop(keep = false): Promise<void> {
+    this.stopping ??= this.doStop(keep);
+    return this.stopping;
+  }
+
+  /** Continues and stops every agent (SIGTERM: they flush and unmount), then detaches whatever mount is left. */
+  async stopAgents(): Promise<void> {
+    const quietly = (p: Promise<unknown>) => p.catch((e: Error) => this.o.logger.warn('cleanup step failed', { error: e.message }));
+    for (const a of this.agents) a.link.heal();
+    await Promise.all(this.agents.map((a) => quietly(a.agent.signal('SIGTERM'))));
+    for (const a of this.agents) {
+      await quietly(forceUnmount(a.agent.mountPoint, silentLogger()));
+      a.agent.closeLog();
+    }
+  }
+
+  private async doStop(keep: boolean): Promise<void> {
+    const quietly = (p: Promise<unknown>) => p.catch((e: Error) => this.o.logger.warn('cleanup step failed', { error: e.message }));
+    await this.stopAgents();
+    for (const l of [...this.agents.map((a) => a.link), ...this.lockLinks]) await quietly(l.stop());
+    for (const s of this.coordinators) await quietly(s.stop());
+    if (this.etcd) await quietly(this.etcd.stop());
+    const leftover = (await readMountInfo().catch(() => [])).filter((m) => m.mountPoint.startsWith(this.root + '/'));
+    if (keep || leftover.length > 0) {
+      // Never recurse into a mount; the next run's sweep detaches it.
+      this.o.logger.warn('kept the cluster directory', { root: this.root, stillMounted: leftover.map((m) => m.mountPoint) });
+      return;
+    }
+    await quietly(fsp.rm(this.root, { recursive: true, force: true }));
+  }
+}

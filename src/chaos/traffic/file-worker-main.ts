@@ -1,0 +1,97 @@
+/**
+ * A child process that does file operations on a FUSE mount for the chaos
+ * harness (the harness never touches a mount itself: a paused agent must
+ * only block this child). One JSON request per stdin line, one JSON answer
+ * per stdout line: { id, ok: true, value? } or { id, ok: false, code }.
+ */
+import { constants, promises as fsp } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface FileRequest {
+  id: number;
+  op: 'read-record' | 'write-record' | 'append' | 'create' | 'rename' | 'unlink';
+  path: string;
+  to?: string;
+  data?: string;
+}
+
+export const RECORD_BYTES = 64;
+
+async function handle(r: FileRequest): Promise<string | null | undefined> {
+  switch (r.op) {
+    case 'read-record': {
+      const fh = await fsp.open(r.path, constants.O_RDONLY);
+      try {
+        const buf = Buffer.alloc(RECORD_BYTES);
+        const { bytesRead } = await fh.read(buf, 0, RECORD_BYTES, 0);
+        const text = buf.subarray(0, bytesRead).toString('utf8').replace(/[\s\0]+$/, '');
+        return text === '' ? null : text;
+      } finally {
+        await fh.close();
+      }
+    }
+    case 'write-record': {
+      const buf = Buffer.alloc(RECORD_BYTES, ' ');
+      buf.write(r.data ?? '');
+      buf[RECORD_BYTES - 1] = 10;
+      const fh = await fsp.open(r.path, constants.O_WRONLY);
+      try {
+        await fh.write(buf, 0, RECORD_BYTES, 0);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return undefined;
+    }
+    case 'append': {
+      const fh = await fsp.open(r.path, constants.O_WRONLY | constants.O_APPEND);
+      try {
+        await fh.write(`${r.data}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      return undefined;
+    }
+    case 'create': {
+      const fh = await fsp.open(r.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      try {
+        await fh.write(r.data ?? '');
+      } finally {
+        await fh.close();
+      }
+      return undefined;
+    }
+    case 'rename':
+      await fsp.rename(r.path, r.to ?? '');
+      return undefined;
+    case 'unlink':
+      await fsp.unlink(r.path);
+      return undefined;
+    default:
+      throw Object.assign(new Error(`unknown op ${String((r as { op: unknown }).op)}`), { code: 'EINVAL' });
+  }
+}
+
+if (require.main === module) {
+  const rl = createInterface({ input: process.stdin });
+  let chain = Promise.resolve();
+  rl.on('line', (line) => {
+    chain = chain.then(async () => {
+      let req: FileRequest;
+      try {
+        req = JSON.parse(line) as FileRequest;
+      } catch {
+        process.stdout.write(JSON.stringify({ id: -1, ok: false, code: 'EBADMSG' }) + '\n');
+        return;
+      }
+      try {
+        const value = await handle(req);
+        process.stdout.write(JSON.stringify({ id: req.id, ok: true, value }) + '\n');
+      } catch (e) {
+        process.stdout.write(JSON.stringify({ id: req.id, ok: false, code: (e as NodeJS.ErrnoException).code ?? (e as Error).message }) + '\n');
+      }
+    });
+  });
+  rl.on('close', () => void chain.then(() => process.exit(0)));
+}

@@ -1,0 +1,71 @@
+import { promises as fsp } from 'node:fs';
+import { FileClient } from './file-client';
+import { RECORD_BYTES } from './file-worker-main';
+import { DEFINITE_FAILURES, Workload, WorkloadContext, sleep } from './workload';
+
+/**
+ * Per-file registers through different mounts: each agent host runs a
+ * process that reads (pread of a 64-byte record) or writes (pwrite of a
+ * unique value, fsync) one of a few files at random. With `rmw`, every
+ * process instead reads one shared file and writes it back (concurrent
+ * read-then-write from several hosts); both are checked as registers.
+ */
+export class RegisterWorkload implements Workload {
+  readonly name: string;
+  private readonly keys: string[];
+
+  constructor(private readonly mode: 'register' | 'rmw', files = 3) {
+    this.name = mode;
+    this.keys = mode === 'rmw' ? ['rmw-0'] : Array.from({ length: files }, (_, i) => `reg-${i}`);
+  }
+
+  async prepare(ctx: WorkloadContext): Promise<void> {
+    for (const key of this.keys) await fsp.writeFile(ctx.cluster.bak(key), '');
+  }
+
+  async run(ctx: WorkloadContext): Promise<void> {
+    await Promise.all(ctx.cluster.agents.map((_, i) => this.loop(ctx, i)));
+  }
+
+  private async loop(ctx: WorkloadContext, agent: number): Promise<void> {
+    const host = `agent-${agent}`;
+    const process = `${host}/${this.name}`;
+    const rnd = ctx.rnd.fork(process);
+    const files = new FileClient(ctx.opTimeoutMs);
+    try {
+      for (let n = 0; ctx.running() && n < ctx.maxOpsPerProcess; n++) {
+        const key = rnd.pick(this.keys);
+        const path = ctx.cluster.mnt(agent, key);
+        if (this.mode === 'rmw' || rnd.next() < 0.5) {
+          const op = ctx.rec.invoke({ process, host, type: 'read', key });
+          const a = await files.call({ op: 'read-record', path });
+          if (a.ok) ctx.rec.complete(op, 'ok', { value: a.value ?? null });
+          else ctx.rec.complete(op, 'fail', { error: a.code });
+          if (this.mode === 'register' || !a.ok) {
+            await sleep(rnd.int(10, 80));
+            continue;
+          }
+        }
+        const value = `${process}#${n}`;
+        const op = ctx.rec.invoke({ process, host, type: 'write', key, value });
+        const a = await files.call({ op: 'write-record', path, data: value });
+        if (a.ok) ctx.rec.complete(op, 'ok');
+        else if (DEFINITE_FAILURES.has(a.code)) ctx.rec.complete(op, 'fail', { error: a.code });
+        else ctx.rec.ambiguous(op, a.code);
+        await sleep(rnd.int(10, 80));
+      }
+    } finally {
+      files.kill();
+    }
+  }
+
+  /** After the agents stopped: each file as the backing store holds it, a last read. */
+  async finish(ctx: WorkloadContext): Promise<void> {
+    for (const key of this.keys) {
+      const op = ctx.rec.invoke({ process: 'backing/final', host: 'backing', type: 'read', key });
+      const data = await fsp.readFile(ctx.cluster.bak(key)).catch(() => Buffer.alloc(0));
+      const text = data.subarray(0, RECORD_BYTES).toString('utf8').replace(/[\s\0]+$/, '');
+      ctx.rec.complete(op, 'ok', { value: text === '' ? null : text });
+    }
+  }
+}

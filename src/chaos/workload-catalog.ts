@@ -1,0 +1,31 @@
+import { InvalidArgumentError } from '../common/errors';
+import { AppendWorkload } from './traffic/append-workload';
+import { ChurnWorkload } from './traffic/churn-workload';
+import { LockWorkload } from './traffic/lock-workload';
+import { RegisterWorkload } from './traffic/register-workload';
+import { Workload } from './traffic/workload';
+
+export const WORKLOAD_NAMES = ['locks', 'register', 'rmw', 'append', 'churn'] as const;
+
+/** Bugs the harness can plant in its own clients (--plant), to see checkers fail end to end. */
+export const PLANTS = ['ignore-lease'] as const;
+
+/** The --workload list → fresh workload objects. */
+export function parseWorkloads(list: string, plants: readonly string[] = []): Workload[] {
+  for (const p of plants) {
+    if (!(PLANTS as readonly string[]).includes(p)) throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown --plant "${p}" (known: ${PLANTS.join(', ')})`);
+  }
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const chosen = names.length === 1 && names[0] === 'all' ? [...WORKLOAD_NAMES] : names;
+  if (chosen.length === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', '--workload needs at least one workload');
+  return chosen.map((n) => {
+    switch (n) {
+      case 'locks': return new LockWorkload(plants.includes('ignore-lease'));
+      case 'register': return new RegisterWorkload('register');
+      case 'rmw': return new RegisterWorkload('rmw');
+      case 'append': return new AppendWorkload();
+      case 'churn': return new ChurnWorkload();
+      default: throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown workload "${n}" (known: all, ${WORKLOAD_NAMES.join(', ')})`);
+    }
+  });
+}
