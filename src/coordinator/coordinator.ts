@@ -19,6 +19,10 @@ import { adminHandlers } from './admin-service';
 import { routeTableEvent } from './table-events';
 import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
+import { ReloadableCertificates } from '../common/reloadable-certificates';
+import { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
+import { OpsEndpoint } from '../common/metrics/ops-server';
+import { instrumentRequests } from './instrumented-requests';
 
 export interface CoordinatorOptions extends EtcdConnectionOptions {
   /** HOST:PORT to listen on; port 0 picks a free one. */
@@ -38,6 +42,8 @@ export interface CoordinatorOptions extends EtcdConnectionOptions {
   allowInsecure?: boolean;
   /** Certificate common names allowed to call admin RPCs (TLS only). */
   adminNames?: string[];
+  /** Keep Prometheus metrics (exposed as `ops`); default false. */
+  metrics?: boolean;
 }
 
 export interface RunningCoordinator {
@@ -46,6 +52,10 @@ export interface RunningCoordinator {
   coordinatorId: string;
   isLeader(): boolean;
   epoch(): number;
+  /** Reads the TLS files again (SIGHUP); new connections use them, open ones keep theirs. Throws and keeps the old ones if unusable. */
+  reloadCertificates(): void;
+  /** Metrics and health for --metrics-listen; undefined unless options.metrics. */
+  readonly ops: OpsEndpoint | undefined;
   stop(): Promise<void>;
 }
 
@@ -71,6 +81,9 @@ class Coordinator implements RunningCoordinator {
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
   private readonly startedAtMs: number;
   private stopped = false;
+  private certificates: ReloadableCertificates | undefined;
+  private metrics: CoordinatorMetrics | undefined;
+  ops: OpsEndpoint | undefined;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.clock = o.clock ?? new SystemClock();
@@ -94,9 +107,45 @@ class Coordinator implements RunningCoordinator {
     return this.election.epoch;
   }
 
+  private enableMetrics(): void {
+    const metrics = new CoordinatorMetrics(this.clock, {
+      sessions: () => this.registry?.size ?? 0,
+      tableStats: () => this.table?.stats(),
+      role: () => (!this.isLeader() ? 'STANDBY' : this.recovery?.isOpen() ? 'RECOVERING' : 'LEADER'),
+      epoch: () => this.election?.epoch ?? 0,
+      recoveryOpen: () => this.recovery?.isOpen() ?? false,
+    });
+    this.metrics = metrics;
+    this.registry.on('ended', (_s: Session, reason: SessionEndReason) => metrics.onSessionEnded(reason));
+    const heartbeat = this.registry.heartbeat.bind(this.registry);
+    this.registry.heartbeat = async (session) => {
+      const sentMs = this.clock.nowMs();
+      const ttlMs = await heartbeat(session);
+      metrics.keepaliveLatency.observe((this.clock.nowMs() - sentMs) / 1000);
+      return ttlMs;
+    };
+    this.ops = {
+      registry: metrics.registry,
+      live: () => ({ ok: !this.stopped, detail: this.stopped ? 'stopping' : 'running' }),
+      ready: () => {
+        if (this.stopped) return { ok: false, detail: 'stopping' };
+        if (this.isLeader()) return { ok: true, detail: this.recovery?.isOpen() ? 'leader (recovering)' : 'leader' };
+        const leader = this.election?.knownLeader?.address;
+        return leader ? { ok: true, detail: `standby; leader is ${leader}` } : { ok: false, detail: 'standby without a known leader' };
+      },
+    };
+  }
+
+  reloadCertificates(): void {
+    if (!this.certificates) return;
+    const loaded = this.certificates.reload();
+    this.logger.info('TLS certificates reloaded', { subject: loaded.subject, notAfter: new Date(loaded.notAfterMs).toISOString() });
+  }
+
   async start(): Promise<void> {
     const { host, port } = splitHostPort(this.o.listen);
-    const creds = serverCredentials(host.replace(/^\[|\]$/g, ''), this.o.tls, this.o.allowInsecure);
+    this.certificates = this.o.tls ? new ReloadableCertificates(this.o.tls) : undefined;
+    const creds = serverCredentials(host.replace(/^\[|\]$/g, ''), this.certificates, this.o.allowInsecure);
     this.etcd = await connectEtcd(this.o, this.logger);
     const keys = new EtcdKeys(this.o.prefix);
     this.keeper = new LeaseKeeper(this.etcd, this.clock, this.logger);
@@ -118,6 +167,7 @@ class Coordinator implements RunningCoordinator {
     });
     this.registry.on('ended', (session) => this.recovery?.done(session.id));
     this.election.on('lost', () => this.stepDown());
+    if (this.o.metrics) this.enableMetrics();
     this.addServices();
     this.health.setStatus('', 'SERVING');
     this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });
@@ -142,11 +192,16 @@ class Coordinator implements RunningCoordinator {
       clock: this.clock,
       epoch: this.election.epoch,
       revokeDeadlineMs,
-      onEvent: (e) => routeTableEvent(e, this.registry, this.clock, revokeDeadlineMs, this.logger),
+      onEvent: (e) => {
+        this.metrics?.onTableEvent(e);
+        routeTableEvent(e, this.registry, this.clock, revokeDeadlineMs, this.logger);
+      },
     });
     await this.registry.startWatching();
     const restored = await this.registry.restoreFromEtcd();
     this.recovery = new RecoveryWindow(restored, MAX_TTL_MS, this.clock, this.logger.child({ component: 'recovery' }));
+    const openedMs = this.clock.nowMs();
+    if (this.recovery.isOpen()) this.recovery.once('closed', () => this.metrics?.recoveryDuration.observe((this.clock.nowMs() - openedMs) / 1000));
     this.table = table;
     this.health.setStatus('coherd.v1.Session', 'SERVING');
   }
@@ -204,12 +259,13 @@ class Coordinator implements RunningCoordinator {
   };
 
   private addServices(): void {
-    const requests = new LockRequests({
+    const lockRequests = new LockRequests({
       table: this.leaderTable,
       clock: this.clock,
       assertCanGrant: this.assertCanGrant,
       recovering: (sessionId) => this.recovery?.awaits(sessionId) ?? false,
     });
+    const requests = this.metrics ? instrumentRequests(lockRequests, this.metrics) : lockRequests;
     this.server.addService(sessionServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
         new SessionStream(call, {
