@@ -4,12 +4,22 @@ import { formatRange, END_OF_FILE } from '../common/byte-range';
 import { boundedString } from '../common/wire';
 import { parseEndpoints } from './options';
 import { formatAgeMs, formatTable } from './table-format';
-import { tlsFilesOf, withTlsOptions } from './tls-options';
+import { tlsFilesOf, withConnectHint, withTlsOptions } from './tls-options';
 
 type Row = Record<string, unknown>;
 
-export function admin(cmd: Command): AdminClient {
-  return new AdminClient(parseEndpoints(cmd.opts().coordinator), tlsFilesOf(cmd));
+type AdminCalls = Pick<AdminClient, 'status' | 'listSessions' | 'dumpLocks' | 'evict'>;
+
+/** An admin client whose failures to connect carry a TLS hint. */
+export function admin(cmd: Command): AdminCalls {
+  const tls = tlsFilesOf(cmd);
+  const client = new AdminClient(parseEndpoints(cmd.opts().coordinator), tls);
+  return {
+    status: () => withConnectHint(tls, () => client.status()),
+    listSessions: () => withConnectHint(tls, () => client.listSessions()),
+    dumpLocks: (prefix?: string, limit?: number) => withConnectHint(tls, () => client.dumpLocks(prefix, limit)),
+    evict: (id: string) => withConnectHint(tls, () => client.evict(id)),
+  };
 }
 
 function rangeText(r: Row | undefined): string {

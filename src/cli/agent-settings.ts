@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../common/errors';
 import { AgentOptions } from '../agent/agent';
 import { splitHostPort } from '../coordinator/transport-security';
 import { parseEndpoints, parseSeconds } from './options';
-import { applyConfigFile, required, sourceLabel, withEnvironment } from './option-sources';
+import { applySources, required, sourceLabel, withEnvironment } from './option-sources';
 import { tlsFilesOf, withTlsOptions } from './tls-options';
 import { withLabel } from './coordinator-settings';
 
@@ -27,9 +27,9 @@ export function defineAgentOptions(cmd: Command): Command {
   return withEnvironment(cmd);
 }
 
-/** Applies --config, then validates everything; errors name the flag, variable or key that was wrong. */
+/** Applies $COHERD_* and --config, then validates everything; errors name the flag, variable or key that was wrong. */
 export function agentSettings(cmd: Command): AgentSettings {
-  applyConfigFile(cmd);
+  applySources(cmd);
   const o = cmd.opts();
   const label = (attr: string) => sourceLabel(cmd, attr);
   const coordinators = withLabel(label('coordinator'), () => parseEndpoints(required(cmd, 'coordinator')));

@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../common/errors';
 import { CoordinatorOptions } from '../coordinator/coordinator';
 import { splitHostPort } from '../coordinator/transport-security';
 import { parseEtcdUrls, parseSeconds } from './options';
-import { applyConfigFile, required, sourceLabel, withEnvironment } from './option-sources';
+import { applySources, required, sourceLabel, withEnvironment } from './option-sources';
 import { withTlsOptions } from './tls-options';
 import { tlsFilesOf } from './tls-options';
 
@@ -33,9 +33,9 @@ export function defineCoordinatorOptions(cmd: Command): Command {
   return withEnvironment(cmd);
 }
 
-/** Applies --config, then validates everything; errors name the flag, variable or key that was wrong. */
+/** Applies $COHERD_* and --config, then validates everything; errors name the flag, variable or key that was wrong. */
 export function coordinatorSettings(cmd: Command): CoordinatorSettings {
-  applyConfigFile(cmd);
+  applySources(cmd);
   const o = cmd.opts();
   const label = (attr: string) => sourceLabel(cmd, attr);
   const etcdEndpoints = withLabel(label('etcd'), () => parseEtcdUrls(required(cmd, 'etcd')));

@@ -10,7 +10,7 @@ import { CoherdClient } from '../agent/client/coherd-client';
 import { LocalLockClient } from '../agent/local-api/local-lock-client';
 import { DEFAULT_AGENT_SOCKET } from '../agent/local-api/protocol';
 import { parseChoice, parseEndpoints, parseSeconds } from './options';
-import { tlsFilesOf, withTlsOptions } from './tls-options';
+import { tlsFilesOf, withConnectHint, withTlsOptions } from './tls-options';
 import { TlsFiles } from '../coordinator/transport-security';
 
 /** Exit status when the lock could not be taken or was lost, like flock(1). */
@@ -75,10 +75,10 @@ async function lockSession(opts: { socket?: string; coordinator?: string; ttl: s
       close: async () => local.close(),
     };
   }
-  const client = await CoherdClient.connect({
+  const client = await withConnectHint(tls, () => CoherdClient.connect({
     endpoints: parseEndpoints(opts.coordinator), clientName: `coherd-lock:${process.pid}`,
     ttlMs: parseSeconds(opts.ttl, '--ttl'), logger, tls,
-  });
+  }));
   return {
     get sessionId() { return client.sessionId; },
     acquire: (a) => client.acquire({ ...a, space: 'range' }),

@@ -32,5 +32,12 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+// grpc-js passes an IP address as TLS server name (Node's DEP0123): not the user's concern, keep stderr clean.
+const emitWarning = process.emitWarning.bind(process) as (...a: unknown[]) => void;
+process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+  if (rest.includes('DEP0123') || (rest[0] as { code?: string } | undefined)?.code === 'DEP0123') return;
+  emitWarning(warning, ...rest);
+}) as typeof process.emitWarning;
+
 // Exit explicitly: open gRPC channels or etcd watchers must not keep a finished command alive.
 void main(process.argv).then(() => process.exit(process.exitCode ?? 0));

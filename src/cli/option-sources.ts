@@ -8,15 +8,37 @@ export function envName(long: string): string {
 }
 
 /**
- * Every long option also reads COHERD_<NAME> from the environment (unless
- * it names its own variable). Precedence: flag > environment > config file
- * > default.
+ * Every long option also reads COHERD_<NAME> from the environment (named
+ * in --help here, applied by applySources). Precedence: flag > environment
+ * > config file > default.
  */
 export function withEnvironment(cmd: Command): Command {
   for (const o of cmd.options as Option[]) {
     if (o.long && !o.envVar && o.long !== '--help') o.env(envName(o.long));
   }
   return cmd;
+}
+
+/** Fills what no flag set from COHERD_* variables, then from the --config file. */
+export function applySources(cmd: Command): void {
+  applyEnvironment(cmd);
+  applyConfigFile(cmd);
+}
+
+function applyEnvironment(cmd: Command): void {
+  for (const o of cmd.options as Option[]) {
+    const value = o.envVar ? process.env[o.envVar] : undefined;
+    const attr = o.attributeName();
+    const source = cmd.getOptionValueSource(attr);
+    if (value === undefined || (source !== undefined && source !== 'default')) continue;
+    if (!o.isBoolean()) {
+      cmd.setOptionValueWithSource(attr, value, 'env');
+      continue;
+    }
+    const flag = /^(1|true|yes|on)$/i.test(value) ? true : /^(0|false|no|off|)$/i.test(value) ? false : undefined;
+    if (flag === undefined) throw new InvalidArgumentError('INVALID_ARGUMENT', `$${o.envVar} must be true or false, got "${value}"`);
+    cmd.setOptionValueWithSource(attr, flag, 'env');
+  }
 }
 
 /** Where a setting came from, as the user would name it in an error. */
@@ -46,7 +68,7 @@ export function required(cmd: Command, attribute: string): string {
  * camelCase form); values fill what neither a flag nor the environment set.
  * Unknown keys and wrongly typed values are errors that name the key.
  */
-export function applyConfigFile(cmd: Command): void {
+function applyConfigFile(cmd: Command): void {
   const file = cmd.getOptionValue('config') as string | undefined;
   if (!file) return;
   const config = readConfigFile(file);

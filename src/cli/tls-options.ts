@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { InvalidArgumentError } from '../common/errors';
+import { InvalidArgumentError, isCoherdError, UnavailableError } from '../common/errors';
 import { TlsFiles } from '../coordinator/transport-security';
 import { sourceLabel } from './option-sources';
 
@@ -32,4 +32,20 @@ export function tlsFilesOf(cmd: Command): TlsFiles | undefined {
     throw new InvalidArgumentError('INVALID_ARGUMENT', `TLS needs --tls-cert, --tls-key and --tls-ca together; ${set.map(([k]) => sourceLabel(cmd, k)).join(', ')} given but ${missing.join(', ')} missing`);
   }
   return { certFile: certFile!, keyFile: keyFile!, caFile: caFile! };
+}
+
+/**
+ * An unreachable coordinator often means a TLS mismatch, which the client
+ * only sees as a reset or refused connection: say what to check.
+ */
+export async function withConnectHint<T>(tls: TlsFiles | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (!isCoherdError(e) || e.reason !== 'COORDINATOR_UNAVAILABLE') throw e;
+    const hint = tls
+      ? 'if the coordinator is up, it may have refused this client certificate (expired, revoked, or from another CA) or its certificate is not signed by --tls-ca'
+      : 'if the coordinator requires mutual TLS, give --tls-cert, --tls-key and --tls-ca (or $COHERD_TLS_CERT, $COHERD_TLS_KEY, $COHERD_TLS_CA)';
+    throw new UnavailableError('COORDINATOR_UNAVAILABLE', `${e.message}; ${hint}`, e.details, { cause: e });
+  }
 }

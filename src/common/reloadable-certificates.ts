@@ -57,6 +57,27 @@ export function loadCertificates(files: CertificateFiles): LoadedCertificates {
 }
 
 /**
+ * What a client checks before dialing, so that the usual mistakes get a
+ * clear message instead of a reset connection: a certificate that is
+ * expired or not yet valid, or that the given CA did not sign.
+ */
+export function assertUsableClientCertificate(files: CertificateFiles, nowMs: number): LoadedCertificates {
+  const loaded = loadCertificates(files);
+  const cert = new X509Certificate(loaded.certificate);
+  const ca = new X509Certificate(loaded.caCertificate);
+  if (nowMs > Date.parse(cert.validTo)) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `TLS certificate ${files.certFile} (CN=${loaded.subject}) expired on ${new Date(cert.validTo).toISOString()}; the coordinator refuses it`, { file: files.certFile });
+  }
+  if (nowMs < Date.parse(cert.validFrom)) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `TLS certificate ${files.certFile} (CN=${loaded.subject}) is not valid before ${new Date(cert.validFrom).toISOString()}`, { file: files.certFile });
+  }
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `TLS certificate ${files.certFile} (CN=${loaded.subject}) is not signed by the cluster CA ${files.caFile} (its issuer is ${cert.issuer.replace(/\n/g, ', ')}); the coordinator refuses it`, { file: files.certFile });
+  }
+  return loaded;
+}
+
+/**
  * A grpc-js certificate provider whose files are read again by reload()
  * (on SIGHUP): new connections get the new certificate and CA, open ones
  * keep theirs. A reload that fails keeps the previous certificates.
@@ -84,7 +105,8 @@ export class ReloadableCertificates implements Provider {
 
   addCaCertificateListener(l: CaListener): void {
     this.caListeners.add(l);
-    l({ caCertificate: this.current.caCertificate });
+    // Asynchronously, like grpc-js's own providers: the server registers its watcher after this call.
+    queueMicrotask(() => { if (this.caListeners.has(l)) l({ caCertificate: this.current.caCertificate }); });
   }
 
   removeCaCertificateListener(l: CaListener): void {
@@ -93,7 +115,7 @@ export class ReloadableCertificates implements Provider {
 
   addIdentityCertificateListener(l: IdListener): void {
     this.idListeners.add(l);
-    l({ certificate: this.current.certificate, privateKey: this.current.privateKey });
+    queueMicrotask(() => { if (this.idListeners.has(l)) l({ certificate: this.current.certificate, privateKey: this.current.privateKey }); });
   }
 
   removeIdentityCertificateListener(l: IdListener): void {

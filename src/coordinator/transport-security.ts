@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, PermissionDeniedError } from '../common/errors';
-import { loadCertificates, ReloadableCertificates } from '../common/reloadable-certificates';
+import { assertUsableClientCertificate, ReloadableCertificates } from '../common/reloadable-certificates';
 
 export interface TlsFiles {
   /** PEM certificate of this process. */
@@ -35,7 +35,7 @@ export function serverCredentials(listenHost: string, tls: TlsFiles | Reloadable
 
 export function channelCredentials(tls: TlsFiles | undefined): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
-  const c = loadCertificates(tls);
+  const c = assertUsableClientCertificate(tls, Date.now());
   return grpc.credentials.createSsl(c.caCertificate, c.privateKey, c.certificate);
 }
 
