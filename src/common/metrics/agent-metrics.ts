@@ -29,7 +29,7 @@ export class AgentMetrics {
     const r = [registry];
     this.opLatency = new Histogram({ name: 'coherd_agent_vop_duration_seconds', help: 'File operations (FUSE vops) through the hook chain, by op and outcome', labelNames: ['op', 'result'], buckets: OP_BUCKETS, registers: r });
     this.tokenLookups = new Counter({ name: 'coherd_agent_token_cache_lookups_total', help: 'Token cache lookups; a miss asks the coordinator (acquire or convert)', labelNames: ['result'], registers: r });
-    this.pageLookups = new Counter({ name: 'coherd_agent_page_cache_lookups_total', help: 'Reads served entirely from cached pages (hit) or not (miss)', labelNames: ['result'], registers: r });
+    this.pageLookups = new Counter({ name: 'coherd_agent_page_cache_lookups_total', help: 'Small reads served entirely from cached pages (hit) or read through from the backing store (miss); large reads bypass the page cache', labelNames: ['result'], registers: r });
     this.flushLatency = new Histogram({ name: 'coherd_agent_flush_duration_seconds', help: 'One write-back pwrite of dirty pages to the backing store', labelNames: ['result'], buckets: OP_BUCKETS, registers: r });
     this.flushedBytes = new Counter({ name: 'coherd_agent_flushed_bytes_total', help: 'Dirty bytes written back to the backing store', registers: r });
     this.fencings = new Counter({ name: 'coherd_agent_self_fencing_total', help: 'Times the agent fenced itself (session lost or lease deadline passed)', labelNames: ['reason'], registers: r });
@@ -69,8 +69,14 @@ export class AgentMetrics {
     const readCached = core.pages.readCached.bind(core.pages);
     core.pages.readCached = (file, offset, length, allowShort) => {
       const out = readCached(file, offset, length, allowShort);
-      this.pageLookups.inc({ result: out ? 'hit' : 'miss' });
+      if (out) this.pageLookups.inc({ result: 'hit' });
       return out;
+    };
+    // A small read that the cache could not serve goes through readThrough (large reads bypass the page cache).
+    const readThrough = core.pages.readThrough.bind(core.pages);
+    core.pages.readThrough = (file, offset, length, backing, policy) => {
+      this.pageLookups.inc({ result: 'miss' });
+      return readThrough(file, offset, length, backing, policy);
     };
     const write = core.backing.write.bind(core.backing);
     core.backing.write = async (file, offset, data) => {
