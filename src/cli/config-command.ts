@@ -17,13 +17,14 @@ export function configCommand(): Command {
     .description('validate a coordinator or agent config file (with the COHERD_* environment applied, as at start-up)')
     .argument('<file>', 'YAML config file')
     .option('--for <component>', 'coordinator or agent (default: guessed from the keys)')
-    .action((file: string, opts: { for?: string }) => {
+    .option('--no-files', 'do not open the certificate and password files it names (a config for another machine)')
+    .action((file: string, opts: { for?: string; files: boolean }) => {
       const kind = opts.for ? parseChoice(opts.for, '--for', ['coordinator', 'agent'] as const) : guessKind(file);
       const cmd = kind === 'coordinator' ? defineCoordinatorOptions(new Command('coordinator')) : defineAgentOptions(new Command('agent'));
       cmd.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined }).action(() => undefined);
       cmd.parse(['--config', file], { from: 'user' });
-      const settings = kind === 'coordinator' ? coordinatorSettings(cmd) : agentSettings(cmd);
-      if (settings.tls) {
+      const settings = kind === 'coordinator' ? coordinatorSettings(cmd, { checkFiles: opts.files }) : agentSettings(cmd);
+      if (settings.tls && opts.files) {
         const c = loadCertificates(settings.tls);
         if (c.notAfterMs < Date.now()) throw new InvalidArgumentError('INVALID_ARGUMENT', `TLS certificate ${settings.tls.certFile} expired on ${new Date(c.notAfterMs).toISOString()}`);
       }

@@ -16,6 +16,7 @@ export function defineCoordinatorOptions(cmd: Command): Command {
     .option('--config <file>', 'YAML file of settings (keys are these option names without "--")')
     .option('--etcd <urls>', 'etcd client URLs, comma-separated (http(s)://HOST:PORT); required')
     .option('--listen <host:port>', 'address to serve gRPC on', '127.0.0.1:7070')
+    .option('--advertise <host:port>', 'address clients are sent to when this coordinator leads (default the --listen address; set it when listening on 0.0.0.0)')
     .option('--prefix <prefix>', 'etcd key prefix', '/coherd/')
     .option('--session-ttl <seconds>', 'default session lease TTL', '10')
     .option('--leader-ttl <seconds>', 'leadership lease TTL', '5')
@@ -34,18 +35,20 @@ export function defineCoordinatorOptions(cmd: Command): Command {
 }
 
 /** Applies $COHERD_* and --config, then validates everything; errors name the flag, variable or key that was wrong. */
-export function coordinatorSettings(cmd: Command): CoordinatorSettings {
+export function coordinatorSettings(cmd: Command, o2: { checkFiles?: boolean } = {}): CoordinatorSettings {
+  const checkFiles = o2.checkFiles ?? true;
   applySources(cmd);
   const o = cmd.opts();
   const label = (attr: string) => sourceLabel(cmd, attr);
   const etcdEndpoints = withLabel(label('etcd'), () => parseEtcdUrls(required(cmd, 'etcd')));
   withLabel(label('listen'), () => splitHostPort(String(o.listen)));
+  if (o.advertise) withLabel(label('advertise'), () => splitHostPort(String(o.advertise)));
   if (o.metricsListen) withLabel(label('metricsListen'), () => splitHostPort(String(o.metricsListen)));
   const adminNames = String(o.adminNames).split(',').map((s) => s.trim()).filter(Boolean);
   if (adminNames.length === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('adminNames')} needs at least one name`);
-  const password = o.etcdPasswordFile ? readSecret(o.etcdPasswordFile, label('etcdPasswordFile')) : process.env.COHERD_ETCD_PASSWORD;
+  const password = o.etcdPasswordFile ? (checkFiles ? readSecret(o.etcdPasswordFile, label('etcdPasswordFile')) : '(not read)') : process.env.COHERD_ETCD_PASSWORD;
   if (o.etcdUser && !password) throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('etcdUser')} needs a password: set $COHERD_ETCD_PASSWORD or --etcd-password-file`);
-  for (const attr of ['etcdCa', 'etcdCert', 'etcdKey']) if (o[attr]) readable(o[attr], label(attr));
+  if (checkFiles) for (const attr of ['etcdCa', 'etcdCert', 'etcdKey']) if (o[attr]) readable(o[attr], label(attr));
   if (o.prefix !== undefined && !/^\/[\x21-\x7e]*\/$/.test(String(o.prefix))) {
     throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('prefix')} must start and end with "/", got "${o.prefix}"`);
   }
@@ -66,6 +69,7 @@ export function coordinatorSettings(cmd: Command): CoordinatorSettings {
     adminNames,
     coordinatorId: o.id,
     metricsListen: o.metricsListen,
+    advertise: o.advertise,
   };
 }
 

@@ -44,6 +44,8 @@ export interface CoordinatorOptions extends EtcdConnectionOptions {
   adminNames?: string[];
   /** Keep Prometheus metrics (exposed as `ops`); default false. */
   metrics?: boolean;
+  /** HOST:PORT clients should use to reach this coordinator (published when it leads); default the bound address. */
+  advertise?: string;
 }
 
 export interface RunningCoordinator {
@@ -155,7 +157,7 @@ class Coordinator implements RunningCoordinator {
     this.address = `${host}:${bound}`;
     this.election = new Election({
       etcd: this.etcd, keys, keeper: this.keeper, clock: this.clock, logger: this.logger.child({ component: 'election' }),
-      coordinatorId: this.coordinatorId, address: this.address, ttlMs: this.o.leaderTtlMs,
+      coordinatorId: this.coordinatorId, address: this.o.advertise ?? this.address, ttlMs: this.o.leaderTtlMs,
     });
     this.registry = new SessionRegistry({
       etcd: this.etcd, keys, keeper: this.keeper, election: this.election,
@@ -292,7 +294,7 @@ class Coordinator implements RunningCoordinator {
       startedAtMs: this.startedAtMs,
       status: () => ({
         role: !this.isLeader() ? 'STANDBY' : this.recovery?.isOpen() ? 'RECOVERING' : 'LEADER',
-        leaderAddress: this.isLeader() ? this.address : this.election.knownLeader?.address ?? '',
+        leaderAddress: this.isLeader() ? this.o.advertise ?? this.address : this.election.knownLeader?.address ?? '',
         epoch: this.election.epoch,
       }),
       authorizeAdmin: adminAuthorizer(Boolean(this.o.tls), this.o.adminNames ?? ['admin']) as never,
