@@ -74,10 +74,3 @@ export function evictCommand(): Command {
       process.stdout.write(`evicted ${id}: ${res.freedGrants} grants freed\n`);
     });
 }
-
-export function statusCommand(): Command {
-  return withCoordinator(new Command('status').description('coordinator role, epoch and counts')).action(async (opts, cmd: Command) => {
-    const res = await admin(cmd).status();
-    process.stdout.write(opts.json ? JSON.stringify(res, null, 2) + '\n' : Object.entries(res).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
-  });
-}

@@ -3,7 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { isCoherdError } from '../common/errors';
 import { coordinatorCommand } from './coordinator-command';
 import { lockCommand } from './lock-command';
-import { evictCommand, locksCommand, sessionsCommand, statusCommand } from './admin-commands';
+import { evictCommand, locksCommand, sessionsCommand } from './admin-commands';
+import { statusCommand, topCommand } from './status-command';
 import { extraCommands } from './extra-commands';
 
 /** Exit status for bad usage, like most CLIs. */
@@ -16,7 +17,7 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const c of [coordinatorCommand(), lockCommand(), locksCommand(), sessionsCommand(), evictCommand(), statusCommand(), ...extraCommands()]) {
+  for (const c of [coordinatorCommand(), lockCommand(), locksCommand(), sessionsCommand(), evictCommand(), statusCommand(), topCommand(), ...extraCommands()]) {
     program.addCommand(c.exitOverride());
   }
   try {

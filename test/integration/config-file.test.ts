@@ -32,7 +32,7 @@ async function coordinatorIdWith(args: string[], env: NodeJS.ProcessEnv): Promis
   try {
     const status = await runCli(['status', '--coordinator', c.address, '--json']);
     assert.equal(status.code, 0, status.stderr);
-    return JSON.parse(status.stdout).coordinatorId;
+    return JSON.parse(status.stdout).coordinators[0].id;
   } finally {
     await c.stop();
   }

@@ -119,7 +119,7 @@ test('a standby is ready once it knows the leader and says so', async () => {
   try {
     const ready = await getText(m, '/readyz');
     assert.equal(ready.status, 200);
-    assert.match(ready.body, new RegExp(`standby; leader is ${leader.leaderAddress}`));
+    assert.match(ready.body, new RegExp(`standby; leader is ${leader.leader.address}`));
     const s = await scrape(m);
     assert.equal(total(s, 'coherd_role', { role: 'STANDBY' }), 1);
     assert.equal(total(s, 'coherd_is_leader'), 0);

@@ -73,7 +73,7 @@ test('client commands take their TLS files from COHERD_TLS_CERT, COHERD_TLS_KEY 
   const env = { COHERD_TLS_CERT: admin.certFile, COHERD_TLS_KEY: admin.keyFile, COHERD_TLS_CA: admin.caFile };
   const status = await runCli(['status', '--coordinator', coordinator.address, '--json'], env);
   assert.equal(status.code, 0, status.stderr);
-  assert.equal(JSON.parse(status.stdout).role, 'LEADER');
+  assert.equal(JSON.parse(status.stdout).coordinators[0].role, 'LEADER');
   const sessions = await runCli(['sessions', '--coordinator', coordinator.address], env);
   assert.equal(sessions.code, 0, sessions.stderr);
   const partial = await runCli(['status', '--coordinator', coordinator.address], { COHERD_TLS_CERT: admin.certFile });
