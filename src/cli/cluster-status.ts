@@ -86,8 +86,8 @@ function topContended(locks: Row[], waiters: Row[], n = 5): ClusterStatus['conte
 }
 
 async function leaderLatency(addresses: string[]): Promise<ClusterStatus['latency']> {
-  for (const address of addresses) {
-    const samples = await scrapeMetrics(address).catch(() => undefined);
+  const scraped = await Promise.all(addresses.map((a) => scrapeMetrics(a).catch(() => undefined)));
+  for (const samples of scraped) {
     if (!samples || !samples.some((x) => x.name === 'coherd_is_leader' && x.value === 1)) continue;
     const q = (name: string, p: number) => Math.round(histogramQuantile(samples, name, p) * 1000 * 10) / 10;
     return {

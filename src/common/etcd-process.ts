@@ -16,6 +16,10 @@ export interface EtcdProcessOptions {
   initialCluster?: string;
   /** Where etcd's own log goes; default discarded. */
   logFile?: string;
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** argv prefix to run etcd under (e.g. nsenter into a network namespace). */
+  wrapper?: string[];
   /** Serve clients over TLS with these files (etcd's --cert-file/--key-file/--trusted-ca-file) and require client certificates. */
   clientTls?: { certFile: string; keyFile: string; caFile: string };
 }
@@ -39,7 +43,7 @@ export class EtcdProcess {
   }
 
   get endpoint(): string {
-    return `${this.options.clientTls ? 'https' : 'http'}://127.0.0.1:${this.clientPort}`;
+    return `${this.options.clientTls ? 'https' : 'http'}://${this.options.host ?? '127.0.0.1'}:${this.clientPort}`;
   }
 
   get pid(): number | undefined {
@@ -49,7 +53,7 @@ export class EtcdProcess {
   async start(): Promise<void> {
     this.clientPort ||= this.options.clientPort ?? (await freePort());
     this.peerPort ||= this.options.peerPort ?? (await freePort());
-    const peerUrl = `http://127.0.0.1:${this.peerPort}`;
+    const peerUrl = `http://${this.options.host ?? '127.0.0.1'}:${this.peerPort}`;
     const args = [
       '--name', this.name,
       '--data-dir', this.dataDir,
@@ -68,7 +72,11 @@ export class EtcdProcess {
     const t = this.options.clientTls;
     if (t) args.push('--cert-file', t.certFile, '--key-file', t.keyFile, '--trusted-ca-file', t.caFile, '--client-cert-auth');
     const out = 'ignore';
-    this.child = spawn(process.env.COHERD_ETCD_BIN ?? 'etcd', args, { stdio: ['ignore', out, out] });
+    const bin = process.env.COHERD_ETCD_BIN ?? 'etcd';
+    const wrapper = this.options.wrapper ?? [];
+    this.child = wrapper.length
+      ? spawn(wrapper[0], [...wrapper.slice(1), bin, ...args], { stdio: ['ignore', out, out] })
+      : spawn(bin, args, { stdio: ['ignore', out, out] });
     const child = this.child;
     await new Promise<void>((resolve, reject) => {
       child.once('error', (e) => reject(new Error(`cannot start etcd: ${e.message} (is etcd-server installed?)`)));
