@@ -63,7 +63,7 @@ export class CoordinatorMetrics {
     gauge(r, 'coherd_waiters', 'Requests queued behind conflicting grants (leader only)', () => state.tableStats()?.waiters ?? 0);
     gauge(r, 'coherd_active_resources', '(resource, space) pairs with a grant or a waiter', () => state.tableStats()?.resources ?? 0);
     gauge(r, 'coherd_recovery_window_open', '1 while the new leader waits for reclaims', () => (state.recoveryOpen() ? 1 : 0));
-    gauge(r, 'coherd_leader_epoch', 'Election epoch this coordinator knows (etcd revision of the leader\'s win)', () => state.epoch());
+    gauge(r, 'coherd_leader_epoch', 'Epoch of this coordinator\'s leadership (etcd revision of its election win); 0 on a standby', () => state.epoch());
     gauge(r, 'coherd_is_leader', '1 on the leader (also while recovering), 0 on standbys', () => (state.role() === 'STANDBY' ? 0 : 1));
     new Gauge({
       name: 'coherd_role', help: 'Role of this coordinator (1 for the current one)', labelNames: ['role'], registers: r,
