@@ -105,6 +105,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     ready: () => {
       if (stopping) return { ok: false, detail: 'stopping' };
       if (client.isFenced()) return { ok: false, detail: 'no session (fenced); file operations wait' };
+      if (!fs.mounted) return { ok: false, detail: `${fs.mountPoint} is not mounted` };
       return { ok: true, detail: `session ${client.sessionId} open, ${fs.mountPoint} mounted` };
     },
   };

@@ -24,6 +24,8 @@ before(async () => {
   coordinatorMetrics = `127.0.0.1:${await freePort()}`;
   cluster = await AgentCluster.start({
     agents: 2,
+    ttlSeconds: 3,
+    proxied: [1],
     coordinatorArgs: [...tlsArgs(server), '--metrics-listen', coordinatorMetrics],
     agentArgs: [...tlsArgs(agent), '--metrics-listen', '127.0.0.1:0'],
   });
@@ -126,4 +128,24 @@ test('a standby is ready once it knows the leader and says so', async () => {
   } finally {
     await standby.stop();
   }
+});
+
+test('an agent cut off from the coordinator fences itself: not ready, counted, and ready again with a new session', async () => {
+  const address = await agentMetricsAddress(1);
+  const proxy = cluster.proxies.get(1)!;
+  proxy.blackhole();
+  try {
+    const notReady = await eventually(async () => {
+      const r = await getText(address, '/readyz');
+      assert.equal(r.status, 503, r.body);
+      return r.body;
+    }, 20_000, 100);
+    assert.match(notReady, /fenced/);
+    assert.equal((await getText(address, '/healthz')).status, 200, 'alive all the same');
+    assert.ok(total(await scrape(address), 'coherd_agent_self_fencing_total') >= 1);
+  } finally {
+    proxy.heal();
+  }
+  await eventually(async () => assert.equal((await getText(address, '/readyz')).status, 200), 30_000, 200);
+  assert.ok(total(await scrape(address), 'coherd_agent_sessions_started_total') >= 1);
 });
