@@ -12,7 +12,7 @@ import { createRangeLockHook } from './hooks/range-lock';
 import { FileJournalSink } from './journal/file-journal-sink';
 import { LocalLockServer } from './local-api/local-lock-server';
 import { BackingStore } from './backing/backing-store';
-import { AgentMetrics } from '../common/metrics/agent-metrics';
+import type { AgentMetrics } from '../common/metrics/agent-metrics';
 import { OpsEndpoint } from '../common/metrics/ops-server';
 
 export interface AgentOptions {
@@ -64,7 +64,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   if (o.journalFile) await mkdir(path.dirname(o.journalFile), { recursive: true });
   const journalFile = o.journalFile ?? path.join(stateDir, `journal-${o.namespace}.jsonl`);
   const sink = await FileJournalSink.open({ path: journalFile, logger });
-  const metrics = o.metrics ? new AgentMetrics(clock, journalFile) : undefined;
+  // prom-client is loaded only by agents that serve metrics.
+  const metrics: AgentMetrics | undefined = o.metrics ? new (await import('../common/metrics/agent-metrics')).AgentMetrics(clock, journalFile) : undefined;
   if (metrics) {
     client.on('fenced', (reason: string) => metrics.onFenced(reason));
     client.on('session', () => metrics.sessionsStarted.inc());

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { parseDocument } from 'yaml';
+import type * as Yaml from 'yaml';
 import { InvalidArgumentError } from './errors';
 
 export type ConfigValue = string | number | boolean | Array<string | number>;
@@ -16,6 +16,8 @@ export function readConfigFile(file: string): Record<string, ConfigValue> {
   } catch (e) {
     throw new InvalidArgumentError('INVALID_ARGUMENT', `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file });
   }
+  // Loaded here, not at the top: every CLI command would pay for it, and only --config needs it.
+  const { parseDocument } = require('yaml') as typeof Yaml; // eslint-disable-line @typescript-eslint/no-require-imports
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     const first = doc.errors[0];

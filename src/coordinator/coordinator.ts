@@ -20,7 +20,7 @@ import { routeTableEvent } from './table-events';
 import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
 import { ReloadableCertificates } from '../common/reloadable-certificates';
-import { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
+import type { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
 import { OpsEndpoint } from '../common/metrics/ops-server';
 import { instrumentRequests } from './instrumented-requests';
 
@@ -109,7 +109,9 @@ class Coordinator implements RunningCoordinator {
     return this.election.epoch;
   }
 
-  private enableMetrics(): void {
+  private async enableMetrics(): Promise<void> {
+    // prom-client is loaded only by processes that serve metrics.
+    const { CoordinatorMetrics } = await import('../common/metrics/coordinator-metrics');
     const metrics = new CoordinatorMetrics(this.clock, {
       sessions: () => this.registry?.size ?? 0,
       tableStats: () => this.table?.stats(),
@@ -169,7 +171,7 @@ class Coordinator implements RunningCoordinator {
     });
     this.registry.on('ended', (session) => this.recovery?.done(session.id));
     this.election.on('lost', () => this.stepDown());
-    if (this.o.metrics) this.enableMetrics();
+    if (this.o.metrics) await this.enableMetrics();
     this.addServices();
     this.health.setStatus('', 'SERVING');
     this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });

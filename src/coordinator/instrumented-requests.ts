@@ -1,4 +1,4 @@
-import { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
+import type { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
 import { spaceFromWire } from '../common/wire';
 import { LockRequests } from './lock-requests';
 import { tableRequestId } from './lock-info';

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { Logger } from '../logger';
 import { splitHostPort } from '../../coordinator/transport-security';
 
