@@ -39,6 +39,7 @@ export class NetnsCluster {
 
   async start(): Promise<NetnsClusterInfo> {
     NetnsTopology.check();
+    for (const gone of NetnsTopology.sweepStale()) this.o.logger.warn('removed a namespace left by a killed coherd up', { netns: gone });
     const t = this.topology;
     const backing = path.join(this.o.base, 'backing');
     fs.mkdirSync(backing, { recursive: true });

@@ -98,11 +98,44 @@ export class NetnsTopology {
     return `ip -n ${this.switchNetns} link set ${this.machine(name).switchPort} ${up ? 'up' : 'down'}`;
   }
 
+  /**
+   * Removes what an earlier `coherd up --netns` left when it was killed
+   * outright (SIGKILL): namespaces coherd-<pid>-* whose pid is gone.
+   */
+  static sweepStale(): string[] {
+    let list = '';
+    try {
+      list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    } catch {
+      return [];
+    }
+    const removed: string[] = [];
+    for (const m of list.matchAll(/^(coherd-(\d+)-[a-z0-9]+)/gm)) {
+      const pid = Number(m[2]);
+      if (pid === process.pid % 100000 || alive(pid)) continue;
+      quiet('netns', 'del', m[1]);
+      quiet('link', 'del', `cr${m[2]}`);
+      removed.push(m[1]);
+    }
+    return removed;
+  }
+
   /** Removes every namespace and cable it made; never throws. */
   destroy(): void {
     for (const m of this.machines) quiet('netns', 'del', m.netns);
     quiet('link', 'del', this.consoleLink);
     quiet('netns', 'del', this.switchNetns);
+  }
+}
+
+/** Whether a process with this pid (or, for tags cut to 5 digits, any pid ending so) may still own the namespaces. */
+function alive(tag: number): boolean {
+  try {
+    process.kill(tag, 0);
+    return true;
+  } catch {
+    // The tag is pid % 100000: on a machine with larger pids it is not a pid at all; keep what a live coherd may own.
+    return execFileSync('sh', ['-c', `ps -eo pid=,args= | awk '$1 % 100000 == ${tag} && /coherd|main.js/' | head -1`], { encoding: 'utf8' }).trim() !== '';
   }
 }
 
