@@ -1,4 +1,4 @@
-import { FencingToken } from '../coordinator/lock-table/types';
+import type { FencingToken } from '../common/lock-shapes';
 
 /**
  * A vop ("vnode operation", DESIGN §7) is one file operation as the agent's

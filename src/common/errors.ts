@@ -15,6 +15,7 @@ export type ErrorReason =
   | 'SESSION_EVICTED'
   | 'LOCK_NOT_FOUND'
   | 'LOCK_CONFLICT'
+  | 'STALE_VERSION'
   | 'DEADLOCK'
   | 'TIMEOUT'
   | 'CANCELLED'
@@ -80,6 +81,9 @@ export class ResourceExhaustedError extends subclass('ResourceExhaustedError', f
 /** A broken invariant: a bug. */
 export class InternalError extends subclass('InternalError', false) {}
 
+/** A revoke answer planned against an older version of the lock; the holder answers the resent revoke. */
+export class StaleVersionError extends subclass('StaleVersionError', true) {}
+
 /** Rebuilds a domain error from its wire form (reason + message). */
 export function errorFromReason(reason: string, message: string, details: Record<string, unknown> = {}): CoherdError {
   const r = reason as ErrorReason;
@@ -96,6 +100,8 @@ export function errorFromReason(reason: string, message: string, details: Record
       return new LockConflictError(r, message, details);
     case 'TIMEOUT':
       return new TimeoutError(r, message, details);
+    case 'STALE_VERSION':
+      return new StaleVersionError(r, message, details);
     case 'CANCELLED':
       return new CancelledError(r, message, details);
     case 'SESSION_EXPIRED': case 'SESSION_EVICTED': case 'LEASE_DEADLINE_PASSED':

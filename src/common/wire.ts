@@ -1,6 +1,6 @@
 import { ByteRange, checkRange, WHOLE_FILE } from './byte-range';
 import { InvalidArgumentError } from './errors';
-import type { FencingToken, LockMode, LockSpace } from '../coordinator/lock-table/types';
+import type { FencingToken, LockMode, LockSpace } from './lock-shapes';
 
 /** Conversions between coherd.v1 wire enums/messages and domain types, with input bounds. */
 

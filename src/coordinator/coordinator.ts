@@ -11,16 +11,16 @@ import { LeaseKeeper } from './lease-keeper';
 import { Election } from './election';
 import { SessionRegistry, SessionEndReason, MAX_TTL_MS } from './session-registry';
 import { Session } from './session';
-import { RecoveryWindow } from './recovery-window';
+import { LeaderState } from './leader-state';
 import { LockTable } from './lock-table/lock-table';
 import { LockRequests } from './lock-requests';
 import { SessionStream } from './session-stream';
 import { adminHandlers } from './admin-service';
-import { routeTableEvent } from './table-events';
 import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
 import { ReloadableCertificates } from '../common/reloadable-certificates';
 import type { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
+import { coordinatorOps, timeRecovery } from './coordinator-ops';
 import { OpsEndpoint } from '../common/metrics/ops-server';
 import { instrumentRequests } from './instrumented-requests';
 
@@ -77,8 +77,7 @@ class Coordinator implements RunningCoordinator {
   private keeper!: LeaseKeeper;
   private election!: Election;
   private registry!: SessionRegistry;
-  private table: LockTable | undefined;
-  private recovery: RecoveryWindow | undefined;
+  private leader: LeaderState | undefined;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
   private readonly startedAtMs: number;
@@ -102,7 +101,7 @@ class Coordinator implements RunningCoordinator {
   }
 
   isLeader(): boolean {
-    return this.table !== undefined && this.election.isLeader();
+    return this.leader !== undefined && this.election.isLeader();
   }
 
   epoch(): number {
@@ -110,34 +109,18 @@ class Coordinator implements RunningCoordinator {
   }
 
   private async enableMetrics(): Promise<void> {
-    // prom-client is loaded only by processes that serve metrics.
-    const { CoordinatorMetrics } = await import('../common/metrics/coordinator-metrics');
-    const metrics = new CoordinatorMetrics(this.clock, {
-      sessions: () => this.registry?.size ?? 0,
-      tableStats: () => this.table?.stats(),
-      role: () => (!this.isLeader() ? 'STANDBY' : this.recovery?.isOpen() ? 'RECOVERING' : 'LEADER'),
+    const { metrics, ops } = await coordinatorOps({
+      clock: this.clock,
+      registry: this.registry,
+      isLeader: () => this.isLeader(),
+      recoveryOpen: () => this.leader?.recovery.isOpen() ?? false,
+      tableStats: () => this.leader?.table.stats(),
       epoch: () => this.election?.epoch ?? 0,
-      recoveryOpen: () => this.recovery?.isOpen() ?? false,
+      knownLeaderAddress: () => this.election?.knownLeader?.address,
+      stopped: () => this.stopped,
     });
     this.metrics = metrics;
-    this.registry.on('ended', (_s: Session, reason: SessionEndReason) => metrics.onSessionEnded(reason));
-    const heartbeat = this.registry.heartbeat.bind(this.registry);
-    this.registry.heartbeat = async (session) => {
-      const sentMs = this.clock.nowMs();
-      const ttlMs = await heartbeat(session);
-      metrics.keepaliveLatency.observe((this.clock.nowMs() - sentMs) / 1000);
-      return ttlMs;
-    };
-    this.ops = {
-      registry: metrics.registry,
-      live: () => ({ ok: !this.stopped, detail: this.stopped ? 'stopping' : 'running' }),
-      ready: () => {
-        if (this.stopped) return { ok: false, detail: 'stopping' };
-        if (this.isLeader()) return { ok: true, detail: this.recovery?.isOpen() ? 'leader (recovering)' : 'leader' };
-        const leader = this.election?.knownLeader?.address;
-        return leader ? { ok: true, detail: `standby; leader is ${leader}` } : { ok: false, detail: 'standby without a known leader' };
-      },
-    };
+    this.ops = ops;
   }
 
   reloadCertificates(): void {
@@ -167,9 +150,9 @@ class Coordinator implements RunningCoordinator {
     });
     this.registry.on('ended', (session: Session, reason: SessionEndReason) => {
       session.detachStream?.(reason, reason === 'SESSION_EVICTED' ? 'session evicted' : 'session lease expired');
-      this.freeGrantsOf(session, reason);
+      const leader = this.leader;
+      leader?.freeGrantsOf(session, reason, () => this.leader === leader);
     });
-    this.registry.on('ended', (session) => this.recovery?.done(session.id));
     this.election.on('lost', () => this.stepDown());
     if (this.o.metrics) await this.enableMetrics();
     this.addServices();
@@ -177,7 +160,7 @@ class Coordinator implements RunningCoordinator {
     this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });
     const first = this.leadLoop();
     // Resolve start() once leader or once another coordinator is known to lead (standby).
-    while (!this.stopped && !this.table && !this.election.knownLeader) {
+    while (!this.stopped && !this.leader && !this.election.knownLeader) {
       await Promise.race([first, new Promise((r) => setTimeout(r, 100))]);
     }
   }
@@ -190,23 +173,22 @@ class Coordinator implements RunningCoordinator {
   }
 
   private async becomeLeader(): Promise<void> {
-    if (this.table) return;
-    const revokeDeadlineMs = this.o.revokeDeadlineMs ?? 5000;
-    const table = new LockTable({
-      clock: this.clock,
-      epoch: this.election.epoch,
-      revokeDeadlineMs,
-      onEvent: (e) => {
-        this.metrics?.onTableEvent(e);
-        routeTableEvent(e, this.registry, this.clock, revokeDeadlineMs, this.logger);
-      },
-    });
+    if (this.leader) return;
     await this.registry.startWatching();
     const restored = await this.registry.restoreFromEtcd();
-    this.recovery = new RecoveryWindow(restored, MAX_TTL_MS, this.clock, this.logger.child({ component: 'recovery' }));
-    const openedMs = this.clock.nowMs();
-    if (this.recovery.isOpen()) this.recovery.once('closed', () => this.metrics?.recoveryDuration.observe((this.clock.nowMs() - openedMs) / 1000));
-    this.table = table;
+    const evictedWaitMs = await this.registry.tombstoneWaitMs();
+    this.leader = new LeaderState({
+      clock: this.clock,
+      logger: this.logger,
+      sessions: this.registry,
+      epoch: this.election.epoch,
+      revokeDeadlineMs: this.o.revokeDeadlineMs ?? 5000,
+      restoredSessionIds: restored,
+      maxRecoveryMs: MAX_TTL_MS,
+      evictedWaitMs,
+      observe: this.metrics && ((e) => this.metrics?.onTableEvent(e)),
+    });
+    timeRecovery(this.metrics, this.leader.recovery, this.clock);
     this.health.setStatus('coherd.v1.Session', 'SERVING');
   }
 
@@ -217,9 +199,8 @@ class Coordinator implements RunningCoordinator {
    */
   private stepDown(): void {
     this.health.setStatus('coherd.v1.Session', 'NOT_SERVING');
-    this.table = undefined;
-    this.recovery?.close('leadership lost');
-    this.recovery = undefined;
+    this.leader?.close('leadership lost');
+    this.leader = undefined;
     for (const s of this.registry.forgetAll()) s.detachStream?.('NOT_LEADER', 'this coordinator lost its leadership');
     void this.registry.close();
     if (this.stopped) return;
@@ -227,27 +208,9 @@ class Coordinator implements RunningCoordinator {
     void this.leadLoop();
   }
 
-  /**
-   * An evicted holder may not know yet (paused, partitioned): it trusts its
-   * grants until its own deadline, at most its last confirmed heartbeat +
-   * TTL. Its grants keep blocking until then, so nobody else gets its
-   * ranges while it could still write (DESIGN §5, §8.5). An expired session
-   * is past that point already, and a closed one promised to stop.
-   */
-  private freeGrantsOf(session: Session, reason: SessionEndReason): void {
-    const table = this.table;
-    if (!table) return;
-    const waitMs = reason === 'SESSION_EVICTED' ? session.lastConfirmedMs + session.ttlMs - this.clock.nowMs() : 0;
-    if (waitMs <= 0) return table.releaseSession(session.id);
-    this.logger.info('evicted session keeps blocking until its lease would have run out', { session: session.id, waitMs: Math.round(waitMs) });
-    this.clock.setTimer(waitMs, () => { if (this.table === table) table.releaseSession(session.id); });
-  }
-
   private assertCanGrant = (): void => {
     this.leaderTable();
-    if (this.recovery?.isOpen()) {
-      throw new UnavailableError('RECOVERING', 'the new leader is waiting for clients to reclaim their locks', { coordinatorId: this.coordinatorId });
-    }
+    this.leader?.assertCanGrant(this.coordinatorId);
   };
 
   private assertCanServe = (): void => {
@@ -255,11 +218,11 @@ class Coordinator implements RunningCoordinator {
   };
 
   private leaderTable = (): LockTable => {
-    if (!this.table || !this.election.isLeader()) {
+    if (!this.leader || !this.election.isLeader()) {
       const leaderAddress = this.election.knownLeader?.address ?? '';
       throw new UnavailableError('NOT_LEADER', `this coordinator is not the leader${leaderAddress ? `; the leader is ${leaderAddress}` : ''}`, { coordinatorId: this.coordinatorId, leaderAddress });
     }
-    return this.table;
+    return this.leader.table;
   };
 
   private addServices(): void {
@@ -267,7 +230,7 @@ class Coordinator implements RunningCoordinator {
       table: this.leaderTable,
       clock: this.clock,
       assertCanGrant: this.assertCanGrant,
-      recovering: (sessionId) => this.recovery?.awaits(sessionId) ?? false,
+      recovering: (sessionId) => this.leader?.recovery.awaits(sessionId) ?? false,
     });
     const requests = this.metrics ? instrumentRequests(lockRequests, this.metrics) : lockRequests;
     this.server.addService(sessionServiceDefinition(), {
@@ -278,16 +241,16 @@ class Coordinator implements RunningCoordinator {
           logger: this.logger.child({ component: 'stream' }),
           coordinatorId: this.coordinatorId,
           epoch: () => this.election.epoch,
-          recovery: () => this.recovery,
+          recovery: () => this.leader?.recovery,
           assertCanServe: this.assertCanServe,
           closeSession: async (session) => {
-            this.table?.releaseSession(session.id);
+            this.leader?.table.releaseSession(session.id);
             await this.registry.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
           },
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({
-      table: () => this.table,
+      table: () => this.leader?.table,
       requireLeader: () => { this.leaderTable(); },
       registry: this.registry,
       clock: this.clock,
@@ -295,7 +258,7 @@ class Coordinator implements RunningCoordinator {
       coordinatorId: this.coordinatorId,
       startedAtMs: this.startedAtMs,
       status: () => ({
-        role: !this.isLeader() ? 'STANDBY' : this.recovery?.isOpen() ? 'RECOVERING' : 'LEADER',
+        role: !this.isLeader() ? 'STANDBY' : this.leader?.recovery.isOpen() ? 'RECOVERING' : 'LEADER',
         leaderAddress: this.isLeader() ? this.o.advertise ?? this.address : this.election.knownLeader?.address ?? '',
         epoch: this.election.epoch,
       }),
@@ -308,7 +271,7 @@ class Coordinator implements RunningCoordinator {
     if (this.stopped) return;
     this.stopped = true;
     this.health.setStatus('', 'NOT_SERVING');
-    this.recovery?.close('coordinator stopping');
+    this.leader?.close('coordinator stopping');
     await new Promise<void>((r) => {
       const t = setTimeout(() => { this.server.forceShutdown(); r(); }, 2000);
       this.server.tryShutdown(() => { clearTimeout(t); r(); });

@@ -29,6 +29,15 @@ export class EtcdKeys {
     return key.startsWith(this.sessionsPrefix) ? key.slice(this.sessionsPrefix.length) : undefined;
   }
 
+  /** Tombstones of evicted sessions, each on a lease that runs out when the evicted holder's own deadline has passed. */
+  get evictedPrefix(): string {
+    return this.prefix + 'evicted/';
+  }
+
+  evicted(id: string): string {
+    return this.evictedPrefix + id;
+  }
+
   get config(): string {
     return this.prefix + 'config';
   }

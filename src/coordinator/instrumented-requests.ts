@@ -40,8 +40,8 @@ export function instrumentRequests(requests: LockRequests, metrics: CoordinatorM
     releaseQuietly(session, lockIds);
     for (const id of lockIds) metrics.onGivenBack(Number(id));
   };
-  requests.revokeAck = (session, requestId, body) => {
-    const reply = revokeAck(session, requestId, body);
+  requests.revokeAck = (session, body) => {
+    const reply = revokeAck(session, body);
     metrics.onGivenBack(Number(body.lockId));
     return reply;
   };

@@ -14,6 +14,7 @@ export function lockInfoToWire(grant: Grant, nowMs: number): object {
     fencingToken: fencingToWire(grant.fencingToken),
     ageMs: Math.max(0, Math.round(nowMs - grant.grantedAtMs)),
     uncached: grant.uncached,
+    version: grant.version,
   };
 }
 

@@ -78,16 +78,17 @@ export class LockRequests {
     }
   }
 
-  revokeAck(session: Session, requestId: number, body: Record<string, unknown>): Reply {
+  /**
+   * A revoke answer: a release, or a reduction applied at once (even while
+   * the holder's own conversion of the lock waits), planned against the
+   * lock version it names; STALE_VERSION when the lock changed since.
+   */
+  revokeAck(session: Session, body: Record<string, unknown>): Reply {
     if (body.released === true) return this.release(session, body.lockId);
     const grant = this.ownGrant(session, body.lockId);
     const mode = modeFromWire(body.mode);
     const range = rangeFromWire(body.range as { start?: unknown; end?: unknown }, grant.space);
-    const result = this.ctx.table().convert({
-      requestId: tableRequestId(session.id, requestId),
-      lockId: grant.lockId, holder: grant.holder, mode, range, wait: false,
-    });
-    if (result === 'queued') throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'a revoke ack may only shrink or downgrade');
+    const result = this.ctx.table().reduce({ lockId: grant.lockId, holder: grant.holder, version: Number(body.version), mode, range });
     return { converted: { lock: lockInfoToWire(result, this.ctx.clock.nowMs()) } };
   }
 
@@ -116,6 +117,7 @@ export class LockRequests {
       range,
       holder: { sessionId: session.id, owner: boundedString(lock.owner, 'owner', MAX_OWNER_BYTES, false) },
       fencingToken: { epoch: Number(fencing.epoch ?? 0), counter: Number(fencing.counter ?? 0) },
+      version: Number(lock.version) > 0 ? Number(lock.version) : 1,
     });
     return { reclaimed: { lock: lockInfoToWire(grant, this.ctx.clock.nowMs()) } };
   }

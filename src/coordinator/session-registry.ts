@@ -73,17 +73,20 @@ export class SessionRegistry extends EventEmitter {
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(16).toString('hex');
     try {
+      // One TTL everywhere (DESIGN §5): etcd keeps whole seconds, so the session, the client's deadline
+      // and the coordinator's release of an evicted holder all use the TTL etcd granted.
       const grant = await etcd.leaseClient.leaseGrant({ TTL: Math.ceil(ttlMs / 1000), ID: '0' });
-      const value = JSON.stringify({ clientName, ttlMs, leaseId: grant.ID, secretHash: hashSecret(secret), identity });
+      const grantedTtlMs = Number(grant.TTL) * 1000;
+      const value = JSON.stringify({ clientName, ttlMs: grantedTtlMs, leaseId: grant.ID, secretHash: hashSecret(secret), identity });
       const res = await election.guarded().then(etcd.put(keys.session(id)).value(value).lease(grant.ID)).commit();
       if (!res.succeeded) {
         await etcd.leaseClient.leaseRevoke({ ID: grant.ID }).catch(() => undefined);
         throw new UnavailableError('NOT_LEADER', 'this coordinator no longer leads');
       }
-      const session = new Session(id, secret, clientName, ttlMs, grant.ID, sentMs, hashSecret(secret));
+      const session = new Session(id, secret, clientName, grantedTtlMs, grant.ID, sentMs, hashSecret(secret));
       session.identity = identity;
       this.sessions.set(id, session);
-      this.o.logger.info('session opened', { session: id, clientName, ttlMs });
+      this.o.logger.info('session opened', { session: id, clientName, ttlMs: grantedTtlMs });
       return session;
     } catch (e) {
       if (e instanceof UnavailableError) throw e;
@@ -103,17 +106,54 @@ export class SessionRegistry extends EventEmitter {
     return ttlSeconds * 1000;
   }
 
-  /** Revokes the session's lease; everything it holds goes (DESIGN §5 eviction). */
+  /**
+   * Revokes the session's lease; everything it holds goes (DESIGN §5
+   * eviction). An evicted holder may still trust its grants until its own
+   * deadline; a tombstone on a lease of that remaining time tells a later
+   * leader to grant nothing before it runs out (see tombstones()).
+   */
   async evict(id: string, reason: SessionEndReason = 'SESSION_EVICTED'): Promise<void> {
     const session = this.sessions.get(id);
     if (!session) throw new NotFoundError('SESSION_NOT_FOUND', `no session ${id}`, { session: id });
     this.evicting.set(id, reason);
+    if (reason === 'SESSION_EVICTED') await this.writeTombstone(session);
     try {
       await this.o.etcd.leaseClient.leaseRevoke({ ID: session.leaseId });
     } catch (e) {
       this.o.logger.warn('lease revoke failed; freeing the session anyway', { session: id, error: (e as Error).message });
     }
     this.end(id, reason);
+  }
+
+  private async writeTombstone(session: Session): Promise<void> {
+    const remainingMs = session.lastConfirmedMs + session.ttlMs - this.o.clock.nowMs();
+    if (remainingMs <= 0) return;
+    const { etcd, keys, election } = this.o;
+    try {
+      const grant = await etcd.leaseClient.leaseGrant({ TTL: Math.ceil(remainingMs / 1000), ID: '0' });
+      await election.guarded().then(etcd.put(keys.evicted(session.id)).value(String(remainingMs)).lease(grant.ID)).commit();
+    } catch (e) {
+      // Without it a failover within the remaining time could re-grant early: say so loudly.
+      this.o.logger.error('could not record the eviction in etcd', { session: session.id, error: (e as Error).message });
+    }
+  }
+
+  /**
+   * What a new leader must wait out: the longest remaining lease among the
+   * tombstones of evicted sessions (0 when there are none). Their holders may
+   * still write until then, so nothing may be granted before.
+   */
+  async tombstoneWaitMs(): Promise<number> {
+    const { etcd, keys } = this.o;
+    let longestMs = 0;
+    const kvs = await etcd.getAll().prefix(keys.evictedPrefix).exec();
+    for (const kv of kvs.kvs) {
+      if (kv.lease === '0') continue;
+      const ttl = await etcd.leaseClient.leaseTimeToLive({ ID: kv.lease, keys: false }).catch(() => undefined);
+      const ms = Number(ttl?.TTL ?? 0) * 1000;
+      if (ms > longestMs) longestMs = ms;
+    }
+    return longestMs;
   }
 
   /** Ends a session locally once; emits 'ended'. */

@@ -5,7 +5,7 @@ import { toWireError } from '../common/grpc-status-table';
 import { boundedString, nonNegativeMs, MAX_CLIENT_NAME_BYTES } from '../common/wire';
 import { OutboundWriter } from './outbox';
 import { Session } from './session';
-import { SessionRegistry } from './session-registry';
+import type { SessionDirectory } from './session-directory';
 import { LockRequests } from './lock-requests';
 import { RecoveryWindow } from './recovery-window';
 import { peerIdentity } from './transport-security';
@@ -13,7 +13,7 @@ import { peerIdentity } from './transport-security';
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
 export interface SessionStreamContext {
-  registry: SessionRegistry;
+  registry: SessionDirectory;
   requests: LockRequests;
   logger: Logger;
   coordinatorId: string;
@@ -117,7 +117,7 @@ export class SessionStream {
       case 'acquire': return this.reply(session, requestId, r.acquire(session, requestId, msg));
       case 'release': return this.reply(session, requestId, r.release(session, msg.lockId));
       case 'convert': return this.reply(session, requestId, r.convert(session, requestId, msg));
-      case 'revokeAck': return this.reply(session, requestId, r.revokeAck(session, requestId, msg));
+      case 'revokeAck': return this.reply(session, requestId, r.revokeAck(session, msg));
       case 'reclaim': return this.reply(session, requestId, r.reclaim(session, msg));
       case 'reclaimComplete':
         session.restored = false;

@@ -5,10 +5,10 @@ import { toWireError } from '../common/grpc-status-table';
 import { rangeToWire } from '../common/wire';
 import { LockTableEvent } from './lock-table/types';
 import { lockInfoToWire, parseTableRequestId } from './lock-info';
-import { SessionRegistry } from './session-registry';
+import type { SessionDirectory } from './session-directory';
 
 /** Delivers what the lock table decided later (grants to waiters, failures, revokes) to the sessions concerned. */
-export function routeTableEvent(e: LockTableEvent, registry: SessionRegistry, clock: Clock, revokeDeadlineMs: number, logger: Logger): void {
+export function routeTableEvent(e: LockTableEvent, registry: SessionDirectory, clock: Clock, revokeDeadlineMs: number, logger: Logger): void {
   switch (e.kind) {
     case 'granted': {
       const { sessionId, clientRequestId } = parseTableRequestId(e.grant.requestId);
@@ -28,7 +28,7 @@ export function routeTableEvent(e: LockTableEvent, registry: SessionRegistry, cl
       logger.debug('revoking token', { session: e.holder.sessionId, lockId: e.lockId, resource: e.resource, attempt: e.attempt });
       push(registry, e.holder.sessionId, {
         requestId: 0,
-        revoke: { lockId: e.lockId, range: rangeToWire(e.range), wantedMode: e.wantedMode, attempt: e.attempt, deadlineMs: revokeDeadlineMs },
+        revoke: { lockId: e.lockId, range: rangeToWire(e.range), wantedMode: e.wantedMode, attempt: e.attempt, deadlineMs: revokeDeadlineMs, version: e.version },
       }, logger);
       return;
     case 'revokeOverdue':
@@ -40,7 +40,7 @@ export function routeTableEvent(e: LockTableEvent, registry: SessionRegistry, cl
   }
 }
 
-function push(registry: SessionRegistry, sessionId: string, message: object, logger: Logger): void {
+function push(registry: SessionDirectory, sessionId: string, message: object, logger: Logger): void {
   const session = registry.get(sessionId);
   if (!session) return;
   try {

@@ -14,7 +14,7 @@ import { FakeClock } from '../../src/common/clock';
 import { ErrnoError } from '../../src/agent/backing/errno-error';
 import { LockConflictError, NotFoundError, SessionLostError } from '../../src/common/errors';
 import { silentLogger } from '../../src/common/logger';
-import type { AcquireOptions, ClientGrant, ConvertOptions, LockMode, RevokeAnswer, RevokeNotice, TokenClient } from '../../src/agent/client/types';
+import type { AcquireOptions, ClientGrant, ConvertOptions, LockListener, LockMode, RevokeAnswer, RevokeNotice, TokenClient } from '../../src/agent/client/types';
 import type { CoherencyBacking } from '../../src/agent/coherency/coherency-backing';
 import type { CoherencyOptions } from '../../src/agent/coherency/coherency-core';
 import { compose } from '../../src/agent/hooks/compose';
@@ -29,6 +29,7 @@ interface FakeGrant {
   mode: LockMode;
   range: ByteRange;
   uncached: boolean;
+  version: number;
 }
 
 /** Grants tokens, revoking conflicting ones of other sessions first (awaiting their answers). */
@@ -50,7 +51,7 @@ export class FakeCoordinator {
     }
     await this.clear(client, o.resource, o.space, mode, range);
     const granted = this.expand && o.space === 'data' ? this.expanded(client, o.resource, mode, range) : range;
-    const g: FakeGrant = { lockId: this.nextLockId++, client, resource: o.resource, space: o.space, mode, range: granted, uncached: this.uncached.has(o.resource) };
+    const g: FakeGrant = { lockId: this.nextLockId++, client, resource: o.resource, space: o.space, mode, range: granted, uncached: this.uncached.has(o.resource), version: 1 };
     this.grants.set(g.lockId, g);
     return this.toGrant(g);
   }
@@ -66,6 +67,7 @@ export class FakeCoordinator {
     if (this.grants.get(lockId) !== g) throw new NotFoundError('LOCK_NOT_FOUND', 'lock went away while converting');
     g.mode = o.mode;
     g.range = range;
+    g.version++;
     g.uncached = this.uncached.has(g.resource);
     return this.toGrant(g);
   }
@@ -95,14 +97,16 @@ export class FakeCoordinator {
       if (round > 100) throw new Error('fake coordinator: revokes make no progress');
       for (const g of conflicts) {
         if (this.grants.get(g.lockId) !== g) continue;
-        const notice: RevokeNotice = { lockId: g.lockId, range: { ...range }, wantedMode: mode, attempt: 1, deadlineMs: 5000 };
+        const notice: RevokeNotice = { lockId: g.lockId, range: { ...range }, wantedMode: mode, attempt: 1, deadlineMs: 5000, version: g.version };
         this.revokes.push({ ...notice, session: g.client.sessionId });
         const answer = await g.client.deliverRevoke(notice);
         if (this.grants.get(g.lockId) !== g) continue;
         if (answer.released) this.grants.delete(g.lockId);
-        else {
+        else if (answer.version === g.version) {
           g.mode = answer.mode;
           g.range = { ...answer.range };
+          g.version++;
+          g.client.notifyReduced(this.toGrant(g));
         }
       }
     }
@@ -119,7 +123,7 @@ export class FakeCoordinator {
   }
 
   private toGrant(g: FakeGrant): ClientGrant {
-    return { lockId: g.lockId, resource: g.resource, space: g.space, mode: g.mode, range: { ...g.range }, owner: '', fencingToken: { epoch: 1, counter: ++this.counter }, uncached: g.uncached };
+    return { lockId: g.lockId, resource: g.resource, space: g.space, mode: g.mode, range: { ...g.range }, owner: '', fencingToken: { epoch: 1, counter: ++this.counter }, uncached: g.uncached, version: g.version };
   }
 }
 
@@ -131,6 +135,7 @@ export class FakeTokenClient extends EventEmitter implements TokenClient {
   deadlineMs = Number.MAX_SAFE_INTEGER;
   private fenced = false;
   private handler: (n: RevokeNotice) => Promise<RevokeAnswer> = async () => ({ released: true });
+  private listener: LockListener | undefined;
 
   constructor(
     readonly sessionId: string,
@@ -163,6 +168,14 @@ export class FakeTokenClient extends EventEmitter implements TokenClient {
 
   setRevokeHandler(handler: (n: RevokeNotice) => Promise<RevokeAnswer>): void {
     this.handler = handler;
+  }
+
+  setLockListener(listener: LockListener): void {
+    this.listener = listener;
+  }
+
+  notifyReduced(grant: ClientGrant): void {
+    this.listener?.reduced(grant);
   }
 
   leaseDeadlineMs(): number {

@@ -39,20 +39,21 @@ test('concurrent identical requests go out once', async () => {
   for (const u of uses) u.done();
 });
 
-test('a READ token is upgraded to WRITE by convert, whole when no one else holds the file', async () => {
+test('a WRITE need beside a held READ token takes a new lock, never a conversion; the READ one goes back once covered', async () => {
   const { client, cache } = setup();
   const r = await cache.use(data('ns/1', 'READ'));
   r.done();
   const w = await cache.use(data('ns/1', 'WRITE', 0, 10));
-  assert.equal(client.converts, 1);
-  assert.equal(client.acquires, 1);
-  assert.equal(w.token.lockId, r.token.lockId);
+  assert.equal(client.converts, 0, 'a conversion would reshape the lock before this host knew');
+  assert.equal(client.acquires, 2);
+  assert.notEqual(w.token.lockId, r.token.lockId);
   assert.equal(w.token.mode, 'WRITE');
-  assert.deepEqual(w.token.range, WHOLE_FILE);
+  assert.deepEqual(w.token.range, WHOLE_FILE, 'alone on the file, the WRITE grant is the whole file');
+  assert.deepEqual(client.lazyReleases, [r.token.lockId], 'the idle READ token it covers is given back');
   w.done();
 });
 
-test('under contention the upgrade converts only the range needed', async () => {
+test('under contention the WRITE token covers only the range needed and the other reader keeps its token', async () => {
   const { clock, coordinator, client, cache } = setup();
   const other = new FakeTokenClient('B', coordinator, clock);
   const r = await cache.use(data('ns/1', 'READ'));
@@ -60,8 +61,9 @@ test('under contention the upgrade converts only the range needed', async () => 
   coordinator.expand = false;
   await other.acquire({ resource: 'ns/1', space: 'data', mode: 'READ', range: { start: 8192, end: 12288 } });
   const w = await cache.use(data('ns/1', 'WRITE', 0, 10));
-  assert.equal(client.converts, 2, 'a try of the whole token, then the needed range');
+  assert.equal(client.converts, 0);
   assert.deepEqual(w.token.range, { start: 0, end: 10 });
+  assert.ok(cache.find(data('ns/1', 'READ', 100, 200)), 'the READ token stays beside it');
   assert.equal(coordinator.held(other).length, 1, 'the other reader was not revoked');
   w.done();
 });
@@ -135,12 +137,12 @@ test('waitIdle resolves once the overlapping in-flight uses are done', async () 
   b.done();
 });
 
-test('planRevoke keeps the contiguous rest, downgrades for readers, releases attr tokens', () => {
-  const token = { space: 'data' as const, mode: 'WRITE' as const, range: { start: 0, end: END_OF_FILE } };
-  assert.deepEqual(planRevoke(token, { start: 4096, end: END_OF_FILE }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 0, end: 4096 } });
-  assert.deepEqual(planRevoke(token, { start: 0, end: 4096 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 4096, end: END_OF_FILE } });
-  assert.deepEqual(planRevoke(token, { start: 4096, end: 8192 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 8192, end: END_OF_FILE } });
+test('planRevoke keeps the contiguous rest, downgrades for readers, releases attr tokens, and names the version it planned against', () => {
+  const token = { space: 'data' as const, mode: 'WRITE' as const, range: { start: 0, end: END_OF_FILE }, version: 7 };
+  assert.deepEqual(planRevoke(token, { start: 4096, end: END_OF_FILE }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 0, end: 4096 }, version: 7 });
+  assert.deepEqual(planRevoke(token, { start: 0, end: 4096 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 4096, end: END_OF_FILE }, version: 7 });
+  assert.deepEqual(planRevoke(token, { start: 4096, end: 8192 }, 'WRITE'), { released: false, mode: 'WRITE', range: { start: 8192, end: END_OF_FILE }, version: 7 });
   assert.deepEqual(planRevoke(token, WHOLE_FILE, 'WRITE'), { released: true });
-  assert.deepEqual(planRevoke(token, { start: 0, end: 10 }, 'READ'), { released: false, mode: 'READ', range: token.range });
-  assert.deepEqual(planRevoke({ space: 'attr', mode: 'READ', range: WHOLE_FILE }, WHOLE_FILE, 'WRITE'), { released: true });
+  assert.deepEqual(planRevoke(token, { start: 0, end: 10 }, 'READ'), { released: false, mode: 'READ', range: token.range, version: 7 });
+  assert.deepEqual(planRevoke({ space: 'attr', mode: 'READ', range: WHOLE_FILE, version: 1 }, WHOLE_FILE, 'WRITE'), { released: true });
 });

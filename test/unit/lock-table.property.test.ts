@@ -25,6 +25,8 @@ function ops(spaces: Space[], opts: { holders?: number; maxLength?: number } = {
     { weight: 10, arbitrary: fc.record({ t: fc.constant('acq' as const), h: fc.integer({ min: 0, max: holders - 1 }), r: fc.constantFrom(0, 0, 0, RESOURCES.length - 1), space: fc.constantFrom(...spaces), excl: fc.boolean(), ...range, wait, timeoutMs }, { requiredKeys: ['t', 'h', 'r', 'space', 'excl', 's', 'len', 'wait'] }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('conv' as const), pick: fc.nat(), excl: fc.boolean(), ...range, wait, timeoutMs }, { requiredKeys: ['t', 'pick', 'excl', 's', 'len', 'wait'] }) },
     { weight: 5, arbitrary: fc.record({ t: fc.constant('rel' as const), pick: fc.nat() }) },
+    { weight: 4, arbitrary: fc.record({ t: fc.constant('red' as const), pick: fc.nat(), excl: fc.boolean(), ...range, stale: fc.constantFrom(0, 0, 0, 1, 3, 4) }) },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant('evict' as const), session: fc.integer({ min: 0, max: SESSIONS.length - 1 }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('cancel' as const), pick: fc.nat() }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant('rs' as const), session: fc.integer({ min: 0, max: SESSIONS.length - 1 }) }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('adv' as const), ms: fc.integer({ min: 0, max: 300 }) }) },

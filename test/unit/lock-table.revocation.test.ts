@@ -14,7 +14,7 @@ test('revokes a READ token after the minimum hold, resends with backoff, then re
   const seen = () => { while (sentAt.length < of('revoke').length) sentAt.push(clock.nowMs()); };
   for (let t = 0; t < 5100; t++) { clock.advance(1); seen(); }
   const revokes = of('revoke');
-  assert.deepEqual(revokes[0], { kind: 'revoke', lockId: a.lockId, holder: A, resource: 'ns/42', space: 'data', range: { start: 4, end: 8 }, wantedMode: 'WRITE', attempt: 1 });
+  assert.deepEqual(revokes[0], { kind: 'revoke', lockId: a.lockId, version: 1, holder: A, resource: 'ns/42', space: 'data', range: { start: 4, end: 8 }, wantedMode: 'WRITE', attempt: 1 });
   assert.deepEqual(sentAt.slice(0, 7), [10, 110, 310, 710, 1510, 2510, 3510], 'resends 100, 200, 400, 800 ms apart, then every 1000 ms');
   assert.deepEqual(revokes.map((e) => e.attempt), revokes.map((_, i) => i + 1));
   assert.deepEqual(of('revokeOverdue'), [{ kind: 'revokeOverdue', lockId: a.lockId, holder: A, resource: 'ns/42' }]);

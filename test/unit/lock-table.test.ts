@@ -148,22 +148,56 @@ test('a downgrade keeps its fencing token and lets compatible waiters in', () =>
   assert.deepEqual(of('granted').map((e) => e.grant.requestId).sort(), ['r1', 'r2']);
 });
 
-test('a waiting conversion whose turn would close a wait-for cycle fails with DEADLOCK', () => {
+test('only a request within the holder\'s own lock converts ahead of waiters; one reaching beyond it waits its turn', () => {
+  const { table, req, grant } = setup();
+  const small = grant(req(A, 'range', 'SHARED', 0, 10));
+  grant(req(B, 'range', 'SHARED', 100, 200));
+  assert.equal(table.acquire(req(C, 'range', 'EXCLUSIVE', 50, 150, { requestId: 'c-waits' })), 'queued');
+  // A's large EXCLUSIVE request reaches past its 10 bytes: it must not pass C, which waits for B.
+  assert.equal(table.acquire(req(A, 'range', 'EXCLUSIVE', 0, 1000, { requestId: 'a-big' })), 'queued');
+  assert.deepEqual(table.dump().waiters.map((w) => [w.requestId, w.conversion]), [['c-waits', false], ['a-big', false]]);
+  // Within its own lock, A converts at once: no other holder overlaps [0, 10).
+  const up = table.convert({ requestId: 'a-up', lockId: small.lockId, holder: A, mode: 'EXCLUSIVE', range: { start: 0, end: 10 }, wait: true });
+  assert.notEqual(up, 'queued');
+});
+
+test('a revoke answer is applied at once while the holder\'s own conversion waits, so two upgraders never wait on each other', () => {
   const { table, req, grant, of } = setup();
-  const [h, x, z] = [{ sessionId: 'h', owner: '1' }, { sessionId: 'x', owner: '1' }, { sessionId: 'z', owner: '1' }];
-  grant({ ...req(x, 'range', 'EXCLUSIVE', 0, 1), resource: 'f2' });
-  assert.equal(table.acquire({ ...req(h, 'range', 'EXCLUSIVE', 0, 1), resource: 'f2' }), 'queued'); // h waits for x
-  const hl = grant({ ...req(h, 'range', 'SHARED', 0, 5), resource: 'f1' });
-  const zl = grant({ ...req(z, 'range', 'SHARED', 5, 10), resource: 'f1' });
-  const xl = grant({ ...req(x, 'range', 'SHARED', 20, 30), resource: 'f1' });
+  const a = grant(req(A, 'data', 'READ', 0, 1000));
+  const b = grant(req(B, 'data', 'READ', 0, 1000));
   const convert = (lockId: number, holder: Holder, requestId: string, start: number, end: number) =>
-    table.convert({ requestId, lockId, holder, mode: 'EXCLUSIVE', range: { start, end }, wait: true });
-  assert.equal(convert(hl.lockId, h, 'h-up', 0, 10), 'queued'); // waits for z
-  assert.equal(convert(xl.lockId, x, 'x-up', 5, 30), 'queued'); // waits for z; conversions ignore waiters
-  table.release(zl.lockId, z); // h-up first: granting it would make x-up wait for h while h waits for x
-  assert.deepEqual(of('failed').map((e) => [e.requestId, e.reason]), [['h-up', 'DEADLOCK']]);
-  assert.deepEqual(of('granted').map((e) => e.grant.requestId), ['x-up']);
-  assert.deepEqual(table.getGrant(hl.lockId)?.range, { start: 0, end: 5 }, 'the failed conversion left the lock as it was');
+    table.convert({ requestId, lockId, holder, mode: 'WRITE', range: { start, end }, wait: true });
+  assert.equal(convert(a.lockId, A, 'a-up', 0, 100), 'queued');
+  assert.equal(convert(b.lockId, B, 'b-up', 200, 300), 'queued');
+  // B answers A's revoke by keeping the part A does not need (its own conversion still waits):
+  // A's conversion fits at once, and B's then fits beside it.
+  table.reduce({ lockId: b.lockId, holder: B, version: b.version, mode: 'READ', range: { start: 100, end: END_OF_FILE } });
+  assert.deepEqual(of('granted').map((e) => e.grant.requestId).sort(), ['a-up', 'b-up']);
+  assert.deepEqual(table.getGrant(a.lockId)?.range, { start: 0, end: 100 });
+  assert.deepEqual(table.getGrant(b.lockId)?.range, { start: 200, end: 300 });
+  assert.deepEqual(of('failed'), []);
+});
+
+test('a revoke answer planned against an older version is refused as STALE_VERSION, changes nothing, and the revoke is sent again', () => {
+  const { table, req, grant, of, clock } = setup();
+  const a = grant(req(A, 'data', 'READ', 0, 100));
+  assert.equal(table.acquire(req(B, 'data', 'WRITE', 0, 10)), 'queued');
+  clock.advance(20);
+  const first = of('revoke');
+  assert.equal(first.length, 1);
+  assert.equal(first[0].version, a.version);
+  // A upgrades meanwhile (a conversion within its lock goes ahead of B): the lock is at a newer version.
+  const up = table.convert({ requestId: 'a-up', lockId: a.lockId, holder: A, mode: 'WRITE', range: { start: 0, end: 100 }, wait: true });
+  assert.notEqual(up, 'queued');
+  const before = table.getGrant(a.lockId);
+  assert.throws(() => table.reduce({ lockId: a.lockId, holder: A, version: a.version, mode: 'READ', range: { start: 10, end: 100 } }),
+    (e: unknown) => (e as { reason?: string }).reason === 'STALE_VERSION');
+  assert.deepEqual(table.getGrant(a.lockId), before, 'a stale answer changes nothing');
+  clock.advance(300);
+  const resent = of('revoke').filter((e) => e.version === (before as { version: number }).version);
+  assert.ok(resent.length >= 1, 'the revoke is sent again with the current version');
+  assert.throws(() => table.reduce({ lockId: a.lockId, holder: A, version: before!.version, mode: 'WRITE', range: { start: 0, end: 200 } }),
+    (e: unknown) => (e as { reason?: string }).reason === 'PROTOCOL_VIOLATION', 'an answer may only reduce');
 });
 
 test('releasing a lock whose conversion waits fails that conversion with CANCELLED', () => {

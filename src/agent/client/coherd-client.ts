@@ -3,14 +3,18 @@ import { Clock, SystemClock, TimerHandle } from '../../common/clock';
 import { Logger, silentLogger } from '../../common/logger';
 import { WHOLE_FILE } from '../../common/byte-range';
 import { CancelledError, SessionLostError, errorFromReason } from '../../common/errors';
-import { modeFromWire, rangeToWire, spaceToWire } from '../../common/wire';
+import { rangeToWire, spaceToWire } from '../../common/wire';
 import { TlsFiles } from '../../coordinator/transport-security';
-import { SessionConnection, ServerMessage } from './session-connection';
+import { ServerMessage, SessionLink, SessionLinkFactory } from './session-connection';
 import { PendingRequest, PendingRequests } from './pending-requests';
 import { connectToSomeEndpoint } from './endpoint-dialer';
 import { LeaseDeadline } from './lease-deadline';
-import { grantFromWire, grantToWire } from './grant-wire';
-import { AcquireOptions, ClientGrant, ConvertOptions, RevokeAnswer, RevokeNotice, TokenClient } from './types';
+import { grantFromWire } from './grant-wire';
+import { HeldGrants } from './held-grants';
+import { RevokeAnsweringDeps, answerRevoke, revokeNoticeFromWire } from './revoke-answering';
+import { ReclaimDeps, reclaimAll } from './session-resume';
+import { RidingReleases } from './riding-releases';
+import { AcquireOptions, ClientGrant, ConvertOptions, LockListener, RevokeAnswer, RevokeNotice, TokenClient } from './types';
 
 export interface CoherdClientOptions {
   /** Coordinator endpoints, HOST:PORT; the client follows the leader among them. */
@@ -27,6 +31,8 @@ export interface CoherdClientOptions {
   renewSession?: boolean;
   /** Give up dialing after this long; default 5000 ms. */
   connectTimeoutMs?: number;
+  /** Opens the stream to an endpoint; default a gRPC Connect call (tests and the protocol simulation pass their own). */
+  openLink?: SessionLinkFactory;
 }
 
 /**
@@ -40,10 +46,11 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   ttlMs: number;
   epoch = 0;
   private resumeSecret = '';
-  private conn: SessionConnection | undefined;
+  private conn: SessionLink | undefined;
   private readonly pending = new PendingRequests();
-  private readonly held = new Map<number, ClientGrant>();
-  private lazyReleases: number[] = [];
+  private readonly held = new HeldGrants();
+  private lockListener: LockListener | undefined;
+  private readonly releases = new RidingReleases();
   private nextRequestId = 1;
   private lastSeq = 0;
   /** The highest seq an outgoing message has acked. */
@@ -58,10 +65,17 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private readonly clock: Clock;
   private readonly logger: Logger;
 
+  private readonly revokeAnswering: RevokeAnsweringDeps;
+  private readonly reclaimDeps: ReclaimDeps;
+
   private constructor(private readonly o: CoherdClientOptions) {
     super();
     this.clock = o.clock ?? new SystemClock();
     this.logger = (o.logger ?? silentLogger()).child({ component: 'client' });
+    const request = (body: object) => this.request(body);
+    const listener = () => this.lockListener;
+    this.revokeAnswering = { held: this.held, handler: () => this.revokeHandler, listener, isFenced: () => this.isFenced(), request, logger: this.logger };
+    this.reclaimDeps = { held: this.held, sessionId: () => this.sessionId, request, listener, logger: this.logger };
     this.ttlMs = o.ttlMs ?? 10_000;
     const driftMarginMs = o.driftMarginMs ?? Math.max(100, Math.round(this.ttlMs * 0.02));
     this.lease = new LeaseDeadline(this.clock, driftMarginMs, () => this.fence('LEASE_DEADLINE_PASSED'));
@@ -87,11 +101,15 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   heldGrants(): ClientGrant[] {
-    return [...this.held.values()];
+    return this.held.all();
   }
 
   setRevokeHandler(handler: (notice: RevokeNotice) => Promise<RevokeAnswer>): void {
     this.revokeHandler = handler;
+  }
+
+  setLockListener(listener: LockListener): void {
+    this.lockListener = listener;
   }
 
   async acquire(a: AcquireOptions): Promise<ClientGrant> {
@@ -101,19 +119,28 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       a.signal,
       a.onQueued,
     );
-    return this.recordGrant(reply);
+    const grant = grantFromWire((reply.granted as { lock: Record<string, unknown> }).lock);
+    this.held.granted(grant);
+    return grant;
   }
 
+  /**
+   * The converted lock as granted. When the lock was given up while the
+   * conversion was in flight, the grant is returned but not believed held
+   * (the release follows it on the wire); callers compare versions.
+   */
   async convert(lockId: number, c: ConvertOptions): Promise<ClientGrant> {
     const reply = await this.request(
       { convert: { lockId, mode: c.mode, range: rangeToWire(c.range), wait: c.wait ?? true, timeoutMs: c.timeoutMs ?? 0 } },
       c.signal,
     );
-    return this.recordGrant(reply);
+    const grant = grantFromWire(((reply.converted ?? reply.granted) as { lock: Record<string, unknown> }).lock);
+    this.held.changed(grant);
+    return grant;
   }
 
   async release(lockId: number): Promise<void> {
-    this.held.delete(lockId);
+    this.held.forget(lockId);
     try {
       await this.request({ release: { lockId } });
     } catch (e) {
@@ -123,8 +150,8 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   releaseLazily(lockId: number): void {
-    this.held.delete(lockId);
-    this.lazyReleases.push(lockId);
+    this.held.forget(lockId);
+    this.releases.add(lockId);
     this.scheduleAck();
   }
 
@@ -138,13 +165,6 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     }
     this.conn?.close();
     this.pending.rejectAll(new SessionLostError('SESSION_EVICTED', 'client closed'));
-  }
-
-  private recordGrant(reply: Record<string, unknown>): ClientGrant {
-    const body = (reply.granted ?? reply.converted ?? reply.reclaimed) as { lock: Record<string, unknown> };
-    const grant = grantFromWire(body.lock);
-    this.held.set(grant.lockId, grant);
-    return grant;
   }
 
   private request(body: object, signal?: AbortSignal, onQueued?: () => void): Promise<Record<string, unknown>> {
@@ -170,13 +190,11 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   /** Takes ownership of `message`: acks and lazy releases ride on it in place (no copy per message). */
   private sendRaw(message: object): void {
-    const full = message as { ackSeq: number; releaseLockIds: number[] };
+    const full = message as { requestId: number; ackSeq: number; releaseLockIds: number[] };
     full.ackSeq = this.lastSeq;
-    full.releaseLockIds = this.lazyReleases;
-    if (this.conn?.send(full)) {
-      this.lazyReleases = [];
-      this.sentAckSeq = full.ackSeq;
-    }
+    full.releaseLockIds = this.releases.take(full.requestId || this.nextRequestId);
+    if (this.conn?.send(full)) this.sentAckSeq = full.ackSeq;
+    else this.releases.notSent(full.releaseLockIds);
   }
 
   /**
@@ -216,6 +234,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       logger: this.logger,
       clock: this.clock,
       timeoutMs: this.o.connectTimeoutMs ?? 5000,
+      openLink: this.o.openLink,
       firstMessage: (lastSeq) => ({ requestId: 0, ackSeq: lastSeq, ...first }),
       lastSeq: () => this.lastSeq,
       handlers: (getConn) => ({
@@ -235,12 +254,13 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       this.scheduleAck();
     }
     const requestId = Number(m.requestId ?? 0);
+    if (requestId > 0) this.releases.answered(requestId);
     const body = m.body;
     const payload = (body ? m[body] : {}) as Record<string, unknown>;
     switch (body) {
       case 'opened': return; // handled by the dialer
       case 'queued': this.pending.get(requestId)?.onQueued?.(); return;
-      case 'revoke': void this.answerRevoke(payload); return;
+      case 'revoke': void answerRevoke(this.revokeAnswering, revokeNoticeFromWire(payload)); return;
       case 'evicted': this.fence(String(payload.reason || 'SESSION_EVICTED')); return;
       case 'heartbeatAck': return this.onHeartbeatAck(requestId, Number(payload.ttlMs));
       case 'error': {
@@ -254,32 +274,15 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       case 'granted': case 'converted': case 'reclaimed': {
         const p = this.pending.take(requestId);
         if (p) return p.resolve(m as Record<string, unknown>);
-        // The caller gave up (abort) before the grant arrived: give it back.
-        const lockId = Number((payload.lock as { lockId?: number } | undefined)?.lockId);
-        if (lockId) this.releaseLazily(lockId);
+        // The caller gave up (abort) before the grant arrived: a new lock goes back; an aborted conversion of a held one stays.
+        const grant = grantFromWire(payload.lock as Record<string, unknown>);
+        if (this.held.has(grant.lockId)) this.held.changed(grant);
+        else if (grant.lockId) this.releaseLazily(grant.lockId);
         return;
       }
       default:
         this.pending.take(requestId)?.resolve(m as Record<string, unknown>);
     }
-  }
-
-  private async answerRevoke(payload: Record<string, unknown>): Promise<void> {
-    const lockId = Number(payload.lockId);
-    const range = payload.range as { start: number; end: number };
-    const notice: RevokeNotice = { lockId, range: { start: Number(range.start), end: Number(range.end) }, wantedMode: modeFromWire(payload.wantedMode), attempt: Number(payload.attempt), deadlineMs: Number(payload.deadlineMs) };
-    if (!this.held.has(lockId)) return; // already released (lazily or by an earlier answer)
-    let answer: RevokeAnswer;
-    try {
-      answer = await this.revokeHandler(notice);
-    } catch (e) {
-      this.logger.error('revoke handler failed; releasing the token', { lockId, error: (e as Error).message });
-      answer = { released: true };
-    }
-    if (!this.held.has(lockId) || this.isFenced()) return;
-    if (answer.released) this.held.delete(lockId);
-    const ack = answer.released ? { lockId, released: true } : { lockId, released: false, mode: answer.mode, range: rangeToWire(answer.range) };
-    this.request({ revokeAck: ack }).then((r) => { if (!answer.released) this.recordGrant(r); }, (e) => this.logger.warn('revoke ack refused', { lockId, error: (e as Error).message }));
   }
 
   /** The leader is still in its recovery window: ask again shortly, under a new request id. */
@@ -321,7 +324,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     if (this.fencedReason !== undefined) return;
     this.fencedReason = reason;
     this.held.clear();
-    this.lazyReleases = [];
+    this.releases.clear();
     this.heartbeatTimer?.cancel();
     this.logger.warn('session fenced', { session: this.sessionId, reason });
     this.pending.rejectAll(new SessionLostError(reason === 'SESSION_EVICTED' ? 'SESSION_EVICTED' : 'LEASE_DEADLINE_PASSED', `session lost: ${reason}`));
@@ -346,7 +349,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     }
   }
 
-  private onConnectionClosed(conn: SessionConnection, reason: string): void {
+  private onConnectionClosed(conn: SessionLink, reason: string): void {
     if (conn !== this.conn || this.closing || this.fencedReason) return;
     this.logger.warn('session stream lost; resuming', { session: this.sessionId, reason });
     this.reconnecting ??= this.resume().finally(() => { this.reconnecting = undefined; });
@@ -359,11 +362,14 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         this.epoch = Number(opened.epoch);
         const resend = this.pending.unprocessedAfter(Number(opened.lastRequestId));
         if (opened.reclaimRequired === true) {
-          await this.reclaimAll();
+          this.releases.clear();
+          await reclaimAll(this.reclaimDeps);
           // The new leader numbers from our reclaims on: resend under fresh ids so nothing looks like a duplicate.
           for (const p of resend) this.resendAsNew(p);
         } else {
+          this.releases.resumedWithSameLeader();
           for (const p of resend) this.sendRaw(p.message);
+          if (this.releases.size > 0) this.sendRaw({ requestId: 0, ack: {} });
         }
         this.emit('reconnected', this.endpoint);
         return;
@@ -373,21 +379,6 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         await new Promise((r) => this.clock.setTimer(200, () => r(undefined)));
       }
     }
-  }
-
-  /**
-   * A new leader asks us to re-declare what we hold (DESIGN §6); a refused
-   * reclaim means the grant is gone, which is a bug somewhere: log it and
-   * stop trusting that grant.
-   */
-  private async reclaimAll(): Promise<void> {
-    const grants = [...this.held.values()];
-    await Promise.all(grants.map((g) => this.request({ reclaim: { lock: grantToWire(g, this.sessionId) } }).catch((e) => {
-      this.held.delete(g.lockId);
-      this.logger.error('reclaim refused; the grant is lost', { lockId: g.lockId, resource: g.resource, error: (e as Error).message });
-    })));
-    await this.request({ reclaimComplete: {} });
-    this.logger.info('reclaimed grants at the new leader', { session: this.sessionId, grants: grants.length });
   }
 
   private stopTimers(): void {

@@ -2,7 +2,7 @@ import { Clock } from '../../common/clock';
 import { Logger } from '../../common/logger';
 import { UnavailableError, errorFromReason, isCoherdError } from '../../common/errors';
 import { TlsFiles } from '../../coordinator/transport-security';
-import { ConnectionHandlers, SessionConnection, ServerMessage } from './session-connection';
+import { ConnectionHandlers, SessionConnection, ServerMessage, SessionLink, SessionLinkFactory } from './session-connection';
 
 export interface DialOptions {
   endpoints: string[];
@@ -13,15 +13,19 @@ export interface DialOptions {
   timeoutMs: number;
   firstMessage(lastSeq: number): object;
   lastSeq(): number;
-  handlers(getConn: () => SessionConnection): ConnectionHandlers;
+  handlers(getConn: () => SessionLink): ConnectionHandlers;
+  /** Default: a gRPC Connect call. */
+  openLink?: SessionLinkFactory;
 }
+
+const grpcLink: SessionLinkFactory = (endpoint, tls, handlers, logger) => new SessionConnection(endpoint, tls, handlers, logger);
 
 /**
  * Tries the endpoints in turn (following a standby's hint to the leader)
  * until one opens or resumes the session. Domain errors that retrying
  * cannot fix (bad session, bad input) end the dial at once.
  */
-export async function connectToSomeEndpoint(o: DialOptions): Promise<{ conn: SessionConnection; opened: Record<string, unknown> }> {
+export async function connectToSomeEndpoint(o: DialOptions): Promise<{ conn: SessionLink; opened: Record<string, unknown> }> {
   const queue = [...o.endpoints];
   const tried: string[] = [];
   const failures: string[] = [];
@@ -44,10 +48,10 @@ export async function connectToSomeEndpoint(o: DialOptions): Promise<{ conn: Ses
   throw new UnavailableError('COORDINATOR_UNAVAILABLE', `coordinator unreachable at ${tried.join(', ')} (${failures.slice(-tried.length).join('; ')})`, { endpoints: tried });
 }
 
-function dialOne(endpoint: string, o: DialOptions, budgetMs: number): Promise<{ conn: SessionConnection; opened: Record<string, unknown> }> {
+function dialOne(endpoint: string, o: DialOptions, budgetMs: number): Promise<{ conn: SessionLink; opened: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    let conn: SessionConnection;
+    let conn: SessionLink;
     const inner = o.handlers(() => conn);
     const settle = (fn: () => void) => {
       if (settled) return;
@@ -61,7 +65,7 @@ function dialOne(endpoint: string, o: DialOptions, budgetMs: number): Promise<{ 
         reject(new UnavailableError('COORDINATOR_UNAVAILABLE', 'no answer within the dial timeout'));
       }),
     );
-    conn = new SessionConnection(endpoint, o.tls, {
+    conn = (o.openLink ?? grpcLink)(endpoint, o.tls, {
       onMessage: (m: ServerMessage) => {
         if (!settled && m.body === 'opened') {
           inner.onMessage(m);

@@ -5,7 +5,7 @@ import { ClientGrant } from './types';
 export function grantToWire(g: ClientGrant, sessionId: string): object {
   return {
     lockId: g.lockId, resource: g.resource, space: spaceToWire(g.space), mode: g.mode, range: rangeToWire(g.range),
-    sessionId, owner: g.owner, fencingToken: { epoch: g.fencingToken.epoch, counter: g.fencingToken.counter }, ageMs: 0, uncached: g.uncached,
+    sessionId, owner: g.owner, fencingToken: { epoch: g.fencingToken.epoch, counter: g.fencingToken.counter }, ageMs: 0, uncached: g.uncached, version: g.version,
   };
 }
 
@@ -22,5 +22,6 @@ export function grantFromWire(lock: Record<string, unknown>): ClientGrant {
     owner: String(lock.owner ?? ''),
     fencingToken: { epoch: Number(fencing.epoch), counter: Number(fencing.counter) },
     uncached: lock.uncached === true,
+    version: Number(lock.version ?? 0),
   };
 }

@@ -21,8 +21,21 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_reconnect_backoff_ms': 1000,
 };
 
+/** One session stream to one coordinator endpoint, as the client uses it. */
+export interface SessionLink {
+  readonly endpoint: string;
+  readonly isOpen: boolean;
+  /** Writes a message; false when the link is gone. */
+  send(message: object): boolean;
+  /** Closes the link from this side (no onClosed call). */
+  close(): void;
+}
+
+/** Opens a link; handlers get the server's messages and the link's end. */
+export type SessionLinkFactory = (endpoint: string, tls: TlsFiles | undefined, handlers: ConnectionHandlers, logger: Logger) => SessionLink;
+
 /** One Connect stream to one coordinator endpoint. */
-export class SessionConnection {
+export class SessionConnection implements SessionLink {
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<object, ServerMessage>;
   private closed = false;

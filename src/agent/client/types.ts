@@ -1,5 +1,5 @@
 import { ByteRange } from '../../common/byte-range';
-import { FencingToken, LockMode, LockSpace } from '../../coordinator/lock-table/types';
+import type { FencingToken, LockMode, LockSpace } from '../../common/lock-shapes';
 
 export type { FencingToken, LockMode, LockSpace };
 
@@ -14,6 +14,8 @@ export interface ClientGrant {
   fencingToken: FencingToken;
   /** The coordinator says this resource bounces: write through, do not cache. */
   uncached: boolean;
+  /** The lock's version at the coordinator when this grant was sent (grows with every change). */
+  version: number;
 }
 
 export interface AcquireOptions {
@@ -51,10 +53,24 @@ export interface RevokeNotice {
   attempt: number;
   /** Ms until eviction if unanswered. */
   deadlineMs: number;
+  /** The lock's version when the coordinator sent this revoke. */
+  version: number;
 }
 
-/** How the holder answered a revoke. */
-export type RevokeAnswer = { released: true } | { released: false; mode: LockMode; range: ByteRange };
+/**
+ * How the holder answered a revoke: released, or what it kept, planned
+ * against the lock version it held (ClientGrant.version) when it gave the
+ * rest up. A release is valid against any version.
+ */
+export type RevokeAnswer = { released: true } | { released: false; mode: LockMode; range: ByteRange; version: number };
+
+/** What the token cache hears of held locks beyond the replies to its own requests. */
+export interface LockListener {
+  /** The coordinator applied a reduction this client answered a revoke with: the lock is at grant.version now. */
+  reduced(grant: ClientGrant): void;
+  /** A lock is gone without this client giving it up (a reclaim was refused): stop using it; its dirty data is lost. */
+  lost(lockId: number, reason: string): void;
+}
 
 /**
  * What the agent's hooks need from a session with the coordinator.
@@ -73,6 +89,8 @@ export interface TokenClient {
    * range, then resolve with what it kept; the client sends the RevokeAck.
    */
   setRevokeHandler(handler: (notice: RevokeNotice) => Promise<RevokeAnswer>): void;
+  /** The single listener for lock changes the caller did not ask for (see LockListener). */
+  setLockListener(listener: LockListener): void;
   /** Local monotonic ms (the client's clock) past which the session is self-fenced. */
   leaseDeadlineMs(): number;
   /** true once the lease deadline passed or the session was evicted/expired. */

@@ -72,6 +72,11 @@ export class CoherencyCore implements ProtectedCaches {
     this.tokens.setListener({
       retiring: (token) => giveUp(this, token, { released: true }),
       coverageLost: (token, range) => dropUncovered(this, token, range),
+      lost: (token, reason) => {
+        this.logger.error('token lost without a revoke; dropping what it covered', { lockId: token.lockId, resource: token.resource, space: token.space, reason });
+        if (token.space !== 'dir') this.writeBack.abandonFile(token.resource, reason);
+        this.attrs.drop(token.resource);
+      },
     });
     this.client.setRevokeHandler(createRevokeHandler(this));
     this.client.on('fenced', (reason) => this.sessionLost(reason));

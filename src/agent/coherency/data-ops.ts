@@ -109,7 +109,8 @@ export class DataOps {
           return n;
         }
         let file = this.fileForWrite(key, refOf(vop, ino));
-        for (let blocked = pages.write(file, offset, data); blocked >= 0; blocked = pages.write(file, offset, data)) {
+        const writable = uses[0].token.range;
+        for (let blocked = pages.write(file, offset, data, writable); blocked >= 0; blocked = pages.write(file, offset, data, writable)) {
           await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
           file = this.fileForWrite(key, refOf(vop, ino));
         }

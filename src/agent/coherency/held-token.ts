@@ -32,6 +32,8 @@ export class HeldToken {
   range: ByteRange;
   uncached: boolean;
   fencingToken: FencingToken;
+  /** The coordinator's version of this lock that mode and range belong to (ClientGrant.version). */
+  version: number;
   alive = true;
   blocked: ByteRange | undefined;
 
@@ -54,6 +56,7 @@ export class HeldToken {
     this.range = { start: grant.range.start, end: grant.range.end };
     this.uncached = grant.uncached;
     this.fencingToken = grant.fencingToken;
+    this.version = grant.version;
   }
 
   get inUse(): number {

@@ -87,19 +87,28 @@ export class PageCache extends PageStore {
 
   /**
    * Buffers `data` at `offset` as dirty. Returns the index of a page that
-   * would end up with two dirty extents and unknown bytes between them
-   * (nothing is changed then: flush that page and retry), or -1 when done.
+   * would end up with two dirty extents (nothing is changed then: flush that
+   * page and retry), or -1 when done.
+   *
+   * A page's dirty extent holds only bytes this host may write: two extents
+   * of a filled page merge only when `writable` (the WRITE token the write
+   * holds) covers the clean bytes between them. Otherwise those bytes, maybe
+   * held only under READ, would be flushed with this host's copy after
+   * another host wrote them (a lost update).
    */
-  write(file: FilePages, offset: number, data: Buffer): number {
+  write(file: FilePages, offset: number, data: Buffer, writable?: ByteRange): number {
     const end = offset + data.length;
     const firstIndex = Math.floor(offset / PAGE_SIZE);
     const lastIndex = Math.floor((end - 1) / PAGE_SIZE);
     for (const index of firstIndex === lastIndex ? [firstIndex] : [firstIndex, lastIndex]) {
       const p = file.pages.get(index);
-      if (!p || !p.dirty || p.filled) continue;
+      if (!p || !p.dirty) continue;
       const s = Math.max(offset, p.offset) - p.offset;
       const e = Math.min(end, p.offset + PAGE_SIZE) - p.offset;
-      if (e < p.dirtyStart || s > p.dirtyEnd) return index;
+      if (e >= p.dirtyStart && s <= p.dirtyEnd) continue;
+      const gap = e < p.dirtyStart ? { start: p.offset + e, end: p.offset + p.dirtyStart } : { start: p.offset + p.dirtyEnd, end: p.offset + s };
+      const mayMerge = p.filled && writable !== undefined && writable.start <= gap.start && gap.end <= writable.end;
+      if (!mayMerge) return index;
     }
     file.writeGeneration = newGeneration();
     const short = file.shortPage;

@@ -33,19 +33,25 @@ export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNot
       return { released: true };
     }
     return token.exclusive(async (): Promise<RevokeAnswer> => {
-      if (!token.alive) return { released: true };
-      const answer = planRevoke(token, notice.range, notice.wantedMode === 'WRITE' ? 'WRITE' : 'READ');
-      const affected = affectedRange(token, answer);
-      if (!affected) return answer;
-      token.block(affected);
-      try {
-        await token.waitIdle(affected);
-        await giveUp(caches, token, answer);
-        caches.tokens.apply(token, answer);
-        caches.logger?.debug('token revoked', { lockId: token.lockId, resource: token.resource, space: token.space, answer });
-        return answer;
-      } finally {
-        token.unblock();
+      // Plan against the shape the token has now; if a conversion's grant changes it while the
+      // flush runs, plan again: an answer must reduce the version it names, never an older shape.
+      for (;;) {
+        if (!token.alive) return { released: true };
+        const version = token.version;
+        const answer = planRevoke(token, notice.range, notice.wantedMode === 'WRITE' ? 'WRITE' : 'READ');
+        const affected = affectedRange(token, answer);
+        if (!affected) return answer;
+        token.block(affected);
+        try {
+          await token.waitIdle(affected);
+          await giveUp(caches, token, answer);
+          if (!token.alive || token.version !== version) continue;
+          caches.tokens.apply(token, answer);
+          caches.logger?.debug('token revoked', { lockId: token.lockId, resource: token.resource, space: token.space, answer });
+          return answer;
+        } finally {
+          token.unblock();
+        }
       }
     });
   };
@@ -68,7 +74,11 @@ export async function giveUp(caches: ProtectedCaches, token: HeldToken, answer: 
   const file = pages.file(key);
   if (!file) return;
   const keepsPages = !answer.released && answer.mode === 'READ' && token.mode === 'WRITE';
-  if (!keepsPages) {
+  if (token.mode === 'READ') {
+    // Dirty pages under a READ token are covered by another WRITE token of this agent: they stay
+    // until that token is flushed (its own revoke or retirement). Only clean pages go.
+    pages.dropRange(file, affected, true);
+  } else if (!keepsPages) {
     const lost = pages.dropRange(file, affected);
     if (lost > 0 && !writeBack.hasError(key)) {
       caches.logger?.error('dirty pages dropped on revoke without a flush error', { resource: key, pages: lost });

@@ -6,6 +6,8 @@ export interface RevokedToken {
   space: TokenSpace;
   mode: TokenMode;
   range: ByteRange;
+  /** The lock version the token's shape belongs to; the answer names it. */
+  version: number;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface RevokedToken {
  *   the larger side (a token is one range); release when nothing is left.
  */
 export function planRevoke(token: RevokedToken, needed: ByteRange, wantedMode: TokenMode): RevokeAnswer {
-  if (wantedMode === 'READ') return { released: false, mode: 'READ', range: { ...token.range } };
+  if (wantedMode === 'READ') return { released: false, mode: 'READ', range: { ...token.range }, version: token.version };
   if (token.space !== 'data') return { released: true };
   const { start, end } = token.range;
   const left = { start, end: Math.min(end, Math.max(start, needed.start)) };
@@ -28,7 +30,7 @@ export function planRevoke(token: RevokedToken, needed: ByteRange, wantedMode: T
   const rightLen = right.end - right.start;
   if (leftLen <= 0 && rightLen <= 0) return { released: true };
   const keep = leftLen >= rightLen ? left : right;
-  return { released: false, mode: token.mode, range: keep };
+  return { released: false, mode: token.mode, range: keep, version: token.version };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ByteRange, contains } from '../../common/byte-range';
-import { InternalError, isCoherdError } from '../../common/errors';
+import { InternalError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ClientGrant, RevokeAnswer, TokenClient } from '../client/types';
 import { abortable, cancelled } from './abortable';
@@ -20,20 +20,28 @@ export interface TokenCacheListener {
   retiring(token: HeldToken): Promise<void>;
   /** A convert left a token smaller: drop clean caches in `range` (a READ token covers nothing dirty). */
   coverageLost(token: HeldToken, range: ByteRange): void;
+  /** The coordinator no longer has the token (a refused reclaim): what was cached and dirty under it is lost. */
+  lost(token: HeldToken, reason: string): void;
 }
 
-/** Convert failures after which a fresh acquire is the way forward. */
-const CONVERT_FALLBACK = new Set(['LOCK_NOT_FOUND', 'LOCK_CONFLICT', 'DEADLOCK']);
 const MAX_ORPHANS = 1024;
 const noop = (): undefined => undefined;
 const endUse = (use: TokenUse | undefined): void => use?.done();
 
 /**
  * The tokens this agent holds (TokenTable) and the vops using them. A hit
- * costs no network and allocates only the TokenUse. A miss acquires (or
- * converts READ→WRITE) through the client, one request at a time per
- * resource and space: concurrent vops wait for it and look again, so
- * identical requests go out once. Idle tokens wait in an LRU and the oldest
+ * costs no network and allocates only the TokenUse. A miss acquires through
+ * the client, one request at a time per resource and space: concurrent vops
+ * wait for it and look again, so identical requests go out once.
+ *
+ * A READ token is never converted to WRITE: the WRITE token is a new lock
+ * beside it (Lustre's cancel-and-enqueue, without the cancel). A
+ * conversion would reshape the lock to the range asked the moment the
+ * coordinator grants it, while this host still believes the old shape
+ * until the grant arrives; two locks never take a right away unasked. The
+ * request lies within this host's READ lock, so the coordinator treats it
+ * as a conversion for queueing (it goes ahead of waiters); the READ lock is
+ * revoked or retired like any other. Idle tokens wait in an LRU and the oldest
  * are given back over `maxTokens` or on request.
  */
 export class TokenCache {
@@ -52,6 +60,20 @@ export class TokenCache {
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new RangeError('maxTokens must be a positive integer');
     this.client = options.client;
     this.logger = options.logger;
+    this.client.setLockListener({
+      reduced: (grant) => {
+        const t = this.table.byId(grant.lockId);
+        // The belief already shrank before the answer left: only the version moves.
+        if (t !== undefined && grant.version > t.version) t.version = grant.version;
+      },
+      lost: (lockId, reason) => {
+        const t = this.table.byId(lockId);
+        if (t === undefined) return;
+        this.remove(t);
+        t.unblock();
+        this.listener?.lost(t, reason);
+      },
+    });
     this.idle = new IdleTokens({
       client: this.client,
       logger: this.logger,
@@ -215,19 +237,6 @@ export class TokenCache {
 
   private async fetch(req: TokenRequest): Promise<TokenUse | undefined> {
     const generation = this.generation;
-    const reader = req.mode === 'WRITE' ? this.table.find({ ...req, mode: 'READ' }, true) : undefined;
-    if (reader && reader.mode === 'READ') {
-      if (reader.blocked) return reader.whenUnblocked().then(noop);
-      try {
-        const grant = await this.upgrade(reader, req.range);
-        if (generation !== this.generation || !reader.alive) return undefined;
-        this.update(reader, grant);
-        return this.claim(reader, req);
-      } catch (e) {
-        if (!isCoherdError(e) || !CONVERT_FALLBACK.has(e.reason)) throw e;
-        this.logger?.debug('token convert refused, acquiring instead', { resource: req.resource, lockId: reader.lockId, reason: e.reason });
-      }
-    }
     const range = req.space === 'data' ? req.range : undefined;
     const grant = await this.client.acquire({ resource: req.resource, space: req.space, mode: req.mode, range });
     if (!contains(grant.range, req.range) || !modeSatisfies(grant.mode as TokenMode, req.mode)) {
@@ -236,22 +245,6 @@ export class TokenCache {
     if (generation !== this.generation) return undefined;
     const t = this.insert(grant);
     return t && this.claim(t, req);
-  }
-
-  /**
-   * READ→WRITE. The coordinator reshapes a converted token to exactly the
-   * range asked, so first try the whole token without waiting (keeps its
-   * clean pages when no one else is there), then only the range needed.
-   */
-  private async upgrade(reader: HeldToken, range: ByteRange): Promise<ClientGrant> {
-    if (!contains(range, reader.range)) {
-      try {
-        return await this.client.convert(reader.lockId, { mode: 'WRITE', range: { ...reader.range }, wait: false });
-      } catch (e) {
-        if (!isCoherdError(e) || e.reason !== 'LOCK_CONFLICT') throw e;
-      }
-    }
-    return this.client.convert(reader.lockId, { mode: 'WRITE', range });
   }
 
   /** A use of t for req, if t serves it now. */
@@ -264,7 +257,7 @@ export class TokenCache {
     if (this.orphans.delete(grant.lockId)) return undefined;
     const existing = this.table.byId(grant.lockId);
     if (existing) {
-      this.update(existing, grant);
+      if (grant.version > existing.version) this.update(existing, grant);
       return existing;
     }
     const t = this.table.add(grant);

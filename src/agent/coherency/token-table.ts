@@ -65,6 +65,7 @@ export class TokenTable {
   /** A new grant for a held token (convert); returns the range it had. */
   update(t: HeldToken, grant: ClientGrant): ByteRange {
     const old = t.range;
+    t.version = grant.version;
     t.uncached = grant.uncached;
     t.fencingToken = grant.fencingToken;
     if (t.space === 'data') this.entryFor(t.resource).uncached = grant.uncached;

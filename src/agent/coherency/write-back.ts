@@ -142,6 +142,12 @@ export class WriteBack {
     this.timers.clear();
   }
 
+  /** A token of the file was lost (refused reclaim): its dirty pages become the file's error; its pages go. */
+  abandonFile(key: string, reason: string): void {
+    const file = this.pages.file(key);
+    if (file) this.abandon(file, reason);
+  }
+
   private abandon(file: FilePages, reason: string): void {
     const lost = this.pages.dropFile(file);
     if (lost === 0) return;

@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { ByteRange } from '../../common/byte-range';
 import { UnavailableError, errorFromReason } from '../../common/errors';
-import { FencingToken } from '../../coordinator/lock-table/types';
+import type { FencingToken } from '../../common/lock-shapes';
 import { LocalEvent, LocalReply } from './protocol';
 
 export interface LocalGrant {

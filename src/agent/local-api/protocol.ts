@@ -1,5 +1,5 @@
 import { ByteRange } from '../../common/byte-range';
-import { FencingToken } from '../../coordinator/lock-table/types';
+import type { FencingToken } from '../../common/lock-shapes';
 
 /**
  * The agent's local lock API: newline-delimited JSON over a Unix socket.

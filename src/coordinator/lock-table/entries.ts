@@ -20,6 +20,8 @@ export class Entry implements IntervalNode<Entry> {
   revoke: RevokeState | null = null;
   /** A conversion of this lock that is waiting. */
   pendingConvert: Waiter | null = null;
+  /** Grows with every change of mode or range (see Grant.version). */
+  version = 1;
 
   constructor(
     readonly lockId: number,
@@ -63,7 +65,7 @@ export class Waiter implements IntervalNode<Waiter> {
     readonly start: number,
     readonly end: number,
     readonly holder: HolderRef,
-    /** Asked by a holder that already has a granted entry overlapping the range: goes ahead of ordinary waiters and ignores them. */
+    /** Asked by a holder whose own granted entry contains the range: goes ahead of ordinary waiters and ignores them. */
     readonly conversion: boolean,
     /** For convert(): the lock that changes when this is granted. */
     readonly target: Entry | null,

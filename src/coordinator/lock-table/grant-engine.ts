@@ -36,9 +36,12 @@ type Shape = { requestId: string; mode: LockMode; start: number; end: number };
  * refuse waits and conversions that would close a wait-for cycle, time
  * waiters out, and start revokes for tokens that keep someone waiting.
  *
- * A request is a conversion when its holder already has a granted entry
- * overlapping the range (acquire or convert alike); conversions are checked
- * against granted entries only and queue ahead of ordinary waiters. Only
+ * A request is a conversion when one of its holder's granted entries
+ * contains the range (acquire or convert alike); conversions are checked
+ * against granted entries only and queue ahead of ordinary waiters. A
+ * request reaching beyond what the holder has waits its turn like any
+ * other, so holding a few bytes never lets a whole-file request jump the
+ * queue. Only
  * changes that can add wait-for edges (queueing, granting a conversion,
  * reclaiming) run the cycle check, and only in the range space.
  */
@@ -58,7 +61,7 @@ export class GrantEngine {
 
   /** acquire (target null) or convert (target = the lock): grant now, queue, or throw. */
   request(state: ResourceState, target: Entry | null, r: CheckedRequest, holder: HolderRef): Grant | 'queued' {
-    const conversion = state.holderOverlaps(holder, r.start, r.end);
+    const conversion = state.holderContains(holder, r.start, r.end);
     const grantable = state.conflictingGranted(r.mode, holder, r.start, r.end) === undefined
       && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
     if (grantable) {
@@ -82,12 +85,42 @@ export class GrantEngine {
     return 'queued';
   }
 
+  /**
+   * A holder gives rights back (a revoke answer): applied at once, even while
+   * a conversion of the same lock waits (DESIGN §2: giving back never waits;
+   * the conversion stays queued and later sets the lock to what it asked).
+   * The caller checked that (mode, range) only reduces the lock.
+   */
+  reduce(e: Entry, mode: LockMode, start: number, end: number): Grant {
+    this.reshape(e, mode, start, end);
+    e.version++;
+    this.settle(e.state);
+    return toGrant(e);
+  }
+
+  /** A revoke answer named an older version: ask again at once with the current one. */
+  resendRevoke(e: Entry): void {
+    this.revoker.resendNow(e);
+  }
+
+  /** Drops an evicted session's waiters (no events: the session is gone); its grants stay until its deadline. */
+  dropWaiters(session: SessionRecord): void {
+    const touched = new Set<ResourceState>();
+    for (const w of [...session.waiters]) {
+      this.removeWaiter(w);
+      this.d.sessions.prune(w.holder);
+      touched.add(w.state);
+    }
+    for (const state of touched) this.settle(state);
+  }
+
   /** Re-inserts a lock from before a failover; LOCK_CONFLICT when it clashes with a grant. */
-  reclaim(state: ResourceState, lockId: number, r: Shape, holder: HolderRef, token: FencingToken): Grant {
+  reclaim(state: ResourceState, lockId: number, r: Shape, holder: HolderRef, token: FencingToken, version: number): Grant {
     if (state.conflictingGranted(r.mode, holder, r.start, r.end) !== undefined) {
       throw new LockConflictError('LOCK_CONFLICT', 'reclaimed lock conflicts with a granted one', { lockId, resource: state.resource });
     }
     const e = new Entry(lockId, r.requestId, state, r.mode, r.start, r.end, holder, token.epoch, token.counter, this.d.clock.nowMs(), this.isUncached(state));
+    e.version = version;
     this.tryInsert(e, true);
     this.locks.set(lockId, e);
     this.d.sessions.addGrant(e);
@@ -149,6 +182,7 @@ export class GrantEngine {
       throw new LockConflictError('DEADLOCK', 'converting would close a cycle in the wait-for graph', { lockId: e.lockId });
     }
     e.requestId = r.requestId;
+    e.version++;
     if (upgrade) {
       // An upgrade is a new grant: a new token, and (as GFS2 does on promotion) the minimum hold restarts,
       // so a revoke under way starts over once afterGrant() finds the lock still blocking someone.

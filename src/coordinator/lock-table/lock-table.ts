@@ -1,4 +1,4 @@
-import { InvalidArgumentError, LockConflictError, NotFoundError } from '../../common/errors';
+import { InvalidArgumentError, LockConflictError, NotFoundError, StaleVersionError } from '../../common/errors';
 import type { Entry } from './entries';
 import { EventOutbox } from './event-outbox';
 import { Fencing } from './fencing';
@@ -9,7 +9,8 @@ import * as check from './request-check';
 import { ResourceRegistry } from './resource-registry';
 import { SessionRegistry } from './sessions';
 import { buildDump, toGrant } from './snapshots';
-import { AcquireRequest, ConvertRequest, Grant, Holder, LockTableDump, LockTableStats, ReclaimRequest } from './types';
+import { isExclusive } from './modes';
+import { AcquireRequest, ConvertRequest, Grant, Holder, LockTableDump, LockTableStats, ReclaimRequest, ReduceRequest } from './types';
 
 /**
  * The coordinator's lock table (DESIGN §2–3): tokens and range locks per
@@ -96,6 +97,36 @@ export class LockTable {
     });
   }
 
+  /**
+   * Applies a revoke answer that keeps part of the lock: a mode no stronger
+   * and a range within the lock's, planned against the lock's current
+   * version. Applied at once, even while a conversion of the lock waits.
+   * STALE_VERSION when the lock changed since (the revoke is sent again at
+   * once, so the holder answers against what it holds now);
+   * PROTOCOL_VIOLATION when the answer would add rights or names a future
+   * version. Nothing changes when it throws.
+   */
+  reduce(req: ReduceRequest): Grant {
+    return this.outbox.run(() => {
+      const r = check.checkRequestObject(req, 'reduce request');
+      const e = this.ownedLock(r.lockId, r.holder);
+      const version = check.checkVersion(r.version);
+      const mode = check.checkMode(e.state.space, r.mode);
+      const { start, end } = check.checkSpaceRange(e.state.space, r.range);
+      if (version < e.version) {
+        this.engine.resendRevoke(e);
+        throw new StaleVersionError('STALE_VERSION', 'the answer was planned against an older version of the lock', { lockId: e.lockId, version, current: e.version });
+      }
+      if (version > e.version) {
+        throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'the answer names a version the lock never had', { lockId: e.lockId, version, current: e.version });
+      }
+      if (start < e.start || end > e.end || (isExclusive(mode) && !isExclusive(e.mode))) {
+        throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'a revoke answer may only shrink or downgrade the lock', { lockId: e.lockId });
+      }
+      return this.engine.reduce(e, mode, start, end);
+    });
+  }
+
   /** Releases a lock; a conversion of it that was waiting fails with CANCELLED. */
   release(lockId: number, holder: Holder): void {
     this.outbox.run(() => this.engine.release(this.ownedLock(lockId, holder)));
@@ -120,6 +151,17 @@ export class LockTable {
   }
 
   /**
+   * An evicted session's waiters go at once (nothing may be granted to it
+   * any more); its grants stay until releaseSession(), at its deadline.
+   */
+  dropWaiters(sessionId: string): void {
+    this.outbox.run(() => {
+      const session = this.sessions.get(check.checkId(sessionId, 'sessionId'));
+      if (session !== undefined) this.engine.dropWaiters(session);
+    });
+  }
+
+  /**
    * After a failover: re-inserts a lock with its old lockId and fencing
    * token. LOCK_CONFLICT when it conflicts with a granted lock or its id is
    * taken; DEADLOCK if it would close a wait-for cycle (reclaims happen
@@ -136,11 +178,12 @@ export class LockTable {
       const { start, end } = check.checkSpaceRange(space, r.range);
       const h = check.checkHolder(r.holder);
       const token = check.checkFencingToken(r.fencingToken, this.fencing.currentEpoch());
+      const version = r.version === undefined ? 1 : check.checkVersion(r.version);
       if (this.engine.locks.has(lockId)) throw new LockConflictError('LOCK_CONFLICT', 'lock id already in use', { lockId });
       const holder = this.sessions.holder(h.sessionId, h.owner);
       const state = this.registry.get(space, resource);
       try {
-        return this.engine.reclaim(state, lockId, { requestId, mode, start, end }, holder, token);
+        return this.engine.reclaim(state, lockId, { requestId, mode, start, end }, holder, token, version);
       } finally {
         this.registry.dropIfEmpty(state);
         this.sessions.prune(holder);

@@ -67,6 +67,13 @@ export function checkLockId(lockId: unknown): number {
   return lockId;
 }
 
+export function checkVersion(version: unknown): number {
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version <= 0) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', 'version must be a positive integer', { version });
+  }
+  return version;
+}
+
 export function checkRequestObject(req: unknown, what: string): Record<string, unknown> {
   if (typeof req !== 'object' || req === null) throw new InvalidArgumentError('INVALID_ARGUMENT', `${what} must be an object`);
   return req as Record<string, unknown>;

@@ -110,11 +110,16 @@ export class ResourceState {
       ?? (isExclusive(mode) ? findOverlap(this.sharedWaiting, start, end, other) : undefined);
   }
 
-  /** True when `holder` has a granted entry overlapping the range: its request is a conversion. */
-  holderOverlaps(holder: HolderRef, start: number, end: number): boolean {
-    const known = holder.holdsOverlapping(this, start, end);
+  /**
+   * True when `holder` has a granted entry containing the range: its request
+   * is a conversion. A request that reaches beyond the holder's own entries
+   * is an ordinary one and queues behind earlier waiters (DLM converts only
+   * what a lock already covers).
+   */
+  holderContains(holder: HolderRef, start: number, end: number): boolean {
+    const known = holder.holdsContaining(this, start, end);
     if (known !== undefined) return known;
-    const own = (n: Entry) => n.holder === holder;
+    const own = (n: Entry) => n.holder === holder && n.start <= start && end <= n.end;
     return findOverlap(this.exclusiveGranted, start, end, own) !== undefined
       || findOverlap(this.sharedGranted, start, end, own) !== undefined;
   }

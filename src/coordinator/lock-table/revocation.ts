@@ -52,6 +52,16 @@ export class Revoker {
     else rs.timer = this.o.setTimer(dueMs - nowMs, () => this.onTimer(e, rs));
   }
 
+  /** Sends the revoke again now (a stale answer came back), if e is still being revoked and was asked already. */
+  resendNow(e: Entry): void {
+    const rs = e.revoke;
+    if (rs === null || rs.attempt === 0) return;
+    rs.timer?.cancel();
+    rs.timer = null;
+    rs.nextResendMs = this.o.clock.nowMs();
+    this.step(e);
+  }
+
   /** Stops revoking e (released, or blocks no one any more). */
   stop(e: Entry): void {
     const rs = e.revoke;
@@ -96,7 +106,7 @@ export class Revoker {
       const backoff = Math.min(this.o.maxResendMs, this.o.revokeResendMs * 2 ** (rs.attempt - 1));
       rs.nextResendMs = nowMs + backoff;
       this.o.emit({
-        kind: 'revoke', lockId: e.lockId, holder: e.holder.toHolder(), resource: e.state.resource, space: e.state.space,
+        kind: 'revoke', lockId: e.lockId, version: e.version, holder: e.holder.toHolder(), resource: e.state.resource, space: e.state.space,
         range: { start: blocked.start, end: blocked.end }, wantedMode: blocked.mode, attempt: rs.attempt,
       });
     }

@@ -26,13 +26,13 @@ export class HolderRef {
 
   constructor(readonly sessionId: string, readonly owner: string, readonly session: SessionRecord) {}
 
-  /** Whether this holder has a granted entry in state overlapping [start, end); undefined: too many to scan, ask the tree. */
-  holdsOverlapping(state: ResourceState, start: number, end: number): boolean | undefined {
+  /** Whether this holder has a granted entry in state containing [start, end); undefined: too many to scan, ask the tree. */
+  holdsContaining(state: ResourceState, start: number, end: number): boolean | undefined {
     const v = this.byState.get(state);
     if (v === undefined) return false;
-    if (!(v instanceof Set)) return v.start < end && start < v.end;
+    if (!(v instanceof Set)) return v.start <= start && end <= v.end;
     if (v.size > HolderRef.SCAN_LIMIT) return undefined;
-    for (const e of v) if (e.start < end && start < e.end) return true;
+    for (const e of v) if (e.start <= start && end <= e.end) return true;
     return false;
   }
 

@@ -15,6 +15,7 @@ export function toGrant(e: Entry): Grant {
     fencingToken: { epoch: e.epoch, counter: e.counter },
     grantedAtMs: e.grantedAtMs,
     uncached: e.uncached,
+    version: e.version,
   };
 }
 

@@ -1,16 +1,8 @@
 import { ByteRange } from '../../common/byte-range';
 
-/** Lock spaces of a resource; never mixed (DESIGN §2). */
-export type LockSpace = 'data' | 'attr' | 'dir' | 'range';
-/** READ/WRITE for tokens (data, attr, dir); SHARED/EXCLUSIVE for range locks. */
-export type LockMode = 'READ' | 'WRITE' | 'SHARED' | 'EXCLUSIVE';
+import type { FencingToken, LockMode, LockSpace } from '../../common/lock-shapes';
 
-export interface FencingToken {
-  /** etcd revision at which the granting leader won its election. */
-  epoch: number;
-  /** Grows with every grant within the epoch. */
-  counter: number;
-}
+export type { FencingToken, LockMode, LockSpace };
 
 /** Who holds: a session, and for range locks the owner within it ('' for tokens). */
 export interface Holder {
@@ -45,13 +37,19 @@ export interface Grant {
   grantedAtMs: number;
   /** The resource bounces: the holder should not cache (DESIGN §3.4). */
   uncached: boolean;
+  /**
+   * Grows with every change of the lock's mode or range (grant, conversion,
+   * reduction). Revokes carry it; a revoke answer must name the version it
+   * was planned against, so an answer to an older shape is never applied.
+   */
+  version: number;
 }
 
 /** What the table tells the outside world; the coordinator turns these into messages. */
 export type LockTableEvent =
   | { kind: 'granted'; grant: Grant }
   | { kind: 'failed'; requestId: string; holder: Holder; reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED' | 'LOCK_CONFLICT'; message: string }
-  | { kind: 'revoke'; lockId: number; holder: Holder; resource: string; space: LockSpace; range: ByteRange; wantedMode: LockMode; attempt: number }
+  | { kind: 'revoke'; lockId: number; version: number; holder: Holder; resource: string; space: LockSpace; range: ByteRange; wantedMode: LockMode; attempt: number }
   | { kind: 'revokeOverdue'; lockId: number; holder: Holder; resource: string };
 
 /** convert(): change a held lock's mode and/or range; the lockId stays. */
@@ -67,8 +65,20 @@ export interface ConvertRequest {
   timeoutMs?: number;
 }
 
-/** reclaim(): a lock a client held under an earlier leader (DESIGN §6). */
-export type ReclaimRequest = Omit<Grant, 'grantedAtMs' | 'uncached'>;
+/** reclaim(): a lock a client held under an earlier leader (DESIGN §6); version defaults to 1. */
+export type ReclaimRequest = Omit<Grant, 'grantedAtMs' | 'uncached' | 'version'> & { version?: number };
+
+/**
+ * reduce(): a holder gives rights back (a revoke answer): a mode no
+ * stronger and a range within the lock's, planned against `version`.
+ */
+export interface ReduceRequest {
+  lockId: number;
+  holder: Holder;
+  version: number;
+  mode: LockMode;
+  range: ByteRange;
+}
 
 /** A waiting request as dump() shows it, in queue order per resource. */
 export interface WaiterInfo {

@@ -24,6 +24,8 @@ export type Op =
   | { t: 'acq'; h: number; r: number; space: Space; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number }
   | { t: 'conv'; pick: number; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number }
   | { t: 'rel'; pick: number }
+  | { t: 'red'; pick: number; excl: boolean; s: number; len: number; stale: number }
+  | { t: 'evict'; session: number }
   | { t: 'cancel'; pick: number }
   | { t: 'rs'; session: number }
   | { t: 'adv'; ms: number }
@@ -109,7 +111,7 @@ export class Harness {
         const start = whole ? 0 : op.s;
         const end = whole ? EOF : Math.min(16, op.s + op.len);
         const req = { requestId: `q${this.nextRequest++}`, resource, space: op.space, mode, range: { start, end }, holder, wait: op.wait, timeoutMs: op.timeoutMs };
-        const conversion = pre.grants.some((g) => g.resource === resource && g.space === op.space && g.holder.sessionId === holder.sessionId && g.holder.owner === holder.owner && g.range.start < end && start < g.range.end);
+        const conversion = pre.grants.some((g) => g.resource === resource && g.space === op.space && g.holder.sessionId === holder.sessionId && g.holder.owner === holder.owner && g.range.start <= start && end <= g.range.end);
         const got = this.attempt(() => this.table.acquire(req));
         const want = this.model.acquire({ ...req, start, end });
         this.compareOutcome(got, want, `acquire ${JSON.stringify(req)}`);
@@ -129,6 +131,28 @@ export class Harness {
         this.compareOutcome(got, want, `convert ${JSON.stringify(req)}`);
         break;
       }
+      case 'red': {
+        // A revoke answer: mostly a real reduction of the current version; sometimes stale, from the future, or growing.
+        const list = this.grantsByLockId();
+        if (list.length === 0) return;
+        const g = list[op.pick % list.length];
+        const whole = g.space === 'attr' || g.space === 'dir';
+        const start = whole ? 0 : Math.min(g.end - 1, Math.max(g.start, op.s));
+        const end = whole ? EOF : Math.max(start + 1, Math.min(g.end, start + op.len));
+        const mode = op.excl ? g.mode : modeFor(g.space, false);
+        const version = op.stale === 3 ? g.version + 1 : g.version - op.stale;
+        const grow = op.stale === 4 && !whole && g.end < 16 ? { start, end: 16 } : { start, end };
+        if (version <= 0) return;
+        const req = { lockId: g.lockId, holder: g.holder, version, mode, range: grow };
+        const got = this.attempt(() => this.table.reduce(req));
+        const want = this.model.reduce({ ...req, start: grow.start, end: grow.end });
+        this.compareOutcome(got, want, `reduce ${JSON.stringify(req)}`);
+        break;
+      }
+      case 'evict':
+        this.table.dropWaiters(SESSIONS[op.session]);
+        this.model.dropWaiters(SESSIONS[op.session]);
+        break;
       case 'rel': {
         const list = this.grantsByLockId();
         if (list.length === 0) return;
@@ -189,6 +213,7 @@ export class Harness {
         assert.ok(blocked.length > 0, `${ev.kind} for lock ${ev.lockId} that blocks no waiter`);
         if (ev.kind === 'revoke') {
           assert.notEqual(g.space, 'range', 'range locks are never revoked');
+          assert.equal(ev.version, g.version, 'a revoke names the lock\'s current version');
           assert.deepEqual({ range: ev.range, mode: ev.wantedMode }, { range: { start: blocked[0].start, end: blocked[0].end }, mode: blocked[0].mode });
           if (ev.attempt === 1) {
             assert.ok(atMs >= g.grantedAtMs + MIN_HOLD_MS, `revoke at ${atMs} before the minimum hold of a grant made at ${g.grantedAtMs}`);

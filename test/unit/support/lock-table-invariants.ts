@@ -36,7 +36,7 @@ export class InvariantChecker {
   private agreesWithModel(table: LockTable, model: LockTableModel, post: LockTableDump): void {
     const modelGrants = model.grants.map((g) => ({
       lockId: g.lockId, requestId: g.requestId, resource: g.resource, space: g.space, mode: g.mode,
-      range: { start: g.start, end: g.end }, holder: g.holder, grantedAtMs: g.grantedAtMs, uncached: g.uncached,
+      range: { start: g.start, end: g.end }, holder: g.holder, grantedAtMs: g.grantedAtMs, uncached: g.uncached, version: g.version,
     })).sort((a, b) => a.lockId - b.lockId);
     const tableGrants = post.grants.map(({ fencingToken: _f, ...rest }) => rest).sort((a, b) => a.lockId - b.lockId);
     assert.deepEqual(tableGrants, modelGrants, 'grants differ from the model');

@@ -24,6 +24,7 @@ export interface MGrant extends MRequestShape {
   lockId: number; // -1 until learned from the table
   grantedAtMs: number;
   uncached: boolean;
+  version: number;
 }
 
 export interface MWaiter extends MRequestShape {

@@ -89,8 +89,9 @@ export class LockTableModel {
 
   // ---- the rules ----
 
+  /** A request within one of the holder's own grants converts; one reaching beyond them queues like any other. */
   private isConversion(r: Shape): boolean {
-    return this.grants.some((g) => keyOf(g) === keyOf(r) && sameHolder(g.holder, r.holder) && g.start < r.end && r.start < g.end);
+    return this.grants.some((g) => keyOf(g) === keyOf(r) && sameHolder(g.holder, r.holder) && g.start <= r.start && r.end <= g.end);
   }
 
   private expand(r: Shape): [number, number] {
@@ -115,7 +116,7 @@ export class LockTableModel {
     const [start, end] = this.expand(r);
     return {
       lockId: -1, requestId: r.requestId, resource: r.resource, space: r.space, mode: r.mode, start, end,
-      holder: r.holder, grantedAtMs: this.nowMs(), uncached: this.uncached(keyOf(r), r.space),
+      holder: r.holder, grantedAtMs: this.nowMs(), uncached: this.uncached(keyOf(r), r.space), version: 1,
     };
   }
 
@@ -129,6 +130,7 @@ export class LockTableModel {
       return null;
     }
     g.requestId = r.requestId;
+    g.version++;
     if (upgrade) {
       g.grantedAtMs = this.nowMs();
       g.uncached = this.uncached(keyOf(g), g.space);
@@ -180,6 +182,29 @@ export class LockTableModel {
     if (g === undefined || !sameHolder(g.holder, r.holder)) return { kind: 'error', reason: 'LOCK_NOT_FOUND' };
     if (this.pendingConvert(g.lockId) !== undefined) return { kind: 'error', reason: 'INVALID_ARGUMENT' };
     return this.request({ ...r, resource: g.resource, space: g.space }, g);
+  }
+
+  /**
+   * A revoke answer that keeps part of the lock: applied at once whatever
+   * waits (a conversion of the same lock included), if planned against the
+   * current version and only reducing.
+   */
+  reduce(r: { lockId: number; holder: MHolder; version: number; mode: Mode; start: number; end: number }): Outcome {
+    const g = this.grantByLockId(r.lockId);
+    if (g === undefined || !sameHolder(g.holder, r.holder)) return { kind: 'error', reason: 'LOCK_NOT_FOUND' };
+    if (r.version < g.version) return { kind: 'error', reason: 'STALE_VERSION' };
+    if (r.version > g.version) return { kind: 'error', reason: 'PROTOCOL_VIOLATION' };
+    if (r.start < g.start || r.end > g.end || (excl(r.mode) && !excl(g.mode))) return { kind: 'error', reason: 'PROTOCOL_VIOLATION' };
+    Object.assign(g, { mode: r.mode, start: r.start, end: r.end, version: g.version + 1 });
+    this.walk(keyOf(g));
+    return { kind: 'granted', grant: g };
+  }
+
+  /** An evicted session: its waiters go at once, silently; its grants stay. */
+  dropWaiters(sessionId: string): void {
+    const gone = this.waiters.filter((w) => w.holder.sessionId === sessionId);
+    this.waiters = this.waiters.filter((w) => w.holder.sessionId !== sessionId);
+    for (const key of new Set(gone.map(keyOf))) this.walk(key);
   }
 
   private removeWaiter(w: MWaiter): void {

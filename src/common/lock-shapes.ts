@@ -1,0 +1,17 @@
+/**
+ * The shapes every side of the protocol shares (coordinator, client, wire):
+ * lock spaces, modes and fencing tokens (DESIGN §2–3). The lock table, the
+ * wire conversions and the client all import them from here.
+ */
+
+/** Lock spaces of a resource; never mixed (DESIGN §2). */
+export type LockSpace = 'data' | 'attr' | 'dir' | 'range';
+/** READ/WRITE for tokens (data, attr, dir); SHARED/EXCLUSIVE for range locks. */
+export type LockMode = 'READ' | 'WRITE' | 'SHARED' | 'EXCLUSIVE';
+
+export interface FencingToken {
+  /** etcd revision at which the granting leader won its election. */
+  epoch: number;
+  /** Grows with every grant within the epoch. */
+  counter: number;
+}

@@ -1,0 +1,207 @@
+import { SimScheduler, SimEvent } from './scheduler';
+import { SimNetwork } from './sim-network';
+import { SimCoordinator } from './sim-coordinator';
+import { SimHost, TTL_MS } from './sim-host';
+import { SimStore } from './sim-store';
+import { SimLog } from './sim-log';
+import { SimHistory } from './sim-history';
+import { beliefOutsideTable, beliefsOfGrants, beliefsOfTokens, conflictingBeliefs } from './sim-checks';
+import { SLOT_BYTES, slotOffset, slotsOf } from './slots';
+import { applyMutation, Mutation } from './mutations';
+
+export const INO = 100;
+export const RESOURCE = `ns/${INO}`;
+
+export interface SimOptions {
+  seed: number;
+  hosts: number;
+  /** Slots per worker; the file has hosts × workers × slotsPerWorker slots. */
+  slotsPerWorker: number;
+  workersPerHost: number;
+  opsPerWorker: number;
+  /** Bytes from one slot's start to the next (default SLOT_BYTES: slots share pages). */
+  slotStride?: number;
+  /** Longest pause between a worker's operations (default 0). Long pauses keep contention low, so caches stay on. */
+  thinkMs?: number;
+  /** Link breaks, failovers, pauses past the TTL. */
+  faults: boolean;
+  /** Which faults (default all three) and at most how many (default 4). */
+  faultKinds?: Array<'break' | 'failover' | 'pause'>;
+  maxFaults?: number;
+  maxDelayMs: number;
+  /** Explore mode: picks among runnable events (see SimScheduler.chooser). */
+  chooser?: (candidates: readonly SimEvent[]) => number;
+  /** A deliberate bug, to show the checks catch it. */
+  mutation?: Mutation;
+  maxSteps?: number;
+  /** How much of the schedule's tail a result keeps (default 60 events). */
+  traceLines?: number;
+}
+
+export interface SimResult {
+  seed: number;
+  violation?: string;
+  steps: number;
+  simMs: number;
+  faults: Record<string, number>;
+  ops: number;
+  errors: number;
+  trace: string[];
+  /** Explore mode: how many candidates each step had. */
+  branching: number[];
+}
+
+class Violation extends Error {}
+
+/**
+ * One seeded run of the token protocol: real coordinator code (streams,
+ * requests, lock table, leader state) and real agents (client, token
+ * cache, revoke handler, write-back) over a simulated network and store.
+ * Hosts read a shared file, then write their own interleaved slots, read
+ * ranges and fsync, while faults strike. After every step it checks the
+ * clients' view (no two hosts believe conflicting tokens; beliefs within
+ * the coordinator's grants); at the end, that every operation finished,
+ * that nothing acknowledged was lost without an error, and that no host
+ * that stayed responsive was evicted.
+ */
+export async function runSimulation(o: SimOptions): Promise<SimResult> {
+  const sched = new SimScheduler(o.seed, Math.max(400, o.traceLines ?? 0));
+  sched.chooser = o.chooser;
+  const log = new SimLog();
+  const coordinator = new SimCoordinator(sched, sched.clockFor('coordinator'), log.logger, 3000);
+  const net = new SimNetwork(sched, o.maxDelayMs, (link) => coordinator.accept(link));
+  const slots = o.hosts * o.workersPerHost * o.slotsPerWorker;
+  const store = new SimStore(sched, [INO]);
+  const hosts = Array.from({ length: o.hosts }, (_, i) => new SimHost(`h${i}`, sched.clockFor(`h${i}`), log.logger, store));
+  const layout = { hosts: o.hosts, workersPerHost: o.workersPerHost, stride: o.slotStride ?? SLOT_BYTES };
+  const fileBytes = slotOffset(slots - 1, layout) + SLOT_BYTES;
+  const history = new SimHistory(layout, slots, sched);
+  const faults: Record<string, number> = {};
+  const paused = new Set<string>();
+  const pausedEver: Record<string, boolean> = {};
+  const branching: number[] = [];
+  let steps = 0;
+  const maxSteps = o.maxSteps ?? 200_000;
+  if (o.chooser) {
+    const choose = o.chooser;
+    sched.chooser = (c) => { branching.push(c.length); return choose(c); };
+  }
+
+  let debugAtMs = process.env.SIM_DEBUG_AT_MS ? Number(process.env.SIM_DEBUG_AT_MS) : undefined;
+  const dumpHosts = (): void => {
+    for (const h of hosts) {
+      const tokens = h.core.tokens.tokensOf(RESOURCE, 'data').concat(h.core.tokens.tokensOf(RESOURCE, 'attr'));
+      console.log(`${h.name} @${sched.nowMs.toFixed(1)}`, JSON.stringify(tokens.map((t) => ({ id: t.lockId, space: t.space, mode: t.mode, r: [t.range.start, t.range.end], v: t.version, inUse: t.inUse, blocked: t.blocked }))),
+        'held', JSON.stringify(h.client.heldGrants().map((g) => [g.lockId, g.mode, g.range.start, g.range.end, g.version])));
+    }
+  };
+  const drive = async (until: () => boolean, what: string): Promise<void> => {
+    while (!until()) {
+      if (steps++ >= maxSteps) throw new Violation(`no progress: ${what} after ${maxSteps} steps`);
+      if (!(await sched.step())) throw new Violation(`stuck: ${what}, nothing left to run`);
+      checkBeliefs();
+      if (debugAtMs !== undefined && sched.nowMs >= debugAtMs) { debugAtMs = undefined; dumpHosts(); }
+    }
+  };
+
+  const checkBeliefs = (): void => {
+    // Past its deadline a host trusts nothing (it fences itself the moment it looks). Reading the deadline,
+    // not calling isFenced(), keeps the check free of side effects: a paused host must not run.
+    const live = hosts.filter((h) => h.client && sched.nowMs < h.client.leaseDeadlineMs());
+    const tokens = live.flatMap((h) => beliefsOfTokens(h.name, h.core.tokens.tokensOf(RESOURCE, 'data').concat(h.core.tokens.tokensOf(RESOURCE, 'attr'))));
+    const bad = conflictingBeliefs(tokens) ?? conflictingBeliefs(live.flatMap((h) => beliefsOfGrants(h.name, h.client.heldGrants())));
+    if (bad) throw new Violation(`two hosts believe conflicting tokens: ${bad}`);
+    if (coordinator.leader.recovery.isOpen()) return;
+    for (const h of live) {
+      const session = coordinator.sessions.get(h.client.sessionId);
+      if (!session || session.restored) continue;
+      const outside = beliefOutsideTable(beliefsOfTokens(h.name, h.core.tokens.tokensOf(RESOURCE, 'data')), () => h.client.sessionId, coordinator.table);
+      if (outside) throw new Violation(outside);
+    }
+  };
+
+  try {
+    for (const [hi, h] of hosts.entries()) {
+      let up = false;
+      void h.start(net).then(() => { up = true; });
+      await drive(() => up, `${h.name} opening its session`);
+      h.client.on('fenced', () => history.sessionLost(hi));
+    }
+    // A paused holder learns of its loss only when it wakes; its unflushed writes are gone from the moment
+    // the coordinator ended its session.
+    coordinator.sessions.on('ended', (session: { clientName: string }, reason: string) => {
+      const hi = hosts.findIndex((h) => h.name === session.clientName);
+      if (hi >= 0 && reason !== 'SESSION_CLOSED') history.sessionLost(hi);
+    });
+    applyMutation(o.mutation, hosts);
+    if (o.faults) scheduleFaults();
+    const workers = hosts.flatMap((h, hi) => Array.from({ length: o.workersPerHost }, (_, wi) => runWorker(h, hi, wi)));
+    let done = 0;
+    for (const w of workers) void w.finally(() => { done++; });
+    await drive(() => done === workers.length, 'workload');
+    for (const name of paused) sched.resume(name);
+    // Quiesce: every host fsyncs what it wrote; nothing may be lost without an error.
+    let synced = 0;
+    for (const [hi, h] of hosts.entries()) void history.finalSync(h, hi).finally(() => { synced++; });
+    await drive(() => synced === hosts.length, 'final fsync');
+    const lost = history.lostWithoutError(store.content(INO));
+    if (lost) throw new Violation(lost);
+    const unexpected = history.unexpectedErrors(new Set(Object.keys(pausedEver)));
+    if (unexpected) throw new Violation(unexpected);
+    const evictedResponsive = coordinator.sessions.evicted.filter((e) => !pausedEver[e.clientName]);
+    if (evictedResponsive.length > 0) throw new Violation(`responsive host evicted: ${JSON.stringify(evictedResponsive)}`);
+    const logged = log.violations();
+    if (logged.length > 0) throw new Violation(`the code logged a broken invariant: ${logged[0]}`);
+    return result();
+  } catch (e) {
+    if (!(e instanceof Violation)) throw e;
+    return { ...result(), violation: e.message };
+  }
+
+  function result(): SimResult {
+    return { seed: o.seed, steps, simMs: sched.nowMs, faults, ops: history.ops, errors: history.errors, trace: sched.trace.slice(-(o.traceLines ?? 60)), branching };
+  }
+
+  async function runWorker(h: SimHost, hi: number, wi: number): Promise<void> {
+    const fh = h.open(INO);
+    const rng = sched.rng;
+    await history.read(h, hi, fh, 0, fileBytes); // read it whole first: everyone holds READ when writing starts
+    const own = slotsOf(hi, wi, o.slotsPerWorker, layout);
+    const think = (ms: number) => new Promise<void>((resolve) => h.clock.setTimer(ms, resolve));
+    for (let i = 0; i < o.opsPerWorker; i++) {
+      if (o.thinkMs) await think(rng.next() * o.thinkMs);
+      const r = rng.next();
+      if (r < 0.55) await history.write(h, hi, fh, own[rng.int(own.length)]);
+      else if (r < 0.85) {
+        const first = rng.int(slots);
+        await history.read(h, hi, fh, slotOffset(first, layout), rng.int(3) * layout.stride + SLOT_BYTES);
+      } else await history.fsync(h, hi, fh);
+    }
+  }
+
+  function scheduleFaults(): void {
+    const kinds = o.faultKinds ?? ['break', 'failover', 'pause'];
+    const count = 1 + sched.rng.int(o.maxFaults ?? 4);
+    for (let i = 0; i < count; i++) {
+      const kind = kinds[sched.rng.int(kinds.length)];
+      const atMs = 5 + sched.rng.next() * 400;
+      sched.schedule(atMs, 'chaos', `fault ${kind}`, () => inject(kind));
+    }
+  }
+
+  function inject(kind: string): void {
+    faults[kind] = (faults[kind] ?? 0) + 1;
+    if (kind === 'break') net.breakLinksOf(hosts[sched.rng.int(hosts.length)].name, 'simulated connection loss');
+    else if (kind === 'failover') coordinator.failover();
+    else {
+      const free = hosts.filter((h) => !paused.has(h.name));
+      if (paused.size + 1 >= hosts.length || free.length === 0) return;
+      const h = free[sched.rng.int(free.length)];
+      paused.add(h.name);
+      pausedEver[h.name] = true;
+      sched.pause(h.name);
+      sched.schedule(TTL_MS + 500 + sched.rng.next() * 1000, 'chaos', `resume ${h.name}`, () => { paused.delete(h.name); sched.resume(h.name); });
+    }
+  }
+}
+
