@@ -10,6 +10,13 @@ command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1 
 ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2' || need_apt+=(libfuse2)
 # coherd chaos: clock-skew faults run an agent under libfaketime.
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+# The TLS tests make their CA and certificates with the openssl command line.
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+# coherd up --netns and its test: network namespaces (ip) entered with nsenter (util-linux).
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need_apt+=(util-linux)
+# The systemd unit test runs systemd-analyze verify.
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "coherd: missing Debian packages: ${need_apt[*]} (run as root or install them)" >&2

@@ -12,6 +12,8 @@ import { createRangeLockHook } from './hooks/range-lock';
 import { FileJournalSink } from './journal/file-journal-sink';
 import { LocalLockServer } from './local-api/local-lock-server';
 import { BackingStore } from './backing/backing-store';
+import type { AgentMetrics } from '../common/metrics/agent-metrics';
+import { OpsEndpoint } from '../common/metrics/ops-server';
 
 export interface AgentOptions {
   /** Coordinator endpoints, HOST:PORT. */
@@ -31,12 +33,16 @@ export interface AgentOptions {
   stateDir?: string;
   tls?: TlsFiles;
   coherency?: CoherencyOptions;
+  /** Keep Prometheus metrics (exposed as `ops`); default false. */
+  metrics?: boolean;
 }
 
 export interface RunningAgent {
   readonly mountPoint: string;
   readonly socketPath: string;
   readonly client: CoherdClient;
+  /** Metrics and health for --metrics-listen; undefined unless options.metrics. */
+  readonly ops: OpsEndpoint | undefined;
   /** Flushes dirty data, unmounts, stops the local API and ends the session. */
   stop(): Promise<void>;
 }
@@ -56,7 +62,14 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   await mkdir(stateDir, { recursive: true });
   if (o.journalFile) await mkdir(path.dirname(o.journalFile), { recursive: true });
-  const sink = await FileJournalSink.open({ path: o.journalFile ?? path.join(stateDir, `journal-${o.namespace}.jsonl`), logger });
+  const journalFile = o.journalFile ?? path.join(stateDir, `journal-${o.namespace}.jsonl`);
+  const sink = await FileJournalSink.open({ path: journalFile, logger });
+  // prom-client is loaded only by agents that serve metrics.
+  const metrics: AgentMetrics | undefined = o.metrics ? new (await import('../common/metrics/agent-metrics')).AgentMetrics(clock, journalFile) : undefined;
+  if (metrics) {
+    client.on('fenced', (reason: string) => metrics.onFenced(reason));
+    client.on('session', () => metrics.sessionsStarted.inc());
+  }
   let coherency: CoherencyHook | undefined;
   let fs: AgentFs;
   try {
@@ -67,7 +80,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       logger,
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: o.coherency });
+        if (metrics && coherency) metrics.observeCore(coherency.core);
         return [
+          ...(metrics ? [metrics.timingHook()] : []),
           createJournalHook({ namespace: o.namespace, sink, logger }),
           coherency,
           createRangeLockHook({ isFenced: () => client.isFenced(), logger }),
@@ -85,7 +100,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   logger.info('agent running', { mountPoint: fs.mountPoint, backingDir: o.backingDir, session: client.sessionId, socketPath });
 
   let stopping: Promise<void> | undefined;
+  const ops: OpsEndpoint | undefined = metrics && {
+    registry: metrics.registry,
+    live: () => ({ ok: stopping === undefined, detail: stopping ? 'stopping' : 'running' }),
+    ready: () => {
+      if (stopping) return { ok: false, detail: 'stopping' };
+      if (client.isFenced()) return { ok: false, detail: 'no session (fenced); file operations wait' };
+      if (!fs.mounted) return { ok: false, detail: `${fs.mountPoint} is not mounted` };
+      return { ok: true, detail: `session ${client.sessionId} open, ${fs.mountPoint} mounted` };
+    },
+  };
   return {
+    ops,
     mountPoint: fs.mountPoint,
     socketPath,
     client,

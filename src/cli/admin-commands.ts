@@ -4,11 +4,22 @@ import { formatRange, END_OF_FILE } from '../common/byte-range';
 import { boundedString } from '../common/wire';
 import { parseEndpoints } from './options';
 import { formatAgeMs, formatTable } from './table-format';
+import { tlsFilesOf, withConnectHint, withTlsOptions } from './tls-options';
 
 type Row = Record<string, unknown>;
 
-function admin(opts: { coordinator?: string }): AdminClient {
-  return new AdminClient(parseEndpoints(opts.coordinator));
+type AdminCalls = Pick<AdminClient, 'status' | 'listSessions' | 'dumpLocks' | 'evict'>;
+
+/** An admin client whose failures to connect carry a TLS hint. */
+export function admin(cmd: Command): AdminCalls {
+  const tls = tlsFilesOf(cmd);
+  const client = new AdminClient(parseEndpoints(cmd.opts().coordinator), tls);
+  return {
+    status: () => withConnectHint(tls, () => client.status()),
+    listSessions: () => withConnectHint(tls, () => client.listSessions()),
+    dumpLocks: (prefix?: string, limit?: number) => withConnectHint(tls, () => client.dumpLocks(prefix, limit)),
+    evict: (id: string) => withConnectHint(tls, () => client.evict(id)),
+  };
 }
 
 function rangeText(r: Row | undefined): string {
@@ -17,15 +28,15 @@ function rangeText(r: Row | undefined): string {
   return formatRange({ start: Number(r.start), end: end >= END_OF_FILE ? END_OF_FILE : end });
 }
 
-function withCoordinator(c: Command): Command {
-  return c.option('--coordinator <host:port,...>', 'coordinator endpoints (default $COHERD_COORDINATOR or 127.0.0.1:7070)').option('--json', 'print JSON');
+export function withCoordinator(c: Command): Command {
+  return withTlsOptions(c.option('--coordinator <host:port,...>', 'coordinator endpoints (default $COHERD_COORDINATOR or 127.0.0.1:7070)').option('--json', 'print JSON'));
 }
 
 export function locksCommand(): Command {
   return withCoordinator(new Command('locks').description('list granted tokens and locks with their waiters'))
     .option('--prefix <resource>', 'only resources starting with this')
-    .action(async (opts) => {
-      const dump = await admin(opts).dumpLocks(boundedString(opts.prefix, '--prefix', 1024, false));
+    .action(async (opts, cmd: Command) => {
+      const dump = await admin(cmd).dumpLocks(boundedString(opts.prefix, '--prefix', 1024, false));
       if (opts.json) return void process.stdout.write(JSON.stringify(dump, null, 2) + '\n');
       const locks = (dump.locks as Row[]) ?? [];
       const waiters = (dump.waiters as Row[]) ?? [];
@@ -43,8 +54,8 @@ export function locksCommand(): Command {
 }
 
 export function sessionsCommand(): Command {
-  return withCoordinator(new Command('sessions').description('list live sessions')).action(async (opts) => {
-    const res = await admin(opts).listSessions();
+  return withCoordinator(new Command('sessions').description('list live sessions')).action(async (opts, cmd: Command) => {
+    const res = await admin(cmd).listSessions();
     if (opts.json) return void process.stdout.write(JSON.stringify(res, null, 2) + '\n');
     const rows = ((res.sessions as Row[]) ?? []).map((s) => [
       String(s.sessionId), String(s.clientName), String(s.peer || '-'), formatAgeMs(Number(s.ttlMs)),
@@ -57,16 +68,9 @@ export function sessionsCommand(): Command {
 export function evictCommand(): Command {
   return withCoordinator(new Command('evict').description('end a session: revoke its lease and free everything it holds'))
     .argument('<session-id>', 'session to evict')
-    .action(async (id: string, opts) => {
-      const res = await admin(opts).evict(boundedString(id, 'session id', 64, true));
+    .action(async (id: string, opts, cmd: Command) => {
+      const res = await admin(cmd).evict(boundedString(id, 'session id', 64, true));
       if (opts.json) return void process.stdout.write(JSON.stringify(res) + '\n');
       process.stdout.write(`evicted ${id}: ${res.freedGrants} grants freed\n`);
     });
-}
-
-export function statusCommand(): Command {
-  return withCoordinator(new Command('status').description('coordinator role, epoch and counts')).action(async (opts) => {
-    const res = await admin(opts).status();
-    process.stdout.write(opts.json ? JSON.stringify(res, null, 2) + '\n' : Object.entries(res).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n');
-  });
 }

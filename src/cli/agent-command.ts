@@ -1,47 +1,22 @@
 import { Command } from 'commander';
 import { createLogger } from '../common/logger';
-import { InvalidArgumentError } from '../common/errors';
 import { startAgent } from '../agent/agent';
-import { parseEndpoints, parseSeconds } from './options';
-
-const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+import { agentSettings, defineAgentOptions } from './agent-settings';
+import { serveOps } from '../common/metrics/ops-server';
 
 export function agentCommand(): Command {
-  return new Command('agent')
-    .description('mount a shared backing directory through FUSE, coherent with every other agent of the namespace')
-    .requiredOption('--coordinator <host:port,...>', 'coordinator endpoints')
-    .requiredOption('--backing <dir>', 'the shared backing directory (NFS export, cluster filesystem)')
-    .requiredOption('--mount <dir>', 'where to mount it on this host')
-    .requiredOption('--namespace <name>', 'name of the shared filesystem (same on every host)')
-    .option('--ttl <seconds>', 'session lease TTL', '10')
-    .option('--state-dir <dir>', 'journal and lock socket directory', '/run/coherd')
-    .option('--journal <file>', 'append-only journal file (default <state-dir>/journal-<namespace>.jsonl)')
-    .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)')
-    .option('--tls-cert <file>', 'PEM certificate (mutual TLS)')
-    .option('--tls-key <file>', 'PEM private key')
-    .option('--tls-ca <file>', 'PEM cluster CA')
-    .action(async (opts) => {
-      if (!NAMESPACE.test(opts.namespace)) {
-        throw new InvalidArgumentError('INVALID_ARGUMENT', `--namespace must be 1-64 letters, digits, '.', '_' or '-', got "${opts.namespace}"`);
-      }
+  return defineAgentOptions(new Command('agent').description('mount a shared backing directory through FUSE, coherent with every other agent of the namespace'))
+    .action(async (_opts, cmd: Command) => {
+      const { metricsListen, ...settings } = agentSettings(cmd);
       const logger = createLogger();
-      const agent = await startAgent({
-        coordinators: parseEndpoints(opts.coordinator),
-        backingDir: opts.backing,
-        mountPoint: opts.mount,
-        namespace: opts.namespace,
-        logger,
-        ttlMs: parseSeconds(opts.ttl, '--ttl'),
-        stateDir: opts.stateDir,
-        journalFile: opts.journal,
-        socketPath: opts.socket,
-        tls: opts.tlsCert ? { certFile: opts.tlsCert, keyFile: opts.tlsKey, caFile: opts.tlsCa } : undefined,
-      });
-      process.stdout.write(`coherd agent mounted ${opts.namespace} at ${agent.mountPoint} (lock socket ${agent.socketPath})\n`);
+      const agent = await startAgent({ ...settings, logger, metrics: Boolean(metricsListen) });
+      const ops = metricsListen && agent.ops ? await serveOps(metricsListen, agent.ops, logger) : undefined;
+      process.stdout.write(`coherd agent mounted ${settings.namespace} at ${agent.mountPoint} (lock socket ${agent.socketPath})${ops ? ` metrics on ${ops.address}` : ''}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });
+      await ops?.close();
       await agent.stop();
     });
 }

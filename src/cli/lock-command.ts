@@ -10,12 +10,14 @@ import { CoherdClient } from '../agent/client/coherd-client';
 import { LocalLockClient } from '../agent/local-api/local-lock-client';
 import { DEFAULT_AGENT_SOCKET } from '../agent/local-api/protocol';
 import { parseChoice, parseEndpoints, parseSeconds } from './options';
+import { tlsFilesOf, withConnectHint, withTlsOptions } from './tls-options';
+import { TlsFiles } from '../coordinator/transport-security';
 
 /** Exit status when the lock could not be taken or was lost, like flock(1). */
 const LOCK_FAILED = 1;
 
 export function lockCommand(): Command {
-  return new Command('lock')
+  return withTlsOptions(new Command('lock')
     .description('hold a cluster range lock while CMD runs (like flock(1)); CMD gets COHERD_FENCING_TOKEN')
     .argument('<resource>', 'lock name (any string up to 1024 bytes)')
     .argument('<cmd...>', 'command to run while holding the lock (put it after --)')
@@ -27,15 +29,15 @@ export function lockCommand(): Command {
     .option('--coordinator <host:port,...>', 'coordinator endpoints (default $COHERD_COORDINATOR or 127.0.0.1:7070)')
     .option('--socket <path>', "lock through this host's agent (default $COHERD_AGENT_SOCKET, or the agent socket when it exists and no --coordinator is given)")
     .option('--ttl <seconds>', 'session lease TTL', '10')
-    .option('-v, --verbose', 'say when waiting')
-    .action(async (resource: string, cmd: string[], opts) => {
+    .option('-v, --verbose', 'say when waiting'))
+    .action(async (resource: string, cmd: string[], opts, self: Command) => {
       const range = opts.range === '0:EOF' ? WHOLE_FILE : parseRange(opts.range);
       const mode = parseChoice(String(opts.mode).toLowerCase(), '--mode', ['shared', 'exclusive'] as const) === 'shared' ? 'SHARED' : 'EXCLUSIVE';
       const timeoutMs = opts.timeout === undefined ? undefined : parseSeconds(opts.timeout, '--timeout');
       if (cmd.length === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'no command given (coherd lock RESOURCE -- CMD ARGS…)');
       const logger = createLogger({ level: opts.verbose ? 'info' : 'warn' });
       const onQueued = () => { if (opts.verbose) process.stderr.write(`coherd: waiting for ${resource}\n`); };
-      const client = await lockSession(opts, logger);
+      const client = await lockSession(opts, tlsFilesOf(self), logger);
       let grant;
       try {
         grant = await client.acquire({ resource, mode, range, owner: opts.owner, wait: !opts.nonblock, timeoutMs, onQueued });
@@ -61,8 +63,8 @@ interface LockSession {
 }
 
 /** Through the host's agent when one runs here (its session), else a session of our own. */
-async function lockSession(opts: { socket?: string; coordinator?: string; ttl: string }, logger: Logger): Promise<LockSession> {
-  const socketPath = opts.socket ?? process.env.COHERD_AGENT_SOCKET ?? (!opts.coordinator && fs.existsSync(DEFAULT_AGENT_SOCKET) ? DEFAULT_AGENT_SOCKET : undefined);
+async function lockSession(opts: { socket?: string; coordinator?: string; ttl: string }, tls: TlsFiles | undefined, logger: Logger): Promise<LockSession> {
+  const socketPath = opts.socket ?? process.env.COHERD_AGENT_SOCKET ?? (!opts.coordinator && !tls && fs.existsSync(DEFAULT_AGENT_SOCKET) ? DEFAULT_AGENT_SOCKET : undefined);
   if (socketPath) {
     const local = await LocalLockClient.connect(socketPath);
     let sessionId = '';
@@ -73,10 +75,10 @@ async function lockSession(opts: { socket?: string; coordinator?: string; ttl: s
       close: async () => local.close(),
     };
   }
-  const client = await CoherdClient.connect({
+  const client = await withConnectHint(tls, () => CoherdClient.connect({
     endpoints: parseEndpoints(opts.coordinator), clientName: `coherd-lock:${process.pid}`,
-    ttlMs: parseSeconds(opts.ttl, '--ttl'), logger,
-  });
+    ttlMs: parseSeconds(opts.ttl, '--ttl'), logger, tls,
+  }));
   return {
     get sessionId() { return client.sessionId; },
     acquire: (a) => client.acquire({ ...a, space: 'range' }),

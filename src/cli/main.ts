@@ -3,7 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { isCoherdError } from '../common/errors';
 import { coordinatorCommand } from './coordinator-command';
 import { lockCommand } from './lock-command';
-import { evictCommand, locksCommand, sessionsCommand, statusCommand } from './admin-commands';
+import { evictCommand, locksCommand, sessionsCommand } from './admin-commands';
+import { statusCommand, topCommand } from './status-command';
 import { extraCommands } from './extra-commands';
 import { chaosCommand } from './chaos-command';
 
@@ -17,7 +18,7 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  for (const c of [coordinatorCommand(), lockCommand(), locksCommand(), sessionsCommand(), evictCommand(), statusCommand(), ...extraCommands(), chaosCommand()]) {
+  for (const c of [coordinatorCommand(), lockCommand(), locksCommand(), sessionsCommand(), evictCommand(), statusCommand(), topCommand(), ...extraCommands(), chaosCommand()]) {
     program.addCommand(c.exitOverride());
   }
   try {
@@ -32,6 +33,13 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = isCoherdError(e) && (e.reason === 'INVALID_ARGUMENT' || e.reason === 'INVALID_RANGE' || e.reason === 'INVALID_MODE') ? USAGE_ERROR : 1;
   }
 }
+
+// grpc-js passes an IP address as TLS server name (Node's DEP0123): not the user's concern, keep stderr clean.
+const emitWarning = process.emitWarning.bind(process) as (...a: unknown[]) => void;
+process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+  if (rest.includes('DEP0123') || (rest[0] as { code?: string } | undefined)?.code === 'DEP0123') return;
+  emitWarning(warning, ...rest);
+}) as typeof process.emitWarning;
 
 // Exit explicitly: open gRPC channels or etcd watchers must not keep a finished command alive.
 void main(process.argv).then(() => process.exit(process.exitCode ?? 0));

@@ -7,6 +7,7 @@ import { createLogger } from '../common/logger';
 import { startEtcd } from '../common/etcd-process';
 import { startCoordinator } from '../coordinator/coordinator';
 import { parseSeconds } from './options';
+import { upNetns } from './up-netns';
 
 interface AgentChild {
   name: string;
@@ -21,7 +22,13 @@ export function upCommand(): Command {
     .description('run a local cluster: etcd, a coordinator and two agents mounting one shared directory')
     .option('--dir <dir>', 'working directory (default a new temp dir, removed at exit)')
     .option('--for <seconds>', 'stop by itself after this long (default: until Ctrl-C)')
+    .option('--netns', 'put etcd, every coordinator and every agent in a network namespace of its own, like separate machines (root)')
+    .option('--hosts <n>', 'agents (with --netns)', '2')
+    .option('--coordinators <n>', 'coordinators (with --netns)', '3')
+    .option('--leader-ttl <seconds>', 'leadership lease TTL (with --netns)', '2')
+    .option('--ttl <seconds>', 'agent session TTL (with --netns)', '5')
     .action(async (opts) => {
+      if (opts.netns) return upNetns(opts);
       const logger = createLogger({ level: process.env.COHERD_LOG_LEVEL ?? 'warn' });
       const base = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'coherd-up-'));
       const backing = path.join(base, 'backing');

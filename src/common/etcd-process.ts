@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import * as https from 'node:https';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +16,12 @@ export interface EtcdProcessOptions {
   initialCluster?: string;
   /** Where etcd's own log goes; default discarded. */
   logFile?: string;
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** argv prefix to run etcd under (e.g. nsenter into a network namespace). */
+  wrapper?: string[];
+  /** Serve clients over TLS with these files (etcd's --cert-file/--key-file/--trusted-ca-file) and require client certificates. */
+  clientTls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 /**
@@ -36,7 +43,7 @@ export class EtcdProcess {
   }
 
   get endpoint(): string {
-    return `http://127.0.0.1:${this.clientPort}`;
+    return `${this.options.clientTls ? 'https' : 'http'}://${this.options.host ?? '127.0.0.1'}:${this.clientPort}`;
   }
 
   get pid(): number | undefined {
@@ -46,7 +53,7 @@ export class EtcdProcess {
   async start(): Promise<void> {
     this.clientPort ||= this.options.clientPort ?? (await freePort());
     this.peerPort ||= this.options.peerPort ?? (await freePort());
-    const peerUrl = `http://127.0.0.1:${this.peerPort}`;
+    const peerUrl = `http://${this.options.host ?? '127.0.0.1'}:${this.peerPort}`;
     const args = [
       '--name', this.name,
       '--data-dir', this.dataDir,
@@ -62,8 +69,14 @@ export class EtcdProcess {
       '--logger', 'zap',
       '--log-outputs', this.options.logFile ? this.options.logFile : 'stderr',
     ];
+    const t = this.options.clientTls;
+    if (t) args.push('--cert-file', t.certFile, '--key-file', t.keyFile, '--trusted-ca-file', t.caFile, '--client-cert-auth');
     const out = 'ignore';
-    this.child = spawn(process.env.COHERD_ETCD_BIN ?? 'etcd', args, { stdio: ['ignore', out, out] });
+    const bin = process.env.COHERD_ETCD_BIN ?? 'etcd';
+    const wrapper = this.options.wrapper ?? [];
+    this.child = wrapper.length
+      ? spawn(wrapper[0], [...wrapper.slice(1), bin, ...args], { stdio: ['ignore', out, out] })
+      : spawn(bin, args, { stdio: ['ignore', out, out] });
     const child = this.child;
     await new Promise<void>((resolve, reject) => {
       child.once('error', (e) => reject(new Error(`cannot start etcd: ${e.message} (is etcd-server installed?)`)));
@@ -77,15 +90,32 @@ export class EtcdProcess {
     while (Date.now() < deadline) {
       if (this.child && this.child.exitCode !== null) throw new Error(`etcd exited with ${this.child.exitCode}`);
       try {
-        const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-        const body = (await res.json()) as { health?: string };
-        if (body.health === 'true') return;
+        if ((await this.health()).health === 'true') return;
       } catch {
         /* not up yet */
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`etcd at ${this.endpoint} not healthy within ${timeoutMs} ms`);
+  }
+
+  private async health(): Promise<{ health?: string }> {
+    const t = this.options.clientTls;
+    if (!t) {
+      const res = await fetch(`${this.endpoint}/health`, { signal: AbortSignal.timeout(1000) });
+      return (await res.json()) as { health?: string };
+    }
+    return new Promise((resolve, reject) => {
+      const req = https.get(`${this.endpoint}/health`, {
+        ca: fs.readFileSync(t.caFile), cert: fs.readFileSync(t.certFile), key: fs.readFileSync(t.keyFile), timeout: 1000,
+      }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => { try { resolve(JSON.parse(body)); } catch (e) { reject(e); } });
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+    });
   }
 
   /** SIGSTOP/SIGCONT for outage tests. */

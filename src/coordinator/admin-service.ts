@@ -50,7 +50,7 @@ export function adminHandlers(ctx: AdminContext): Record<string, Handler> {
         uptimeMs: Math.round(ctx.clock.nowMs() - ctx.startedAtMs), version: VERSION,
       };
     }),
-    ListSessions: wrap(false, () => {
+    ListSessions: wrap(true, () => {
       ctx.requireLeader();
       const table = ctx.table();
       const now = ctx.clock.nowMs();

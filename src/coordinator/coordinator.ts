@@ -18,6 +18,11 @@ import { SessionStream } from './session-stream';
 import { adminHandlers } from './admin-service';
 import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
+import { ReloadableCertificates } from '../common/reloadable-certificates';
+import type { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
+import { coordinatorOps, timeRecovery } from './coordinator-ops';
+import { OpsEndpoint } from '../common/metrics/ops-server';
+import { instrumentRequests } from './instrumented-requests';
 
 export interface CoordinatorOptions extends EtcdConnectionOptions {
   /** HOST:PORT to listen on; port 0 picks a free one. */
@@ -37,6 +42,10 @@ export interface CoordinatorOptions extends EtcdConnectionOptions {
   allowInsecure?: boolean;
   /** Certificate common names allowed to call admin RPCs (TLS only). */
   adminNames?: string[];
+  /** Keep Prometheus metrics (exposed as `ops`); default false. */
+  metrics?: boolean;
+  /** HOST:PORT clients should use to reach this coordinator (published when it leads); default the bound address. */
+  advertise?: string;
 }
 
 export interface RunningCoordinator {
@@ -45,6 +54,10 @@ export interface RunningCoordinator {
   coordinatorId: string;
   isLeader(): boolean;
   epoch(): number;
+  /** Reads the TLS files again (SIGHUP); new connections use them, open ones keep theirs. Throws and keeps the old ones if unusable. */
+  reloadCertificates(): void;
+  /** Metrics and health for --metrics-listen; undefined unless options.metrics. */
+  readonly ops: OpsEndpoint | undefined;
   stop(): Promise<void>;
 }
 
@@ -69,6 +82,9 @@ class Coordinator implements RunningCoordinator {
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
   private readonly startedAtMs: number;
   private stopped = false;
+  private certificates: ReloadableCertificates | undefined;
+  private metrics: CoordinatorMetrics | undefined;
+  ops: OpsEndpoint | undefined;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.clock = o.clock ?? new SystemClock();
@@ -92,9 +108,31 @@ class Coordinator implements RunningCoordinator {
     return this.election.epoch;
   }
 
+  private async enableMetrics(): Promise<void> {
+    const { metrics, ops } = await coordinatorOps({
+      clock: this.clock,
+      registry: this.registry,
+      isLeader: () => this.isLeader(),
+      recoveryOpen: () => this.leader?.recovery.isOpen() ?? false,
+      tableStats: () => this.leader?.table.stats(),
+      epoch: () => this.election?.epoch ?? 0,
+      knownLeaderAddress: () => this.election?.knownLeader?.address,
+      stopped: () => this.stopped,
+    });
+    this.metrics = metrics;
+    this.ops = ops;
+  }
+
+  reloadCertificates(): void {
+    if (!this.certificates) return;
+    const loaded = this.certificates.reload();
+    this.logger.info('TLS certificates reloaded', { subject: loaded.subject, notAfter: new Date(loaded.notAfterMs).toISOString() });
+  }
+
   async start(): Promise<void> {
     const { host, port } = splitHostPort(this.o.listen);
-    const creds = serverCredentials(host.replace(/^\[|\]$/g, ''), this.o.tls, this.o.allowInsecure);
+    this.certificates = this.o.tls ? new ReloadableCertificates(this.o.tls) : undefined;
+    const creds = serverCredentials(host.replace(/^\[|\]$/g, ''), this.certificates, this.o.allowInsecure);
     this.etcd = await connectEtcd(this.o, this.logger);
     const keys = new EtcdKeys(this.o.prefix);
     this.keeper = new LeaseKeeper(this.etcd, this.clock, this.logger);
@@ -104,7 +142,7 @@ class Coordinator implements RunningCoordinator {
     this.address = `${host}:${bound}`;
     this.election = new Election({
       etcd: this.etcd, keys, keeper: this.keeper, clock: this.clock, logger: this.logger.child({ component: 'election' }),
-      coordinatorId: this.coordinatorId, address: this.address, ttlMs: this.o.leaderTtlMs,
+      coordinatorId: this.coordinatorId, address: this.o.advertise ?? this.address, ttlMs: this.o.leaderTtlMs,
     });
     this.registry = new SessionRegistry({
       etcd: this.etcd, keys, keeper: this.keeper, election: this.election,
@@ -116,6 +154,7 @@ class Coordinator implements RunningCoordinator {
       leader?.freeGrantsOf(session, reason, () => this.leader === leader);
     });
     this.election.on('lost', () => this.stepDown());
+    if (this.o.metrics) await this.enableMetrics();
     this.addServices();
     this.health.setStatus('', 'SERVING');
     this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });
@@ -147,7 +186,9 @@ class Coordinator implements RunningCoordinator {
       restoredSessionIds: restored,
       maxRecoveryMs: MAX_TTL_MS,
       evictedWaitMs,
+      observe: this.metrics && ((e) => this.metrics?.onTableEvent(e)),
     });
+    timeRecovery(this.metrics, this.leader.recovery, this.clock);
     this.health.setStatus('coherd.v1.Session', 'SERVING');
   }
 
@@ -185,12 +226,13 @@ class Coordinator implements RunningCoordinator {
   };
 
   private addServices(): void {
-    const requests = new LockRequests({
+    const lockRequests = new LockRequests({
       table: this.leaderTable,
       clock: this.clock,
       assertCanGrant: this.assertCanGrant,
       recovering: (sessionId) => this.leader?.recovery.awaits(sessionId) ?? false,
     });
+    const requests = this.metrics ? instrumentRequests(lockRequests, this.metrics) : lockRequests;
     this.server.addService(sessionServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
         new SessionStream(call, {
@@ -217,7 +259,7 @@ class Coordinator implements RunningCoordinator {
       startedAtMs: this.startedAtMs,
       status: () => ({
         role: !this.isLeader() ? 'STANDBY' : this.leader?.recovery.isOpen() ? 'RECOVERING' : 'LEADER',
-        leaderAddress: this.isLeader() ? this.address : this.election.knownLeader?.address ?? '',
+        leaderAddress: this.isLeader() ? this.o.advertise ?? this.address : this.election.knownLeader?.address ?? '',
         epoch: this.election.epoch,
       }),
       authorizeAdmin: adminAuthorizer(Boolean(this.o.tls), this.o.adminNames ?? ['admin']) as never,

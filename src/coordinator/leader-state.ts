@@ -2,6 +2,7 @@ import type { Clock } from '../common/clock';
 import type { Logger } from '../common/logger';
 import { UnavailableError } from '../common/errors';
 import { LockTable } from './lock-table/lock-table';
+import type { LockTableEvent } from './lock-table/types';
 import { RecoveryWindow } from './recovery-window';
 import type { Session } from './session';
 import type { SessionDirectory } from './session-directory';
@@ -21,6 +22,8 @@ export interface LeaderStateOptions {
   maxRecoveryMs: number;
   /** Evicted holders' remaining deadlines (tombstones): nothing is granted before they pass. */
   evictedWaitMs: number;
+  /** Sees every lock-table event first (metrics); must not throw. */
+  observe?: (e: LockTableEvent) => void;
 }
 
 /**
@@ -44,7 +47,11 @@ export class LeaderState {
       epoch: o.epoch,
       revokeDeadlineMs: o.revokeDeadlineMs,
       // A deposed leader's table may still fire timers: what it decides reaches nobody.
-      onEvent: (e) => { if (!this.closed) routeTableEvent(e, o.sessions, o.clock, o.revokeDeadlineMs, o.logger); },
+      onEvent: (e) => {
+        if (this.closed) return;
+        o.observe?.(e);
+        routeTableEvent(e, o.sessions, o.clock, o.revokeDeadlineMs, o.logger);
+      },
     });
     this.recovery = new RecoveryWindow(o.restoredSessionIds, o.maxRecoveryMs, o.clock, o.logger.child({ component: 'recovery' }), o.evictedWaitMs);
   }

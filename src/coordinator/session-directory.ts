@@ -8,7 +8,8 @@ import type { SessionEndReason } from './session-registry';
  */
 export interface SessionDirectory {
   get(id: string): Session | undefined;
-  open(clientName: string, requestedTtlMs: number | undefined): Promise<Session>;
+  /** identity: the TLS certificate name of the opening client ('' without TLS); only it may resume the session. */
+  open(clientName: string, requestedTtlMs: number | undefined, identity?: string): Promise<Session>;
   /** Renews the lease; resolves with the TTL granted, after the store confirmed. */
   heartbeat(session: Session): Promise<number>;
   evict(id: string, reason?: SessionEndReason): Promise<void>;

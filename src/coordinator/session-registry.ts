@@ -60,7 +60,7 @@ export class SessionRegistry extends EventEmitter {
     this.watcher.on('error', (e) => this.o.logger.warn('session watch error', { error: (e as Error).message }));
   }
 
-  async open(clientName: string, requestedTtlMs: number | undefined): Promise<Session> {
+  async open(clientName: string, requestedTtlMs: number | undefined, identity = ''): Promise<Session> {
     const ttlMs = requestedTtlMs ?? this.o.defaultTtlMs ?? 10_000;
     if (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
       throw new InvalidArgumentError('INVALID_ARGUMENT', `ttl_ms must be within [${MIN_TTL_MS}, ${MAX_TTL_MS}]`, { ttlMs });
@@ -77,13 +77,14 @@ export class SessionRegistry extends EventEmitter {
       // and the coordinator's release of an evicted holder all use the TTL etcd granted.
       const grant = await etcd.leaseClient.leaseGrant({ TTL: Math.ceil(ttlMs / 1000), ID: '0' });
       const grantedTtlMs = Number(grant.TTL) * 1000;
-      const value = JSON.stringify({ clientName, ttlMs: grantedTtlMs, leaseId: grant.ID, secretHash: hashSecret(secret) });
+      const value = JSON.stringify({ clientName, ttlMs: grantedTtlMs, leaseId: grant.ID, secretHash: hashSecret(secret), identity });
       const res = await election.guarded().then(etcd.put(keys.session(id)).value(value).lease(grant.ID)).commit();
       if (!res.succeeded) {
         await etcd.leaseClient.leaseRevoke({ ID: grant.ID }).catch(() => undefined);
         throw new UnavailableError('NOT_LEADER', 'this coordinator no longer leads');
       }
       const session = new Session(id, secret, clientName, grantedTtlMs, grant.ID, sentMs, hashSecret(secret));
+      session.identity = identity;
       this.sessions.set(id, session);
       this.o.logger.info('session opened', { session: id, clientName, ttlMs: grantedTtlMs });
       return session;
@@ -182,10 +183,11 @@ export class SessionRegistry extends EventEmitter {
       const id = this.o.keys.sessionIdOf(key);
       if (!id || this.sessions.has(id)) continue;
       try {
-        const v = JSON.parse(raw) as { clientName?: string; ttlMs?: number; leaseId?: string; secretHash?: string };
+        const v = JSON.parse(raw) as { clientName?: string; ttlMs?: number; leaseId?: string; secretHash?: string; identity?: string };
         if (!v.leaseId || !v.secretHash) throw new Error('incomplete session record');
         const session = new Session(id, '', String(v.clientName ?? ''), Number(v.ttlMs ?? 10_000), String(v.leaseId), this.o.clock.nowMs(), v.secretHash);
         session.restored = true;
+        session.identity = String(v.identity ?? '');
         this.sessions.set(id, session);
         ids.push(id);
       } catch (e) {

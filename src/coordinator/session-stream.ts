@@ -8,6 +8,7 @@ import { Session } from './session';
 import type { SessionDirectory } from './session-directory';
 import { LockRequests } from './lock-requests';
 import { RecoveryWindow } from './recovery-window';
+import { peerIdentity } from './transport-security';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
@@ -147,7 +148,7 @@ export class SessionStream {
       if (body === 'open') {
         const open = (m.open ?? {}) as Record<string, unknown>;
         const name = boundedString(open.clientName, 'client_name', MAX_CLIENT_NAME_BYTES, false);
-        session = await this.ctx.registry.open(name, nonNegativeMs(open.ttlMs, 'ttl_ms'));
+        session = await this.ctx.registry.open(name, nonNegativeMs(open.ttlMs, 'ttl_ms'), peerIdentity(this.call));
       } else if (body === 'resume') {
         session = this.resume((m.resume ?? {}) as Record<string, unknown>);
         resumed = true;
@@ -187,7 +188,7 @@ export class SessionStream {
     const id = boundedString(resume.sessionId, 'session_id', 64, true);
     const session = this.ctx.registry.get(id);
     if (!session) throw new NotFoundError('SESSION_NOT_FOUND', `no live session ${id}`, { session: id });
-    if (!this.ctx.registry.checkSecret(session, String(resume.resumeSecret ?? ''))) {
+    if (!this.ctx.registry.checkSecret(session, String(resume.resumeSecret ?? '')) || session.identity !== peerIdentity(this.call)) {
       throw new PermissionDeniedError('SESSION_NOT_OWNED', `session ${id} belongs to another client`, { session: id });
     }
     session.detachStream?.('SESSION_RESUMED_ELSEWHERE', 'session resumed on another stream');

@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, PermissionDeniedError } from '../common/errors';
+import { assertUsableClientCertificate, ReloadableCertificates } from '../common/reloadable-certificates';
 
 export interface TlsFiles {
   /** PEM certificate of this process. */
@@ -21,13 +21,11 @@ export function isLoopbackHost(host: string): boolean {
  * Mutual TLS with a cluster CA (DESIGN §10). Plain text is allowed only on
  * loopback (coherd up, tests), unless the operator insists with allowInsecure.
  */
-export function serverCredentials(listenHost: string, tls: TlsFiles | undefined, allowInsecure = false): grpc.ServerCredentials {
+export function serverCredentials(listenHost: string, tls: TlsFiles | ReloadableCertificates | undefined, allowInsecure = false): grpc.ServerCredentials {
   if (tls) {
-    return grpc.ServerCredentials.createSsl(
-      fs.readFileSync(tls.caFile),
-      [{ cert_chain: fs.readFileSync(tls.certFile), private_key: fs.readFileSync(tls.keyFile) }],
-      true,
-    );
+    // One provider for both roles; reload() (SIGHUP) swaps certificate and CA for new connections.
+    const certs = tls instanceof ReloadableCertificates ? tls : new ReloadableCertificates(tls);
+    return grpc.experimental.createCertificateProviderServerCredentials(certs, certs, true);
   }
   if (!isLoopbackHost(listenHost) && !allowInsecure) {
     throw new InvalidArgumentError('INVALID_ARGUMENT', `refusing to listen on ${listenHost} without TLS; give --tls-cert/--tls-key/--tls-ca (plain text is for loopback only)`);
@@ -37,7 +35,14 @@ export function serverCredentials(listenHost: string, tls: TlsFiles | undefined,
 
 export function channelCredentials(tls: TlsFiles | undefined): grpc.ChannelCredentials {
   if (!tls) return grpc.credentials.createInsecure();
-  return grpc.credentials.createSsl(fs.readFileSync(tls.caFile), fs.readFileSync(tls.keyFile), fs.readFileSync(tls.certFile));
+  const c = assertUsableClientCertificate(tls, Date.now());
+  return grpc.credentials.createSsl(c.caCertificate, c.privateKey, c.certificate);
+}
+
+/** Common name of the peer's client certificate; '' without TLS. */
+export function peerIdentity(call: { getAuthContext?: () => { sslPeerCertificate?: { subject?: { CN?: string | string[] } } } }): string {
+  const cn = call.getAuthContext?.().sslPeerCertificate?.subject?.CN;
+  return Array.isArray(cn) ? cn.join(',') : cn ?? '';
 }
 
 /**
@@ -46,11 +51,11 @@ export function channelCredentials(tls: TlsFiles | undefined): grpc.ChannelCrede
  * so local callers are trusted.
  */
 export function adminAuthorizer(tlsEnabled: boolean, adminNames: readonly string[]) {
-  return (call: { getAuthContext?: () => { sslPeerCertificate?: { subject?: { CN?: string } } } }): void => {
+  return (call: Parameters<typeof peerIdentity>[0]): void => {
     if (!tlsEnabled) return;
-    const cn = call.getAuthContext?.().sslPeerCertificate?.subject?.CN;
+    const cn = peerIdentity(call);
     if (!cn || !adminNames.includes(cn)) {
-      throw new PermissionDeniedError('PERMISSION_DENIED', 'admin identity required', { identity: cn ?? '' });
+      throw new PermissionDeniedError('PERMISSION_DENIED', `admin identity required: certificate name "${cn}" is not in --admin-names`, { identity: cn });
     }
   };
 }

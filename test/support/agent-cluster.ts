@@ -35,6 +35,8 @@ export interface AgentClusterOptions {
   namespace?: string;
   /** Extra `coherd agent` arguments. */
   agentArgs?: string[];
+  /** Extra `coherd coordinator` arguments (TLS, metrics). */
+  coordinatorArgs?: string[];
   /** Agents' COHERD_LOG_LEVEL; default $COHERD_TEST_LOG_LEVEL or "info" (session ids are read from the log). */
   agentLogLevel?: string;
   /** How long an agent may take to print its "mounted" line; default 20 s. */
@@ -200,7 +202,7 @@ export class AgentCluster {
     try {
       await fsp.writeFile(cluster.py, FILE_OPS_PY);
       cluster.etcd = await startEtcd();
-      cluster.coordinator = await spawnCoordinator(cluster.etcd.endpoint);
+      cluster.coordinator = await spawnCoordinator(cluster.etcd.endpoint, options.coordinatorArgs ?? []);
       for (const i of options.proxied ?? []) {
         const [host, port] = cluster.coordinator.address.split(':');
         const proxy = new TcpProxy(host, Number(port));
@@ -225,6 +227,11 @@ export class AgentCluster {
   /** The coordinator's log so far (warnings and errors). */
   coordinatorLog(): string {
     return this.coordinator?.log() ?? '';
+  }
+
+  get etcdEndpoint(): string {
+    if (!this.etcd) throw new Error('no etcd');
+    return this.etcd.endpoint;
   }
 
   get coordinatorAddress(): string {

@@ -1,0 +1,52 @@
+import { Command } from 'commander';
+import { InvalidArgumentError } from '../common/errors';
+import { AgentOptions } from '../agent/agent';
+import { splitHostPort } from '../coordinator/transport-security';
+import { parseEndpoints, parseSeconds } from './options';
+import { applySources, required, sourceLabel, withEnvironment } from './option-sources';
+import { tlsFilesOf, withTlsOptions } from './tls-options';
+import { withLabel } from './coordinator-settings';
+
+const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export type AgentSettings = Omit<AgentOptions, 'logger'> & { metricsListen?: string };
+
+/** Every agent setting: a flag, $COHERD_<FLAG>, or a key of the --config file. */
+export function defineAgentOptions(cmd: Command): Command {
+  cmd
+    .option('--config <file>', 'YAML file of settings (keys are these option names without "--")')
+    .option('--coordinator <host:port,...>', 'coordinator endpoints; required')
+    .option('--backing <dir>', 'the shared backing directory (NFS export, cluster filesystem); required')
+    .option('--mount <dir>', 'where to mount it on this host; required')
+    .option('--namespace <name>', 'name of the shared filesystem (same on every host); required')
+    .option('--ttl <seconds>', 'session lease TTL', '10')
+    .option('--state-dir <dir>', 'journal and lock socket directory', '/run/coherd')
+    .option('--journal <file>', 'append-only journal file (default <state-dir>/journal-<namespace>.jsonl)')
+    .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)');
+  withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
+  return withEnvironment(cmd);
+}
+
+/** Applies $COHERD_* and --config, then validates everything; errors name the flag, variable or key that was wrong. */
+export function agentSettings(cmd: Command): AgentSettings {
+  applySources(cmd);
+  const o = cmd.opts();
+  const label = (attr: string) => sourceLabel(cmd, attr);
+  const coordinators = withLabel(label('coordinator'), () => parseEndpoints(required(cmd, 'coordinator')));
+  const backingDir = required(cmd, 'backing');
+  const mountPoint = required(cmd, 'mount');
+  const namespace = required(cmd, 'namespace');
+  if (!NAMESPACE.test(namespace)) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('namespace')} must be 1-64 letters, digits, '.', '_' or '-', got "${namespace}"`);
+  }
+  if (o.metricsListen) withLabel(label('metricsListen'), () => splitHostPort(String(o.metricsListen)));
+  return {
+    coordinators, backingDir, mountPoint, namespace,
+    ttlMs: parseSeconds(String(o.ttl), label('ttl')),
+    stateDir: o.stateDir,
+    journalFile: o.journal,
+    socketPath: o.socket,
+    tls: tlsFilesOf(cmd),
+    metricsListen: o.metricsListen,
+  };
+}
