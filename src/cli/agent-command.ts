@@ -15,7 +15,8 @@ export function agentCommand(): Command {
     .requiredOption('--namespace <name>', 'name of the shared filesystem (same on every host)')
     .option('--ttl <seconds>', 'session lease TTL', '10')
     .option('--state-dir <dir>', 'journal and lock socket directory', '/run/coherd')
-    .option('--journal <file>', 'append-only journal file (default <state-dir>/journal-<namespace>.jsonl)')
+    .option('--journal-dir <dir>', 'this agent\'s journal directory, read by replicas (default <state-dir>/journal-<namespace>)')
+    .option('--journal-segment-mib <n>', 'journal segment size in MiB', '64')
     .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)')
     .option('--tls-cert <file>', 'PEM certificate (mutual TLS)')
     .option('--tls-key <file>', 'PEM private key')
@@ -33,7 +34,8 @@ export function agentCommand(): Command {
         logger,
         ttlMs: parseSeconds(opts.ttl, '--ttl'),
         stateDir: opts.stateDir,
-        journalFile: opts.journal,
+        journalDir: opts.journalDir,
+        journalSegmentBytes: parseSegmentMiB(opts.journalSegmentMib),
         socketPath: opts.socket,
         tls: opts.tlsCert ? { certFile: opts.tlsCert, keyFile: opts.tlsKey, caFile: opts.tlsCa } : undefined,
       });
@@ -44,4 +46,12 @@ export function agentCommand(): Command {
       });
       await agent.stop();
     });
+}
+
+function parseSegmentMiB(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 4096) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `--journal-segment-mib must be a number in (0, 4096], got "${value}"`);
+  }
+  return Math.max(4096, Math.round(n * 1024 * 1024));
 }

@@ -53,15 +53,14 @@ describe('journal hook', () => {
     });
   });
 
-  it('journals write data as length and SHA-256, never the bytes, and drops the local handle id', async () => {
+  it('journals write data with its length, SHA-256 and bytes (base64), and drops the local handle id', async () => {
     const sink = new MemoryJournalSink();
     const run = compose([createJournalHook({ namespace: 'ns', sink, logger })], terminal);
     const data = Buffer.from('some bytes to replicate');
     await run(vop('write', '/a', { fh: 3, data, offset: 10 }, 77));
     const [record] = sink.records;
-    assert.deepEqual(record.args, { data: { length: data.length, sha256: createHash('sha256').update(data).digest('hex') }, offset: 10 });
+    assert.deepEqual(record.args, { data: { length: data.length, sha256: createHash('sha256').update(data).digest('hex'), base64: data.toString('base64') }, offset: 10 });
     assert.equal(record.ino, 77);
-    assert.ok(!JSON.stringify(record).includes('some bytes'));
   });
 
   it('journals large write data with its SHA-256 after a slow op', async () => {
@@ -74,7 +73,7 @@ describe('journal hook', () => {
     };
     const run = compose([createJournalHook({ namespace: 'ns', sink, logger })], slowTerminal);
     await run(vop('write', '/a', { fh: 3, data, offset: 0 }, 77));
-    assert.deepEqual(sink.records[0].args, { data: { length: data.length, sha256: want }, offset: 0 });
+    assert.deepEqual(sink.records[0].args, { data: { length: data.length, sha256: want, base64: data.toString('base64') }, offset: 0 });
   });
 
   it('appends records in sequence order when a large write and a small one complete together', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { Logger } from '../../common/logger';
-import { JournalRecord, JournalSink } from '../journal/journal-record';
+import { JournaledData, JournalRecord, JournalSink, ResourceToken } from '../journal/journal-record';
 import { Hook, MUTATING_OPS, Vop, VopResult, VopStat } from '../vop';
 
 export interface JournalHookOptions {
@@ -17,7 +17,8 @@ export interface JournalHookOptions {
  * appends a record to the sink. Records are appended after the op, in
  * completion order, each with the next sequence number; a failed op
  * writes nothing. fsync/fsyncdir also sync the journal, so an op whose
- * data an application made durable is durably journaled as well.
+ * data an application made durable is durably journaled as well, and then
+ * wait for every synchronous replica's ack (DESIGN §11, `--sync`).
  */
 export function createJournalHook(options: JournalHookOptions): Hook {
   const { namespace, sink } = options;
@@ -28,7 +29,10 @@ export function createJournalHook(options: JournalHookOptions): Hook {
   return async (vop, next) => {
     if (!MUTATING_OPS.has(vop.op)) {
       const result = await next(vop);
-      if (vop.op === 'fsync' || vop.op === 'fsyncdir') await sink.sync();
+      if (vop.op === 'fsync' || vop.op === 'fsyncdir') {
+        await sink.sync();
+        if (sink.waitForSyncReplicas) await sink.waitForSyncReplicas(sink.lastSequence);
+      }
       return result;
     }
     if (!sink.hasRoom()) await sink.waitForRoom();
@@ -38,10 +42,12 @@ export function createJournalHook(options: JournalHookOptions): Hook {
     const record: JournalRecord = {
       namespace,
       ino: inoOf(vop, result) ?? null,
+      ...(vop.parentIno !== undefined ? { parentIno: vop.parentIno } : {}),
       op: vop.op,
       path: vop.path,
       args,
       fencingToken: vop.fencingToken ? { ...vop.fencingToken } : null,
+      ...(vop.heldTokens ? { resourceTokens: resourceTokens(vop.heldTokens) } : {}),
       sequence: ++sequence,
       timeMs: wallClockMs(),
     };
@@ -63,18 +69,27 @@ function inoOf(vop: Vop, result: VopResult): number | undefined {
     case 'mkdir':
     case 'mknod':
     case 'symlink':
+    case 'link':
       return (result as VopStat).ino;
     default:
       return vop.ino;
   }
 }
 
+/** `<namespace>/<ino>` resources as inode numbers (the namespace is the record's). */
+function resourceTokens(held: NonNullable<Vop['heldTokens']>): ResourceToken[] {
+  const out: ResourceToken[] = [];
+  for (const h of held) {
+    const ino = Number(h.resource.slice(h.resource.lastIndexOf('/') + 1));
+    if (Number.isSafeInteger(ino)) out.push({ ino, space: h.space, token: { ...h.fencingToken } });
+  }
+  return out;
+}
+
 /**
- * Args as journaled: buffers become length + SHA-256; local handle ids are
- * dropped. Hashed at once, on the main thread. A deferred hash (setImmediate,
- * overlapping a backing write) was tried: with writes buffered in the page
- * cache there is no backing write to overlap, and the deferral only cost an
- * event-loop turn per write.
+ * Args as journaled: buffers become length + SHA-256 + the bytes (base64),
+ * so a replica can replay the write; local handle ids are dropped. Encoded
+ * at once, on the main thread, while the vop's buffers are still valid.
  */
 export function journalArgs(vop: Vop): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -85,6 +100,6 @@ export function journalArgs(vop: Vop): Record<string, unknown> {
   return out;
 }
 
-function digestOf(value: Buffer): { length: number; sha256: string } {
-  return { length: value.length, sha256: createHash('sha256').update(value).digest('hex') };
+function digestOf(value: Buffer): JournaledData {
+  return { length: value.length, sha256: createHash('sha256').update(value).digest('hex'), base64: value.toString('base64') };
 }
