@@ -22,13 +22,13 @@ export function replicaCommand(): Command {
     .option('--state-dir <dir>', 'cursors and inode map (default <mirror>.replica-state)')
     .option('--name <name>', 'name this replica registers under on the journals', 'replica')
     .option('--sync', 'fsync on the agents waits until this replica has the data durably (DRBD protocol C)')
-    .option('--poll-ms <ms>', 'pause between read rounds', '5')
+    .option('--poll-ms <ms>', 'pause between read rounds (default 5, 1 with --sync)')
     .action(async (opts) => {
       for (const [flag, value] of [['--namespace', opts.namespace], ['--name', opts.name]]) {
         if (!NAME.test(value)) throw new InvalidArgumentError('INVALID_ARGUMENT', `${flag} must be 1-64 letters, digits, '.', '_' or '-', got "${value}"`);
       }
-      const pollMs = Number(opts.pollMs);
-      if (!Number.isInteger(pollMs) || pollMs < 0 || pollMs > 60_000) throw new InvalidArgumentError('INVALID_ARGUMENT', `--poll-ms must be an integer in [0, 60000], got "${opts.pollMs}"`);
+      const pollMs = opts.pollMs === undefined ? undefined : Number(opts.pollMs);
+      if (pollMs !== undefined && (!Number.isInteger(pollMs) || pollMs < 0 || pollMs > 60_000)) throw new InvalidArgumentError('INVALID_ARGUMENT', `--poll-ms must be an integer in [0, 60000], got "${opts.pollMs}"`);
       const roots = String(opts.journals).split(',').map((s) => s.trim()).filter(Boolean);
       for (const dir of [...roots, ...(opts.backing ? [opts.backing] : [])]) requireDir(dir);
       const mirrorDir = nodePath.resolve(opts.mirror);
