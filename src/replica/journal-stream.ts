@@ -1,6 +1,6 @@
 import { promises as fsp } from 'fs';
 import * as nodePath from 'path';
-import { decodeRecord, segmentName } from '../agent/journal/journal-codec';
+import { decodeAt, segmentName } from '../agent/journal/journal-codec';
 import { JournalRecord } from '../agent/journal/journal-record';
 import { listSegments } from '../agent/journal/segmented-journal';
 
@@ -77,17 +77,16 @@ export class JournalStream {
     }
   }
 
-  /** Decodes whole lines of `data`; returns where it stopped inside data (undefined: consumed all). */
+  /** Decodes whole records of `data`; returns where it stopped inside data (undefined: consumed all). */
   private consume(data: Buffer, name: string, out: StreamRead, hasLater: boolean): number | undefined {
     let start = 0;
     while (start < data.length) {
-      const nl = data.indexOf(0x0a, start);
-      if (nl < 0) {
-        // An unfinished line is being written, unless the agent already moved on to a later segment.
-        if (hasLater && data.length - start < READ_CHUNK) out.corrupt = { segment: name, offset: this.offset, error: 'truncated record at the end of a closed segment' };
+      const decoded = decodeAt(data, start);
+      if ('incomplete' in decoded) {
+        // A record is being written, unless the agent already moved on to a later segment.
+        if (hasLater && data.length < READ_CHUNK) out.corrupt = { segment: name, offset: this.offset, error: 'truncated record at the end of a closed segment' };
         return start;
       }
-      const decoded = decodeRecord(data.subarray(start, nl).toString('utf8'));
       if ('error' in decoded) {
         out.corrupt = { segment: name, offset: this.offset, error: decoded.error };
         return start;
@@ -101,13 +100,12 @@ export class JournalStream {
         out.corrupt = { segment: name, offset: this.offset, error: `sequence jumps from ${this.cursor} to ${r.sequence}` };
         return start;
       }
-      const length = nl + 1 - start;
-      this.offset += length;
-      start = nl + 1;
+      this.offset += decoded.length;
+      start += decoded.length;
       if (r.sequence <= this.cursor) continue; // already applied (resuming inside a segment)
       this.cursor = r.sequence;
-      out.records.push({ record: r, bytes: length });
-      out.bytes += length;
+      out.records.push({ record: r, bytes: decoded.length });
+      out.bytes += decoded.length;
     }
     return undefined;
   }

@@ -1,9 +1,8 @@
-import { createHash } from 'crypto';
 import { constants, promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { InternalError } from '../common/errors';
 import { Logger } from '../common/logger';
-import { JournaledData, JournalRecord } from '../agent/journal/journal-record';
+import { JournalRecord } from '../agent/journal/journal-record';
 import { InodeMap, parentOf, relOf } from './inode-map';
 
 export type ApplyOutcome = 'applied' | 'skipped';
@@ -27,7 +26,7 @@ export class MirrorApplier {
       case 'write': {
         const rel = this.dataPath(r);
         if (rel === undefined) return 'skipped';
-        const data = decodeData(a.data);
+        const data = dataOf(r);
         await this.withFile(rel, (h) => writeAll(h, data, Number(a.offset)));
         return 'applied';
       }
@@ -179,17 +178,13 @@ function checkedRel(path: string): string {
   return rel;
 }
 
-/** The bytes of a journaled write, checked against their SHA-256. */
-function decodeData(value: unknown): Buffer {
-  const d = value as Partial<JournaledData> | undefined;
-  if (!d || typeof d.base64 !== 'string' || typeof d.sha256 !== 'string') {
-    throw new InternalError('INTERNAL', 'write record carries no data (journal written before replication?)');
+/** The bytes of a journaled write (checksummed with the record by the stream that read it). */
+function dataOf(r: JournalRecord): Buffer {
+  const length = (r.args.data as { length?: unknown } | undefined)?.length;
+  if (!r.payload || r.payload.length !== length) {
+    throw new InternalError('INTERNAL', 'write record carries no data or not as much as it wrote', { length, carried: r.payload?.length });
   }
-  const data = Buffer.from(d.base64, 'base64');
-  if (data.length !== d.length || createHash('sha256').update(data).digest('hex') !== d.sha256) {
-    throw new InternalError('INTERNAL', 'write record data does not match its SHA-256');
-  }
-  return data;
+  return r.payload;
 }
 
 async function writeAll(h: fsp.FileHandle, data: Buffer, offset: number): Promise<void> {

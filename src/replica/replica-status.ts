@@ -2,7 +2,7 @@ import { promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { FencingToken } from '../coordinator/lock-table/types';
 import { InternalError } from '../common/errors';
-import { decodeRecord, segmentName } from '../agent/journal/journal-codec';
+import { decodeAt, segmentName } from '../agent/journal/journal-codec';
 import { listSegments } from '../agent/journal/segmented-journal';
 import { JournalStream } from './journal-stream';
 import { readState } from './replica-state';
@@ -73,11 +73,19 @@ async function lastSequence(dir: string): Promise<number> {
   const segments = await listSegments(dir);
   if (segments.length === 0) return 0;
   const data = await fsp.readFile(nodePath.join(dir, segmentName(segments[segments.length - 1]))).catch(() => Buffer.alloc(0));
-  const lines = data.toString('utf8').split('\n');
-  lines.pop(); // after the last newline: empty, or a record being written
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const decoded = decodeRecord(lines[i]);
-    if ('record' in decoded) return decoded.record.sequence;
+  let last = segments[segments.length - 1] - 1;
+  for (let start = 0; start < data.length;) {
+    const decoded = decodeAt(data, start);
+    if (!('record' in decoded)) {
+      // Past a bad record the sequence goes on: count by the records' own framing where it still holds.
+      if ('incomplete' in decoded) break;
+      const nl = data.indexOf(0x0a, start);
+      if (nl < 0) break;
+      start = nl + 1;
+      continue;
+    }
+    last = decoded.record.sequence;
+    start += decoded.length;
   }
-  return segments[segments.length - 1] - 1;
+  return last;
 }

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as nodePath from 'path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/common/logger';
-import { decodeRecord, encodeRecord, REPLICAS_DIR } from '../../src/agent/journal/journal-codec';
+import { decodeAt, encodeRecord, REPLICAS_DIR } from '../../src/agent/journal/journal-codec';
 import { JournalRecord } from '../../src/agent/journal/journal-record';
 import { listSegments, SegmentedJournal } from '../../src/agent/journal/segmented-journal';
 import { JournalStream } from '../../src/replica/journal-stream';
@@ -14,10 +14,10 @@ let root: string;
 let n = 0;
 
 function record(sequence: number, extra: Partial<JournalRecord> = {}): JournalRecord {
-  const data = Buffer.from(`data of ${sequence}`);
+  const payload = Buffer.from(`data of ${sequence}\n with a newline inside`);
   return {
     namespace: 'ns', ino: 10, op: 'write', path: '/f', fencingToken: { epoch: 1, counter: sequence }, sequence, timeMs: 1000 + sequence,
-    args: { data: { length: data.length, sha256: 'x', base64: data.toString('base64') }, offset: 0 }, ...extra,
+    args: { data: { length: payload.length }, offset: 0 }, payload, ...extra,
   };
 }
 
@@ -31,20 +31,24 @@ async function writeAck(dir: string, name: string, acked: number, sync = false):
 }
 
 describe('journal records on disk', () => {
-  it('round-trips a record through its checksummed line', () => {
-    const line = encodeRecord(record(7)).toString('utf8');
-    assert.ok(line.endsWith('\n'));
-    const decoded = decodeRecord(line.slice(0, -1));
+  it('round-trips a record, its data framed after its checksummed header', () => {
+    const bytes = Buffer.concat(encodeRecord(record(7)));
+    const decoded = decodeAt(bytes, 0);
     assert.ok('record' in decoded);
     assert.deepEqual(decoded.record, record(7));
+    assert.equal(decoded.length, bytes.length);
   });
 
-  it('detects a flipped byte, a cut record and a line without checksum', () => {
-    const line = encodeRecord(record(7)).toString('utf8').slice(0, -1);
-    const flipped = line.slice(0, 100) + (line[100] === 'a' ? 'b' : 'a') + line.slice(101);
-    assert.deepEqual(decodeRecord(flipped), { error: 'checksum mismatch' });
-    assert.deepEqual(decodeRecord(line.slice(0, line.length - 5)), { error: 'checksum mismatch' });
-    assert.ok('error' in decodeRecord(JSON.stringify(record(7))));
+  it('detects a flipped byte in the header or the data, and a record without checksum; waits on a cut one', () => {
+    const bytes = Buffer.concat(encodeRecord(record(7)));
+    const header = bytes.indexOf(0x0a);
+    for (const at of [100, header + 3]) {
+      const flipped = Buffer.from(bytes);
+      flipped[at] ^= 0x01;
+      assert.deepEqual(decodeAt(flipped, 0), { error: 'checksum mismatch' }, `byte ${at}`);
+    }
+    assert.deepEqual(decodeAt(bytes.subarray(0, bytes.length - 5), 0), { incomplete: true });
+    assert.ok('error' in decodeAt(Buffer.from(JSON.stringify(record(7)) + '\n'), 0));
   });
 });
 
@@ -82,7 +86,7 @@ describe('segmented journal', () => {
     await a.close();
     const [first] = await listSegments(dir);
     const file = nodePath.join(dir, `seg-${String(first).padStart(16, '0')}.jnl`);
-    const torn = encodeRecord(record(3)).subarray(0, 40);
+    const torn = Buffer.concat(encodeRecord(record(3))).subarray(0, 40);
     await fsp.appendFile(file, torn);
     const b = await SegmentedJournal.open({ dir, namespace: 'ns', logger });
     assert.equal(b.lastSequence, 2);
@@ -153,9 +157,7 @@ describe('journal stream', () => {
     const [first] = await listSegments(dir);
     const file = nodePath.join(dir, `seg-${String(first).padStart(16, '0')}.jnl`);
     const text = await fsp.readFile(file, 'utf8');
-    const lines = text.split('\n');
-    lines[1] = lines[1].replace('"path":"/f"', '"path":"/g"');
-    await fsp.writeFile(file, lines.join('\n'));
+    await fsp.writeFile(file, text.replace('"sequence":2,', '"sequence":2 ,'));
     const read = await new JournalStream(dir, 'ns', 0).read();
     assert.deepEqual(read.records.map((r) => r.record.sequence), [1]);
     assert.equal(read.corrupt?.error, 'checksum mismatch');

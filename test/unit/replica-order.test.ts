@@ -8,7 +8,7 @@ function write(sequence: number, ino: number, offset: number, length: number, co
   return {
     namespace: 'ns', ino, op: 'write', path: `/f${ino}`, sequence, timeMs: 0,
     fencingToken: counter === null ? null : { epoch: 1, counter },
-    args: { data: { length, sha256: '', base64: '' }, offset },
+    args: { data: { length }, offset },
   };
 }
 

@@ -1,6 +1,5 @@
-import { createHash } from 'crypto';
 import { Logger } from '../../common/logger';
-import { JournaledData, JournalRecord, JournalSink, ResourceToken } from '../journal/journal-record';
+import { JournalRecord, JournalSink, ResourceToken } from '../journal/journal-record';
 import { Hook, MUTATING_OPS, Vop, VopResult, VopStat } from '../vop';
 
 export interface JournalHookOptions {
@@ -37,7 +36,7 @@ export function createJournalHook(options: JournalHookOptions): Hook {
     }
     if (!sink.hasRoom()) await sink.waitForRoom();
     const result = await next(vop);
-    // Hashed after the op (its buffers stay valid until this hook returns): a failed op costs no hash.
+    // Encoded after the op (its buffers stay valid until this hook returns): a failed op costs nothing.
     const args = journalArgs(vop);
     const record: JournalRecord = {
       namespace,
@@ -50,6 +49,7 @@ export function createJournalHook(options: JournalHookOptions): Hook {
       ...(vop.heldTokens ? { resourceTokens: resourceTokens(vop.heldTokens) } : {}),
       sequence: ++sequence,
       timeMs: wallClockMs(),
+      ...(vop.op === 'write' && Buffer.isBuffer(vop.args.data) ? { payload: vop.args.data } : {}),
     };
     try {
       sink.append(record);
@@ -87,19 +87,14 @@ function resourceTokens(held: NonNullable<Vop['heldTokens']>): ResourceToken[] {
 }
 
 /**
- * Args as journaled: buffers become length + SHA-256 + the bytes (base64),
- * so a replica can replay the write; local handle ids are dropped. Encoded
- * at once, on the main thread, while the vop's buffers are still valid.
+ * Args as journaled: buffers become their length (a write's bytes go in the
+ * record's payload, checksummed with it); local handle ids are dropped.
  */
 export function journalArgs(vop: Vop): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(vop.args as Record<string, unknown>)) {
     if (key === 'fh') continue;
-    out[key] = Buffer.isBuffer(value) ? digestOf(value) : value;
+    out[key] = Buffer.isBuffer(value) ? { length: value.length } : value;
   }
   return out;
-}
-
-function digestOf(value: Buffer): JournaledData {
-  return { length: value.length, sha256: createHash('sha256').update(value).digest('hex'), base64: value.toString('base64') };
 }

@@ -11,8 +11,8 @@ export interface ResourceToken {
 
 /**
  * One mutating vop that succeeded (DESIGN §7 `journal`, §11): what a replica
- * replays. Written data travels in the record (`args.data.base64`), so a
- * replica never needs the shared backing store to follow the stream.
+ * replays. Written data travels with the record (`payload`), so a replica
+ * never needs the shared backing store to follow the stream.
  */
 export interface JournalRecord {
   namespace: string;
@@ -24,10 +24,16 @@ export interface JournalRecord {
   /** Path inside the mount at the time of the op. */
   path: string;
   /**
-   * Op arguments; buffers become `{ length, sha256, base64 }`, local file
-   * handle ids are omitted. An O_APPEND write carries the offset it landed at.
+   * Op arguments; buffers become `{ length }`, local file handle ids are
+   * omitted. An O_APPEND write carries the offset it landed at.
    */
   args: Record<string, unknown>;
+  /**
+   * A write's bytes (not in the JSON: framed after it on disk). In the
+   * journal hook this is the vop's own buffer, valid until the vop settles:
+   * a sink that keeps records past append() must copy it.
+   */
+  payload?: Buffer;
   /** The token that protected the op, if a hook attached one. */
   fencingToken: FencingToken | null;
   /** Per resource, the tokens a directory op ran under (absent when the hook attached only one). */
@@ -36,13 +42,6 @@ export interface JournalRecord {
   sequence: number;
   /** Wall-clock time the op completed (lag reporting only; nothing decides on it). */
   timeMs: number;
-}
-
-/** Written data as journaled. */
-export interface JournaledData {
-  length: number;
-  sha256: string;
-  base64: string;
 }
 
 /** Where journal records go. */

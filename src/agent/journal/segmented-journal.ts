@@ -1,5 +1,5 @@
 import { randomBytes } from 'crypto';
-import { closeSync, fdatasyncSync, fsyncSync, openSync, promises as fsp, writeSync } from 'fs';
+import { closeSync, fdatasyncSync, fsyncSync, openSync, promises as fsp, writevSync } from 'fs';
 import * as os from 'os';
 import * as nodePath from 'path';
 import { Clock, SystemClock, TimerHandle } from '../../common/clock';
@@ -94,14 +94,11 @@ export class SegmentedJournal implements JournalSink {
     }
     if (this.failure) return; // reported by sync()/close(), as fsync(2) reports write-back errors
     try {
-      const line = encodeRecord(record);
-      if (this.segmentSize > 0 && this.segmentSize + line.length > (this.o.segmentBytes ?? 64 * 1024 * 1024)) this.roll(record.sequence);
-      for (let done = 0; done < line.length;) {
-        const n = writeSync(this.fd, line, done, line.length - done);
-        if (n === 0) throw new InternalError('INTERNAL', 'journal write made no progress');
-        done += n;
-      }
-      this.segmentSize += line.length;
+      const parts = encodeRecord(record);
+      const length = parts.reduce((n, b) => n + b.length, 0);
+      if (this.segmentSize > 0 && this.segmentSize + length > (this.o.segmentBytes ?? 64 * 1024 * 1024)) this.roll(record.sequence);
+      writeAll(this.fd, parts, length);
+      this.segmentSize += length;
       this.last = record.sequence;
     } catch (e) {
       this.failure = e;
@@ -197,6 +194,17 @@ export class SegmentedJournal implements JournalSink {
 
   private wrap(): Error {
     return new InternalError('INTERNAL', 'journal write failed', {}, { cause: this.failure });
+  }
+}
+
+/** One writev(2) for a record's parts, continued if the kernel took less. */
+function writeAll(fd: number, parts: Buffer[], length: number): void {
+  let done = writevSync(fd, parts);
+  while (done < length) {
+    const rest = Buffer.concat(parts).subarray(done);
+    const n = writevSync(fd, [rest]);
+    if (n === 0) throw new InternalError('INTERNAL', 'journal write made no progress');
+    done += n;
   }
 }
 
