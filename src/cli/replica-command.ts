@@ -3,7 +3,9 @@ import * as nodePath from 'path';
 import { Command } from 'commander';
 import { InvalidArgumentError } from '../common/errors';
 import { createLogger } from '../common/logger';
+import { discoverJournals } from '../replica/journal-discovery';
 import { verifyMirror } from '../replica/mirror-verify';
+import { removeAck } from '../replica/replica-acker';
 import { ReplicaFollower } from '../replica/replica-follower';
 import { replicaStatus } from '../replica/replica-status';
 import { formatTable } from './table-format';
@@ -75,6 +77,19 @@ export function replicaCommand(): Command {
       for (const d of diffs) process.stdout.write(`${d.kind}\t${d.path}${d.backing !== undefined ? `\tbacking=${d.backing}` : ''}${d.mirror !== undefined ? `\tmirror=${d.mirror}` : ''}\n`);
       process.stdout.write(diffs.length === 0 ? 'mirror matches the backing store\n' : `${diffs.length} difference(s)\n`);
       if (diffs.length > 0) process.exitCode = 1;
+    }));
+  replica.addCommand(new Command('deregister')
+    .description('remove a replica\'s registration from every journal of the namespace (agents stop keeping records for it; fsync stops waiting for it)')
+    .requiredOption('--namespace <name>', 'name of the shared filesystem')
+    .requiredOption('--journals <dir,...>', 'where the agents\' journal directories are')
+    .requiredOption('--name <name>', 'the replica\'s name')
+    .action(async (opts) => {
+      if (!NAME.test(opts.name)) throw new InvalidArgumentError('INVALID_ARGUMENT', `--name must be 1-64 letters, digits, '.', '_' or '-', got "${opts.name}"`);
+      const roots = String(opts.journals).split(',').map((s) => s.trim()).filter(Boolean);
+      for (const dir of roots) requireDir(dir);
+      let removed = 0;
+      for (const j of await discoverJournals(roots, opts.namespace)) if (await removeAck(j.dir, opts.name)) removed++;
+      process.stdout.write(`replica ${opts.name} deregistered from ${removed} journal(s)\n`);
     }));
   return replica;
 }

@@ -15,3 +15,15 @@ export async function writeAck(journalDir: string, ack: ReplicaAck): Promise<voi
   await fsp.writeFile(`${file}.tmp`, JSON.stringify(ack));
   await fsp.rename(`${file}.tmp`, file);
 }
+
+/** Removes a replica's registration from a journal: the agent no longer keeps records for it, nor waits for it. */
+export async function removeAck(journalDir: string, name: string): Promise<boolean> {
+  const file = nodePath.join(journalDir, REPLICAS_DIR, `${name}.json`);
+  try {
+    await fsp.unlink(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}

@@ -94,6 +94,8 @@ export class ReplicaFollower {
     this.stopping = true;
     this.timer?.cancel();
     await this.running;
+    this.nextLiveMs = 0;
+    await this.writeLive();
   }
 
   /** One round: find agents, read every stream to its end, apply what the ordering rule lets go, ack. */

@@ -4,6 +4,7 @@ import * as nodePath from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { AgentCluster, waitForFile } from '../support/agent-cluster';
 import { eventually } from '../support/eventually';
+import { runCli } from '../support/cluster';
 import { ReplicaProcess } from '../support/replica-process';
 
 /**
@@ -186,6 +187,7 @@ print("%.3f %.3f" % (lat[len(lat) // 2], lat[int(len(lat) * 0.99)]))
     const want = await fsp.readFile(cluster.tmp('sync.ref'));
     const got = await fsp.readFile(nodePath.join(r.options.mirrorDir, 'sync-then-kill')).catch(() => Buffer.alloc(0));
     assert.ok(want.equals(got), `mirror has ${got.length} of ${want.length} bytes`);
-    for (const a of cluster.agents) await fsp.rm(nodePath.join(a.stateDir, 'journal-e2e', 'replicas', 'sync.json'), { force: true });
+    const dereg = await runCli(['replica', 'deregister', '--namespace', 'e2e', '--journals', journals().join(','), '--name', 'sync']);
+    assert.match(dereg.stdout, /deregistered from 3 journal/);
   });
 });
