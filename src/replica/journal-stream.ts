@@ -2,7 +2,7 @@ import { promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { decodeAt, segmentName } from '../agent/journal/journal-codec';
 import { JournalRecord } from '../agent/journal/journal-record';
-import { listSegments } from '../agent/journal/segmented-journal';
+import { listSegments } from '../agent/journal/journal-dir';
 
 /** What one read of an agent's journal found. */
 export interface StreamRead {

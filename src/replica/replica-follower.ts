@@ -1,3 +1,5 @@
+import { promises as fsp } from 'fs';
+import * as nodePath from 'path';
 import { Clock, SystemClock, TimerHandle } from '../common/clock';
 import { Logger } from '../common/logger';
 import { AppliedHistory } from './applied-history';
@@ -10,8 +12,6 @@ import { writeAck } from './replica-acker';
 import { ReplicaState } from './replica-state';
 import { rescanJournals } from './replica-rescan';
 import { LIVE_FILE, LiveStatus } from './replica-status';
-import { promises as fsp } from 'fs';
-import * as nodePath from 'path';
 
 export interface ReplicaOptions {
   namespace: string;

@@ -1,5 +1,5 @@
 import { Logger } from '../common/logger';
-import { listSegments } from '../agent/journal/segmented-journal';
+import { listSegments } from '../agent/journal/journal-dir';
 import { InodeMap } from './inode-map';
 import { JournalStream } from './journal-stream';
 import { rescanMirror } from './mirror-rescan';

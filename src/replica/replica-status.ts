@@ -3,7 +3,7 @@ import * as nodePath from 'path';
 import { FencingToken } from '../coordinator/lock-table/types';
 import { InternalError } from '../common/errors';
 import { decodeAt, segmentName } from '../agent/journal/journal-codec';
-import { listSegments } from '../agent/journal/segmented-journal';
+import { listSegments } from '../agent/journal/journal-dir';
 import { JournalStream } from './journal-stream';
 import { readState } from './replica-state';
 

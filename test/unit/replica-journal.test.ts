@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/common/logger';
 import { decodeAt, encodeRecord, REPLICAS_DIR } from '../../src/agent/journal/journal-codec';
 import { JournalRecord } from '../../src/agent/journal/journal-record';
-import { listSegments, SegmentedJournal } from '../../src/agent/journal/segmented-journal';
+import { listSegments } from '../../src/agent/journal/journal-dir';
+import { SegmentedJournal } from '../../src/agent/journal/segmented-journal';
 import { JournalStream } from '../../src/replica/journal-stream';
 
 const logger = silentLogger();

@@ -1,11 +1,11 @@
-import { randomBytes } from 'crypto';
-import { closeSync, fdatasyncSync, fsyncSync, openSync, promises as fsp, writevSync } from 'fs';
-import * as os from 'os';
+import { close, closeSync, fdatasync, fsync, fsyncSync, openSync, promises as fsp, writevSync } from 'fs';
+import { promisify } from 'util';
 import * as nodePath from 'path';
 import { Clock, SystemClock, TimerHandle } from '../../common/clock';
 import { InternalError } from '../../common/errors';
 import { Logger } from '../../common/logger';
-import { encodeRecord, JOURNAL_META, JournalMeta, REPLICAS_DIR, segmentFirstSequence, segmentName } from './journal-codec';
+import { encodeRecord, JournalMeta, REPLICAS_DIR, segmentName } from './journal-codec';
+import { listSegments, loadMeta, syncDir } from './journal-dir';
 import { JournalRecord, JournalSink } from './journal-record';
 import { ReplicaAcks } from './replica-acks';
 import { scanSegmentTail } from './segment-tail';
@@ -45,6 +45,8 @@ export class SegmentedJournal implements JournalSink {
   private truncation: Promise<number> = Promise.resolve(0);
   private timer: TimerHandle | null = null;
   private readonly acks: ReplicaAcks;
+  /** fdatasync, segment retirement and close run one after the other: none acts on a closed descriptor. */
+  private fdOps: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly o: SegmentedJournalOptions & { clock: Clock },
@@ -112,17 +114,16 @@ export class SegmentedJournal implements JournalSink {
 
   async waitForRoom(): Promise<void> {}
 
+  /** fdatasync on the thread pool (the agent keeps serving meanwhile); older segments were synced when retired. */
   async sync(): Promise<void> {
     this.throwIfFailed();
-    try {
-      fdatasyncSync(this.fd);
+    await this.onFd(async () => {
+      await fdatasyncAsync(this.fd);
       if (this.dirDirty) {
         this.dirDirty = false;
         await syncDir(this.o.dir);
       }
-    } catch (e) {
-      this.failure ??= e;
-    }
+    });
     this.throwIfFailed();
   }
 
@@ -155,28 +156,47 @@ export class SegmentedJournal implements JournalSink {
     return removable.length;
   }
 
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     this.timer?.cancel();
     this.acks.close();
-    try {
-      if (!this.failure) fsyncSync(this.fd);
-    } catch (e) {
-      this.failure = e;
-    } finally {
-      closeSync(this.fd);
-    }
-    return this.failure ? Promise.reject(this.wrap()) : Promise.resolve();
+    await this.onFd(async () => {
+      try {
+        if (!this.failure) await fsyncAsync(this.fd);
+      } finally {
+        await closeAsync(this.fd);
+      }
+    });
+    if (this.failure) throw this.wrap();
   }
 
-  /** Closes the current segment (synced: it may be truncated away only after replicas read it) and starts one at `first`. */
+  /** Runs fn after every earlier descriptor operation; a failure is kept (sticky, like fsync's). */
+  private onFd(fn: () => Promise<void>): Promise<void> {
+    const run = this.fdOps.then(fn).catch((e) => {
+      this.failure ??= e;
+    });
+    this.fdOps = run;
+    return run;
+  }
+
+  /**
+   * Starts a segment at `first`. The old one is fsync'ed and closed in the
+   * background, after any fdatasync still running on it; a later sync()
+   * waits for that, so it covers the old segment's records too.
+   */
   private roll(first: number): void {
-    fsyncSync(this.fd);
-    closeSync(this.fd);
+    const old = this.fd;
     this.fd = openSync(nodePath.join(this.o.dir, segmentName(first)), 'a');
     this.segmentSize = 0;
     this.dirDirty = true;
+    void this.onFd(async () => {
+      try {
+        await fsyncAsync(old);
+      } finally {
+        await closeAsync(old);
+      }
+    });
     void this.truncate().catch((e) => this.logger.warn('journal truncation failed', { error: (e as Error).message }));
   }
 
@@ -197,6 +217,10 @@ export class SegmentedJournal implements JournalSink {
   }
 }
 
+const fdatasyncAsync = promisify(fdatasync);
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
+
 /** One writev(2) for a record's parts, continued if the kernel took less. */
 function writeAll(fd: number, parts: Buffer[], length: number): void {
   let done = writevSync(fd, parts);
@@ -205,38 +229,5 @@ function writeAll(fd: number, parts: Buffer[], length: number): void {
     const n = writevSync(fd, [rest]);
     if (n === 0) throw new InternalError('INTERNAL', 'journal write made no progress');
     done += n;
-  }
-}
-
-/** First sequences of the segment files in `dir`, ascending. */
-export async function listSegments(dir: string): Promise<number[]> {
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
-  return names.map(segmentFirstSequence).filter((n): n is number => n !== undefined).sort((a, b) => a - b);
-}
-
-async function loadMeta(dir: string, namespace: string): Promise<JournalMeta> {
-  const file = nodePath.join(dir, JOURNAL_META);
-  try {
-    const meta = JSON.parse(await fsp.readFile(file, 'utf8')) as JournalMeta;
-    if (meta.namespace !== namespace) {
-      throw new InternalError('INTERNAL', 'journal directory belongs to another namespace', { dir, journalNamespace: meta.namespace, namespace });
-    }
-    return meta;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const meta: JournalMeta = { agentId: `${os.hostname()}-${randomBytes(4).toString('hex')}`, namespace, createdMs: Date.now() };
-  await fsp.writeFile(`${file}.tmp`, JSON.stringify(meta));
-  await fsp.rename(`${file}.tmp`, file);
-  await syncDir(dir);
-  return meta;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
