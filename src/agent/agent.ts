@@ -9,7 +9,7 @@ import { mountAgentFs, AgentFs } from './fuse/fuse-mount';
 import { createCoherencyHook, coherencyBackingOf, CoherencyHook, CoherencyOptions } from './hooks/coherency';
 import { createJournalHook } from './hooks/journal';
 import { createRangeLockHook } from './hooks/range-lock';
-import { FileJournalSink } from './journal/file-journal-sink';
+import { SegmentedJournal } from './journal/segmented-journal';
 import { LocalLockServer } from './local-api/local-lock-server';
 import { BackingStore } from './backing/backing-store';
 import type { AgentMetrics } from '../common/metrics/agent-metrics';
@@ -25,8 +25,10 @@ export interface AgentOptions {
   clock?: Clock;
   /** Session lease TTL; default 10000 ms. */
   ttlMs?: number;
-  /** Append-only journal file; default <state dir>/journal-<namespace>.jsonl. */
-  journalFile?: string;
+  /** This agent's journal directory (segments, replica acks); default <state dir>/journal-<namespace>. */
+  journalDir?: string;
+  /** Journal segment size; default 64 MiB. */
+  journalSegmentBytes?: number;
   /** Local lock API socket; default <state dir>/agent.sock. */
   socketPath?: string;
   /** Where the journal and socket live by default; default /run/coherd. */
@@ -61,11 +63,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     ttlMs: o.ttlMs, clock, logger, tls: o.tls, renewSession: true,
   });
   await mkdir(stateDir, { recursive: true });
-  if (o.journalFile) await mkdir(path.dirname(o.journalFile), { recursive: true });
-  const journalFile = o.journalFile ?? path.join(stateDir, `journal-${o.namespace}.jsonl`);
-  const sink = await FileJournalSink.open({ path: journalFile, logger });
+  const journalDir = o.journalDir ?? path.join(stateDir, `journal-${o.namespace}`);
+  const sink = await SegmentedJournal.open({ dir: journalDir, namespace: o.namespace, logger, clock, segmentBytes: o.journalSegmentBytes });
   // prom-client is loaded only by agents that serve metrics.
-  const metrics: AgentMetrics | undefined = o.metrics ? new (await import('../common/metrics/agent-metrics')).AgentMetrics(clock, journalFile) : undefined;
+  const metrics: AgentMetrics | undefined = o.metrics ? new (await import('../common/metrics/agent-metrics')).AgentMetrics(clock, journalDir) : undefined;
   if (metrics) {
     client.on('fenced', (reason: string) => metrics.onFenced(reason));
     client.on('session', () => metrics.sessionsStarted.inc());

@@ -143,6 +143,8 @@ export interface VopOf<N extends VopName> {
    * (coherency), so outer hooks (journal) see it after `next` returns.
    */
   fencingToken?: FencingToken;
+  /** Every token the op held, by resource (`<namespace>/<ino>`), when it held several (dir ops). */
+  heldTokens?: Array<{ resource: string; space: string; fencingToken: FencingToken }>;
 }
 
 /** Any vop: a union discriminated by `op`. */

@@ -20,3 +20,4 @@ export function agentCommand(): Command {
       await agent.stop();
     });
 }
+

@@ -21,7 +21,8 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--namespace <name>', 'name of the shared filesystem (same on every host); required')
     .option('--ttl <seconds>', 'session lease TTL', '10')
     .option('--state-dir <dir>', 'journal and lock socket directory', '/run/coherd')
-    .option('--journal <file>', 'append-only journal file (default <state-dir>/journal-<namespace>.jsonl)')
+    .option('--journal-dir <dir>', 'this agent\'s journal directory, read by replicas (default <state-dir>/journal-<namespace>)')
+    .option('--journal-segment-mib <n>', 'journal segment size in MiB', '64')
     .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)');
   withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
   return withEnvironment(cmd);
@@ -44,9 +45,18 @@ export function agentSettings(cmd: Command): AgentSettings {
     coordinators, backingDir, mountPoint, namespace,
     ttlMs: parseSeconds(String(o.ttl), label('ttl')),
     stateDir: o.stateDir,
-    journalFile: o.journal,
+    journalDir: o.journalDir,
+    journalSegmentBytes: parseSegmentMiB(String(o.journalSegmentMib), label('journalSegmentMib')),
     socketPath: o.socket,
     tls: tlsFilesOf(cmd),
     metricsListen: o.metricsListen,
   };
+}
+
+function parseSegmentMiB(value: string, label: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 4096) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `${label} must be a number in (0, 4096], got "${value}"`);
+  }
+  return Math.max(4096, Math.round(n * 1024 * 1024));
 }

@@ -27,6 +27,7 @@ export function upCommand(): Command {
     .option('--coordinators <n>', 'coordinators (with --netns)', '3')
     .option('--leader-ttl <seconds>', 'leadership lease TTL (with --netns)', '2')
     .option('--ttl <seconds>', 'agent session TTL (with --netns)', '5')
+    .option('--replica', 'also run `coherd replica` following both agents into <dir>/mirror')
     .action(async (opts) => {
       if (opts.netns) return upNetns(opts);
       const logger = createLogger({ level: process.env.COHERD_LOG_LEVEL ?? 'warn' });
@@ -36,9 +37,11 @@ export function upCommand(): Command {
       const etcd = await startEtcd({ dataDir: path.join(base, 'etcd'), logFile: path.join(base, 'etcd.log') });
       const coordinator = await startCoordinator({ etcdEndpoints: [etcd.endpoint], listen: '127.0.0.1:0', logger: logger.child({ host: 'coordinator' }) });
       const agents: AgentChild[] = [];
+      let replica: ChildProcess | undefined;
       let stopping = false;
       const stopAll = async () => {
         stopping = true;
+        if (replica) await stopProcess(replica);
         await Promise.all(agents.map((a) => stopProcess(a.child)));
         await coordinator.stop();
         await etcd.stop(false);
@@ -46,11 +49,13 @@ export function upCommand(): Command {
       };
       try {
         for (const name of ['a', 'b']) agents.push(await spawnAgent(name, base, backing, coordinator.address));
+        if (opts.replica) replica = await spawnReplica(base, backing, agents);
       } catch (e) {
         await stopAll();
         throw e;
       }
       printHowTo(etcd.endpoint, coordinator.address, agents);
+      if (replica) printReplicaHowTo(base, backing);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
@@ -77,6 +82,31 @@ async function spawnAgent(name: string, base: string, backing: string, coordinat
     child.once('exit', (code) => reject(new Error(`agent ${name} exited with ${code} before mounting`)));
   });
   return { name, mountPoint, socketPath: path.join(stateDir, 'agent.sock'), child };
+}
+
+/** `coherd replica` over both agents' journals (their state dirs), mirroring into <base>/mirror. */
+async function spawnReplica(base: string, backing: string, agents: AgentChild[]): Promise<ChildProcess> {
+  const journals = agents.map((a) => path.join(base, `agent-${a.name}`)).join(',');
+  const child = spawn(process.execPath, [process.argv[1], 'replica', '--namespace', 'demo', '--journals', journals, '--mirror', path.join(base, 'mirror'), '--backing', backing], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_LOG_LEVEL ?? 'warn' },
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; if (out.includes('following')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`replica exited with ${code} before following`)));
+  });
+  return child;
+}
+
+function printReplicaHowTo(base: string, backing: string): void {
+  const cli = `node ${path.relative(process.cwd(), process.argv[1]) || process.argv[1]}`;
+  process.stdout.write(`A replica follows both hosts' journals:
+  replica mirror ${path.join(base, 'mirror')}
+  ${cli} replica status --state-dir ${path.join(base, 'mirror')}.replica-state
+  ${cli} replica verify --backing ${backing} --mirror ${path.join(base, 'mirror')}
+
+`);
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

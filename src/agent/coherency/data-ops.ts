@@ -148,6 +148,7 @@ export class DataOps {
           pages.dropRange(file, { start: size, end: END_OF_FILE }, true);
           pages.forgetEof(file);
         }
+        vop.args.offset = size; // where O_APPEND puts the data (the backing ignores it): the journal records it
         const n = (await next(vop)) as number;
         attrs.setSize(key, size + n);
         return n;

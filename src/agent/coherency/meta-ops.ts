@@ -93,6 +93,7 @@ export class MetaOps {
     const uses = await this.core.tokens.useAll(reqs, vop.signal);
     try {
       vop.fencingToken = uses[0].token.fencingToken;
+      vop.heldTokens = uses.map((u) => ({ resource: u.token.resource, space: u.token.space, fencingToken: u.token.fencingToken }));
       return await fn();
     } finally {
       for (const u of uses) u.done();

@@ -1,6 +1,5 @@
-import { createHash } from 'crypto';
 import { Logger } from '../../common/logger';
-import { JournalRecord, JournalSink } from '../journal/journal-record';
+import { JournalRecord, JournalSink, ResourceToken } from '../journal/journal-record';
 import { Hook, MUTATING_OPS, Vop, VopResult, VopStat } from '../vop';
 
 export interface JournalHookOptions {
@@ -17,7 +16,8 @@ export interface JournalHookOptions {
  * appends a record to the sink. Records are appended after the op, in
  * completion order, each with the next sequence number; a failed op
  * writes nothing. fsync/fsyncdir also sync the journal, so an op whose
- * data an application made durable is durably journaled as well.
+ * data an application made durable is durably journaled as well, and then
+ * wait for every synchronous replica's ack (DESIGN §11, `--sync`).
  */
 export function createJournalHook(options: JournalHookOptions): Hook {
   const { namespace, sink } = options;
@@ -28,22 +28,28 @@ export function createJournalHook(options: JournalHookOptions): Hook {
   return async (vop, next) => {
     if (!MUTATING_OPS.has(vop.op)) {
       const result = await next(vop);
-      if (vop.op === 'fsync' || vop.op === 'fsyncdir') await sink.sync();
+      if (vop.op === 'fsync' || vop.op === 'fsyncdir') {
+        await sink.sync();
+        if (sink.waitForSyncReplicas) await sink.waitForSyncReplicas(sink.lastSequence);
+      }
       return result;
     }
     if (!sink.hasRoom()) await sink.waitForRoom();
     const result = await next(vop);
-    // Hashed after the op (its buffers stay valid until this hook returns): a failed op costs no hash.
+    // Encoded after the op (its buffers stay valid until this hook returns): a failed op costs nothing.
     const args = journalArgs(vop);
     const record: JournalRecord = {
       namespace,
       ino: inoOf(vop, result) ?? null,
+      ...(vop.parentIno !== undefined ? { parentIno: vop.parentIno } : {}),
       op: vop.op,
       path: vop.path,
       args,
       fencingToken: vop.fencingToken ? { ...vop.fencingToken } : null,
+      ...(vop.heldTokens ? { resourceTokens: resourceTokens(vop.heldTokens) } : {}),
       sequence: ++sequence,
       timeMs: wallClockMs(),
+      ...(vop.op === 'write' && Buffer.isBuffer(vop.args.data) ? { payload: vop.args.data } : {}),
     };
     try {
       sink.append(record);
@@ -63,28 +69,32 @@ function inoOf(vop: Vop, result: VopResult): number | undefined {
     case 'mkdir':
     case 'mknod':
     case 'symlink':
+    case 'link':
       return (result as VopStat).ino;
     default:
       return vop.ino;
   }
 }
 
+/** `<namespace>/<ino>` resources as inode numbers (the namespace is the record's). */
+function resourceTokens(held: NonNullable<Vop['heldTokens']>): ResourceToken[] {
+  const out: ResourceToken[] = [];
+  for (const h of held) {
+    const ino = Number(h.resource.slice(h.resource.lastIndexOf('/') + 1));
+    if (Number.isSafeInteger(ino)) out.push({ ino, space: h.space, token: { ...h.fencingToken } });
+  }
+  return out;
+}
+
 /**
- * Args as journaled: buffers become length + SHA-256; local handle ids are
- * dropped. Hashed at once, on the main thread. A deferred hash (setImmediate,
- * overlapping a backing write) was tried: with writes buffered in the page
- * cache there is no backing write to overlap, and the deferral only cost an
- * event-loop turn per write.
+ * Args as journaled: buffers become their length (a write's bytes go in the
+ * record's payload, checksummed with it); local handle ids are dropped.
  */
 export function journalArgs(vop: Vop): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(vop.args as Record<string, unknown>)) {
     if (key === 'fh') continue;
-    out[key] = Buffer.isBuffer(value) ? digestOf(value) : value;
+    out[key] = Buffer.isBuffer(value) ? { length: value.length } : value;
   }
   return out;
-}
-
-function digestOf(value: Buffer): { length: number; sha256: string } {
-  return { length: value.length, sha256: createHash('sha256').update(value).digest('hex') };
 }

@@ -64,7 +64,9 @@ export class FileJournalSink implements JournalSink {
       this.logger.error('journal record appended after close', { sequence: record.sequence, op: record.op });
       return;
     }
-    const line = JSON.stringify(record) + '\n';
+    // A write's bytes (payload) are not kept: this sink records what happened, not how to replay it.
+    const { payload: _payload, ...rest } = record;
+    const line = JSON.stringify(rest) + '\n';
     this.pending.push(line);
     this.pendingBytes += Buffer.byteLength(line);
     if (record.sequence > this.last) this.last = record.sequence;

@@ -10,7 +10,8 @@ export class MemoryJournalSink implements JournalSink {
   }
 
   append(record: JournalRecord): void {
-    if (!this.closed) this.records.push(record);
+    // The payload is the vop's buffer, reused once the vop settles: keep a copy.
+    if (!this.closed) this.records.push(record.payload ? { ...record, payload: Buffer.from(record.payload) } : record);
   }
 
   async waitForRoom(): Promise<void> {}

@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Clock } from '../clock';
 import { isCoherdError } from '../errors';
@@ -24,7 +25,7 @@ export class AgentMetrics {
   readonly sessionsStarted: Counter;
   private core: CoherencyCore | undefined;
 
-  constructor(private readonly clock: Clock, private readonly journalFile: string, registry = processRegistry('agent')) {
+  constructor(private readonly clock: Clock, private readonly journalDir: string, registry = processRegistry('agent')) {
     this.registry = registry;
     const r = [registry];
     this.opLatency = new Histogram({ name: 'coherd_agent_vop_duration_seconds', help: 'File operations (FUSE vops) through the hook chain, by op and outcome', labelNames: ['op', 'result'], buckets: OP_BUCKETS, registers: r });
@@ -39,10 +40,10 @@ export class AgentMetrics {
     gauge(r, 'coherd_agent_idle_tokens', 'Held tokens no file operation uses now', () => core()?.tokens.idleCount ?? 0);
     gauge(r, 'coherd_agent_page_cache_bytes', 'Page cache memory (clean and dirty)', () => core()?.pages.bytes ?? 0);
     gauge(r, 'coherd_agent_dirty_bytes', 'Dirty bytes not yet written back', () => core()?.pages.dirtyBytes ?? 0);
-    const file = this.journalFile;
+    const dir = this.journalDir;
     new Gauge({
-      name: 'coherd_agent_journal_bytes', help: 'Size of the agent journal file', registers: r,
-      async collect() { this.set(await stat(file).then((s) => s.size, () => 0)); },
+      name: 'coherd_agent_journal_bytes', help: 'Bytes in the agent journal\'s segment files (what replicas have not all acknowledged yet)', registers: r,
+      async collect() { this.set(await journalBytes(dir)); },
     });
   }
 
@@ -101,4 +102,10 @@ export class AgentMetrics {
 
 function gauge(registers: Registry[], name: string, help: string, read: () => number): void {
   new Gauge({ name, help, registers, collect() { this.set(read()); } });
+}
+
+async function journalBytes(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const sizes = await Promise.all(names.filter((n) => n.endsWith('.jnl')).map((n) => stat(join(dir, n)).then((s) => s.size, () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
 }

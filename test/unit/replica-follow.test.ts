@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { promises as fsp } from 'fs';
+import * as os from 'os';
+import * as nodePath from 'path';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/common/logger';
+import { BackingStore } from '../../src/agent/backing/backing-store';
+import { VopBuilder } from '../../src/agent/fuse/vop-builder';
+import { compose } from '../../src/agent/hooks/compose';
+import { createJournalHook } from '../../src/agent/hooks/journal';
+import { listSegments } from '../../src/agent/journal/journal-dir';
+import { SegmentedJournal } from '../../src/agent/journal/segmented-journal';
+import { Hook, VopArgs, VopName, VopOf, VopResults, VopRunner } from '../../src/agent/vop';
+import { verifyMirror } from '../../src/replica/mirror-verify';
+import { ReplicaFollower } from '../../src/replica/replica-follower';
+import { replicaStatus } from '../../src/replica/replica-status';
+
+const logger = silentLogger();
+const signal = new AbortController().signal;
+let root: string;
+let counter = 0;
+
+/** Stamps every mutating vop with the next cluster-wide token (what coherency does with real grants). */
+const stampTokens: Hook = async (vop, next) => {
+  vop.fencingToken = { epoch: 1, counter: ++counter };
+  return next(vop);
+};
+
+/** One "host": its journal and a hook chain over the shared backing directory (no FUSE). */
+class Host {
+  private constructor(readonly journal: SegmentedJournal, readonly vops: VopBuilder, private readonly run: VopRunner) {}
+
+  static async start(backing: BackingStore, journalDir: string): Promise<Host> {
+    const journal = await SegmentedJournal.open({ dir: journalDir, namespace: 'ns', logger, segmentBytes: 4096 });
+    const run = compose([createJournalHook({ namespace: 'ns', sink: journal, logger }), stampTokens], backing.terminal) as VopRunner;
+    return new Host(journal, new VopBuilder(backing, signal), run);
+  }
+
+  entry<N extends VopName>(op: N, path: string, args: VopArgs[N], withIno = false): Promise<VopResults[N]> {
+    return this.vops.onEntry(op, path, args, withIno).then((v) => this.run(v as VopOf<N>));
+  }
+
+  onPath<N extends VopName>(op: N, path: string, args: VopArgs[N]): Promise<VopResults[N]> {
+    return this.vops.onPath(op, path, args).then((v) => this.run(v as VopOf<N>));
+  }
+
+  handle<N extends VopName>(op: N, path: string, fh: number, args: VopArgs[N]): Promise<VopResults[N]> {
+    return this.run(this.vops.onHandle(op, path, fh, args) as VopOf<N>);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const v = await this.vops.onEntry('rename', from, { dest: to }, true);
+    const dest = await this.vops.onEntry('rename', to, { dest: to }, false);
+    v.args.destParentIno = dest.parentIno;
+    await this.run(v);
+  }
+
+  async writeFile(path: string, data: string, offset = 0): Promise<number> {
+    const { fh } = await this.entry('create', path, { mode: 0o640 });
+    await this.handle('write', path, fh, { fh, data: Buffer.from(data), offset });
+    return fh;
+  }
+}
+
+interface World {
+  dir: string;
+  backingDir: string;
+  mirrorDir: string;
+  stateDir: string;
+  backing: BackingStore;
+  hosts: Host[];
+}
+
+async function world(hosts = 2): Promise<World> {
+  const dir = await fsp.mkdtemp(nodePath.join(root, 'w-'));
+  const backingDir = nodePath.join(dir, 'backing');
+  await fsp.mkdir(backingDir);
+  const backing = await BackingStore.open({ dir: backingDir, logger, xattrHelper: false });
+  const list: Host[] = [];
+  for (let i = 0; i < hosts; i++) list.push(await Host.start(backing, nodePath.join(dir, 'journals', `host-${i}`)));
+  return { dir, backingDir, mirrorDir: nodePath.join(dir, 'mirror'), stateDir: nodePath.join(dir, 'state'), backing, hosts: list };
+}
+
+async function follower(w: World, extra: { backing?: boolean } = {}): Promise<ReplicaFollower> {
+  await fsp.mkdir(w.mirrorDir, { recursive: true });
+  return ReplicaFollower.open({
+    namespace: 'ns', journalRoots: [nodePath.join(w.dir, 'journals')], mirrorDir: w.mirrorDir, stateDir: w.stateDir,
+    backingDir: extra.backing ? w.backingDir : undefined, logger, discoverEveryMs: 0,
+  });
+}
+
+/** Rounds until a round applies nothing more (two rounds: the ordering rule holds the last one back). */
+async function catchUp(f: ReplicaFollower): Promise<void> {
+  for (let i = 0; i < 4; i++) await f.step();
+}
+
+async function shutdown(w: World): Promise<void> {
+  for (const h of w.hosts) await h.journal.close();
+}
+
+describe('replica following journals (no FUSE)', () => {
+  before(async () => {
+    root = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-replica-follow-'));
+  });
+  after(async () => {
+    await fsp.rm(root, { recursive: true, force: true });
+  });
+
+  it('rebuilds creates, writes, appends at their offset, truncates, renames across directories, links, symlinks and chmods', async () => {
+    const w = await world();
+    const [a, b] = w.hosts;
+    await a.entry('mkdir', '/docs', { mode: 0o755 });
+    await b.entry('mkdir', '/archive', { mode: 0o700 });
+    const fh = await a.writeFile('/docs/report', 'hello world, first draft');
+    await b.writeFile('/docs/notes', 'notes');
+    await a.handle('truncate', '/docs/report', fh, { size: 11, fh });
+    await a.handle('write', '/docs/report', fh, { fh, data: Buffer.from('!!'), offset: 11 });
+    await b.rename('/docs/notes', '/archive/notes-2026');
+    await a.entry('symlink', '/docs/latest', { target: '../archive/notes-2026' });
+    await b.onPath('chmod', '/archive/notes-2026', { mode: 0o600 });
+    await a.onPath('link', '/docs/report', { dest: '/archive/report-link' }).catch(() => undefined);
+    await a.rename('/docs', '/archive/docs-old');
+    await b.writeFile('/archive/docs-old/after-dir-rename', 'xyz');
+    const f = await follower(w);
+    await catchUp(f);
+    assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
+    await shutdown(w);
+  });
+
+  it('drops writes to a file another host unlinked while it was open, without touching the new file of that name', async () => {
+    const w = await world();
+    const [a, b] = w.hosts;
+    const fh = await a.writeFile('/log', 'old contents');
+    await b.entry('unlink', '/log', {}, true);
+    await b.writeFile('/log', 'new file');
+    await a.handle('write', '/log', fh, { fh, data: Buffer.from('late write to the unlinked file'), offset: 0 });
+    const f = await follower(w);
+    await catchUp(f);
+    assert.equal(await fsp.readFile(nodePath.join(w.mirrorDir, 'log'), 'utf8'), 'new file');
+    assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
+    await shutdown(w);
+  });
+
+  it('resumes from its durable cursor after a restart and acknowledges to every journal', async () => {
+    const w = await world();
+    const [a, b] = w.hosts;
+    await a.writeFile('/one', '1');
+    const f1 = await follower(w);
+    await catchUp(f1);
+    const before = (await replicaStatus(w.stateDir)).agents.map((x) => x.cursor);
+    assert.ok(before.every((c) => c >= 0) && before.some((c) => c > 0));
+    await b.writeFile('/two', '2');
+    await a.rename('/one', '/uno');
+    const f2 = await follower(w);
+    await catchUp(f2);
+    assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
+    const status = await replicaStatus(w.stateDir);
+    assert.deepEqual(status.agents.map((x) => x.lagRecords), [0, 0]);
+    for (const h of w.hosts) {
+      const ack = JSON.parse(await fsp.readFile(nodePath.join(w.dir, 'journals', `host-${w.hosts.indexOf(h)}`, 'replicas', 'replica.json'), 'utf8'));
+      assert.equal(ack.acked, h.journal.lastSequence);
+    }
+    await shutdown(w);
+  });
+
+  it('stops a stream at a corrupted record, applies nothing of it or after it, and reports why', async () => {
+    const w = await world(1);
+    const [a] = w.hosts;
+    await a.writeFile('/good', 'good');
+    await a.writeFile('/bad', 'bad');
+    await a.writeFile('/after', 'after');
+    const jdir = nodePath.join(w.dir, 'journals', 'host-0');
+    for (const first of await listSegments(jdir)) {
+      const file = nodePath.join(jdir, `seg-${String(first).padStart(16, '0')}.jnl`);
+      await fsp.writeFile(file, (await fsp.readFile(file, 'utf8')).replace('"path":"/bad"', '"path":"/BAD"'));
+    }
+    const f = await follower(w);
+    await catchUp(f);
+    const names = (await fsp.readdir(w.mirrorDir)).sort();
+    assert.deepEqual(names, ['good']);
+    const [status] = (await replicaStatus(w.stateDir)).agents;
+    assert.match(status.stopped ?? '', /checksum mismatch/);
+    assert.ok(status.lagRecords > 0);
+    await shutdown(w);
+  });
+
+  it('rescans the backing store when the journals were truncated past it, then follows again', async () => {
+    const w = await world();
+    const [a, b] = w.hosts;
+    for (let i = 0; i < 30; i++) await (i % 2 ? a : b).writeFile(`/f${i}`, `contents ${i} `.repeat(20));
+    for (const h of w.hosts) await h.journal.truncate(); // no replica registered yet: keeps only the newest segments
+    assert.ok((await listSegments(nodePath.join(w.dir, 'journals', 'host-0')))[0] > 1);
+    const without = await follower(w);
+    await catchUp(without);
+    assert.ok((await replicaStatus(w.stateDir)).agents.some((x) => /no --backing/.test(x.stopped ?? '')));
+    await fsp.rm(w.stateDir, { recursive: true });
+    const f = await follower(w, { backing: true });
+    await catchUp(f);
+    await a.writeFile('/after-rescan', 'x');
+    await catchUp(f);
+    assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
+    assert.equal((await replicaStatus(w.stateDir)).rescans, 1);
+    await shutdown(w);
+  });
+});
+
+describe('replica verify', () => {
+  it('lists planted differences: content, size, mode, symlink target, missing and extra entries', async () => {
+    const dir = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-replica-verify-'));
+    try {
+      const [b, m] = [nodePath.join(dir, 'b'), nodePath.join(dir, 'm')];
+      for (const d of [b, m]) {
+        await fsp.mkdir(d);
+        await fsp.writeFile(nodePath.join(d, 'same'), 'same');
+        await fsp.writeFile(nodePath.join(d, 'content'), d === b ? 'aaaa' : 'aaab');
+        await fsp.writeFile(nodePath.join(d, 'size'), d === b ? 'aaaa' : 'aaa');
+        await fsp.writeFile(nodePath.join(d, 'mode'), 'x', { mode: d === b ? 0o644 : 0o600 });
+        await fsp.chmod(nodePath.join(d, 'mode'), d === b ? 0o644 : 0o600);
+        await fsp.symlink(d === b ? 'same' : 'content', nodePath.join(d, 'link'));
+      }
+      await fsp.writeFile(nodePath.join(b, 'missing'), '');
+      await fsp.mkdir(nodePath.join(m, 'extra'));
+      const diffs = await verifyMirror(b, m);
+      assert.deepEqual(diffs.map((d) => `${d.kind} ${d.path}`).sort(), ['content /content', 'extra /extra', 'missing /missing', 'mode /mode', 'size /size', 'target /link']);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+});
