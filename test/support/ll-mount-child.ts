@@ -9,12 +9,16 @@ import { createInterface } from 'readline';
 import { createLogger, silentLogger } from '../../src/common/logger';
 import { mountPassthrough } from '../../src/agent/fuse/ll/passthrough/passthrough-fs';
 import { forceUnmount } from '../../src/agent/fuse/stale-mount';
+import { CoherdClient } from '../../src/agent/client/coherd-client';
 
 export interface LlChildOptions {
   backingDir: string;
   mountPoint: string;
   attrTimeout?: number;
   entryTimeout?: number;
+  /** Coordinator address: cluster fcntl/flock locks through a session with it. */
+  coordinator?: string;
+  namespace?: string;
 }
 
 export interface LlMountChild {
@@ -70,12 +74,15 @@ export async function startLlMountChild(options: LlChildOptions): Promise<LlMoun
 async function childMain(arg: string): Promise<void> {
   const options = JSON.parse(arg) as LlChildOptions;
   const logger = createLogger({ level: process.env.COHERD_LOG_LEVEL ?? 'warn', json: false });
-  const mount = await mountPassthrough({ ...options, logger });
+  const client = options.coordinator ? await CoherdClient.connect({ endpoints: [options.coordinator], logger, clientName: `ll-${process.pid}` }) : null;
+  const locks = client ? { client, namespace: options.namespace ?? 'test' } : undefined;
+  const mount = await mountPassthrough({ ...options, logger, locks });
   let exiting = false;
   const shutdown = async () => {
     if (exiting) return;
     exiting = true;
     await mount.unmount();
+    await client?.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown());
