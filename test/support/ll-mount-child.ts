@@ -5,6 +5,8 @@
  * use async fs and shell commands on it and stop the child in after().
  */
 import { ChildProcess, spawn } from 'child_process';
+import { promises as fsp } from 'fs';
+import * as nodePath from 'path';
 import { createInterface } from 'readline';
 import { createLogger, silentLogger } from '../../src/common/logger';
 import { mountPassthrough } from '../../src/agent/fuse/ll/passthrough/passthrough-fs';
@@ -16,6 +18,7 @@ export interface LlChildOptions {
   mountPoint: string;
   attrTimeout?: number;
   entryTimeout?: number;
+  keepCache?: boolean;
   /** Coordinator address: cluster fcntl/flock locks through a session with it. */
   coordinator?: string;
   namespace?: string;
@@ -25,8 +28,12 @@ export interface LlMountChild {
   readonly pid: number;
   readonly process: ChildProcess;
   readonly exited: Promise<number | string>;
-  /** Asks the child for a line of state ("inodes <n>"): the inode table size. */
-  query(cmd: 'inodes'): Promise<string>;
+  /**
+   * Asks the child: "inodes" -> "inodes <table size>"; "inval <name>",
+   * "invalentry <name>", "delete <name>" (a name in the root) -> "<cmd> <result>"
+   * after the kernel notification (0 or -errno).
+   */
+  query(cmd: string): Promise<string>;
   /** SIGTERM (clean unmount), SIGKILL after 5 s, then force-unmounts. Idempotent. */
   stop(): Promise<void>;
 }
@@ -60,8 +67,9 @@ export async function startLlMountChild(options: LlChildOptions): Promise<LlMoun
     throw e;
   }
   const query = (cmd: string) => new Promise<string>((resolve) => {
+    const verb = cmd.split(' ')[0];
     const onLine = (line: string) => {
-      if (!line.startsWith(cmd)) return;
+      if (!line.startsWith(`${verb} `)) return;
       lines.off('line', onLine);
       resolve(line);
     };
@@ -88,8 +96,22 @@ async function childMain(arg: string): Promise<void> {
   process.on('SIGTERM', () => void shutdown());
   process.on('SIGINT', () => void shutdown());
   const input = createInterface({ input: process.stdin });
+  const { session, core } = mount;
+  const idOf = async (name: string) => {
+    const st = await fsp.lstat(nodePath.join(options.backingDir, name), { bigint: true }).catch(() => null);
+    return st ? core.table.idOfKey(`${st.dev}:${st.ino}`) ?? 0 : 0;
+  };
+  const commands: Record<string, (name: string) => Promise<number | string>> = {
+    inodes: async () => core.table.size,
+    inval: async (name) => session.invalidateInode(await idOf(name)),
+    invalentry: async (name) => session.invalidateEntry(1, name),
+    delete: async (name) => session.notifyDelete(1, Number(name.split('/')[1] ?? 0), name.split('/')[0]),
+    idof: async (name) => idOf(name),
+  };
   input.on('line', (line) => {
-    if (line === 'inodes') process.stdout.write(`inodes ${mount.core.table.size}\n`);
+    const [verb, arg = ''] = line.split(' ');
+    const run = commands[verb];
+    if (run) void run(arg).then((r) => process.stdout.write(`${verb} ${r}\n`), (e: Error) => process.stdout.write(`${verb} error ${e.message}\n`));
   });
   input.on('close', () => void shutdown());
   process.stdout.write('ready\n');

@@ -36,6 +36,11 @@ export class InodeTable {
     return this.byId.get(id);
   }
 
+  /** The node id the kernel knows for backing inode `key` ("dev:ino"), if any. */
+  idOfKey(key: string): number | undefined {
+    return this.byKey.get(key)?.id;
+  }
+
   /**
    * Adds a lookup reference for the backing inode `key`, taking ownership
    * of `fd` (closed if the inode is already known).
