@@ -6,7 +6,6 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
-ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2' || need_apt+=(libfuse2)
 # The libfuse3 addon (src/agent/fuse/native) is built from source by node-gyp.
 [ -f /usr/include/fuse3/fuse_lowlevel.h ] || need_apt+=(libfuse3-dev)
 command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)

@@ -32,8 +32,8 @@ describe('libfuse3 addon input checks', () => {
 
   it('returns -errno from system calls instead of throwing', () => {
     assert.equal(addon.sys.mknod('/nonexistent/dir/x', 0o10644, 0), -2);
-    assert.equal(addon.sys.getxattr('/nonexistent', 'user.x', 0), -2);
+    assert.equal(addon.sys.getxattr('/nonexistent', 'user.x', 0, true), -2);
     assert.equal(addon.sys.rename2('/nonexistent/a', '/nonexistent/b', 1), -2);
-    assert.throws(() => addon.sys.getxattr('/tmp\0x', 'user.x', 0), TypeError);
+    assert.throws(() => addon.sys.getxattr('/tmp\0x', 'user.x', 0, false), TypeError);
   });
 });

@@ -27,10 +27,8 @@ export interface MountAgentFsOptions {
   logger: Logger;
   /** Let other users in (adds allow_other + default_permissions). Default false. */
   allowOther?: boolean;
-  /** libfuse debug output. Default false. */
-  debug?: boolean;
-  /** Limits and the xattr helper of the backing store. */
-  backing?: Pick<BackingStoreOptions, 'maxIoLength' | 'maxOpenFiles' | 'xattrHelper'>;
+  /** Limits of the backing store, and whether it serves extended attributes. */
+  backing?: Pick<BackingStoreOptions, 'maxIoLength' | 'maxOpenFiles' | 'xattrs'>;
   /** Replace a mount at mountPoint whose server still answers. Default false (refuse). */
   takeOverLiveMount?: boolean;
 }
@@ -110,8 +108,7 @@ export class AgentFsMount implements AgentFs {
     const hooks = typeof options.hooks === 'function' ? options.hooks(backing) : options.hooks;
     const run = compose(hooks, backing.terminal);
     const vops = new VopBuilder(backing, abort.signal);
-    const mountOptions = [`fsname=coherd:${this.namespace}`, 'subtype=coherd'];
-    if (options.allowOther) mountOptions.push('allow_other', 'default_permissions');
+    const mountOptions = buildFuseOptions(options);
     let session: FuseSession;
     try {
       const rootIno = await backing.lookupIno('/');

@@ -54,10 +54,11 @@ export interface FuseAddon {
 export interface SysCalls {
   rename2(from: string, to: string, flags: number): number;
   mknod(path: string, mode: number, dev: number): number;
-  getxattr(path: string, name: string, size: number): Buffer | number;
-  listxattr(path: string, size: number): Buffer | number;
-  setxattr(path: string, name: string, value: Buffer, flags: number): number;
-  removexattr(path: string, name: string): number;
+  /** nofollow: the l*xattr variants (a final symlink is not followed). */
+  getxattr(path: string, name: string, size: number, nofollow: boolean): Buffer | number;
+  listxattr(path: string, size: number, nofollow: boolean): Buffer | number;
+  setxattr(path: string, name: string, value: Buffer, flags: number, nofollow: boolean): number;
+  removexattr(path: string, name: string, nofollow: boolean): number;
   utimens(target: number | string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): number;
   fchown(fd: number, uid: number, gid: number): number;
   fallocate(fd: number, mode: number, offset: number, length: number): number;

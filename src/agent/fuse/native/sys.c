@@ -41,60 +41,64 @@ static napi_value sys_mknod(napi_env env, napi_callback_info info) {
   return FAIL_OR(env, rc);
 }
 
-/* getxattr(path, name, size): size 0 -> the size; else a Buffer, or -errno. */
+/* getxattr(path, name, size, nofollow): size 0 -> the size; else a Buffer, or -errno. */
 static napi_value sys_getxattr(napi_env env, napi_callback_info info) {
-  napi_value a[3], out;
-  uint64_t size;
-  if (cf_args(env, info, 3, a) || cf_get_u64(env, a[2], &size)) return NULL;
+  napi_value a[4], out;
+  uint64_t size, nofollow;
+  if (cf_args(env, info, 4, a) || cf_get_u64(env, a[2], &size) || cf_get_u64(env, a[3], &nofollow)) return NULL;
   if (size > (64u << 10)) size = 64u << 10;
   char *path = cf_get_string(env, a[0]), *name = path ? cf_get_string(env, a[1]) : NULL;
   if (!name) { free(path); return NULL; }
   void *buf = size ? malloc(size) : NULL;
-  ssize_t n = (size && !buf) ? (errno = ENOMEM, -1) : getxattr(path, name, buf, size);
+  ssize_t n = (size && !buf) ? (errno = ENOMEM, -1)
+            : nofollow ? lgetxattr(path, name, buf, size) : getxattr(path, name, buf, size);
   if (n < 0 || size == 0) out = cf_int(env, n < 0 ? -errno : n);
   else napi_create_buffer_copy(env, (size_t)n, buf, NULL, &out);
   free(buf); free(path); free(name);
   return out;
 }
 
-/* listxattr(path, size): like getxattr, the NUL-separated list. */
+/* listxattr(path, size, nofollow): like getxattr, the NUL-separated list. */
 static napi_value sys_listxattr(napi_env env, napi_callback_info info) {
-  napi_value a[2], out;
-  uint64_t size;
-  if (cf_args(env, info, 2, a) || cf_get_u64(env, a[1], &size)) return NULL;
+  napi_value a[3], out;
+  uint64_t size, nofollow;
+  if (cf_args(env, info, 3, a) || cf_get_u64(env, a[1], &size) || cf_get_u64(env, a[2], &nofollow)) return NULL;
   if (size > (64u << 10)) size = 64u << 10;
   char *path = cf_get_string(env, a[0]);
   if (!path) return NULL;
   char *buf = size ? malloc(size) : NULL;
-  ssize_t n = (size && !buf) ? (errno = ENOMEM, -1) : listxattr(path, buf, size);
+  ssize_t n = (size && !buf) ? (errno = ENOMEM, -1)
+            : nofollow ? llistxattr(path, buf, size) : listxattr(path, buf, size);
   if (n < 0 || size == 0) out = cf_int(env, n < 0 ? -errno : n);
   else napi_create_buffer_copy(env, (size_t)n, buf, NULL, &out);
   free(buf); free(path);
   return out;
 }
 
-/* setxattr(path, name, value, flags) */
+/* setxattr(path, name, value, flags, nofollow) */
 static napi_value sys_setxattr(napi_env env, napi_callback_info info) {
-  napi_value a[4];
+  napi_value a[5];
   int64_t flags;
+  uint64_t nofollow;
   void *data; size_t len;
-  if (cf_args(env, info, 4, a) || cf_get_int(env, a[3], &flags)) return NULL;
+  if (cf_args(env, info, 5, a) || cf_get_int(env, a[3], &flags) || cf_get_u64(env, a[4], &nofollow)) return NULL;
   if (napi_get_buffer_info(env, a[2], &data, &len) != napi_ok) return CF_THROW(env, "expected a Buffer");
   char *path = cf_get_string(env, a[0]), *name = path ? cf_get_string(env, a[1]) : NULL;
   if (!name) { free(path); return NULL; }
-  int rc = setxattr(path, name, data, len, (int)flags);
+  int rc = nofollow ? lsetxattr(path, name, data, len, (int)flags) : setxattr(path, name, data, len, (int)flags);
   napi_value r = FAIL_OR(env, rc);
   free(path); free(name);
   return r;
 }
 
-/* removexattr(path, name) */
+/* removexattr(path, name, nofollow) */
 static napi_value sys_removexattr(napi_env env, napi_callback_info info) {
-  napi_value a[2];
-  if (cf_args(env, info, 2, a)) return NULL;
+  napi_value a[3];
+  uint64_t nofollow;
+  if (cf_args(env, info, 3, a) || cf_get_u64(env, a[2], &nofollow)) return NULL;
   char *path = cf_get_string(env, a[0]), *name = path ? cf_get_string(env, a[1]) : NULL;
   if (!name) { free(path); return NULL; }
-  int rc = removexattr(path, name);
+  int rc = nofollow ? lremovexattr(path, name) : removexattr(path, name);
   napi_value r = FAIL_OR(env, rc);
   free(path); free(name);
   return r;

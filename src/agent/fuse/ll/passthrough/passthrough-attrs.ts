@@ -51,20 +51,20 @@ export function passthroughAttrOps(core: PassthroughCore): AttrOps {
     },
 
     async setxattr(_ctx, ino, name, value, flags) {
-      check(sys.setxattr(core.path(core.node(ino)), name, value, flags), 'setxattr');
+      check(sys.setxattr(core.path(core.node(ino)), name, value, flags, false), 'setxattr');
     },
 
     async getxattr(_ctx, ino, name, size) {
-      return check(sys.getxattr(core.path(core.node(ino)), name, size), 'getxattr');
+      return check(sys.getxattr(core.path(core.node(ino)), name, size, false), 'getxattr');
     },
 
     async listxattr(_ctx, ino, size) {
-      return check(sys.listxattr(core.path(core.node(ino)), size), 'listxattr');
+      return check(sys.listxattr(core.path(core.node(ino)), size, false), 'listxattr');
     },
 
     async removexattr(_ctx, ino, name) {
       if (name === '') throw errnoError('EINVAL', 'empty xattr name');
-      check(sys.removexattr(core.path(core.node(ino)), name), 'removexattr');
+      check(sys.removexattr(core.path(core.node(ino)), name, false), 'removexattr');
     },
   };
 }
