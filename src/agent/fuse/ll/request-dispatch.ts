@@ -6,7 +6,6 @@ import { FuseRequest, SetAttr } from './fuse-request';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 
 const E = constants.errno;
-const UTIME_NOW = (1 << 30) - 1;
 
 /** setattr's request fields as AttrChanges. */
 export function attrChangesOf(r: FuseRequest): AttrChanges {
@@ -22,7 +21,6 @@ export function attrChangesOf(r: FuseRequest): AttrChanges {
   else if (v & SetAttr.MTIME) c.mtime = { sec: r.mtimeSec ?? 0, nsec: r.mtimeNsec ?? 0 };
   return c;
 }
-export { UTIME_NOW };
 
 /**
  * Runs one request against the ops and answers it. Every path ends in
