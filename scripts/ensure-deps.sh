@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v etcd >/dev/null 2>&1 || need_apt+=(etcd-server)
-command -v fusermount >/dev/null 2>&1 || command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
-ldconfig -p 2>/dev/null | grep -q 'libfuse.so.2' || need_apt+=(libfuse2)
+# The libfuse3 addon (src/agent/fuse/native) is built from source by node-gyp.
+[ -f /usr/include/fuse3/fuse_lowlevel.h ] || need_apt+=(libfuse3-dev)
+command -v fusermount3 >/dev/null 2>&1 || need_apt+=(fuse3)
+command -v make >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
 # coherd chaos: clock-skew faults run an agent under libfaketime.
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 # The TLS tests make their CA and certificates with the openssl command line.
@@ -32,5 +35,11 @@ if systemctl is-active --quiet etcd 2>/dev/null; then systemctl stop etcd || tru
 if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]; then
   echo "coherd: installing npm packages" >&2
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+fi
+# npm ci builds the addon (install script); rebuild it when its sources changed since.
+addon=build/Release/coherd_fuse.node
+if [ ! -f "$addon" ] || [ -n "$(find src/agent/fuse/native binding.gyp -newer "$addon" -print -quit)" ]; then
+  echo "coherd: building the libfuse3 addon" >&2
+  npm run --silent build:native >/dev/null
 fi
 npx tsc -p tsconfig.json

@@ -1,9 +1,11 @@
 import * as fs from 'node:fs';
-import { fuseOptionsArgument } from './mount-options';
-import { passthroughOps } from './passthrough-ops';
+import { createLogger } from '../../src/common/logger';
+import { PassthroughMount, mountPassthrough } from '../../src/agent/fuse/ll/passthrough/passthrough-fs';
 
 /**
- * A plain fuse-native passthrough filesystem: the baseline coherd's FUSE
+ * The plain passthrough on coherd's libfuse3 low-level addon
+ * (src/agent/fuse/ll/passthrough: inode-based, kernel cache with 1 s
+ * timeouts and keep_cache, no coherency hooks): the baseline coherd's FUSE
  * data path is compared with. It runs as its own process (started by
  * passthrough-process.ts) because the process serving a mount must never
  * make file calls into it; this process never touches its mount point.
@@ -13,28 +15,6 @@ import { passthroughOps } from './passthrough-ops';
  * Sends {ready: true} over IPC once mounted; unmounts and exits on
  * SIGTERM, SIGINT, an IPC 'stop' message, or when its parent goes away.
  */
-
-interface FuseInstance {
-  mount(cb: (err: Error | null) => void): void;
-  unmount(cb: (err: Error | null) => void): void;
-  _fuseOptions(): string;
-}
-type FuseConstructor = new (mnt: string, ops: object, opts: object) => FuseInstance;
-
-export const FSNAME = 'coherd-bench-passthrough';
-
-/** Mounts backingDir at mountPoint; the caller owns unmounting. */
-export function mountPassthrough(backingDir: string, mountPoint: string): Promise<FuseInstance> {
-  // Loaded lazily: fuse-native is an optional dependency.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Fuse = require('fuse-native') as FuseConstructor;
-  // The ops never wait on anything but the backing disk; keep fuse-native's default per-op timeout.
-  const fuse = new Fuse(mountPoint, passthroughOps(backingDir), { mkdir: false, force: false });
-  const options = fuseOptionsArgument(FSNAME);
-  fuse._fuseOptions = () => options;
-  return new Promise((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve(fuse))));
-}
-
 function main(argv: string[]): void {
   const [backingDir, mountPoint] = argv;
   if (!backingDir || !mountPoint) {
@@ -43,15 +23,15 @@ function main(argv: string[]): void {
   }
   if (!fs.statSync(backingDir).isDirectory()) throw new Error(`${backingDir} is not a directory`);
 
-  let fuse: FuseInstance | undefined;
+  let mount: PassthroughMount | undefined;
   let stopping = false;
   const stop = (code: number) => {
     if (stopping) return;
     stopping = true;
     const exit = () => process.exit(code);
-    if (!fuse) return exit();
+    if (!mount) return exit();
     setTimeout(exit, 5000).unref();
-    fuse.unmount(() => exit());
+    mount.unmount().then(exit, exit);
   };
   process.on('SIGTERM', () => stop(0));
   process.on('SIGINT', () => stop(0));
@@ -60,9 +40,10 @@ function main(argv: string[]): void {
     if (m === 'stop') stop(0);
   });
 
-  mountPassthrough(backingDir, mountPoint).then(
+  const logger = createLogger({ level: 'warn', json: false });
+  mountPassthrough({ backingDir, mountPoint, logger, allowOther: false }).then(
     (mounted) => {
-      fuse = mounted;
+      mount = mounted;
       process.send?.({ ready: true });
     },
     (err: Error) => {

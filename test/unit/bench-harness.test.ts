@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { retryPauseMs, RETRY_CAP_MS } from '../../bench/baselines/etcd3-npm-lock';
 import { ExclusionCheck, SerialisationViolatedError } from '../../bench/cases/exclusion-check';
 import { Cleanup } from '../../bench/cleanup';
-import { fuseOptionsArgument } from '../../bench/passthrough/mount-options';
+import { buildMountOptions } from '../../src/agent/fuse/ll/mount-options';
 
 describe('bench exclusion check', () => {
   it('accepts grants that follow each other', () => {
@@ -79,17 +79,14 @@ describe('bench etcd3 Lock retry policy', () => {
 });
 
 describe('bench passthrough mount options', () => {
-  it('uses the agent’s options with values of 0 spelled out', () => {
-    const arg = fuseOptionsArgument('bench-pt');
-    assert.ok(arg.startsWith('-o'));
-    const options = arg.slice(2).split(',');
-    for (const o of ['direct_io', 'big_writes', 'attr_timeout=0', 'entry_timeout=0', 'negative_timeout=0', 'fsname=bench-pt']) {
-      assert.ok(options.includes(o), `${o} missing from ${arg}`);
-    }
-    assert.ok(!options.some((o) => o.startsWith('subtype=')), 'the passthrough must not pass for a coherd mount');
+  it('checks callers with default_permissions and does not pass for a coherd mount', () => {
+    const options = buildMountOptions({ fsName: 'bench-pt', allowOther: false });
+    assert.deepEqual(options, ['default_permissions', 'fsname=bench-pt']);
+    assert.ok(buildMountOptions({ fsName: 'bench-pt', allowOther: true }).includes('allow_other'));
   });
 
   it('refuses an fsname that would inject options', () => {
-    assert.throws(() => fuseOptionsArgument('x,allow_other'), RangeError);
+    assert.throws(() => buildMountOptions({ fsName: 'x,allow_other' }), TypeError);
+    assert.throws(() => buildMountOptions({ fsName: 'x', extra: ['a,b'] }), TypeError);
   });
 });

@@ -15,7 +15,7 @@ test('over the real backing store: buffered writes, cached reads, flush on fsync
   const dir = mkdtempSync(join(tmpdir(), 'coherd-coherency-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'f'), 'hello world');
-  const store = await BackingStore.open({ dir, logger: silentLogger(), xattrHelper: false });
+  const store = await BackingStore.open({ dir, logger: silentLogger(), xattrs: false });
   t.after(() => store.close());
   const clock = new FakeClock(0);
   const client = new FakeTokenClient('A', new FakeCoordinator(), clock);

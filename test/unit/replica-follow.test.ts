@@ -75,7 +75,7 @@ async function world(hosts = 2): Promise<World> {
   const dir = await fsp.mkdtemp(nodePath.join(root, 'w-'));
   const backingDir = nodePath.join(dir, 'backing');
   await fsp.mkdir(backingDir);
-  const backing = await BackingStore.open({ dir: backingDir, logger, xattrHelper: false });
+  const backing = await BackingStore.open({ dir: backingDir, logger });
   const list: Host[] = [];
   for (let i = 0; i < hosts; i++) list.push(await Host.start(backing, nodePath.join(dir, 'journals', `host-${i}`)));
   return { dir, backingDir, mirrorDir: nodePath.join(dir, 'mirror'), stateDir: nodePath.join(dir, 'state'), backing, hosts: list };

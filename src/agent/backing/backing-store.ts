@@ -1,4 +1,3 @@
-import { promises as fsp } from 'fs';
 import { Logger } from '../../common/logger';
 import { Terminal, Vop, VopResult } from '../vop';
 import { BackingEntryOps } from './backing-entry-ops';
@@ -7,7 +6,7 @@ import { DEFAULT_MAX_IO_LENGTH, XATTR_NAME_MAX, XATTR_SIZE_MAX } from './backing
 import { BackingPaths } from './backing-paths';
 import { ErrnoError, normalizeBackingError } from './errno-error';
 import { DEFAULT_MAX_OPEN_FILES, HandleTable } from './handle-table';
-import { XattrHelper } from './xattr-helper';
+import { BackingXattrs } from './backing-xattrs';
 
 export interface BackingStoreOptions {
   /** The shared directory; must exist. */
@@ -17,8 +16,8 @@ export interface BackingStoreOptions {
   maxIoLength?: number;
   /** Open handle bound (EMFILE above). Default 65536. */
   maxOpenFiles?: number;
-  /** python3 used for extended attributes; false disables them (EOPNOTSUPP). Default '/usr/bin/python3' if present, else 'python3'. */
-  xattrHelper?: string | false;
+  /** Extended attributes (through the FUSE addon's l*xattr calls); false refuses them with EOPNOTSUPP. Default true. */
+  xattrs?: boolean;
 }
 
 /**
@@ -33,23 +32,20 @@ export class BackingStore {
   readonly handles: HandleTable;
   private readonly files: BackingFileOps;
   private readonly entries: BackingEntryOps;
-  private readonly xattrs: XattrHelper;
+  private readonly xattrs: BackingXattrs | null;
   /** Bound terminal for compose(). */
   readonly terminal: Terminal = (vop) => this.execute(vop);
 
-  private constructor(readonly paths: BackingPaths, options: BackingStoreOptions, xattrCommand: string | false) {
-    const logger = options.logger.child({ component: 'backing' });
+  private constructor(readonly paths: BackingPaths, options: BackingStoreOptions) {
     this.handles = new HandleTable(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
     this.files = new BackingFileOps(paths, this.handles, options.maxIoLength ?? DEFAULT_MAX_IO_LENGTH);
     this.entries = new BackingEntryOps(paths);
-    this.xattrs = new XattrHelper(xattrCommand, logger);
+    this.xattrs = options.xattrs === false ? null : new BackingXattrs();
   }
 
   static async open(options: BackingStoreOptions): Promise<BackingStore> {
     const paths = await BackingPaths.create(options.dir);
-    let xattr = options.xattrHelper;
-    if (xattr === undefined) xattr = await fsp.access('/usr/bin/python3').then(() => '/usr/bin/python3', () => 'python3');
-    return new BackingStore(paths, options, xattr);
+    return new BackingStore(paths, options);
   }
 
   get root(): string {
@@ -84,9 +80,13 @@ export class BackingStore {
     }
   }
 
-  /** Closes every open handle and the xattr helper (unmount). */
+  private xattrsOrRefuse(): BackingXattrs {
+    if (!this.xattrs) throw new ErrnoError('EOPNOTSUPP', 'extended attributes are turned off');
+    return this.xattrs;
+  }
+
+  /** Closes every open handle (unmount). */
   async close(): Promise<void> {
-    this.xattrs.close();
     await this.handles.closeAll();
   }
 
@@ -124,11 +124,11 @@ export class BackingStore {
         if (!Buffer.isBuffer(value) || value.length > XATTR_SIZE_MAX) throw new ErrnoError('E2BIG', 'xattr value too large');
         const flags = vop.args.flags;
         if (flags !== 0 && flags !== 1 && flags !== 2) throw new ErrnoError('EINVAL', 'bad setxattr flags');
-        return this.xattrs.set(await this.paths.resolve(path), xattrName(vop.args.name), value, flags);
+        return this.xattrsOrRefuse().set(await this.paths.resolve(path), xattrName(vop.args.name), value, flags);
       }
-      case 'getxattr': return this.xattrs.get(await this.paths.resolve(path), xattrName(vop.args.name));
-      case 'listxattr': return this.xattrs.list(await this.paths.resolve(path));
-      case 'removexattr': return this.xattrs.remove(await this.paths.resolve(path), xattrName(vop.args.name));
+      case 'getxattr': return this.xattrsOrRefuse().get(await this.paths.resolve(path), xattrName(vop.args.name));
+      case 'listxattr': return this.xattrsOrRefuse().list(await this.paths.resolve(path));
+      case 'removexattr': return this.xattrsOrRefuse().remove(await this.paths.resolve(path), xattrName(vop.args.name));
       default: {
         const unknown: { op?: unknown } = vop;
         throw new ErrnoError('ENOSYS', `unknown op ${String(unknown.op)}`);

@@ -4,7 +4,7 @@ import { errnoNameOf } from '../../common/errno-table';
 const ERRNO = constants.errno as Record<string, number>;
 const EIO = ERRNO.EIO;
 
-/** The negative errno fuse-native expects for anything thrown (the table in errno-table.ts decides the name). */
+/** The negative errno for anything thrown (the table in errno-table.ts decides the name). */
 export function fuseErrnoOf(e: unknown): { name: string; code: number } {
   const name = errnoNameOf(e);
   const n = ERRNO[name];

@@ -5,10 +5,9 @@ import { Logger } from '../../common/logger';
 import { BackingStore, BackingStoreOptions } from '../backing/backing-store';
 import { compose } from '../hooks/compose';
 import { Hook } from '../vop';
-import { AgentFuse, createAgentFuseClass } from './agent-fuse';
 import { buildFuseOptions } from './fuse-options';
-import { loadFuseNative } from './fuse-native-binding';
-import { createFuseOps } from './fuse-ops';
+import { FuseSession } from './ll/fuse-session';
+import { vopLowLevelOps } from './ll/vop-low-level-ops';
 import { clearStaleMount, forceUnmount } from './stale-mount';
 import { VopBuilder } from './vop-builder';
 
@@ -28,10 +27,8 @@ export interface MountAgentFsOptions {
   logger: Logger;
   /** Let other users in (adds allow_other + default_permissions). Default false. */
   allowOther?: boolean;
-  /** libfuse debug output. Default false. */
-  debug?: boolean;
-  /** Limits and the xattr helper of the backing store. */
-  backing?: Pick<BackingStoreOptions, 'maxIoLength' | 'maxOpenFiles' | 'xattrHelper'>;
+  /** Limits of the backing store, and whether it serves extended attributes. */
+  backing?: Pick<BackingStoreOptions, 'maxIoLength' | 'maxOpenFiles' | 'xattrs'>;
   /** Replace a mount at mountPoint whose server still answers. Default false (refuse). */
   takeOverLiveMount?: boolean;
 }
@@ -55,7 +52,7 @@ export async function mountAgentFs(options: MountAgentFsOptions): Promise<AgentF
 }
 
 interface Live {
-  fuse: AgentFuse;
+  session: FuseSession;
   backing: BackingStore;
   abort: AbortController;
 }
@@ -110,33 +107,28 @@ export class AgentFsMount implements AgentFs {
     const abort = new AbortController();
     const hooks = typeof options.hooks === 'function' ? options.hooks(backing) : options.hooks;
     const run = compose(hooks, backing.terminal);
-    const ops = createFuseOps({ run, vops: new VopBuilder(backing, abort.signal), logger });
+    const vops = new VopBuilder(backing, abort.signal);
     const mountOptions = buildFuseOptions(options);
-    const { Fuse, binding } = loadFuseNative();
-    const AgentFuseClass = createAgentFuseClass(Fuse, binding);
-    const fuse = new AgentFuseClass(mountPoint, ops, {
-      // No per-op timeout: ops may wait for tokens and locks; a fuse-native
-      // timeout would reply while the op still runs (and may still write).
-      timeout: false,
-      agent: { mountOptions, detach: (mnt: string) => forceUnmount(mnt, logger) },
-    });
+    let session: FuseSession;
     try {
-      await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+      const rootIno = await backing.lookupIno('/');
+      if (rootIno === undefined) throw new InvalidArgumentError('INVALID_ARGUMENT', 'backing directory vanished', { backingDir });
+      session = new FuseSession({ mountPoint, options: mountOptions, ops: vopLowLevelOps(run, vops, rootIno), logger });
     } catch (e) {
       await backing.close();
       await forceUnmount(mountPoint, logger).catch(() => undefined);
       throw e;
     }
-    this.live = { fuse, backing, abort };
+    this.live = { session, backing, abort };
     logger.info('mounted', { namespace: this.namespace, backingDir, options: mountOptions.join(',') });
   }
 
   private async doUnmount(live: Live): Promise<void> {
     live.abort.abort(new CancelledError('CANCELLED', 'unmounting'));
     try {
-      await new Promise<void>((resolve, reject) => live.fuse.unmount((err) => (err ? reject(err) : resolve())));
+      await live.session.unmount();
     } catch (e) {
-      this.logger.warn('fuse-native unmount failed; forcing', { error: (e as Error).message });
+      this.logger.warn('fuse unmount failed; forcing', { error: (e as Error).message });
       await forceUnmount(this.mountPoint, this.logger);
     } finally {
       this.live = null;

@@ -1,0 +1,27 @@
+{
+  "targets": [
+    {
+      "target_name": "coherd_fuse",
+      "sources": [
+        "src/agent/fuse/native/addon.c",
+        "src/agent/fuse/native/napi-util.c",
+        "src/agent/fuse/native/requests.c",
+        "src/agent/fuse/native/to-js.c",
+        "src/agent/fuse/native/stat-js.c",
+        "src/agent/fuse/native/ops-entry.c",
+        "src/agent/fuse/native/ops-file.c",
+        "src/agent/fuse/native/ops-attr.c",
+        "src/agent/fuse/native/ops-lock.c",
+        "src/agent/fuse/native/reply.c",
+        "src/agent/fuse/native/reply-data.c",
+        "src/agent/fuse/native/session.c",
+        "src/agent/fuse/native/notify.c",
+        "src/agent/fuse/native/sys.c"
+      ],
+      "include_dirs": ["/usr/include/fuse3"],
+      "libraries": ["-lfuse3", "-lpthread"],
+      "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

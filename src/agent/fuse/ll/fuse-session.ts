@@ -1,0 +1,125 @@
+import { constants } from 'os';
+import { Logger } from '../../../common/logger';
+import { FuseAddon, SessionHandle, loadFuseAddon } from './fuse-addon';
+import { FuseRequest } from './fuse-request';
+import { LowLevelOps } from './low-level-ops';
+import { RequestDispatch } from './request-dispatch';
+
+export interface FuseSessionOptions {
+  mountPoint: string;
+  /** -o options (see mount-options.ts). */
+  options: string[];
+  ops: LowLevelOps;
+  logger: Logger;
+  /** Surface getlk/setlk/flock to ops (cluster locks); without it the kernel keeps locks local. */
+  locks?: boolean;
+  /** Called once if the kernel side goes away without unmount() (fusermount -u, abort). */
+  onClosed?: () => void;
+}
+
+/** Thrown into a waiting op's signal by FUSE_INTERRUPT; maps to EINTR. */
+export class InterruptedError extends Error {
+  readonly code = 'EINTR';
+  constructor() { super('interrupted by the caller'); this.name = 'InterruptedError'; }
+}
+
+/**
+ * One mounted low-level FUSE session. Requests arrive on the JS thread
+ * (posted by the addon's loop thread); each runs against `ops` and is
+ * answered when its promise settles. Notifications go to the addon's
+ * notify thread; unmount() waits for those in flight first (the loop keeps
+ * serving meanwhile), so no notification can wait on a request that will
+ * never be answered.
+ */
+export class FuseSession {
+  private handle: SessionHandle | null;
+  private readonly addon: FuseAddon;
+  private readonly dispatch: RequestDispatch;
+  private readonly unmounting = new AbortController();
+  private readonly waiting = new Map<number, AbortController>();
+  private readonly notifying = new Set<Promise<number>>();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly options: FuseSessionOptions) {
+    this.addon = loadFuseAddon();
+    this.dispatch = new RequestDispatch(this.addon, options.ops, options.logger);
+    this.handle = this.addon.mount(options.mountPoint, options.options.join(','), (r) => this.onRequest(r), { locks: options.locks === true });
+  }
+
+  get mounted(): boolean {
+    return this.handle !== null && this.closing === null;
+  }
+
+  /** Drops cached pages of ino in [offset, offset+length) (length 0: to the end; offset -1: attributes only). */
+  invalidateInode(ino: number, offset = 0, length = 0): Promise<number> {
+    return this.track((h) => this.addon.notifyInvalInode(h, ino, offset, length));
+  }
+
+  /** Drops the kernel's cached entry parent/name (and its negative entry). */
+  invalidateEntry(parent: number, name: string): Promise<number> {
+    return this.track((h) => this.addon.notifyInvalEntry(h, parent, name));
+  }
+
+  /** Tells the kernel parent/name (child) was deleted elsewhere. */
+  notifyDelete(parent: number, child: number, name: string): Promise<number> {
+    return this.track((h) => this.addon.notifyDelete(h, parent, child, name));
+  }
+
+  /** Idempotent: waits for notifications in flight, then unmounts (lazily) and frees the session. */
+  unmount(): Promise<void> {
+    if (!this.closing) this.closing = this.close();
+    return this.closing;
+  }
+
+  private async close(): Promise<void> {
+    this.unmounting.abort(new InterruptedError());
+    await Promise.allSettled([...this.notifying]);
+    const h = this.handle;
+    this.handle = null;
+    if (h) this.addon.unmount(h);
+  }
+
+  private track(call: (h: SessionHandle) => Promise<number>): Promise<number> {
+    if (!this.handle || this.closing) return Promise.resolve(-constants.errno.ENOTCONN);
+    const p = call(this.handle);
+    this.notifying.add(p);
+    void p.finally(() => this.notifying.delete(p));
+    return p;
+  }
+
+  private onRequest(r: FuseRequest): void {
+    switch (r.op) {
+      case 'forget':
+        this.options.ops.forget?.(r.ino, r.nlookup ?? 0);
+        return;
+      case 'interrupt':
+        this.waiting.get(r.id)?.abort(new InterruptedError());
+        return;
+      case 'closed':
+        if (this.handle && !this.closing) {
+          this.options.logger.warn('fuse mount closed from outside', { mountPoint: this.options.mountPoint });
+          void this.unmount().then(() => this.options.onClosed?.());
+        }
+        return;
+      default:
+        this.run(r);
+    }
+  }
+
+  /** Lock waits get their own signal, aborted by FUSE_INTERRUPT or unmount. */
+  private run(r: FuseRequest): void {
+    const base = { uid: r.uid, gid: r.gid, pid: r.pid, umask: r.umask };
+    if (!(r.sleep && (r.op === 'setlk' || r.op === 'flock'))) {
+      void this.dispatch.run(r, { ...base, signal: this.unmounting.signal });
+      return;
+    }
+    const c = new AbortController();
+    const onUnmount = () => c.abort(this.unmounting.signal.reason);
+    this.unmounting.signal.addEventListener('abort', onUnmount, { once: true });
+    this.waiting.set(r.id, c);
+    void this.dispatch.run(r, { ...base, signal: c.signal }).finally(() => {
+      this.waiting.delete(r.id);
+      this.unmounting.signal.removeEventListener('abort', onUnmount);
+    });
+  }
+}

@@ -1,0 +1,146 @@
+import { constants } from 'os';
+import { VopBuilder } from '../vop-builder';
+import { VopDirEntry, VopRunner, VopStat } from '../../vop';
+import { AddonDirEntry, AddonEntry } from './fuse-addon';
+import { AttrChanges, LowLevelOps } from './low-level-ops';
+import { PathNode, PathNodeTable } from './path-node-table';
+
+const E = constants.errno;
+const O_TRUNC = 0o1000;
+const errno = (code: keyof typeof E) => Object.assign(new Error(code), { code });
+
+/**
+ * The agent's ops on the low-level session: every kernel request becomes a
+ * vop run through `compose([journal, coherency, rangeLock], backing)`, as
+ * with fuse-native. Caching stays off (zero timeouts, direct_io) until the
+ * coherency hook drives the kernel cache with notifications.
+ */
+export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, rootIno: number): LowLevelOps {
+  const nodes = new PathNodeTable(rootIno);
+  const dirs = new Map<number, { path: string; entries: VopDirEntry[] | null }>();
+  let nextDir = 1;
+  const node = (id: number): PathNode => {
+    const n = nodes.get(id);
+    if (!n) throw errno('ESTALE');
+    return n;
+  };
+  const entryOf = (n: PathNode, st: VopStat): AddonEntry => ({ ino: n.id, generation: 1, attr: st, attrTimeout: 0, entryTimeout: 0 });
+  const lookupPath = async (path: string): Promise<AddonEntry> => {
+    const st = await run(await vops.getattrOnPath(path));
+    return entryOf(nodes.ref(st.ino, path), st);
+  };
+  const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
+
+  async function setattr(id: number, c: AttrChanges, fh?: number): Promise<VopStat> {
+    const path = node(id).path;
+    if (c.mode !== undefined) await run(await vops.onPath('chmod', path, { mode: c.mode }));
+    if (c.uid !== undefined || c.gid !== undefined) await run(await vops.onPath('chown', path, { uid: c.uid ?? -1, gid: c.gid ?? -1 }));
+    if (c.size !== undefined) {
+      await run(fh !== undefined ? vops.onHandle('truncate', path, fh, { size: c.size, fh }) : await vops.onPath('truncate', path, { size: c.size }));
+    }
+    if (c.atime !== undefined || c.mtime !== undefined) {
+      const cur = await run(await vops.getattrOnPath(path));
+      const ms = (t: AttrChanges['atime'], keep: number) => (t === undefined ? keep : t === 'now' ? Date.now() : t.sec * 1000 + t.nsec / 1e6);
+      await run(await vops.onPath('utimens', path, { atimeMs: ms(c.atime, cur.atimeMs), mtimeMs: ms(c.mtime, cur.mtimeMs) }));
+    }
+    return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
+  }
+
+  return {
+    lookup: (_c, parent, name) => lookupPath(child(parent, name)),
+    forget: (id, n) => nodes.forget(id, n),
+    async getattr(_c, id, fh) {
+      const path = node(id).path;
+      const attr = fh !== undefined ? await run(vops.onHandle('getattr', path, fh, { fh })) : await run(await vops.getattrOnPath(path));
+      return { attr, attrTimeout: 0 };
+    },
+    setattr: async (_c, id, changes, fh) => ({ attr: await setattr(id, changes, fh), attrTimeout: 0 }),
+    readlink: async (_c, id) => run(await vops.onPath('readlink', node(id).path, {})),
+    async mknod(_c, parent, name, mode, dev) {
+      await run(await vops.onEntry('mknod', child(parent, name), { mode, dev }, false));
+      return lookupPath(child(parent, name));
+    },
+    async mkdir(_c, parent, name, mode) {
+      await run(await vops.onEntry('mkdir', child(parent, name), { mode }, false));
+      return lookupPath(child(parent, name));
+    },
+    unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
+    rmdir: async (_c, parent, name) => { await run(await vops.onEntry('rmdir', child(parent, name), {}, true)); },
+    async symlink(_c, parent, name, target) {
+      await run(await vops.onEntry('symlink', child(parent, name), { target }, false));
+      return lookupPath(child(parent, name));
+    },
+    async rename(_c, parent, name, newParent, newName, flags) {
+      if (flags !== 0) throw errno('EINVAL');
+      const from = child(parent, name), dest = child(newParent, newName);
+      const [vop, destEntry] = await Promise.all([vops.onEntry('rename', from, { dest }, true), vops.onEntry('rename', dest, { dest }, false)]);
+      vop.args.destParentIno = destEntry.parentIno;
+      await run(vop);
+      nodes.moved(from, dest);
+    },
+    async link(_c, id, newParent, newName) {
+      const dest = child(newParent, newName);
+      const [vop, entry] = await Promise.all([vops.onPath('link', node(id).path, { dest }), vops.onEntry('link', dest, { dest }, false)]);
+      vop.parentIno = entry.parentIno;
+      await run(vop);
+      return lookupPath(dest);
+    },
+    async open(_c, id, flags) {
+      const path = node(id).path;
+      // O_TRUNC arrives with the open (atomic_o_trunc): a truncate vop first, so hooks journal and fence it.
+      if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', path, { size: 0 }));
+      const r = await run(await vops.onPath('open', path, { flags: flags & ~O_TRUNC }));
+      return { fh: r.fh, directIo: true };
+    },
+    async create(_c, parent, name, mode) {
+      const path = child(parent, name);
+      const r = await run(await vops.onEntry('create', path, { mode }, false));
+      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat), open: { fh: r.fh, directIo: true } };
+    },
+    async read(_c, id, fh, size, offset) {
+      const buffer = Buffer.allocUnsafe(size);
+      const n = await run(vops.onHandle('read', node(id).path, fh, { fh, buffer, length: size, offset }));
+      return buffer.subarray(0, n);
+    },
+    write: async (_c, id, fh, data, offset) => run(vops.onHandle('write', node(id).path, fh, { fh, data, offset })),
+    flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
+    release: async (_c, id, fh) => { await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh })); },
+    fsync: async (_c, id, fh, datasync) => { await run(vops.onHandle('fsync', node(id).path, fh, { fh, datasync })); },
+    async opendir(_c, id) {
+      const fh = nextDir++;
+      dirs.set(fh, { path: node(id).path, entries: null });
+      return { fh };
+    },
+    async readdirplus(_c, id, fh, size, offset) {
+      const d = dirs.get(fh);
+      if (!d) throw errno('EBADF');
+      if (offset === 0 || !d.entries) d.entries = await run(await vops.onPath('readdir', node(id).path, {}));
+      const out: AddonDirEntry[] = [];
+      let bytes = 0;
+      for (let i = offset; i < d.entries.length; i++) {
+        const e = d.entries[i];
+        bytes += 152 + ((Buffer.byteLength(e.name) + 7) & ~7);
+        if (bytes > size) break;
+        if (!e.stat) continue;
+        const dot = e.name === '.' || e.name === '..';
+        const ino = dot ? 0 : nodes.ref(e.stat.ino, nodes.childPath(node(id), e.name)).id;
+        out.push({ name: e.name, off: i + 1, ino, generation: 1, attr: e.stat, attrTimeout: 0, entryTimeout: 0 });
+      }
+      return { entries: out, sent: (count) => { for (const e of out.slice(count)) if (e.ino !== 0) nodes.forget(e.ino, 1); } };
+    },
+    releasedir: async (_c, _id, fh) => { dirs.delete(fh); },
+    fsyncdir: async (_c, id, fh, datasync) => { await run(await vops.onPath('fsyncdir', node(id).path, { fh, datasync })); },
+    statfs: async (_c, id) => {
+      const s = await run(await vops.onPath('statfs', node(id).path, {}));
+      return { ...s };
+    },
+    setxattr: async (_c, id, name, value, flags) => { await run(await vops.onPath('setxattr', node(id).path, { name, value, flags })); },
+    getxattr: async (_c, id, name) => run(await vops.onPath('getxattr', node(id).path, { name })),
+    async listxattr(_c, id) {
+      const names = await run(await vops.onPath('listxattr', node(id).path, {}));
+      return Buffer.from(names.map((n) => `${n}\0`).join(''));
+    },
+    removexattr: async (_c, id, name) => { await run(await vops.onPath('removexattr', node(id).path, { name })); },
+    access: async (_c, id, mask) => { await run(await vops.onPath('access', node(id).path, { mode: mask })); },
+  };
+}

@@ -1,0 +1,153 @@
+/*
+ * Kernel cache notifications (inval_inode, inval_entry, delete), run on a
+ * dedicated thread per session: the kernel may wait, inside one of these
+ * calls, for a request this process still has to answer (libfuse documents
+ * the deadlock), so they never run on the loop thread, the JS thread or
+ * libuv's pool (whose threads JS's own fs calls need). Each call returns
+ * a Promise of 0 or -errno (-ENOENT: the kernel had nothing cached).
+ */
+#include "fuse-addon.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum job_kind { INVAL_INODE, INVAL_ENTRY, DELETE };
+
+struct job {
+  struct job *next;
+  enum job_kind kind;
+  fuse_ino_t ino, child;
+  int64_t off, len;
+  char *name;
+  int rc;
+  napi_deferred deferred;
+};
+
+struct cf_notify_queue {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  struct job *head, *tail;
+  int stopping;
+  pthread_t thread;
+  napi_threadsafe_function done;
+  struct fuse_session *se;
+};
+
+static void *notify_main(void *arg) {
+  struct cf_notify_queue *q = arg;
+  for (;;) {
+    pthread_mutex_lock(&q->lock);
+    while (!q->head && !q->stopping) pthread_cond_wait(&q->cond, &q->lock);
+    struct job *j = q->head;
+    if (j) { q->head = j->next; if (!q->head) q->tail = NULL; }
+    pthread_mutex_unlock(&q->lock);
+    if (!j) return NULL; /* stopping and drained */
+    switch (j->kind) {
+      case INVAL_INODE: j->rc = fuse_lowlevel_notify_inval_inode(q->se, j->ino, j->off, j->len); break;
+      case INVAL_ENTRY: j->rc = fuse_lowlevel_notify_inval_entry(q->se, j->ino, j->name, strlen(j->name)); break;
+      case DELETE: j->rc = fuse_lowlevel_notify_delete(q->se, j->ino, j->child, j->name, strlen(j->name)); break;
+    }
+    if (napi_call_threadsafe_function(q->done, j, napi_tsfn_nonblocking) != napi_ok) { free(j->name); free(j); }
+  }
+}
+
+static void settle(napi_env env, napi_value cb, void *ctx, void *data) {
+  (void)cb; (void)ctx;
+  struct job *j = data;
+  if (env) napi_resolve_deferred(env, j->deferred, cf_int(env, j->rc));
+  free(j->name);
+  free(j);
+}
+
+void cf_notify_start(napi_env env, struct cf_session *s) {
+  struct cf_notify_queue *q = calloc(1, sizeof *q);
+  napi_value name;
+  if (!q) return;
+  pthread_mutex_init(&q->lock, NULL);
+  pthread_cond_init(&q->cond, NULL);
+  q->se = s->se;
+  napi_create_string_utf8(env, "coherd-fuse-notify", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, NULL, settle, &q->done) != napi_ok) {
+    free(q);
+    return;
+  }
+  napi_unref_threadsafe_function(env, q->done);
+  if (pthread_create(&q->thread, NULL, notify_main, q) != 0) {
+    napi_release_threadsafe_function(q->done, napi_tsfn_abort);
+    free(q);
+    return;
+  }
+  s->notify = q;
+}
+
+/* Drains queued jobs (they still run: the device is open until destroy), then joins. */
+void cf_notify_stop(struct cf_session *s) {
+  struct cf_notify_queue *q = s->notify;
+  if (!q) return;
+  pthread_mutex_lock(&q->lock);
+  q->stopping = 1;
+  pthread_cond_signal(&q->cond);
+  pthread_mutex_unlock(&q->lock);
+  pthread_join(q->thread, NULL);
+  napi_release_threadsafe_function(q->done, napi_tsfn_release);
+  s->notify = NULL;
+  /* q itself is small and referenced by nothing now; settle() no longer touches it. */
+  pthread_mutex_destroy(&q->lock);
+  pthread_cond_destroy(&q->cond);
+  free(q);
+}
+
+static napi_value enqueue(napi_env env, struct cf_session *s, struct job *j) {
+  napi_value promise;
+  if (!s->notify) { free(j->name); free(j); napi_throw_error(env, "ENOTCONN", "notify thread not running"); return NULL; }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) { free(j->name); free(j); return NULL; }
+  struct cf_notify_queue *q = s->notify;
+  pthread_mutex_lock(&q->lock);
+  if (q->tail) q->tail->next = j; else q->head = j;
+  q->tail = j;
+  pthread_cond_signal(&q->cond);
+  pthread_mutex_unlock(&q->lock);
+  return promise;
+}
+
+/* notifyInvalInode(session, ino, off, len): len 0 = to the end; off -1 = attributes only. */
+static napi_value inval_inode(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  struct cf_session *s;
+  uint64_t ino;
+  int64_t off, len;
+  if (cf_args(env, info, 4, a) || cf_session_from_js(env, a[0], &s) || cf_get_u64(env, a[1], &ino) ||
+      cf_get_int(env, a[2], &off) || cf_get_int(env, a[3], &len)) return NULL;
+  struct job *j = calloc(1, sizeof *j);
+  if (!j) return CF_THROW(env, "out of memory");
+  j->kind = INVAL_INODE; j->ino = ino; j->off = off; j->len = len;
+  return enqueue(env, s, j);
+}
+
+/* notifyInvalEntry(session, parent, name) and notifyDelete(session, parent, child, name). */
+static napi_value entry_job(napi_env env, napi_callback_info info, enum job_kind kind) {
+  napi_value a[4];
+  struct cf_session *s;
+  uint64_t parent, child = 0;
+  size_t n = kind == DELETE ? 4 : 3;
+  if (cf_args(env, info, n, a) || cf_session_from_js(env, a[0], &s) || cf_get_u64(env, a[1], &parent)) return NULL;
+  if (kind == DELETE && cf_get_u64(env, a[2], &child)) return NULL;
+  struct job *j = calloc(1, sizeof *j);
+  if (!j) return CF_THROW(env, "out of memory");
+  if (!(j->name = cf_get_string(env, a[n - 1]))) { free(j); return NULL; }
+  j->kind = kind; j->ino = parent; j->child = child;
+  return enqueue(env, s, j);
+}
+
+static napi_value inval_entry(napi_env env, napi_callback_info info) { return entry_job(env, info, INVAL_ENTRY); }
+static napi_value notify_delete(napi_env env, napi_callback_info info) { return entry_job(env, info, DELETE); }
+
+napi_value cf_init_notify(napi_env env, napi_value exports) {
+  napi_property_descriptor d[] = {
+    { "notifyInvalInode", NULL, inval_inode, NULL, NULL, NULL, napi_default, NULL },
+    { "notifyInvalEntry", NULL, inval_entry, NULL, NULL, NULL, napi_default, NULL },
+    { "notifyDelete", NULL, notify_delete, NULL, NULL, NULL, napi_default, NULL },
+  };
+  napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  return exports;
+}

@@ -1,0 +1,125 @@
+/**
+ * Child entrypoint for tests of the low-level addon: mounts a plain
+ * passthrough (src/agent/fuse/ll/passthrough) over a backing directory and
+ * prints "ready". Tests never serve a mount from their own process; they
+ * use async fs and shell commands on it and stop the child in after().
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { promises as fsp } from 'fs';
+import * as nodePath from 'path';
+import { createInterface } from 'readline';
+import { createLogger, silentLogger } from '../../src/common/logger';
+import { mountPassthrough } from '../../src/agent/fuse/ll/passthrough/passthrough-fs';
+import { forceUnmount } from '../../src/agent/fuse/stale-mount';
+import { CoherdClient } from '../../src/agent/client/coherd-client';
+
+export interface LlChildOptions {
+  backingDir: string;
+  mountPoint: string;
+  attrTimeout?: number;
+  entryTimeout?: number;
+  keepCache?: boolean;
+  /** Coordinator address: cluster fcntl/flock locks through a session with it. */
+  coordinator?: string;
+  namespace?: string;
+}
+
+export interface LlMountChild {
+  readonly pid: number;
+  readonly process: ChildProcess;
+  readonly exited: Promise<number | string>;
+  /**
+   * Asks the child: "inodes" -> "inodes <table size>"; "inval <name>",
+   * "invalentry <name>", "delete <name>" (a name in the root) -> "<cmd> <result>"
+   * after the kernel notification (0 or -errno).
+   */
+  query(cmd: string): Promise<string>;
+  /** SIGTERM (clean unmount), SIGKILL after 5 s, then force-unmounts. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function startLlMountChild(options: LlChildOptions): Promise<LlMountChild> {
+  const child = spawn(process.execPath, [__filename, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => { if (line === 'ready') resolve(); });
+    void exited.then((code) => reject(new Error(`ll mount child exited (${code}) before ready: ${stderr}`)));
+    setTimeout(() => reject(new Error(`ll mount child not ready after 15 s: ${stderr}`)), 15000).unref();
+  });
+  let stopping: Promise<void> | null = null;
+  const stop = () => (stopping ??= (async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await forceUnmount(options.mountPoint, silentLogger()).catch(() => undefined);
+  })());
+  try {
+    await ready;
+  } catch (e) {
+    child.kill('SIGKILL');
+    await stop();
+    throw e;
+  }
+  const query = (cmd: string) => new Promise<string>((resolve) => {
+    const verb = cmd.split(' ')[0];
+    const onLine = (line: string) => {
+      if (!line.startsWith(`${verb} `)) return;
+      lines.off('line', onLine);
+      resolve(line);
+    };
+    lines.on('line', onLine);
+    child.stdin!.write(`${cmd}\n`);
+  });
+  return { pid: child.pid!, process: child, exited, query, stop };
+}
+
+async function childMain(arg: string): Promise<void> {
+  const options = JSON.parse(arg) as LlChildOptions;
+  const logger = createLogger({ level: process.env.COHERD_LOG_LEVEL ?? 'warn', json: false });
+  const client = options.coordinator ? await CoherdClient.connect({ endpoints: [options.coordinator], logger, clientName: `ll-${process.pid}` }) : null;
+  const locks = client ? { client, namespace: options.namespace ?? 'test' } : undefined;
+  const mount = await mountPassthrough({ ...options, logger, locks });
+  let exiting = false;
+  const shutdown = async () => {
+    if (exiting) return;
+    exiting = true;
+    await mount.unmount();
+    await client?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+  const input = createInterface({ input: process.stdin });
+  const { session, core } = mount;
+  const idOf = async (name: string) => {
+    const st = await fsp.lstat(nodePath.join(options.backingDir, name), { bigint: true }).catch(() => null);
+    return st ? core.table.idOfKey(`${st.dev}:${st.ino}`) ?? 0 : 0;
+  };
+  const commands: Record<string, (name: string) => Promise<number | string>> = {
+    inodes: async () => core.table.size,
+    inval: async (name) => session.invalidateInode(await idOf(name)),
+    invalentry: async (name) => session.invalidateEntry(1, name),
+    delete: async (name) => session.notifyDelete(1, Number(name.split('/')[1] ?? 0), name.split('/')[0]),
+    idof: async (name) => idOf(name),
+  };
+  input.on('line', (line) => {
+    const [verb, arg = ''] = line.split(' ');
+    const run = commands[verb];
+    if (run) void run(arg).then((r) => process.stdout.write(`${verb} ${r}\n`), (e: Error) => process.stdout.write(`${verb} error ${e.message}\n`));
+  });
+  input.on('close', () => void shutdown());
+  process.stdout.write('ready\n');
+}
+
+if (require.main === module && process.argv[2]?.startsWith('{')) {
+  childMain(process.argv[2]).catch((e) => {
+    process.stderr.write(`ll mount child failed: ${(e as Error).stack}\n`);
+    process.exit(1);
+  });
+}
