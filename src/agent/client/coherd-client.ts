@@ -183,7 +183,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.add({
-        requestId, message, sentMs: this.clock.nowMs(), onQueued,
+        requestId, message, sentMs: this.clock.nowMs(), epoch: this.epoch, onQueued,
         resolve: (r) => { signal?.removeEventListener('abort', onAbort); resolve(r); },
         reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
       });
@@ -303,7 +303,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     this.pending.take(p.requestId);
     const retryId = this.nextRequestId++;
     const message = { ...(p.message as Record<string, unknown>), requestId: retryId };
-    this.pending.add({ ...p, requestId: retryId, message, sentMs: this.clock.nowMs() });
+    this.pending.add({ ...p, requestId: retryId, message, sentMs: this.clock.nowMs(), epoch: this.epoch });
     this.sendRaw(message);
   }
 
@@ -373,8 +373,9 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     while (!this.closing && !this.isFenced()) {
       try {
         const opened = await this.dial({ resume: { sessionId: this.sessionId, resumeSecret: this.resumeSecret } });
-        this.epoch = Number(opened.epoch);
-        const resend = this.pending.unprocessedAfter(Number(opened.lastRequestId));
+        const epoch = Number(opened.epoch);
+        const { asIs, asNew } = this.pending.toResend(epoch, Number(opened.lastRequestId));
+        this.epoch = epoch;
         if (opened.reclaimRequired === true) {
           this.releases.clear();
           const lost = new Promise<never>((_, reject) => {
@@ -391,10 +392,11 @@ export class CoherdClient extends EventEmitter implements TokenClient {
             this.linkLost = undefined;
           }
           // The new leader numbers from our reclaims on: resend under fresh ids so nothing looks like a duplicate.
-          for (const p of resend) this.resendAsNew(p);
+          for (const p of [...asIs, ...asNew]) this.resendAsNew(p);
         } else {
           this.releases.resumedWithSameLeader();
-          for (const p of resend) this.sendRaw(p.message);
+          for (const p of asIs) this.sendRaw(p.message);
+          for (const p of asNew) this.resendAsNew(p);
           if (this.releases.size > 0) this.sendRaw({ requestId: 0, ack: {} });
         }
         this.emit('reconnected', this.endpoint);

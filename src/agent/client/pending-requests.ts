@@ -4,6 +4,8 @@ export interface PendingRequest {
   message: object;
   /** Clock ms when it was (last) sent. */
   sentMs: number;
+  /** The epoch of the leader it was (last) sent to: request ids mean something only to that leader. */
+  epoch: number;
   resolve(reply: Record<string, unknown>): void;
   reject(e: Error): void;
   onQueued?: () => void;
@@ -27,9 +29,18 @@ export class PendingRequests {
     return p;
   }
 
-  /** Those the coordinator has not processed yet (id above lastProcessed), in id order. */
-  unprocessedAfter(lastProcessed: number): PendingRequest[] {
-    return [...this.byId.values()].filter((p) => p.requestId > lastProcessed).sort((a, b) => a.requestId - b.requestId);
+  /**
+   * After a resume at a leader of `epoch` that processed requests up to
+   * `lastProcessed`: those to send again as they are (sent to this leader,
+   * not processed) and those it never saw (sent to an earlier leader: they
+   * go again under fresh ids, whatever their old ids compare to its count).
+   */
+  toResend(epoch: number, lastProcessed: number): { asIs: PendingRequest[]; asNew: PendingRequest[] } {
+    const all = [...this.byId.values()].sort((a, b) => a.requestId - b.requestId);
+    return {
+      asIs: all.filter((p) => p.epoch === epoch && p.requestId > lastProcessed),
+      asNew: all.filter((p) => p.epoch !== epoch),
+    };
   }
 
   /** Forgets requests whose answers can no longer come (their stream died mid-resume); they are not resent. */
