@@ -24,6 +24,13 @@ export const MUTATIONS: readonly Mutation[] = ['shrink-after-answer', 'skip-inva
 
 type Patchable = Record<string, unknown>;
 
+/** The object a mutation patches; throws when the code moved, so a mutation never silently plants nothing. */
+function part(owner: Patchable, name: string): Patchable {
+  const value = owner[name];
+  if (typeof value !== 'object' || value === null) throw new Error(`mutation target ${name} not found: the code it patches moved`);
+  return value as Patchable;
+}
+
 export function applyMutation(mutation: Mutation | undefined, hosts: readonly SimHost[]): void {
   if (mutation === undefined) return;
   for (const h of hosts) {
@@ -31,7 +38,7 @@ export function applyMutation(mutation: Mutation | undefined, hosts: readonly Si
     const core = h.core;
     switch (mutation) {
       case 'shrink-after-answer': {
-        const held = client.held as Patchable;
+        const held = part(client, 'held');
         held.reduce = () => false;
         break;
       }
@@ -54,7 +61,7 @@ export function applyMutation(mutation: Mutation | undefined, hosts: readonly Si
         });
         break;
       case 'lose-riding-releases': {
-        const releases = client.releases as Patchable & { clear(): void };
+        const releases = part(part(client, 'channel'), 'releases') as Patchable & { clear(): void };
         releases.resumedWithSameLeader = () => releases.clear();
         break;
       }

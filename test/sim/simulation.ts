@@ -96,7 +96,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       const tokens = h.core.tokens.tokensOf(RESOURCE, 'data').concat(h.core.tokens.tokensOf(RESOURCE, 'attr'));
       console.log(`${h.name} @${sched.nowMs.toFixed(1)}`, JSON.stringify(tokens.map((t) => ({ id: t.lockId, space: t.space, mode: t.mode, r: [t.range.start, t.range.end], v: t.version, inUse: t.inUse, blocked: t.blocked }))),
         'held', JSON.stringify(h.client.heldGrants().map((g) => [g.lockId, g.mode, g.range.start, g.range.end, g.version])),
-        'pending', JSON.stringify([...((h.client as unknown as { pending: { byId: Map<number, { message: object }> } }).pending.byId.values())].map((p) => p.message)));
+        'pending', JSON.stringify([...((h.client as unknown as { channel: { pending: { byId: Map<number, { message: object }> } } }).channel.pending.byId.values())].map((p) => p.message)));
     }
   };
   const drive = async (until: () => boolean, what: string): Promise<void> => {

@@ -2,18 +2,17 @@ import { EventEmitter } from 'node:events';
 import { Clock, SystemClock, TimerHandle } from '../../common/clock';
 import { Logger, silentLogger } from '../../common/logger';
 import { WHOLE_FILE } from '../../common/byte-range';
-import { CancelledError, SessionLostError, UnavailableError, errorFromReason } from '../../common/errors';
+import { SessionLostError, errorFromReason } from '../../common/errors';
 import { rangeToWire, spaceToWire } from '../../common/wire';
 import { TlsFiles } from '../../coordinator/transport-security';
 import { ServerMessage, SessionLink, SessionLinkFactory } from './session-connection';
-import { PendingRequest, PendingRequests } from './pending-requests';
 import { connectToSomeEndpoint } from './endpoint-dialer';
 import { LeaseDeadline } from './lease-deadline';
 import { grantFromWire } from './grant-wire';
 import { HeldGrants } from './held-grants';
 import { RevokeAnsweringDeps, answerRevoke, revokeNoticeFromWire } from './revoke-answering';
-import { ReclaimDeps, reclaimAll } from './session-resume';
-import { RidingReleases } from './riding-releases';
+import { ResumeDeps, resumeSession } from './session-resume';
+import { RequestChannel } from './request-channel';
 import { AcquireOptions, ClientGrant, ConvertOptions, LockListener, RevokeAnswer, RevokeNotice, TokenClient } from './types';
 
 export interface CoherdClientOptions {
@@ -44,22 +43,14 @@ export interface CoherdClientOptions {
 export class CoherdClient extends EventEmitter implements TokenClient {
   sessionId = '';
   ttlMs: number;
-  epoch = 0;
   private resumeSecret = '';
-  private conn: SessionLink | undefined;
-  private readonly pending = new PendingRequests();
+  private readonly channel: RequestChannel;
   private readonly held = new HeldGrants();
   private lockListener: LockListener | undefined;
-  private readonly releases = new RidingReleases();
-  private nextRequestId = 1;
-  private lastSeq = 0;
-  /** The highest seq an outgoing message has acked. */
-  private sentAckSeq = 0;
   private readonly lease: LeaseDeadline;
   private fencedReason: string | undefined;
   private closing = false;
   private heartbeatTimer: TimerHandle | undefined;
-  private ackTimer: TimerHandle | undefined;
   private reconnecting: Promise<void> | undefined;
   private resumeAgain = false;
   /** Set while a resume waits for reclaim answers: the stream it waits on died. */
@@ -69,16 +60,25 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private readonly logger: Logger;
 
   private readonly revokeAnswering: RevokeAnsweringDeps;
-  private readonly reclaimDeps: ReclaimDeps;
+  private readonly resumeDeps: ResumeDeps;
 
   private constructor(private readonly o: CoherdClientOptions) {
     super();
     this.clock = o.clock ?? new SystemClock();
     this.logger = (o.logger ?? silentLogger()).child({ component: 'client' });
+    this.channel = new RequestChannel(this.clock);
     const request = (body: object) => this.request(body);
     const listener = () => this.lockListener;
     this.revokeAnswering = { held: this.held, handler: () => this.revokeHandler, listener, isFenced: () => this.isFenced(), request, logger: this.logger };
-    this.reclaimDeps = { held: this.held, sessionId: () => this.sessionId, request, listener, logger: this.logger };
+    this.resumeDeps = {
+      channel: this.channel,
+      clock: this.clock,
+      dial: (first) => this.dial(first),
+      session: () => ({ sessionId: this.sessionId, resumeSecret: this.resumeSecret }),
+      active: () => !this.closing && !this.isFenced(),
+      onLinkLost: (fn) => { this.linkLost = fn; },
+      reclaim: { held: this.held, sessionId: () => this.sessionId, request, listener, logger: this.logger },
+    };
     this.ttlMs = o.ttlMs ?? 10_000;
     const driftMarginMs = o.driftMarginMs ?? Math.max(100, Math.round(this.ttlMs * 0.02));
     this.lease = new LeaseDeadline(this.clock, driftMarginMs, () => this.fence('LEASE_DEADLINE_PASSED'));
@@ -91,7 +91,12 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   get endpoint(): string {
-    return this.conn?.endpoint ?? '';
+    return this.channel.link?.endpoint ?? '';
+  }
+
+  /** The epoch of the leader this client talks to. */
+  get epoch(): number {
+    return this.channel.epoch;
   }
 
   leaseDeadlineMs(): number {
@@ -154,8 +159,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   releaseLazily(lockId: number): void {
     this.held.forget(lockId);
-    this.releases.add(lockId);
-    this.scheduleAck();
+    this.channel.releaseLazily(lockId);
   }
 
   /** Ends the session: the coordinator frees everything and revokes the lease. */
@@ -163,54 +167,16 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     if (this.closing) return;
     this.closing = true;
     this.stopTimers();
-    if (this.conn?.isOpen && !this.fencedReason) {
+    if (this.channel.link?.isOpen && !this.fencedReason) {
       await Promise.race([this.request({ close: {} }).catch(() => undefined), new Promise((r) => this.clock.setTimer(2000, () => r(undefined)))]);
     }
-    this.conn?.close();
-    this.pending.rejectAll(new SessionLostError('SESSION_EVICTED', 'client closed'));
+    this.channel.link?.close();
+    this.channel.pending.rejectAll(new SessionLostError('SESSION_EVICTED', 'client closed'));
   }
 
   private request(body: object, signal?: AbortSignal, onQueued?: () => void): Promise<Record<string, unknown>> {
     if (this.isFenced()) return Promise.reject(new SessionLostError('LEASE_DEADLINE_PASSED', `session lost: ${this.fencedReason}`));
-    if (signal?.aborted) return Promise.reject(new CancelledError('CANCELLED', 'aborted before sending'));
-    const requestId = this.nextRequestId++;
-    const message = { requestId, ...body };
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        if (!this.pending.take(requestId)) return;
-        this.sendRaw({ requestId: this.nextRequestId++, cancel: { targetRequestId: requestId } });
-        reject(new CancelledError('CANCELLED', 'aborted by the caller'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.add({
-        requestId, message, sentMs: this.clock.nowMs(), epoch: this.epoch, onQueued,
-        resolve: (r) => { signal?.removeEventListener('abort', onAbort); resolve(r); },
-        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
-      });
-      this.sendRaw(message);
-    });
-  }
-
-  /** Takes ownership of `message`: acks and lazy releases ride on it in place (no copy per message). */
-  private sendRaw(message: object): void {
-    const full = message as { requestId: number; ackSeq: number; releaseLockIds: number[] };
-    full.ackSeq = this.lastSeq;
-    full.releaseLockIds = this.releases.take(full.requestId || this.nextRequestId);
-    if (this.conn?.send(full)) this.sentAckSeq = full.ackSeq;
-    else this.releases.notSent(full.releaseLockIds);
-  }
-
-  /**
-   * Acks ride on requests; one timer per 20 ms sends a bare ack only if no
-   * request carried the latest seq meanwhile (arming and cancelling a timer
-   * per message cost ~3 % of CPU under load).
-   */
-  private scheduleAck(): void {
-    if (this.ackTimer) return;
-    this.ackTimer = this.clock.setTimer(20, () => {
-      this.ackTimer = undefined;
-      if (this.lastSeq > this.sentAckSeq) this.sendRaw({ requestId: 0, ack: {} });
-    });
+    return this.channel.send(body, signal, onQueued);
   }
 
   private async openSession(): Promise<void> {
@@ -224,7 +190,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     this.sessionId = String(opened.sessionId);
     this.resumeSecret = String(opened.resumeSecret);
     this.ttlMs = Number(opened.ttlMs);
-    this.epoch = Number(opened.epoch);
+    this.channel.epoch = Number(opened.epoch);
     this.fencedReason = undefined;
     this.lease.start(sentMs, this.ttlMs);
   }
@@ -239,43 +205,38 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       timeoutMs: this.o.connectTimeoutMs ?? 5000,
       openLink: this.o.openLink,
       firstMessage: (lastSeq) => ({ requestId: 0, ackSeq: lastSeq, ...first }),
-      lastSeq: () => this.lastSeq,
+      lastSeq: () => this.channel.lastSeq,
       handlers: (getConn) => ({
         onMessage: (m) => this.onMessage(m),
         onClosed: (reason) => this.onConnectionClosed(getConn(), reason),
       }),
     });
-    this.conn = conn;
+    this.channel.link = conn;
     return opened;
   }
 
   private onMessage(m: ServerMessage): void {
-    const seq = Number(m.seq ?? 0);
-    if (seq > 0) {
-      if (seq <= this.lastSeq) return;
-      this.lastSeq = seq;
-      this.scheduleAck();
-    }
     const requestId = Number(m.requestId ?? 0);
-    if (requestId > 0) this.releases.answered(requestId);
+    if (!this.channel.received(Number(m.seq ?? 0), requestId)) return;
+    const pending = this.channel.pending;
     const body = m.body;
     const payload = (body ? m[body] : {}) as Record<string, unknown>;
     switch (body) {
       case 'opened': return; // handled by the dialer
-      case 'queued': this.pending.get(requestId)?.onQueued?.(); return;
+      case 'queued': pending.get(requestId)?.onQueued?.(); return;
       case 'revoke': void answerRevoke(this.revokeAnswering, revokeNoticeFromWire(payload)); return;
       case 'evicted': this.fence(String(payload.reason || 'SESSION_EVICTED')); return;
       case 'heartbeatAck': return this.onHeartbeatAck(requestId, Number(payload.ttlMs));
       case 'error': {
         if (payload.reason === 'RECOVERING' && this.retryLater(requestId)) return;
-        const p = this.pending.take(requestId);
+        const p = pending.take(requestId);
         const err = errorFromReason(String(payload.reason), String(payload.message), { leaderAddress: payload.leaderAddress });
         if (p) p.reject(err);
         else this.logger.debug('error for no pending request', { requestId, reason: payload.reason });
         return;
       }
       case 'granted': case 'converted': case 'reclaimed': {
-        const p = this.pending.take(requestId);
+        const p = pending.take(requestId);
         if (p) return p.resolve(m as Record<string, unknown>);
         // The caller gave up (abort) before the grant arrived: a new lock goes back; an aborted conversion of a held one stays.
         const grant = grantFromWire(payload.lock as Record<string, unknown>);
@@ -284,27 +245,19 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         return;
       }
       default:
-        this.pending.take(requestId)?.resolve(m as Record<string, unknown>);
+        pending.take(requestId)?.resolve(m as Record<string, unknown>);
     }
   }
 
   /** The leader is still in its recovery window: ask again shortly, under a new request id. */
   private retryLater(requestId: number): boolean {
-    const p = this.pending.take(requestId);
+    const p = this.channel.pending.take(requestId);
     if (!p) return false;
     this.clock.setTimer(100, () => {
       if (this.fencedReason || this.closing) return p.reject(new SessionLostError('LEASE_DEADLINE_PASSED', `session lost: ${this.fencedReason ?? 'closed'}`));
-      this.resendAsNew(p);
+      this.channel.resendAsNew(p);
     });
     return true;
-  }
-
-  private resendAsNew(p: PendingRequest): void {
-    this.pending.take(p.requestId);
-    const retryId = this.nextRequestId++;
-    const message = { ...(p.message as Record<string, unknown>), requestId: retryId };
-    this.pending.add({ ...p, requestId: retryId, message, sentMs: this.clock.nowMs(), epoch: this.epoch });
-    this.sendRaw(message);
   }
 
   private scheduleHeartbeat(delayMs: number): void {
@@ -317,7 +270,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   private onHeartbeatAck(requestId: number, ttlMs: number): void {
-    const p = this.pending.take(requestId);
+    const p = this.channel.pending.take(requestId);
     if (!p) return;
     this.lease.confirmed(p.sentMs, ttlMs);
     p.resolve({});
@@ -327,20 +280,19 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     if (this.fencedReason !== undefined) return;
     this.fencedReason = reason;
     this.held.clear();
-    this.releases.clear();
+    this.channel.releases.clear();
     this.heartbeatTimer?.cancel();
     this.logger.warn('session fenced', { session: this.sessionId, reason });
-    this.pending.rejectAll(new SessionLostError(reason === 'SESSION_EVICTED' ? 'SESSION_EVICTED' : 'LEASE_DEADLINE_PASSED', `session lost: ${reason}`));
+    this.channel.pending.rejectAll(new SessionLostError(reason === 'SESSION_EVICTED' ? 'SESSION_EVICTED' : 'LEASE_DEADLINE_PASSED', `session lost: ${reason}`));
     this.emit('fenced', reason);
     if (this.o.renewSession && !this.closing) void this.renew();
   }
 
   private async renew(): Promise<void> {
-    this.conn?.close();
+    this.channel.link?.close();
     for (let attempt = 0; !this.closing; attempt++) {
       try {
-        this.lastSeq = 0;
-        this.sentAckSeq = 0;
+        this.channel.restartSequence();
         await this.openSession();
         this.logger.info('new session after fencing', { session: this.sessionId });
         this.emit('session', this.sessionId);
@@ -353,7 +305,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   private onConnectionClosed(conn: SessionLink, reason: string): void {
-    if (conn !== this.conn || this.closing || this.fencedReason) return;
+    if (conn !== this.channel.link || this.closing || this.fencedReason) return;
     this.logger.warn('session stream lost; resuming', { session: this.sessionId, reason });
     // A resume under way may be waiting for answers on the stream that just died: interrupt it.
     this.linkLost?.();
@@ -370,48 +322,14 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   }
 
   private async resume(): Promise<void> {
-    while (!this.closing && !this.isFenced()) {
-      try {
-        const opened = await this.dial({ resume: { sessionId: this.sessionId, resumeSecret: this.resumeSecret } });
-        const epoch = Number(opened.epoch);
-        const { asIs, asNew } = this.pending.toResend(epoch, Number(opened.lastRequestId));
-        this.epoch = epoch;
-        if (opened.reclaimRequired === true) {
-          this.releases.clear();
-          const lost = new Promise<never>((_, reject) => {
-            this.linkLost = () => reject(new UnavailableError('COORDINATOR_UNAVAILABLE', 'session stream lost while reclaiming'));
-          });
-          lost.catch(() => undefined);
-          try {
-            await reclaimAll(this.reclaimDeps, lost);
-          } catch (e) {
-            // Those answers will never come: forget the requests, reclaim again on the next stream.
-            this.pending.dropWhere((p) => 'reclaim' in p.message || 'reclaimComplete' in p.message);
-            throw e;
-          } finally {
-            this.linkLost = undefined;
-          }
-          // The new leader numbers from our reclaims on: resend under fresh ids so nothing looks like a duplicate.
-          for (const p of [...asIs, ...asNew]) this.resendAsNew(p);
-        } else {
-          this.releases.resumedWithSameLeader();
-          for (const p of asIs) this.sendRaw(p.message);
-          for (const p of asNew) this.resendAsNew(p);
-          if (this.releases.size > 0) this.sendRaw({ requestId: 0, ack: {} });
-        }
-        this.emit('reconnected', this.endpoint);
-        return;
-      } catch (e) {
-        const reason = (e as { reason?: string }).reason;
-        if (reason === 'SESSION_NOT_FOUND' || reason === 'SESSION_NOT_OWNED') return this.fence('SESSION_EXPIRED');
-        await new Promise((r) => this.clock.setTimer(200, () => r(undefined)));
-      }
-    }
+    const outcome = await resumeSession(this.resumeDeps);
+    if (outcome === 'resumed') this.emit('reconnected', this.endpoint);
+    else if (outcome === 'expired') this.fence('SESSION_EXPIRED');
   }
 
   private stopTimers(): void {
     this.heartbeatTimer?.cancel();
     this.lease.stop();
-    this.ackTimer?.cancel();
+    this.channel.stop();
   }
 }

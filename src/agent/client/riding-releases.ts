@@ -19,6 +19,11 @@ export class RidingReleases {
     return this.waiting.length + this.sent.length;
   }
 
+  /** Releases not yet on any message. */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** The ids to put on a message; `confirmedBy` is the first request id whose answer proves they were processed. */
   take(confirmedBy: number): number[] {
     const ids = this.waiting;

@@ -1,7 +1,10 @@
 import { isCoherdError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { grantFromWire, grantToWire } from './grant-wire';
+import type { Clock } from '../../common/clock';
+import { UnavailableError } from '../../common/errors';
 import type { HeldGrants } from './held-grants';
+import type { RequestChannel } from './request-channel';
 import type { LockListener } from './types';
 
 export interface ReclaimDeps {
@@ -41,4 +44,70 @@ export async function reclaimAll(d: ReclaimDeps, streamLost: Promise<never>): Pr
   }
   await Promise.race([d.request({ reclaimComplete: {} }), streamLost]);
   d.logger.info('reclaimed grants at the new leader', { session: d.sessionId(), grants: grants.length });
+}
+
+export interface ResumeDeps {
+  channel: RequestChannel;
+  clock: Clock;
+  /** Connects and sends the first message; resolves with SessionOpened. */
+  dial(first: object): Promise<Record<string, unknown>>;
+  session(): { sessionId: string; resumeSecret: string };
+  /** False once the client closes or its session is lost: stop trying. */
+  active(): boolean;
+  /** Registers what interrupts a reclaim when the new stream dies (undefined: nothing to interrupt). */
+  onLinkLost(fn: (() => void) | undefined): void;
+  reclaim: ReclaimDeps;
+}
+
+/**
+ * Resumes the session on a new stream (DESIGN §4, §6), retrying until it
+ * works or the session is gone. At a new leader (reclaimRequired) the
+ * client reclaims what it believes it holds, then sends every pending
+ * request under a fresh id (the new leader saw none of them, whatever their
+ * old ids); early releases are dropped (the new leader never had those
+ * locks). At the same leader, what it did not process goes again as it
+ * was, and releases not known to be processed ride again.
+ */
+export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired' | 'stopped'> {
+  const { channel } = d;
+  while (d.active()) {
+    try {
+      const opened = await d.dial({ resume: d.session() });
+      const epoch = Number(opened.epoch);
+      const { asIs, asNew } = channel.pending.toResend(epoch, Number(opened.lastRequestId));
+      channel.epoch = epoch;
+      if (opened.reclaimRequired === true) {
+        channel.releases.clear();
+        await reclaimOnThisStream(d);
+        for (const p of [...asIs, ...asNew]) channel.resendAsNew(p);
+      } else {
+        channel.releases.resumedWithSameLeader();
+        for (const p of asIs) channel.sendRaw(p.message);
+        for (const p of asNew) channel.resendAsNew(p);
+        if (channel.releases.size > 0) channel.sendRaw({ requestId: 0, ack: {} });
+      }
+      return 'resumed';
+    } catch (e) {
+      const reason = (e as { reason?: string }).reason;
+      if (reason === 'SESSION_NOT_FOUND' || reason === 'SESSION_NOT_OWNED') return 'expired';
+      await new Promise((r) => d.clock.setTimer(200, () => r(undefined)));
+    }
+  }
+  return 'stopped';
+}
+
+/** Reclaims, unless the stream dies first: then its reclaim requests are forgotten (their answers never come) and it throws. */
+async function reclaimOnThisStream(d: ResumeDeps): Promise<void> {
+  const lost = new Promise<never>((_, reject) => {
+    d.onLinkLost(() => reject(new UnavailableError('COORDINATOR_UNAVAILABLE', 'session stream lost while reclaiming')));
+  });
+  lost.catch(() => undefined);
+  try {
+    await reclaimAll(d.reclaim, lost);
+  } catch (e) {
+    d.channel.pending.dropWhere((p) => 'reclaim' in p.message || 'reclaimComplete' in p.message);
+    throw e;
+  } finally {
+    d.onLinkLost(undefined);
+  }
 }
