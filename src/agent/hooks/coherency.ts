@@ -1,5 +1,6 @@
 import { constants } from 'fs';
 import { SessionLostError } from '../../common/errors';
+import { onValidatedInode } from '../coherency/validated-inode';
 import { CoherencyCore, CoherencyCoreDeps } from '../coherency/coherency-core';
 import { DataOps } from '../coherency/data-ops';
 import { MetaOps } from '../coherency/meta-ops';
@@ -74,7 +75,8 @@ export function createCoherencyHook(deps: CoherencyHookDeps): CoherencyHook {
       case 'write':
         return ino === undefined ? next(vop) : data.write(vop, next, ino, appendHandles.has(vop.args.fh));
       case 'truncate':
-        return ino === undefined ? next(vop) : data.truncate(vop, next, ino);
+        if (ino === undefined) return next(vop);
+        return vop.args.fh === undefined ? onValidatedInode(core, vop, next, ino, (v, n, i) => data.truncate(v, n, i)) : data.truncate(vop, next, ino);
       case 'getattr':
         return ino === undefined ? next(vop) : meta.getattr(vop, next, ino);
       case 'readdir':
@@ -84,7 +86,7 @@ export function createCoherencyHook(deps: CoherencyHookDeps): CoherencyHook {
       case 'utimens':
       case 'setxattr':
       case 'removexattr':
-        return ino === undefined ? next(vop) : meta.changeAttr(vop, next, ino);
+        return ino === undefined ? next(vop) : onValidatedInode(core, vop, next, ino, (v, n, i) => meta.changeAttr(v, n, i));
       case 'create':
       case 'mkdir':
       case 'mknod':
