@@ -150,7 +150,9 @@ export class SessionRegistry extends EventEmitter {
     for (const kv of kvs.kvs) {
       if (kv.lease === '0') continue;
       const ttl = await etcd.leaseClient.leaseTimeToLive({ ID: kv.lease, keys: false }).catch(() => undefined);
-      const ms = Number(ttl?.TTL ?? 0) * 1000;
+      // etcd reports whole seconds left, rounded down: count the second it may have cut off.
+      const seconds = Number(ttl?.TTL ?? 0);
+      const ms = seconds > 0 ? (seconds + 1) * 1000 : 0;
       if (ms > longestMs) longestMs = ms;
     }
     return longestMs;

@@ -108,3 +108,31 @@ test('one etcd member of three killed: the cluster keeps serving', async () => {
     await etcd.members[0].start();
   }
 });
+
+test('a failover right after an eviction grants nothing of the evicted holder\'s before its own deadline (tombstone in etcd)', async () => {
+  const endpoints = group.endpoints;
+  const stubborn = await CoherdClient.connect({ endpoints, clientName: 'stubborn', ttlMs: 8000 });
+  const waiter = await CoherdClient.connect({ endpoints, clientName: 'waiter', ttlMs: 8000 });
+  try {
+    stubborn.setRevokeHandler(() => new Promise(() => undefined)); // never answers: evicted at the revoke deadline
+    await stubborn.acquire({ resource: 'fo/evicted', space: 'data', mode: 'WRITE', range: { start: 0, end: 4096 } });
+    let deadlineAtEviction = 0;
+    const evicted = new Promise<void>((resolve) => stubborn.once('fenced', () => { resolve(); }));
+    // Its deadline as it stood when the eviction came: until then it could still write (partitioned, it would not hear).
+    const watch = setInterval(() => { if (!stubborn.isFenced()) deadlineAtEviction = stubborn.leaseDeadlineMs(); }, 5);
+    const granted = waiter.acquire({ resource: 'fo/evicted', space: 'data', mode: 'WRITE', range: { start: 0, end: 4096 }, timeoutMs: 30_000 });
+    await evicted;
+    clearInterval(watch);
+    const leader = await group.leader();
+    leader.child.kill('SIGKILL');
+    const grant = await granted;
+    const grantedAt = performance.now();
+    console.log(`evicted holder's deadline ${Math.round(deadlineAtEviction)}, waiter granted at ${Math.round(grantedAt)} (+${Math.round(grantedAt - deadlineAtEviction)} ms) after a failover`);
+    assert.equal(grant.mode, 'WRITE');
+    assert.ok(grantedAt >= deadlineAtEviction, `granted ${Math.round(deadlineAtEviction - grantedAt)} ms before the evicted holder's deadline`);
+    await group.restart(leader);
+  } finally {
+    await stubborn.close();
+    await waiter.close();
+  }
+});

@@ -43,6 +43,16 @@ test('a client that ignores a revoke is evicted and told, and the waiter is gran
   }
 });
 
+test('a TTL etcd cannot keep is rounded up once, and that one TTL is what the client and the coordinator use', async () => {
+  const client = await CoherdClient.connect({ endpoints: [cluster.coordinator.address], clientName: 'ttl', ttlMs: 2500 });
+  try {
+    assert.equal(client.ttlMs, 3000, 'etcd keeps whole seconds: the session has the TTL etcd granted');
+    assert.ok(client.leaseDeadlineMs() <= performance.now() + 3000, 'the client\'s deadline is within that TTL');
+  } finally {
+    await client.close();
+  }
+});
+
 test('a holder that answers a revoke keeps working and the requester is granted', async () => {
   const endpoints = [cluster.coordinator.address];
   const a = await CoherdClient.connect({ endpoints, clientName: 'a' });

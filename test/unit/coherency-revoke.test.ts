@@ -103,3 +103,24 @@ test('unlinking a file drops every host\'s cached data of its inode (inode numbe
   const gb = await b.open('/g');
   assert.equal(await b.read(gb, 0, 11), 'new content');
 });
+
+test('giving up a READ token keeps the dirty bytes an overlapping WRITE token of the same host protects', async () => {
+  const { coordinator, store, a, b } = twoHosts();
+  store.create('/f', '.'.repeat(2 * PAGE_SIZE));
+  coordinator.expand = false; // exact ranges: A ends up with a READ token over its WRITE token's bytes
+  const fa = await a.open('/f');
+  assert.equal(await a.read(fa, 0, 100), '.'.repeat(100)); // READ [0, 4096)
+  await a.write(fa, 0, 'AAAA'); // WRITE [0, 4) beside it, buffered
+  const key = `ns/${store.ino('/f')}`;
+  const spaces = coordinator.held(a.client, key).filter((g) => g.space === 'data').map((g) => `${g.mode} [${g.range.start}, ${g.range.end})`);
+  assert.deepEqual(spaces.sort(), ['READ [0, 4096)', 'WRITE [0, 4)']);
+  // B writes elsewhere in the page: A's READ token is revoked, its WRITE token is not.
+  const fb = await b.open('/f');
+  await b.write(fb, 1000, 'b');
+  await settle();
+  await a.fsync(fa);
+  await b.fsync(fb);
+  const content = store.content('/f');
+  assert.equal(content.slice(0, 4), 'AAAA', 'A\'s buffered write reached the store');
+  assert.equal(content[1000], 'b');
+});
