@@ -1,29 +1,5 @@
 import type { Clock, TimerHandle } from '../../src/common/clock';
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same schedule. */
-export class Rng {
-  private s: number;
-
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(maxExclusive: number): number {
-    return Math.floor(this.next() * maxExclusive);
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+import { SeededRandom } from '../../src/chaos/seeded-random';
 
 /** One thing that will happen: a message arriving, a timer firing, a store operation completing. */
 export interface SimEvent {
@@ -49,7 +25,7 @@ export interface SimEvent {
  */
 export class SimScheduler {
   nowMs = 0;
-  readonly rng: Rng;
+  readonly rng: SeededRandom;
   readonly trace: string[] = [];
   /** Explore mode: picks the index of the candidate to run. */
   chooser: ((candidates: readonly SimEvent[]) => number) | undefined;
@@ -58,7 +34,7 @@ export class SimScheduler {
   private readonly paused = new Set<string>();
 
   constructor(seed: number, private readonly traceLimit = 400) {
-    this.rng = new Rng(seed);
+    this.rng = new SeededRandom(seed);
   }
 
   schedule(delayMs: number, owner: string, label: string, run: () => void, channel?: string): SimEvent {
@@ -113,7 +89,7 @@ export class SimScheduler {
     else {
       const first = candidates[0].atMs;
       const tied = candidates.filter((c) => c.atMs === first);
-      chosen = tied[this.rng.int(tied.length)];
+      chosen = this.rng.pick(tied);
     }
     chosen.cancelled = true;
     if (chosen.atMs > this.nowMs) this.nowMs = chosen.atMs;

@@ -184,19 +184,19 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     for (let i = 0; i < o.opsPerWorker; i++) {
       if (o.thinkMs) await think(rng.next() * o.thinkMs);
       const r = rng.next();
-      if (r < 0.55) await history.write(h, hi, fh, own[rng.int(own.length)]);
+      if (r < 0.55) await history.write(h, hi, fh, rng.pick(own));
       else if (r < 0.85) {
-        const first = rng.int(slots);
-        await history.read(h, hi, fh, slotOffset(first, layout), rng.int(3) * layout.stride + SLOT_BYTES);
+        const first = rng.int(0, slots - 1);
+        await history.read(h, hi, fh, slotOffset(first, layout), rng.int(0, 2) * layout.stride + SLOT_BYTES);
       } else await history.fsync(h, hi, fh);
     }
   }
 
   function scheduleFaults(): void {
     const kinds = o.faultKinds ?? ['break', 'failover', 'pause'];
-    const count = 1 + sched.rng.int(o.maxFaults ?? 4);
+    const count = sched.rng.int(1, o.maxFaults ?? 4);
     for (let i = 0; i < count; i++) {
-      const kind = kinds[sched.rng.int(kinds.length)];
+      const kind = sched.rng.pick(kinds);
       const atMs = 5 + sched.rng.next() * 400;
       sched.schedule(atMs, 'chaos', `fault ${kind}`, () => inject(kind));
     }
@@ -204,12 +204,12 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
 
   function inject(kind: string): void {
     faults[kind] = (faults[kind] ?? 0) + 1;
-    if (kind === 'break') net.breakLinksOf(hosts[sched.rng.int(hosts.length)].name, 'simulated connection loss');
+    if (kind === 'break') net.breakLinksOf(sched.rng.pick(hosts).name, 'simulated connection loss');
     else if (kind === 'failover') coordinator.failover();
     else {
       const free = hosts.filter((h) => !paused.has(h.name));
       if (paused.size + 1 >= hosts.length || free.length === 0) return;
-      const h = free[sched.rng.int(free.length)];
+      const h = sched.rng.pick(free);
       paused.add(h.name);
       pausedEver[h.name] = true;
       sched.pause(h.name);
