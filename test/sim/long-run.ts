@@ -1,6 +1,7 @@
 import { explore } from './explore';
 import { EXPLORE_SCENARIO, replayHint, scenarioFor } from './scenarios';
 import { runSimulation } from './simulation';
+import { describeShrunk, shrink } from './shrink';
 
 /**
  * The long mode of the protocol simulation (`npm run sim`): many seeded
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     for (const withFaults of [false, true]) {
       const r = await runSimulation(scenarioFor(seed, withFaults));
       if (r.violation) {
-        console.log(r.trace.join('\n'));
+        console.log(describeShrunk(await shrink(scenarioFor(seed, withFaults))));
         console.log(`VIOLATION seed ${seed}${withFaults ? ' with faults' : ''}: ${r.violation}\n${replayHint(seed, withFaults)}`);
         process.exit(1);
       }

@@ -5,6 +5,7 @@ import { MUTATIONS, Mutation } from '../sim/mutations';
 import { EXPLORE_SCENARIO, replayHint, scenarioFor } from '../sim/scenarios';
 import { conflictingBeliefs } from '../sim/sim-checks';
 import { runSimulation, SimOptions } from '../sim/simulation';
+import { describeShrunk, shrink } from '../sim/shrink';
 
 /**
  * The token protocol under a deterministic simulation (test/sim): the real
@@ -16,7 +17,10 @@ async function runSeeds(from: number, count: number, faults: boolean, extra: Par
   const total = { ops: 0, faults: {} as Record<string, number> };
   for (let seed = from; seed < from + count; seed++) {
     const r = await runSimulation(scenarioFor(seed, faults, extra));
-    assert.equal(r.violation, undefined, `seed ${seed}: ${r.violation}\n${replayHint(seed, faults)}\n${r.trace.join('\n')}`);
+    if (r.violation !== undefined) {
+      const shrunk = await shrink(scenarioFor(seed, faults, extra));
+      assert.fail(`seed ${seed}: ${r.violation}\n${replayHint(seed, faults)}\n${describeShrunk(shrunk)}`);
+    }
     total.ops += r.ops;
     for (const [k, n] of Object.entries(r.faults)) total.faults[k] = (total.faults[k] ?? 0) + n;
   }
@@ -51,12 +55,15 @@ const PLANTED: Record<Mutation, { shows: RegExp; extra?: Partial<SimOptions>; fa
 };
 
 for (const mutation of MUTATIONS) {
-  test(`the simulation catches a planted bug: ${mutation}`, async () => {
+  test(`the simulation catches a planted bug: ${mutation}`, async (t) => {
     const plan = PLANTED[mutation];
     for (let seed = 1; seed <= 120; seed++) {
       const r = await runSimulation(scenarioFor(seed, plan.faults, { ...plan.extra, mutation }));
       if (r.violation === undefined) continue;
       assert.match(r.violation, plan.shows, `seed ${seed} failed otherwise than expected`);
+      const shrunk = await shrink(scenarioFor(seed, plan.faults, { ...plan.extra, mutation }), 20);
+      assert.ok(shrunk.result.violation !== undefined && shrunk.result.steps <= r.steps, 'the shrunk run still fails and is no longer');
+      t.diagnostic(`caught at seed ${seed} in ${r.steps} steps; shrunk to ${shrunk.result.steps} steps`);
       return;
     }
     assert.fail(`no run of 120 caught ${mutation}`);
