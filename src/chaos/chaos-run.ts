@@ -23,6 +23,8 @@ export interface ChaosRunOptions {
   reportDir: string;
   keep: boolean;
   linearizabilityBudgetMs: number;
+  /** Every host on a network namespace of its own (needs root and ip). */
+  netns?: boolean;
   logger: Logger;
   /** Resolves when the run should stop early (SIGINT). */
   interrupted: Promise<void>;
@@ -38,7 +40,7 @@ export interface ChaosRunOptions {
 export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster | undefined) => void): Promise<Report> {
   const startedAt = new Date().toISOString();
   const ttlMs = o.ttlSeconds * 1000;
-  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger });
+  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger, netns: o.netns });
   onCluster(cluster);
   let stopping = false;
   try {

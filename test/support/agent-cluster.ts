@@ -98,11 +98,13 @@ export class AgentProcess {
     return this.logTail;
   }
 
-  async start(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  /** `wrapper`: an argv prefix to run the agent under (chaos --netns: nsenter into its network namespace). */
+  async start(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, wrapper: string[] = []): Promise<void> {
     if (this.alive) throw new Error(`agent ${this.index} is already running`);
     this.log?.end();
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [CLI, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const argv = [...wrapper, process.execPath, CLI, 'agent', ...args];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
     createInterface({ input: child.stderr! }).on('line', (line) => this.onLogLine(line));

@@ -8,7 +8,9 @@ import { AgentProcess } from '../../../test/support/agent-cluster';
 import { EtcdCluster } from '../../../test/support/etcd-cluster';
 import { sweepLeftoverMounts } from '../../../test/support/fuse-mount';
 import { CoordinatorSlot } from './coordinator-slot';
+import { ChaosNetwork } from './chaos-network';
 import { HostLink } from './host-link';
+import { CuttableLink } from './netns-link';
 
 export const CHAOS_PREFIX = nodePath.join(os.tmpdir(), 'coherd-chaos-');
 const DATA_DIR = 'data';
@@ -20,12 +22,19 @@ export interface ChaosClusterOptions {
   lockHosts: number;
   ttlSeconds: number;
   logger: Logger;
+  /** Every host on a network namespace of its own; faults drop real packets. */
+  netns?: boolean;
 }
+
+/** A host's way to the coordinators: fault proxies on loopback, or (--netns) its machine's links. */
+export type ClusterLink = CuttableLink & { readonly endpoints: string[]; stop(): Promise<void> };
 
 /** An agent and the link its traffic to the coordinators takes. */
 export interface AgentHost {
   agent: AgentProcess;
-  link: HostLink;
+  link: ClusterLink;
+  /** argv prefix it runs under (--netns: nsenter into its machine). */
+  wrapper: string[];
   /** FAKETIME spec it runs under, if skewed. */
   faketime?: string;
 }
@@ -34,13 +43,15 @@ export interface AgentHost {
  * The cluster a chaos run owns: 3 etcd members, 2–3 coordinators on fixed
  * addresses (each behind its own etcd proxies), N agents mounting one
  * backing directory, and the links of in-process lock clients; every
- * host↔coordinator link through fault proxies on loopback.
+ * host↔coordinator link through fault proxies on loopback, or with netns
+ * every host on a machine of its own (ChaosNetwork).
  */
 export class ChaosCluster {
   etcd: EtcdCluster | undefined;
   readonly coordinators: CoordinatorSlot[] = [];
   readonly agents: AgentHost[] = [];
-  readonly lockLinks: HostLink[] = [];
+  readonly lockLinks: ClusterLink[] = [];
+  network: ChaosNetwork | undefined;
   private stopping: Promise<void> | undefined;
 
   private constructor(readonly root: string, private readonly o: ChaosClusterOptions) {}
@@ -56,25 +67,37 @@ export class ChaosCluster {
     const c = new ChaosCluster(root, o);
     try {
       await fsp.mkdir(c.bak(), { recursive: true });
-      o.logger.info('starting etcd', { members: 3 });
-      c.etcd = await EtcdCluster.start(3);
-      const args = ['--session-ttl', String(o.ttlSeconds), '--leader-ttl', '2', '--revoke-deadline', '3'];
-      for (let i = 0; i < o.coordinators; i++) c.coordinators.push(new CoordinatorSlot(i, `127.0.0.1:${await freePort()}`, args));
+      const net = o.netns ? (c.network = ChaosNetwork.create({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.lockHosts, logger: o.logger })) : undefined;
+      o.logger.info('starting etcd', { members: 3, netns: !!net });
+      if (net) {
+        c.etcd = net.etcdCluster(root);
+        await Promise.all(c.etcd.members.map((m) => m.start()));
+        await Promise.all(c.etcd.members.map((m) => m.waitHealthy(20_000)));
+      } else {
+        c.etcd = await EtcdCluster.start(3);
+      }
+      // --insecure: plain text off loopback, acceptable only because the switch is the run's own and routes nowhere.
+      const args = ['--session-ttl', String(o.ttlSeconds), '--leader-ttl', '2', '--revoke-deadline', '3', ...(net ? ['--insecure'] : [])];
+      for (let i = 0; i < o.coordinators; i++) {
+        c.coordinators.push(net
+          ? new CoordinatorSlot(i, net.coordinatorAddress(i), args, { wrapper: net.topology.run(net.coordinators[i]), etcdLink: net.etcdLink(i) })
+          : new CoordinatorSlot(i, `127.0.0.1:${await freePort()}`, args));
+      }
       for (const slot of c.coordinators) await slot.start(c.etcd.endpoints);
       const addresses = c.coordinators.map((s) => s.address);
-      for (let i = 0; i < o.agents; i++) {
-        const link = new HostLink(`agent-${i}`);
+      const proxied = async (name: string) => {
+        const link = new HostLink(name);
         await link.start(addresses);
+        return link;
+      };
+      for (let i = 0; i < o.agents; i++) {
+        const link = net ? net.agentLink(i) : await proxied(`agent-${i}`);
         const agent = new AgentProcess(i, nodePath.join(root, `mnt-${i}`), nodePath.join(root, `state-${i}`), nodePath.join(root, `agent-${i}.log`));
         await fsp.mkdir(agent.mountPoint);
         await fsp.mkdir(agent.stateDir);
-        c.agents.push({ agent, link });
+        c.agents.push({ agent, link, wrapper: net ? net.topology.run(net.agents[i]) : [] });
       }
-      for (let i = 0; i < o.lockHosts; i++) {
-        const link = new HostLink(`lock-${i}`);
-        await link.start(addresses);
-        c.lockLinks.push(link);
-      }
+      for (let i = 0; i < o.lockHosts; i++) c.lockLinks.push(net ? await net.lockLink(i) : await proxied(`lock-${i}`));
       o.logger.info('starting agents', { agents: o.agents });
       await Promise.all(c.agents.map((a) => c.startAgent(a)));
       return c;
@@ -113,7 +136,7 @@ export class ChaosCluster {
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: 'info' };
     if (faketime) Object.assign(env, { LD_PRELOAD: LIBFAKETIME, FAKETIME: faketime, FAKETIME_NO_CACHE: '1' });
-    await a.agent.start(args, env, 30_000);
+    await a.agent.start(args, env, 30_000, a.wrapper);
   }
 
   /** The coordinator that says it leads, or undefined. */
@@ -131,6 +154,7 @@ export class ChaosCluster {
     for (const a of this.agents) if (a.agent.child?.pid) out.push(a.agent.child.pid);
     for (const s of this.coordinators) if (s.pid) out.push(s.pid);
     for (const m of this.etcd?.members ?? []) if (m.pid) out.push(m.pid);
+    for (const l of this.lockLinks) if ('forwarderPid' in l && typeof l.forwarderPid === 'number') out.push(l.forwarderPid);
     return out;
   }
 
@@ -157,6 +181,7 @@ export class ChaosCluster {
     for (const l of [...this.agents.map((a) => a.link), ...this.lockLinks]) await quietly(l.stop());
     for (const s of this.coordinators) await quietly(s.stop());
     if (this.etcd) await quietly(this.etcd.stop());
+    this.network?.destroy();
     const leftover = (await readMountInfo().catch(() => [])).filter((m) => m.mountPoint.startsWith(this.root + '/'));
     if (keep || leftover.length > 0) {
       // Never recurse into a mount; the next run's sweep detaches it.
