@@ -40,7 +40,7 @@ export interface ChaosRunOptions {
 export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster | undefined) => void): Promise<Report> {
   const startedAt = new Date().toISOString();
   const ttlMs = o.ttlSeconds * 1000;
-  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger, netns: o.netns });
+  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger, netns: o.netns, slowStore: o.faults.some((f) => f.name === 'slow-store') });
   onCluster(cluster);
   let stopping = false;
   try {

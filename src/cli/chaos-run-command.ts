@@ -111,5 +111,12 @@ function killNow(cluster: ChaosCluster | undefined): void {
       /* not mounted */
     }
   }
+  if (cluster.slowStore) {
+    try {
+      execFileSync('fusermount', ['-uz', cluster.backingDir], { stdio: 'ignore', timeout: 5000 });
+    } catch {
+      /* not mounted */
+    }
+  }
   cluster.network?.destroy();
 }

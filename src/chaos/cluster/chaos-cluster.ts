@@ -11,6 +11,7 @@ import { CoordinatorSlot } from './coordinator-slot';
 import { ChaosNetwork } from './chaos-network';
 import { HostLink } from './host-link';
 import { CuttableLink } from './netns-link';
+import { SlowStore } from './slow-store';
 
 export const CHAOS_PREFIX = nodePath.join(os.tmpdir(), 'coherd-chaos-');
 const DATA_DIR = 'data';
@@ -24,6 +25,8 @@ export interface ChaosClusterOptions {
   logger: Logger;
   /** Every host on a network namespace of its own; faults drop real packets. */
   netns?: boolean;
+  /** The agents' backing directory is a delaying passthrough of the store (for the slow-store fault). */
+  slowStore?: boolean;
 }
 
 /** A host's way to the coordinators: fault proxies on loopback, or (--netns) its machine's links. */
@@ -52,12 +55,19 @@ export class ChaosCluster {
   readonly agents: AgentHost[] = [];
   readonly lockLinks: ClusterLink[] = [];
   network: ChaosNetwork | undefined;
+  slowStore: SlowStore | undefined;
   private stopping: Promise<void> | undefined;
 
   private constructor(readonly root: string, private readonly o: ChaosClusterOptions) {}
 
+  /** What the agents mount (with slowStore, the delaying passthrough of storeDir). */
   get backingDir(): string {
     return nodePath.join(this.root, 'backing');
+  }
+
+  /** The store itself, where the harness sets up and reads the final state. */
+  get storeDir(): string {
+    return this.o.slowStore ? nodePath.join(this.root, 'store') : this.backingDir;
   }
 
   static async start(o: ChaosClusterOptions): Promise<ChaosCluster> {
@@ -67,6 +77,10 @@ export class ChaosCluster {
     const c = new ChaosCluster(root, o);
     try {
       await fsp.mkdir(c.bak(), { recursive: true });
+      if (o.slowStore) {
+        c.slowStore = new SlowStore(c.storeDir, c.backingDir);
+        await c.slowStore.start();
+      }
       const net = o.netns ? (c.network = ChaosNetwork.create({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.lockHosts, logger: o.logger })) : undefined;
       o.logger.info('starting etcd', { members: 3, netns: !!net });
       if (net) {
@@ -119,7 +133,7 @@ export class ChaosCluster {
 
   /** The same path in the backing directory (for setup and the final reads, never while agents use it). */
   bak(...parts: string[]): string {
-    return nodePath.join(this.backingDir, DATA_DIR, ...parts);
+    return nodePath.join(this.storeDir, DATA_DIR, ...parts);
   }
 
   /** (Re)starts an agent on its mount; with faketime, its clocks run at the given FAKETIME spec. */
@@ -154,6 +168,7 @@ export class ChaosCluster {
     for (const a of this.agents) if (a.agent.child?.pid) out.push(a.agent.child.pid);
     for (const s of this.coordinators) if (s.pid) out.push(s.pid);
     for (const m of this.etcd?.members ?? []) if (m.pid) out.push(m.pid);
+    if (this.slowStore?.pid) out.push(this.slowStore.pid);
     for (const l of this.lockLinks) if ('forwarderPid' in l && typeof l.forwarderPid === 'number') out.push(l.forwarderPid);
     return out;
   }
@@ -179,6 +194,7 @@ export class ChaosCluster {
     const quietly = (p: Promise<unknown>) => p.catch((e: Error) => this.o.logger.warn('cleanup step failed', { error: e.message }));
     await this.stopAgents();
     for (const l of [...this.agents.map((a) => a.link), ...this.lockLinks]) await quietly(l.stop());
+    if (this.slowStore) await quietly(this.slowStore.stop());
     for (const s of this.coordinators) await quietly(s.stop());
     if (this.etcd) await quietly(this.etcd.stop());
     this.network?.destroy();
