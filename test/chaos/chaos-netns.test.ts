@@ -78,10 +78,10 @@ test('namespaces left by a run that was killed outright are removed by the next 
   assert.throws(() => execFileSync('ip', ['link', 'show', `cr${pid % 100000}`], { stdio: 'ignore' }), 'its console cable is gone');
 });
 
-test('chaos run --netns puts every host on its own machine, injects real partitions, passes its checkers and removes every namespace; Ctrl-C cleans up too', { skip, timeout: 240_000 }, async () => {
+test('chaos run --netns puts every host on its own machine, injects real partitions and a slow store, passes its checkers and removes every namespace; Ctrl-C cleans up too', { skip, timeout: 240_000 }, async () => {
   const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
   try {
-    const args = ['chaos', 'run', '--netns', '--seed', '77', '--agents', '2', '--coordinators', '2', '--lock-clients', '2', '--faults', 'partition-agent,partition-lock-client,partition-coordinator-etcd,kill-leader', '--fault-gap', '0.5-1.5', '--report', report];
+    const args = ['chaos', 'run', '--netns', '--seed', '77', '--agents', '2', '--coordinators', '2', '--lock-clients', '2', '--faults', 'partition-agent,partition-lock-client,partition-coordinator-etcd,kill-leader,slow-store', '--fault-gap', '0.5-1.5', '--report', report];
     const child = spawnCli([...args, '--duration', '25'], { COHERD_LOG_LEVEL: 'warn' });
     const r = await collect(child, 200_000);
     console.log(r.stdout);
@@ -90,6 +90,8 @@ test('chaos run --netns puts every host on its own machine, injects real partiti
     const history = await fsp.readFile(path.join(report, 'history.jsonl'), 'utf8');
     assert.match(history, /"netns":true/);
     assert.ok(summary.faults.total >= 4, `only ${summary.faults.total} faults`);
+    // Seed 77 schedules every listed kind: packet-loss partitions of agents, lock hosts and a coordinator from etcd, a leader kill, a slow store.
+    for (const kind of ['partition-agent', 'partition-lock-client', 'partition-coordinator-etcd', 'kill-leader', 'slow-store']) assert.ok(summary.faults.byKind[kind] >= 1, `no ${kind} in ${JSON.stringify(summary.faults.byKind)}`);
     assert.ok((summary.faults.byKind['partition-agent'] ?? 0) + (summary.faults.byKind['partition-lock-client'] ?? 0) >= 1, 'no partition was injected');
     const agentOps = history.split('\n').filter((l) => l.includes('"kind":"op"') && l.includes('"host":"agent-')).length;
     assert.ok(agentOps > 200, `the agents on their machines ran ${agentOps} operations`);
