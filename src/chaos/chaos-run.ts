@@ -45,6 +45,7 @@ export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster |
   let stopping = false;
   try {
     const rec = new Recorder();
+    cluster.onLease = (host, remainingMs) => rec.leaseSeen(host, remainingMs);
     const root = new SeededRandom(o.seed);
     const wctx: WorkloadContext = {
       cluster, rec, rnd: root.fork('traffic'), logger: o.logger, running: () => !stopping,
@@ -67,7 +68,7 @@ export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster |
     await cluster.stopAgents();
     for (const w of o.workloads) await w.finish?.(wctx);
     const errors = await loggedErrors(cluster.agents.map((a, i) => ({ host: `agent-${i}`, file: a.agent.logFile })));
-    const h: RunHistory = { meta: { seed: o.seed, startedAt, durationMs, options: o.options, loggedErrors: errors }, ops: rec.ops, faults: rec.faults };
+    const h: RunHistory = { meta: { seed: o.seed, startedAt, durationMs, options: o.options, loggedErrors: errors }, ops: rec.ops, faults: rec.faults, leases: rec.leases };
     return await checkAndReport(h, o.reportDir, { linearizabilityBudgetMs: o.linearizabilityBudgetMs });
   } finally {
     stopping = true;

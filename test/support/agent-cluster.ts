@@ -66,6 +66,8 @@ export interface ShOptions {
 /** One `coherd agent` process and its mount. */
 export class AgentProcess {
   child: ChildProcess | undefined;
+  /** Called with every JSON log line as it arrives (chaos: the agent's lease deadlines). */
+  onRecord: ((record: Record<string, unknown>) => void) | undefined;
   /** Session ids the agent has reported (at start and after each renewal), oldest first. */
   readonly sessions: string[] = [];
   private log: WriteStream | undefined;
@@ -168,6 +170,7 @@ export class AgentProcess {
     } catch {
       return;
     }
+    this.onRecord?.(record as Record<string, unknown>);
     if ((record.message === 'agent running' || record.message === 'new session after fencing') && typeof record.session === 'string' && record.session) {
       if (this.sessionId !== record.session) this.sessions.push(record.session);
       const waiters = this.sessionWaiters;

@@ -56,6 +56,8 @@ export class ChaosCluster {
   readonly lockLinks: ClusterLink[] = [];
   network: ChaosNetwork | undefined;
   slowStore: SlowStore | undefined;
+  /** Told every lease deadline an agent logs (remainingMs from now; null: fenced), as it arrives. */
+  onLease: ((host: string, remainingMs: number | null) => void) | undefined;
   private stopping: Promise<void> | undefined;
 
   private constructor(readonly root: string, private readonly o: ChaosClusterOptions) {}
@@ -109,6 +111,9 @@ export class ChaosCluster {
         const agent = new AgentProcess(i, nodePath.join(root, `mnt-${i}`), nodePath.join(root, `state-${i}`), nodePath.join(root, `agent-${i}.log`));
         await fsp.mkdir(agent.mountPoint);
         await fsp.mkdir(agent.stateDir);
+        agent.onRecord = (r) => {
+          if (r.message === 'lease deadline' && (r.remainingMs === null || typeof r.remainingMs === 'number')) c.onLease?.(`agent-${i}`, r.remainingMs as number | null);
+        };
         c.agents.push({ agent, link, wrapper: net ? net.topology.run(net.agents[i]) : [] });
       }
       for (let i = 0; i < o.lockHosts; i++) c.lockLinks.push(net ? await net.lockLink(i) : await proxied(`lock-${i}`));
@@ -148,7 +153,7 @@ export class ChaosCluster {
       '--state-dir', a.agent.stateDir,
       '--ttl', String(this.o.ttlSeconds),
     ];
-    const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: 'info', COHERD_LOG_LEASE_DEADLINE: '1' };
     if (faketime) Object.assign(env, { LD_PRELOAD: LIBFAKETIME, FAKETIME: faketime, FAKETIME_NO_CACHE: '1' });
     await a.agent.start(args, env, 30_000, a.wrapper);
   }
