@@ -81,7 +81,7 @@ export function parseHistory(text: string): RunHistory {
     if (ids.has(op.id)) throw new InvalidArgumentError('INVALID_ARGUMENT', `history: duplicate op id ${op.id}`);
     ids.add(op.id);
   }
-  return { meta: meta ?? { seed: 0, startedAt: '', durationMs: 0, options: {} }, ops, faults, leases };
+  return { meta: meta ?? { seed: 0, startedAt: '', durationMs: 0, options: {} }, ops, faults, ...(leases.length ? { leases } : {}) };
 }
 
 export async function readHistory(file: string): Promise<RunHistory> {
