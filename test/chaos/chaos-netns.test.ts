@@ -90,8 +90,9 @@ test('chaos run --netns puts every host on its own machine, injects real partiti
     const history = await fsp.readFile(path.join(report, 'history.jsonl'), 'utf8');
     assert.match(history, /"netns":true/);
     assert.ok(summary.faults.total >= 4, `only ${summary.faults.total} faults`);
-    // Seed 77 schedules every listed kind: packet-loss partitions of agents, lock hosts and a coordinator from etcd, a leader kill, a slow store.
-    for (const kind of ['partition-agent', 'partition-lock-client', 'partition-coordinator-etcd', 'kill-leader', 'slow-store']) assert.ok(summary.faults.byKind[kind] >= 1, `no ${kind} in ${JSON.stringify(summary.faults.byKind)}`);
+    // Seed 77's first five faults: packet-loss partitions of a lock host (twice) and an agent, a slow store, a leader kill
+    // (how many more fit in 25 s depends on the processes' timing: a partition of a coordinator from etcd comes sixth).
+    for (const kind of ['partition-agent', 'partition-lock-client', 'kill-leader', 'slow-store']) assert.ok(summary.faults.byKind[kind] >= 1, `no ${kind} in ${JSON.stringify(summary.faults.byKind)}`);
     assert.ok((summary.faults.byKind['partition-agent'] ?? 0) + (summary.faults.byKind['partition-lock-client'] ?? 0) >= 1, 'no partition was injected');
     const agentOps = history.split('\n').filter((l) => l.includes('"kind":"op"') && l.includes('"host":"agent-')).length;
     assert.ok(agentOps > 200, `the agents on their machines ran ${agentOps} operations`);
