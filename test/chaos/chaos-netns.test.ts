@@ -81,7 +81,7 @@ test('namespaces left by a run that was killed outright are removed by the next 
 test('chaos run --netns puts every host on its own machine, injects real partitions and a slow store, passes its checkers and removes every namespace; Ctrl-C cleans up too', { skip, timeout: 240_000 }, async () => {
   const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
   try {
-    const args = ['chaos', 'run', '--netns', '--seed', '77', '--agents', '2', '--coordinators', '2', '--lock-clients', '2', '--faults', 'partition-agent,partition-lock-client,partition-coordinator-etcd,kill-leader,slow-store', '--fault-gap', '0.5-1.5', '--report', report];
+    const args = ['chaos', 'run', '--netns', '--seed', '2405', '--agents', '2', '--coordinators', '2', '--lock-clients', '2', '--faults', 'partition-agent,partition-lock-client,partition-coordinator-etcd,kill-leader,slow-store', '--fault-gap', '0.5-1.5', '--report', report];
     const child = spawnCli([...args, '--duration', '25'], { COHERD_LOG_LEVEL: 'warn' });
     const r = await collect(child, 200_000);
     console.log(r.stdout);
@@ -90,13 +90,21 @@ test('chaos run --netns puts every host on its own machine, injects real partiti
     const history = await fsp.readFile(path.join(report, 'history.jsonl'), 'utf8');
     assert.match(history, /"netns":true/);
     assert.ok(summary.faults.total >= 4, `only ${summary.faults.total} faults`);
-    // Seed 77's first five faults: packet-loss partitions of a lock host (twice) and an agent, a slow store, a leader kill
-    // (how many more fit in 25 s depends on the processes' timing: a partition of a coordinator from etcd comes sixth).
-    for (const kind of ['partition-agent', 'partition-lock-client', 'kill-leader', 'slow-store']) assert.ok(summary.faults.byKind[kind] >= 1, `no ${kind} in ${JSON.stringify(summary.faults.byKind)}`);
+    // Seed 2405's first five faults (about 18 s of 25): a lock host cut, an agent cut both ways for longer than its lease,
+    // a slow store, a coordinator cut from etcd, a leader kill.
+    for (const kind of ['partition-agent', 'partition-lock-client', 'partition-coordinator-etcd', 'kill-leader', 'slow-store']) assert.ok(summary.faults.byKind[kind] >= 1, `no ${kind} in ${JSON.stringify(summary.faults.byKind)}`);
     assert.ok((summary.faults.byKind['partition-agent'] ?? 0) + (summary.faults.byKind['partition-lock-client'] ?? 0) >= 1, 'no partition was injected');
     const agentOps = history.split('\n').filter((l) => l.includes('"kind":"op"') && l.includes('"host":"agent-')).length;
     assert.ok(agentOps > 200, `the agents on their machines ran ${agentOps} operations`);
     assert.deepEqual(namespacesOf(child.pid!), [], 'the run left namespaces behind');
+    // The drops act: an agent cut both ways for longer than its lease (TTL 3 s) says it is fenced before the cut heals.
+    const lines = history.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; fault?: string; target?: string; detail?: string; startMs: number; endMs: number; host?: string; atMs: number; deadlineMs?: number | null });
+    const longCuts = lines.filter((l) => l.kind === 'fault' && l.fault === 'partition-agent' && /^both ways/.test(l.detail ?? '') && l.endMs - l.startMs > 3500);
+    assert.ok(longCuts.length >= 1, 'seed 2405 cuts an agent both ways for longer than its lease');
+    for (const cut of longCuts) {
+      const fenced = lines.some((l) => l.kind === 'lease' && l.host === cut.target && l.deadlineMs === null && l.atMs > cut.startMs && l.atMs < cut.endMs);
+      assert.ok(fenced, `${cut.target} never said it was fenced during ${cut.detail}`);
+    }
 
     const interrupted = spawnCli([...args, '--duration', '300'], { COHERD_LOG_LEVEL: 'info' });
     const done = collect(interrupted, 120_000);
