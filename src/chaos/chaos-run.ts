@@ -23,6 +23,8 @@ export interface ChaosRunOptions {
   reportDir: string;
   keep: boolean;
   linearizabilityBudgetMs: number;
+  /** Every host on a network namespace of its own (needs root and ip). */
+  netns?: boolean;
   logger: Logger;
   /** Resolves when the run should stop early (SIGINT). */
   interrupted: Promise<void>;
@@ -38,11 +40,12 @@ export interface ChaosRunOptions {
 export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster | undefined) => void): Promise<Report> {
   const startedAt = new Date().toISOString();
   const ttlMs = o.ttlSeconds * 1000;
-  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger });
+  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger, netns: o.netns, slowStore: o.faults.some((f) => f.name === 'slow-store') });
   onCluster(cluster);
   let stopping = false;
   try {
     const rec = new Recorder();
+    cluster.onLease = (host, remainingMs) => rec.leaseSeen(host, remainingMs);
     const root = new SeededRandom(o.seed);
     const wctx: WorkloadContext = {
       cluster, rec, rnd: root.fork('traffic'), logger: o.logger, running: () => !stopping,
@@ -65,7 +68,7 @@ export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster |
     await cluster.stopAgents();
     for (const w of o.workloads) await w.finish?.(wctx);
     const errors = await loggedErrors(cluster.agents.map((a, i) => ({ host: `agent-${i}`, file: a.agent.logFile })));
-    const h: RunHistory = { meta: { seed: o.seed, startedAt, durationMs, options: o.options, loggedErrors: errors }, ops: rec.ops, faults: rec.faults };
+    const h: RunHistory = { meta: { seed: o.seed, startedAt, durationMs, options: o.options, loggedErrors: errors }, ops: rec.ops, faults: rec.faults, leases: rec.leases };
     return await checkAndReport(h, o.reportDir, { linearizabilityBudgetMs: o.linearizabilityBudgetMs });
   } finally {
     stopping = true;

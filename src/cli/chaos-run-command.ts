@@ -41,9 +41,8 @@ export function chaosRunCommand(): Command {
     .option('--budget <seconds>', 'time budget of the linearizability search', '60')
     .option('--plant <list>', 'plant a bug in the harness\'s own clients to see the checkers fail: ignore-lease (lock holders write past their lease deadline)')
     .option('--keep', 'keep the cluster directory (logs, backing files) for inspection')
-    .option('--netns', 'each host in its own network namespace (not supported yet)')
+    .option('--netns', 'each host (etcd members, coordinators, agents, lock clients) in its own network namespace; partitions drop real packets (root)')
     .action(async (opts) => {
-      if (opts.netns) throw new InvalidArgumentError('INVALID_ARGUMENT', '--netns is not supported by coherd chaos yet: faults go through loopback proxies (docs/chaos.md)');
       const seed = opts.seed === undefined ? randomSeed() : int(String(opts.seed), '--seed', 0, 2 ** 31 - 1);
       const durationMs = parseSeconds(opts.duration, '--duration');
       if (durationMs < 5000) throw new InvalidArgumentError('INVALID_ARGUMENT', '--duration must be at least 5 seconds');
@@ -79,8 +78,8 @@ export function chaosRunCommand(): Command {
           seed, durationMs, faults, workloads, agents, coordinators,
           lockClients: int(opts.lockClients, '--lock-clients', 1, 8), ttlSeconds,
           maxFaults: int(opts.maxFaults, '--max-faults', 0, 100_000), faultGapMs: gap(opts.faultGap),
-          reportDir, keep: Boolean(opts.keep), linearizabilityBudgetMs: budget, logger, interrupted,
-          options: { duration: opts.duration, faults: opts.faults, workload: opts.workload, agents, coordinators, ttl: ttlSeconds, ...(plants.length ? { plant: plants.join(',') } : {}) },
+          reportDir, keep: Boolean(opts.keep), linearizabilityBudgetMs: budget, netns: Boolean(opts.netns), logger, interrupted,
+          options: { duration: opts.duration, faults: opts.faults, workload: opts.workload, agents, coordinators, ttl: ttlSeconds, ...(opts.netns ? { netns: true } : {}), ...(plants.length ? { plant: plants.join(',') } : {}) },
         }, (c) => { cluster = c; });
         printVerdicts(report.results);
         const s = report.summary;
@@ -112,4 +111,12 @@ function killNow(cluster: ChaosCluster | undefined): void {
       /* not mounted */
     }
   }
+  if (cluster.slowStore) {
+    try {
+      execFileSync('fusermount', ['-uz', cluster.backingDir], { stdio: 'ignore', timeout: 5000 });
+    } catch {
+      /* not mounted */
+    }
+  }
+  cluster.network?.destroy();
 }

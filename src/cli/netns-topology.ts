@@ -18,7 +18,8 @@ export interface NetnsMachine {
  * and one more cable from this (the root) namespace so the operator's
  * commands reach them. Addresses are 10.214.S.0/24 (S from the process id);
  * nothing is routed, nothing leaves the host. Partitioning a machine takes
- * its switch port down.
+ * its switch port down; dropFrom() loses one direction between two machines
+ * (a policy rule in the receiver; no iptables/nft or qdisc modules needed).
  */
 export class NetnsTopology {
   readonly tag: string;
@@ -27,6 +28,7 @@ export class NetnsTopology {
   readonly consoleAddress: string;
   private readonly consoleLink: string;
   readonly machines: NetnsMachine[] = [];
+  private readonly dropRules = new Set<string>();
 
   constructor(pid = process.pid) {
     this.tag = String(pid % 100000);
@@ -69,6 +71,9 @@ export class NetnsTopology {
     ip('-n', m.netns, 'addr', 'add', `${m.address}/24`, 'dev', inside);
     ip('-n', m.netns, 'link', 'set', inside, 'up');
     ip('-n', m.netns, 'link', 'set', 'lo', 'up');
+    // Lookups of the local table move behind the drop rules (pref 100), so a rule can discard packets addressed to this machine.
+    ip('-n', m.netns, 'rule', 'add', 'pref', '1000', 'lookup', 'local');
+    ip('-n', m.netns, 'rule', 'del', 'pref', '0');
     this.machines.push(m);
     return m;
   }
@@ -91,6 +96,25 @@ export class NetnsTopology {
 
   heal(name: string): void {
     ip('-n', this.switchNetns, 'link', 'set', this.machine(name).switchPort, 'up');
+  }
+
+  /**
+   * One-way real packet loss: machine `name` discards, on arrival, every
+   * packet whose source is `fromAddress` (a policy rule routing it to a
+   * blackhole; the sender sees nothing, as on a lossy link). Idempotent.
+   */
+  dropFrom(name: string, fromAddress: string): void {
+    const m = this.machine(name);
+    if (this.dropRules.has(`${m.netns} ${fromAddress}`)) return;
+    ip('-n', m.netns, 'rule', 'add', 'pref', '100', 'from', `${fromAddress}/32`, 'blackhole');
+    this.dropRules.add(`${m.netns} ${fromAddress}`);
+  }
+
+  /** Undoes dropFrom(). */
+  undropFrom(name: string, fromAddress: string): void {
+    const m = this.machine(name);
+    if (!this.dropRules.delete(`${m.netns} ${fromAddress}`)) return;
+    quiet('-n', m.netns, 'rule', 'del', 'pref', '100', 'from', `${fromAddress}/32`, 'blackhole');
   }
 
   /** The command an operator types to partition or heal a machine by hand. */

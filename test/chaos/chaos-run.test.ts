@@ -10,9 +10,25 @@ import { CHAOS_PREFIX } from '../../src/chaos/cluster/chaos-cluster';
 const SEED = Number(process.env.COHERD_CHAOS_SEED ?? 20261205);
 const FAULTS = 'kill-agent,pause-agent,partition-agent,partition-lock-client,kill-leader,kill-etcd,restart-etcd,partition-coordinator-etcd,clock-skew';
 
+/** Mounts under chaos run directories whose run is over: a run still going (another soak on this machine) is not ours to judge. */
 async function leftoverMounts(): Promise<string[]> {
   const mounts = await fsp.readFile('/proc/mounts', 'utf8');
-  return mounts.split('\n').map((l) => l.split(' ')[1]).filter((m) => m && m.startsWith(CHAOS_PREFIX));
+  const out: string[] = [];
+  for (const m of mounts.split('\n').map((l) => l.split(' ')[1]).filter((x) => x && x.startsWith(CHAOS_PREFIX))) {
+    const owner = Number(await fsp.readFile(path.join(path.dirname(m), 'owner.pid'), 'utf8').catch(() => 'NaN'));
+    if (Number.isInteger(owner) && running(owner)) continue;
+    out.push(m);
+  }
+  return out;
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 test(`a short seeded chaos run (seed ${SEED}) injects faults of every kind that fits and every checker passes`, { timeout: 300_000 }, async () => {

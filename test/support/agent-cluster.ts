@@ -66,6 +66,8 @@ export interface ShOptions {
 /** One `coherd agent` process and its mount. */
 export class AgentProcess {
   child: ChildProcess | undefined;
+  /** Called with every JSON log line as it arrives (chaos: the agent's lease deadlines). */
+  onRecord: ((record: Record<string, unknown>) => void) | undefined;
   /** Session ids the agent has reported (at start and after each renewal), oldest first. */
   readonly sessions: string[] = [];
   private log: WriteStream | undefined;
@@ -98,11 +100,13 @@ export class AgentProcess {
     return this.logTail;
   }
 
-  async start(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  /** `wrapper`: an argv prefix to run the agent under (chaos --netns: nsenter into its network namespace). */
+  async start(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, wrapper: string[] = []): Promise<void> {
     if (this.alive) throw new Error(`agent ${this.index} is already running`);
     this.log?.end();
     this.log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [CLI, 'agent', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const argv = [...wrapper, process.execPath, CLI, 'agent', ...args];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.child = child;
     const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(String(code ?? signal))));
     createInterface({ input: child.stderr! }).on('line', (line) => this.onLogLine(line));
@@ -166,6 +170,7 @@ export class AgentProcess {
     } catch {
       return;
     }
+    this.onRecord?.(record as Record<string, unknown>);
     if ((record.message === 'agent running' || record.message === 'new session after fencing') && typeof record.session === 'string' && record.session) {
       if (this.sessionId !== record.session) this.sessions.push(record.session);
       const waiters = this.sessionWaiters;

@@ -13,9 +13,10 @@ export interface CoordinatorProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `coherd coordinator` as a child process on a free port; resolves once it listens. */
-export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[] = [], listen = '127.0.0.1:0'): Promise<CoordinatorProcess> {
-  const child = spawn(process.execPath, [CLI, 'coordinator', '--etcd', etcdEndpoint, '--listen', listen, ...extraArgs], {
+/** Starts `coherd coordinator` as a child process on a free port (under `wrapper`, an argv prefix, if given); resolves once it listens. */
+export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[] = [], listen = '127.0.0.1:0', wrapper: string[] = []): Promise<CoordinatorProcess> {
+  const argv = [...wrapper, process.execPath, CLI, 'coordinator', '--etcd', etcdEndpoint, '--listen', listen, ...extraArgs];
+  const child = spawn(argv[0], argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_TEST_LOG_LEVEL ?? 'warn' },
   });

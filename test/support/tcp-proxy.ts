@@ -10,6 +10,9 @@ export interface TcpProxyOptions {
    * leader's proxy, so a client never bypasses its proxies).
    */
   rewrite?: Array<[Buffer, Buffer]>;
+  /** Where to listen; default 127.0.0.1 on a free port. */
+  listenHost?: string;
+  listenPort?: number;
 }
 
 /**
@@ -32,12 +35,12 @@ export class TcpProxy {
   }
 
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.options.listenHost ?? '127.0.0.1'}:${this.port}`;
   }
 
   async start(): Promise<void> {
     this.server = net.createServer((client) => this.accept(client));
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => this.server!.listen(this.options.listenPort ?? 0, this.options.listenHost ?? '127.0.0.1', () => r()));
     this.port = (this.server!.address() as net.AddressInfo).port;
   }
 

@@ -36,7 +36,7 @@ test('the same seed replays the same fault schedule (kinds, targets, durations);
 });
 
 test('refuses unknown fault names with the list of known ones', () => {
-  assert.equal(parseFaults('all').length, 9);
+  assert.equal(parseFaults('all').length, 10);
   assert.deepEqual(parseFaults('kill-agent, pause-agent').map((f) => f.name), ['kill-agent', 'pause-agent']);
   assert.throws(() => parseFaults('kill-agent,meteor'), (e: unknown) => isCoherdError(e) && /unknown fault "meteor".*kill-leader/.test((e as Error).message));
 });

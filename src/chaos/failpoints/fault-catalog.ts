@@ -3,9 +3,10 @@ import { clockSkew } from './clock-skew';
 import { Fault } from './fault';
 import { partitionAgent, partitionCoordinatorEtcd, partitionLockClient } from './network-faults';
 import { killAgent, killEtcd, killLeader, pauseAgent, restartEtcd } from './process-faults';
+import { slowStore } from './slow-store';
 
 /** Every fault kind by name (the --faults list). */
-export const FAULTS: readonly Fault[] = [killAgent, pauseAgent, killLeader, killEtcd, restartEtcd, partitionAgent, partitionLockClient, partitionCoordinatorEtcd, clockSkew];
+export const FAULTS: readonly Fault[] = [killAgent, pauseAgent, killLeader, killEtcd, restartEtcd, partitionAgent, partitionLockClient, partitionCoordinatorEtcd, clockSkew, slowStore];
 
 export function parseFaults(list: string): Fault[] {
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,14 +1,14 @@
-import { HostLink } from '../cluster/host-link';
+import { CuttableLink } from '../cluster/netns-link';
 import { Fault, FaultContext, sleep } from './fault';
 
 type Way = 'both' | 'to-target' | 'to-client';
 
-function cut(link: { blackhole(): void; dropOneWay(d: 'to-target' | 'to-client'): void }, way: Way): void {
+function cut(link: CuttableLink, way: Way): void {
   if (way === 'both') link.blackhole();
   else link.dropOneWay(way);
 }
 
-async function partitionLink(ctx: FaultContext, fault: string, link: HostLink): Promise<void> {
+async function partitionLink(ctx: FaultContext, fault: string, link: CuttableLink): Promise<void> {
   const way = ctx.rnd.pick(['both', 'both', 'to-target', 'to-client'] as const);
   const forMs = ctx.rnd.int(500, ctx.ttlMs + 3000);
   const f = ctx.rec.faultStarted(fault, link.name, `${way === 'both' ? 'both ways' : way === 'to-target' ? 'host→coordinators dropped' : 'coordinators→host dropped'}, ${forMs} ms`);
@@ -18,7 +18,7 @@ async function partitionLink(ctx: FaultContext, fault: string, link: HostLink): 
   ctx.rec.faultEnded(f);
 }
 
-/** An agent cut from every coordinator (black hole), both ways or one way, then healed. */
+/** An agent cut from every coordinator (proxy black hole, or with --netns packets dropped), both ways or one way, then healed. */
 export const partitionAgent: Fault = {
   name: 'partition-agent',
   inject: (ctx) => partitionLink(ctx, 'partition-agent', ctx.rnd.pick(ctx.cluster.agents).link),
@@ -39,9 +39,9 @@ export const partitionCoordinatorEtcd: Fault = {
     const way = ctx.rnd.pick(['both', 'both', 'to-target', 'to-client'] as const);
     const forMs = ctx.rnd.int(1000, ctx.ttlMs + 4000);
     const f = ctx.rec.faultStarted('partition-coordinator-etcd', slot.name, `${way}, ${forMs} ms`);
-    for (const p of slot.etcdProxies) cut(p, way);
+    cut(slot.etcdLink, way);
     await sleep(forMs);
-    for (const p of slot.etcdProxies) p.heal();
+    slot.etcdLink.heal();
     ctx.rec.faultEnded(f);
   },
 };

@@ -1,19 +1,21 @@
 import { promises as fsp } from 'node:fs';
 import { InvalidArgumentError } from '../../common/errors';
-import { FaultRecord, HistoryLine, Operation, RunMeta } from './operation';
+import { FaultRecord, HistoryLine, LeaseRecord, Operation, RunMeta } from './operation';
 
 /** A whole run: what it was started with, every operation and every fault window. */
 export interface RunHistory {
   meta: RunMeta;
   ops: Operation[];
   faults: FaultRecord[];
+  /** Agents' lease deadlines over the run (absent in histories of older versions). */
+  leases?: LeaseRecord[];
 }
 
 const OP_TYPES = new Set(['lock', 'unlock', 'store-write', 'read', 'write', 'append', 'final-read', 'create', 'rename', 'unlink']);
 const RESULTS = new Set(['ok', 'fail', 'info']);
 
 export function historyToJsonl(h: RunHistory): string {
-  const lines: HistoryLine[] = [{ kind: 'meta', ...h.meta }, ...h.faults.map((f) => ({ kind: 'fault' as const, ...f })), ...h.ops.map((o) => ({ kind: 'op' as const, ...o }))];
+  const lines: HistoryLine[] = [{ kind: 'meta', ...h.meta }, ...h.faults.map((f) => ({ kind: 'fault' as const, ...f })), ...(h.leases ?? []).map((l) => ({ kind: 'lease' as const, ...l })), ...h.ops.map((o) => ({ kind: 'op' as const, ...o }))];
   return lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
 }
 
@@ -49,6 +51,7 @@ export function parseHistory(text: string): RunHistory {
   let meta: RunMeta | undefined;
   const ops: Operation[] = [];
   const faults: FaultRecord[] = [];
+  const leases: LeaseRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i].trim();
@@ -65,6 +68,9 @@ export function parseHistory(text: string): RunHistory {
       if (typeof o.fault !== 'string' || !isTime(o.startMs)) bad(i + 1, 'fault needs a name and startMs');
       const { kind: _k, ...f } = o;
       faults.push(f as unknown as FaultRecord);
+    } else if (o.kind === 'lease') {
+      if (typeof o.host !== 'string' || !isTime(o.atMs) || (o.deadlineMs !== null && !isTime(o.deadlineMs))) bad(i + 1, 'lease needs a host, atMs and a numeric or null deadlineMs');
+      leases.push({ host: o.host, atMs: o.atMs, deadlineMs: o.deadlineMs as number | null });
     } else if (o.kind === 'meta') {
       const { kind: _k, ...m } = o;
       meta = m as unknown as RunMeta;
@@ -75,7 +81,7 @@ export function parseHistory(text: string): RunHistory {
     if (ids.has(op.id)) throw new InvalidArgumentError('INVALID_ARGUMENT', `history: duplicate op id ${op.id}`);
     ids.add(op.id);
   }
-  return { meta: meta ?? { seed: 0, startedAt: '', durationMs: 0, options: {} }, ops, faults };
+  return { meta: meta ?? { seed: 0, startedAt: '', durationMs: 0, options: {} }, ops, faults, ...(leases.length ? { leases } : {}) };
 }
 
 export async function readHistory(file: string): Promise<RunHistory> {

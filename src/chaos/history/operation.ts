@@ -85,7 +85,18 @@ export interface LoggedError {
 }
 
 /** One line of history.jsonl. */
-export type HistoryLine = ({ kind: 'op' } & Operation) | ({ kind: 'fault' } & FaultRecord) | ({ kind: 'meta' } & RunMeta);
+/**
+ * An agent's lease deadline as the harness learnt it (the agent logs each
+ * change): from atMs on, the host holds a lease until deadlineMs; null: it
+ * is fenced and holds nothing. Run ms, like every time in the history.
+ */
+export interface LeaseRecord {
+  host: string;
+  atMs: number;
+  deadlineMs: number | null;
+}
+
+export type HistoryLine = ({ kind: 'op' } & Operation) | ({ kind: 'fault' } & FaultRecord) | ({ kind: 'meta' } & RunMeta) | ({ kind: 'lease' } & LeaseRecord);
 
 export function compareTokens(a: FencingTokenValue, b: FencingTokenValue): number {
   return a.epoch !== b.epoch ? a.epoch - b.epoch : a.counter - b.counter;

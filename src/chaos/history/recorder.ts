@@ -1,4 +1,4 @@
-import { FaultRecord, FencingTokenValue, OpType, Operation } from './operation';
+import { FaultRecord, FencingTokenValue, LeaseRecord, OpType, Operation } from './operation';
 
 export interface InvokeFields {
   process: string;
@@ -19,6 +19,7 @@ export interface InvokeFields {
 export class Recorder {
   readonly ops: Operation[] = [];
   readonly faults: FaultRecord[] = [];
+  readonly leases: LeaseRecord[] = [];
   private nextOp = 1;
   private nextFault = 1;
   readonly t0 = performance.now();
@@ -48,6 +49,12 @@ export class Recorder {
   ambiguous(op: Operation, error: string): Operation {
     Object.assign(op, { result: 'info', completeMs: null, error });
     return op;
+  }
+
+  /** An agent said its lease deadline is remainingMs from now (null: fenced, it holds nothing). */
+  leaseSeen(host: string, remainingMs: number | null): void {
+    const atMs = this.now();
+    this.leases.push({ host, atMs, deadlineMs: remainingMs === null ? null : atMs + remainingMs });
   }
 
   faultStarted(fault: string, target: string, detail?: string): FaultRecord {
