@@ -5,7 +5,7 @@ import { InternalError } from '../common/errors';
 import { decodeAt, segmentName } from '../agent/journal/journal-codec';
 import { listSegments } from '../agent/journal/journal-dir';
 import { JournalStream } from './journal-stream';
-import { readState } from './replica-state';
+import { AgentCursor, readState } from './replica-state';
 
 export interface AgentStatus {
   agentId: string;
@@ -43,29 +43,32 @@ export async function replicaStatus(stateDir: string, nowWallMs = Date.now()): P
   const data = await readState(stateDir);
   if (!data) throw new InternalError('INTERNAL', 'no replica state in this directory (has the replica run?)', { stateDir });
   const agents: AgentStatus[] = [];
-  for (const c of Object.values(data.agents)) {
-    const stream = new JournalStream(c.dir, data.namespace, c.applied);
-    let lagRecords = 0;
-    let lagBytes = 0;
-    let oldest: number | undefined;
-    for (;;) {
-      const read = await stream.read();
-      if (read.records.length === 0) break;
-      oldest ??= read.records[0].record.timeMs;
-      lagRecords += read.records.length;
-      lagBytes += read.bytes;
-      if (read.corrupt || read.gap) break;
-    }
-    // Past a bad record the stream cannot be read: the journal's last record still tells how far behind.
-    lagRecords = Math.max(lagRecords, (await lastSequence(c.dir)) - c.applied);
-    agents.push({
-      agentId: c.agentId, cursor: c.applied, lagRecords, lagBytes,
-      lagSeconds: oldest === undefined ? 0 : Math.max(0, (nowWallMs - oldest) / 1000),
-      lastToken: c.lastToken, ...(c.stopped ? { stopped: c.stopped } : {}),
-    });
-  }
+  for (const c of Object.values(data.agents)) agents.push(await agentStatus(c, data.namespace, nowWallMs));
   const live = await fsp.readFile(nodePath.join(stateDir, LIVE_FILE), 'utf8').then((t) => JSON.parse(t) as LiveStatus).catch(() => undefined);
   return { name: data.name, namespace: data.namespace, mirror: data.mirror, rescans: data.rescans, agents, ...(live ? { live } : {}) };
+}
+
+/** One agent's cursor against what its journal holds now (read from the cursor to the end, or to a bad record). */
+export async function agentStatus(c: AgentCursor, namespace: string, nowWallMs = Date.now()): Promise<AgentStatus> {
+  const stream = new JournalStream(c.dir, namespace, c.applied);
+  let lagRecords = 0;
+  let lagBytes = 0;
+  let oldest: number | undefined;
+  for (;;) {
+    const read = await stream.read();
+    if (read.records.length === 0) break;
+    oldest ??= read.records[0].record.timeMs;
+    lagRecords += read.records.length;
+    lagBytes += read.bytes;
+    if (read.corrupt || read.gap) break;
+  }
+  // Past a bad record the stream cannot be read: the journal's last record still tells how far behind.
+  lagRecords = Math.max(lagRecords, (await lastSequence(c.dir)) - c.applied);
+  return {
+    agentId: c.agentId, cursor: c.applied, lagRecords, lagBytes,
+    lagSeconds: oldest === undefined ? 0 : Math.max(0, (nowWallMs - oldest) / 1000),
+    lastToken: c.lastToken, ...(c.stopped ? { stopped: c.stopped } : {}),
+  };
 }
 
 /** The sequence of the last whole, valid record of a journal directory (0 if none). */
