@@ -1,5 +1,3 @@
-import { promises as fsp } from 'fs';
-import * as nodePath from 'path';
 import { Clock, SystemClock, TimerHandle } from '../common/clock';
 import { Logger } from '../common/logger';
 import { AppliedHistory } from './applied-history';
@@ -12,7 +10,7 @@ import { MirrorApplier } from './mirror-apply';
 import { writeAck } from './replica-acker';
 import { AgentCursor, ReplicaState } from './replica-state';
 import { rescanJournals } from './replica-rescan';
-import { LIVE_FILE, LiveStatus } from './replica-status';
+import { writeLiveStatus } from './replica-status';
 
 export interface ReplicaOptions {
   namespace: string;
@@ -157,10 +155,7 @@ export class ReplicaFollower {
     const now = this.clock.nowMs();
     if (now < this.nextLiveMs) return;
     this.nextLiveMs = now + 1000;
-    const live: LiveStatus = { pid: process.pid, updatedWallMs: Date.now(), lagP50Ms: this.lag.quantile(0.5), lagP99Ms: this.lag.quantile(0.99), samples: this.lag.count };
-    const file = nodePath.join(this.o.stateDir, LIVE_FILE);
-    await fsp.writeFile(`${file}.tmp`, JSON.stringify(live)).then(() => fsp.rename(`${file}.tmp`, file))
-      .catch((e) => this.logger.warn('replica live status not written', { error: (e as Error).message }));
+    await writeLiveStatus(this.o.stateDir, this.lag).catch((e) => this.logger.warn('replica live status not written', { error: (e as Error).message }));
   }
 
   private async applyReady(readyRound: number): Promise<void> {

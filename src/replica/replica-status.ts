@@ -5,6 +5,7 @@ import { InternalError } from '../common/errors';
 import { decodeAt, segmentName } from '../agent/journal/journal-codec';
 import { listSegments } from '../agent/journal/journal-dir';
 import { JournalStream } from './journal-stream';
+import { LagSamples } from './lag-samples';
 import { AgentCursor, readState } from './replica-state';
 
 export interface AgentStatus {
@@ -37,6 +38,14 @@ export interface ReplicaStatus {
 }
 
 export const LIVE_FILE = 'replica-live.json';
+
+/** Writes the follower's lag quantiles where `coherd replica status` reads them (replaced by rename). */
+export async function writeLiveStatus(stateDir: string, lag: LagSamples): Promise<void> {
+  const live: LiveStatus = { pid: process.pid, updatedWallMs: Date.now(), lagP50Ms: lag.quantile(0.5), lagP99Ms: lag.quantile(0.99), samples: lag.count };
+  const file = nodePath.join(stateDir, LIVE_FILE);
+  await fsp.writeFile(`${file}.tmp`, JSON.stringify(live));
+  await fsp.rename(`${file}.tmp`, file);
+}
 
 /** `coherd replica status`: the saved cursors against what each journal holds now. */
 export async function replicaStatus(stateDir: string, nowWallMs = Date.now()): Promise<ReplicaStatus> {
