@@ -10,6 +10,7 @@ import { createCoherencyHook, coherencyBackingOf, CoherencyHook, CoherencyOption
 import { createJournalHook } from './hooks/journal';
 import { createRangeLockHook } from './hooks/range-lock';
 import { SegmentedJournal } from './journal/segmented-journal';
+import { agentClientName } from './journal/journal-advert';
 import { LocalLockServer } from './local-api/local-lock-server';
 import { BackingStore } from './backing/backing-store';
 import type { AgentMetrics } from '../common/metrics/agent-metrics';
@@ -27,6 +28,8 @@ export interface AgentOptions {
   ttlMs?: number;
   /** This agent's journal directory (segments, replica acks); default <state dir>/journal-<namespace>. */
   journalDir?: string;
+  /** The journal directory as replica hosts see it, advertised with the session (default the absolute journal dir); "" advertises none. */
+  journalAdvertise?: string;
   /** Journal segment size; default 64 MiB. */
   journalSegmentBytes?: number;
   /** Local lock API socket; default <state dir>/agent.sock. */
@@ -58,12 +61,15 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const logger = o.logger.child({ component: 'agent', namespace: o.namespace });
   const clock = o.clock ?? new SystemClock();
   const stateDir = o.stateDir ?? '/run/coherd';
+  const journalDir = path.resolve(o.journalDir ?? path.join(stateDir, `journal-${o.namespace}`));
+  const advertised = o.journalAdvertise ?? journalDir;
+  const clientName = agentClientName({ host: os.hostname(), namespace: o.namespace, ...(advertised ? { journal: advertised } : {}) });
+  if (!clientName.fits) logger.warn('journal path too long to advertise: replicas must be given --journals', { journal: advertised });
   const client = await CoherdClient.connect({
-    endpoints: o.coordinators, clientName: `agent:${os.hostname()}:${o.namespace}`,
+    endpoints: o.coordinators, clientName: clientName.name,
     ttlMs: o.ttlMs, clock, logger, tls: o.tls, renewSession: true,
   });
   await mkdir(stateDir, { recursive: true });
-  const journalDir = o.journalDir ?? path.join(stateDir, `journal-${o.namespace}`);
   const sink = await SegmentedJournal.open({ dir: journalDir, namespace: o.namespace, logger, clock, segmentBytes: o.journalSegmentBytes });
   // prom-client is loaded only by agents that serve metrics.
   const metrics: AgentMetrics | undefined = o.metrics ? new (await import('../common/metrics/agent-metrics')).AgentMetrics(clock, journalDir) : undefined;

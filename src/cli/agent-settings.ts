@@ -22,6 +22,7 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--ttl <seconds>', 'session lease TTL', '10')
     .option('--state-dir <dir>', 'journal and lock socket directory', '/run/coherd')
     .option('--journal-dir <dir>', 'this agent\'s journal directory, read by replicas (default <state-dir>/journal-<namespace>)')
+    .option('--journal-advertise <path>', 'the journal directory as replica hosts see it, advertised to them through the coordinator (default the journal dir; "" for none)')
     .option('--journal-segment-mib <n>', 'journal segment size in MiB', '64')
     .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)');
   withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
@@ -40,12 +41,16 @@ export function agentSettings(cmd: Command): AgentSettings {
   if (!NAMESPACE.test(namespace)) {
     throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('namespace')} must be 1-64 letters, digits, '.', '_' or '-', got "${namespace}"`);
   }
+  if (o.journalAdvertise && !String(o.journalAdvertise).startsWith('/')) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('journalAdvertise')} must be an absolute path, got "${o.journalAdvertise}"`);
+  }
   if (o.metricsListen) withLabel(label('metricsListen'), () => splitHostPort(String(o.metricsListen)));
   return {
     coordinators, backingDir, mountPoint, namespace,
     ttlMs: parseSeconds(String(o.ttl), label('ttl')),
     stateDir: o.stateDir,
     journalDir: o.journalDir,
+    journalAdvertise: o.journalAdvertise,
     journalSegmentBytes: parseSegmentMiB(String(o.journalSegmentMib), label('journalSegmentMib')),
     socketPath: o.socket,
     tls: tlsFilesOf(cmd),

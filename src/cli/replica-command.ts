@@ -9,44 +9,59 @@ import { removeAck } from '../replica/replica-acker';
 import { ReplicaFollower } from '../replica/replica-follower';
 import { replicaStatus } from '../replica/replica-status';
 import { formatTable } from './table-format';
+import { AdminClient } from '../agent/client/admin-client';
+import { SystemClock } from '../common/clock';
+import { serveOps } from '../common/metrics/ops-server';
+import { splitHostPort } from '../coordinator/transport-security';
+import { parseEndpoints } from './options';
+import { tlsFilesOf, withTlsOptions } from './tls-options';
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** `coherd replica [run] | status | verify` (docs/replication.md). */
 export function replicaCommand(): Command {
   const replica = new Command('replica').description('follow every agent journal of a namespace into a mirror directory (a fallback copy)');
-  replica.addCommand(new Command('run')
+  replica.addCommand(withTlsOptions(new Command('run'))
     .description('follow the journals and apply them to the mirror (the default subcommand)')
     .requiredOption('--namespace <name>', 'name of the shared filesystem')
-    .requiredOption('--journals <dir,...>', 'where the agents\' journal directories are (each a journal directory, or searched two levels down)')
+    .option('--coordinator <host:port,...>', 'find agents through the coordinator: live agent sessions advertise their journal directories (admin identity needed with TLS)')
+    .option('--journals <dir,...>', 'where the agents\' journal directories are (each a journal directory, or searched two levels down); with --coordinator, or instead of it')
     .requiredOption('--mirror <dir>', 'the mirror directory (created if missing)')
     .option('--backing <dir>', 'the shared backing store, read for a full rescan when the journals were truncated past this replica')
     .option('--state-dir <dir>', 'cursors and inode map (default <mirror>.replica-state)')
     .option('--name <name>', 'name this replica registers under on the journals', 'replica')
     .option('--sync', 'fsync on the agents waits until this replica has the data durably (DRBD protocol C)')
     .option('--poll-ms <ms>', 'pause between read rounds (default 5, 1 with --sync)')
-    .action(async (opts) => {
+    .option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there')
+    .action(async (opts, cmd: Command) => {
       for (const [flag, value] of [['--namespace', opts.namespace], ['--name', opts.name]]) {
         if (!NAME.test(value)) throw new InvalidArgumentError('INVALID_ARGUMENT', `${flag} must be 1-64 letters, digits, '.', '_' or '-', got "${value}"`);
       }
       const pollMs = opts.pollMs === undefined ? undefined : Number(opts.pollMs);
       if (pollMs !== undefined && (!Number.isInteger(pollMs) || pollMs < 0 || pollMs > 60_000)) throw new InvalidArgumentError('INVALID_ARGUMENT', `--poll-ms must be an integer in [0, 60000], got "${opts.pollMs}"`);
-      const roots = String(opts.journals).split(',').map((s) => s.trim()).filter(Boolean);
+      if (opts.journals === undefined && opts.coordinator === undefined) throw new InvalidArgumentError('INVALID_ARGUMENT', 'give --coordinator, --journals or both: where to find the agents');
+      const roots = opts.journals === undefined ? [] : String(opts.journals).split(',').map((s) => s.trim()).filter(Boolean);
       for (const dir of [...roots, ...(opts.backing ? [opts.backing] : [])]) requireDir(dir);
+      const admin = opts.coordinator === undefined ? undefined : new AdminClient(parseEndpoints(String(opts.coordinator)), tlsFilesOf(cmd));
+      if (opts.metricsListen) splitHostPort(String(opts.metricsListen));
       const mirrorDir = nodePath.resolve(opts.mirror);
       mkdirSync(mirrorDir, { recursive: true });
       const logger = createLogger();
       const follower = await ReplicaFollower.open({
-        namespace: opts.namespace, journalRoots: roots, mirrorDir, stateDir: opts.stateDir ?? `${mirrorDir}.replica-state`,
+        namespace: opts.namespace, journalRoots: roots, listSessions: admin && (() => admin.listSessions()), mirrorDir, stateDir: opts.stateDir ?? `${mirrorDir}.replica-state`,
         name: opts.name, sync: Boolean(opts.sync), backingDir: opts.backing, pollMs, logger,
       });
+      // prom-client is loaded only by replicas that serve metrics.
+      const metrics = opts.metricsListen ? new (await import('../replica/replica-metrics')).ReplicaMetrics(follower, new SystemClock()) : undefined;
+      const ops = metrics ? await serveOps(String(opts.metricsListen), metrics, logger) : undefined;
       follower.start();
-      process.stdout.write(`coherd replica following ${opts.namespace} into ${mirrorDir}${opts.sync ? ' (synchronous)' : ''}\n`);
+      process.stdout.write(`coherd replica following ${opts.namespace} into ${mirrorDir}${opts.sync ? ' (synchronous)' : ''}${ops ? ` metrics on ${ops.address}` : ''}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });
       await follower.stop();
+      await ops?.close();
     }), { isDefault: true });
   replica.addCommand(new Command('status')
     .description('per agent: cursor, lag in records, bytes and seconds, last applied fencing token')

@@ -49,7 +49,7 @@ export function upCommand(): Command {
       };
       try {
         for (const name of ['a', 'b']) agents.push(await spawnAgent(name, base, backing, coordinator.address));
-        if (opts.replica) replica = await spawnReplica(base, backing, agents);
+        if (opts.replica) replica = await spawnReplica(base, backing, coordinator.address);
       } catch (e) {
         await stopAll();
         throw e;
@@ -84,10 +84,9 @@ async function spawnAgent(name: string, base: string, backing: string, coordinat
   return { name, mountPoint, socketPath: path.join(stateDir, 'agent.sock'), child };
 }
 
-/** `coherd replica` over both agents' journals (their state dirs), mirroring into <base>/mirror. */
-async function spawnReplica(base: string, backing: string, agents: AgentChild[]): Promise<ChildProcess> {
-  const journals = agents.map((a) => path.join(base, `agent-${a.name}`)).join(',');
-  const child = spawn(process.execPath, [process.argv[1], 'replica', '--namespace', 'demo', '--journals', journals, '--mirror', path.join(base, 'mirror'), '--backing', backing], {
+/** `coherd replica` finding the agents' journals through the coordinator, mirroring into <base>/mirror. */
+async function spawnReplica(base: string, backing: string, coordinator: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [process.argv[1], 'replica', '--namespace', 'demo', '--coordinator', coordinator, '--mirror', path.join(base, 'mirror'), '--backing', backing], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_LOG_LEVEL ?? 'warn' },
   });
@@ -101,7 +100,7 @@ async function spawnReplica(base: string, backing: string, agents: AgentChild[])
 
 function printReplicaHowTo(base: string, backing: string): void {
   const cli = `node ${path.relative(process.cwd(), process.argv[1]) || process.argv[1]}`;
-  process.stdout.write(`A replica follows both hosts' journals:
+  process.stdout.write(`A replica follows both hosts' journals (found through the coordinator):
   replica mirror ${path.join(base, 'mirror')}
   ${cli} replica status --state-dir ${path.join(base, 'mirror')}.replica-state
   ${cli} replica verify --backing ${backing} --mirror ${path.join(base, 'mirror')}

@@ -29,7 +29,7 @@ export async function discoverJournals(roots: string[], namespace: string): Prom
   return [...found.values()].sort((a, b) => a.agentId.localeCompare(b.agentId));
 }
 
-async function readMeta(dir: string): Promise<JournalMeta | undefined> {
+export async function readMeta(dir: string): Promise<JournalMeta | undefined> {
   try {
     const meta = JSON.parse(await fsp.readFile(nodePath.join(dir, JOURNAL_META), 'utf8')) as JournalMeta;
     return typeof meta.agentId === 'string' && typeof meta.namespace === 'string' ? meta : undefined;

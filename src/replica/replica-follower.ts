@@ -1,22 +1,23 @@
-import { promises as fsp } from 'fs';
-import * as nodePath from 'path';
 import { Clock, SystemClock, TimerHandle } from '../common/clock';
 import { Logger } from '../common/logger';
 import { AppliedHistory } from './applied-history';
 import { pendingOf, PendingRecord, planApply } from './apply-order';
-import { discoverJournals } from './journal-discovery';
+import { AgentFinder } from './agent-finder';
+import { ListSessions } from './coordinator-discovery';
 import { JournalStream } from './journal-stream';
 import { LagSamples } from './lag-samples';
 import { MirrorApplier } from './mirror-apply';
 import { writeAck } from './replica-acker';
-import { ReplicaState } from './replica-state';
+import { AgentCursor, ReplicaState } from './replica-state';
 import { rescanJournals } from './replica-rescan';
-import { LIVE_FILE, LiveStatus } from './replica-status';
+import { writeLiveStatus } from './replica-status';
 
 export interface ReplicaOptions {
   namespace: string;
   /** Where the agents' journal directories are found (docs/replication.md). */
   journalRoots: string[];
+  /** The coordinator's ListSessions: live agents advertise their journal directories there. */
+  listSessions?: ListSessions;
   mirrorDir: string;
   stateDir: string;
   /** Name this replica registers under on every journal; default "replica". */
@@ -44,6 +45,11 @@ export interface ReplicaOptions {
  */
 export class ReplicaFollower {
   readonly lag = new LagSamples();
+  readonly finder: AgentFinder;
+  /** Rounds completed (read, applied, acked) since start. */
+  roundsDone = 0;
+  /** Clock ms at the end of the last completed round. */
+  lastRoundMs: number | undefined;
   private readonly streams = new Map<string, JournalStream>();
   private pending: PendingRecord[] = [];
   private history = new AppliedHistory();
@@ -53,9 +59,10 @@ export class ReplicaFollower {
   /** Agents whose stream broke at a bad record: records before it are still applied. */
   private readonly haltAt = new Map<string, number>();
   private stateDirty = false;
+  private readonly durableListeners: Array<(agentId: string, lagMs: number) => void> = [];
   private timer: TimerHandle | null = null;
   private running: Promise<void> | null = null;
-  private stopping = false;
+  private stopRequested = false;
   private applier: MirrorApplier;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -66,6 +73,25 @@ export class ReplicaFollower {
     this.logger = o.logger.child({ component: 'replica' });
     this.name = o.name ?? 'replica';
     this.applier = new MirrorApplier(o.mirrorDir, state.inodeMap(), this.logger);
+    this.finder = new AgentFinder({ namespace: o.namespace, journalRoots: o.journalRoots, listSessions: o.listSessions, clock: this.clock, logger: this.logger });
+  }
+
+  get namespace(): string {
+    return this.o.namespace;
+  }
+
+  /** Called with each applied record's lag (op completed on the agent → durable on the mirror), in ms. */
+  addDurableListener(l: (agentId: string, lagMs: number) => void): void {
+    this.durableListeners.push(l);
+  }
+
+  /** Cursors of the agents being followed now (journal found and readable). */
+  followed(): AgentCursor[] {
+    return [...this.streams.keys()].map((id) => this.state.data.agents[id]);
+  }
+
+  get stopping(): boolean {
+    return this.stopRequested;
   }
 
   static async open(o: ReplicaOptions): Promise<ReplicaFollower> {
@@ -77,21 +103,21 @@ export class ReplicaFollower {
   start(): void {
     const loop = () => {
       this.timer = null;
-      if (this.stopping) return;
+      if (this.stopRequested) return;
       this.running = this.step()
         .catch((e) => {
           this.logger.error('replica round failed', { error: (e as Error).message });
         })
         .finally(() => {
           this.running = null;
-          if (!this.stopping) this.timer = this.clock.setTimer(this.o.pollMs ?? (this.o.sync ? 1 : 5), loop);
+          if (!this.stopRequested) this.timer = this.clock.setTimer(this.o.pollMs ?? (this.o.sync ? 1 : 5), loop);
         });
     };
     loop();
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.stopRequested = true;
     this.timer?.cancel();
     await this.running;
     this.nextLiveMs = 0;
@@ -120,6 +146,8 @@ export class ReplicaFollower {
     }
     await this.applyReady(round - 1);
     await this.writeLive();
+    this.roundsDone++;
+    this.lastRoundMs = this.clock.nowMs();
   }
 
   /** Lag quantiles for `coherd replica status`, about once a second. */
@@ -127,10 +155,7 @@ export class ReplicaFollower {
     const now = this.clock.nowMs();
     if (now < this.nextLiveMs) return;
     this.nextLiveMs = now + 1000;
-    const live: LiveStatus = { pid: process.pid, updatedWallMs: Date.now(), lagP50Ms: this.lag.quantile(0.5), lagP99Ms: this.lag.quantile(0.99), samples: this.lag.count };
-    const file = nodePath.join(this.o.stateDir, LIVE_FILE);
-    await fsp.writeFile(`${file}.tmp`, JSON.stringify(live)).then(() => fsp.rename(`${file}.tmp`, file))
-      .catch((e) => this.logger.warn('replica live status not written', { error: (e as Error).message }));
+    await writeLiveStatus(this.o.stateDir, this.lag).catch((e) => this.logger.warn('replica live status not written', { error: (e as Error).message }));
   }
 
   private async applyReady(readyRound: number): Promise<void> {
@@ -171,7 +196,11 @@ export class ReplicaFollower {
     await this.state.save(this.applier.inodes);
     this.stateDirty = false;
     const now = Date.now();
-    for (const p of done) if (progressed.has(p.agentId) && p.record.sequence <= this.state.data.agents[p.agentId].applied) this.lag.add(now - p.record.timeMs);
+    for (const p of done) {
+      if (!progressed.has(p.agentId) || p.record.sequence > this.state.data.agents[p.agentId].applied) continue;
+      this.lag.add(now - p.record.timeMs);
+      for (const l of this.durableListeners) l(p.agentId, now - p.record.timeMs);
+    }
     for (const agentId of progressed) await this.ack(agentId);
   }
 
@@ -179,7 +208,8 @@ export class ReplicaFollower {
     const now = this.clock.nowMs();
     if (now < this.nextDiscoverMs) return;
     this.nextDiscoverMs = now + (this.o.discoverEveryMs ?? 2000);
-    for (const found of await discoverJournals(this.o.journalRoots, this.o.namespace)) {
+    const known = Object.values(this.state.data.agents).map((c) => ({ agentId: c.agentId, dir: c.dir }));
+    for (const found of await this.finder.find(known)) {
       if (this.streams.has(found.agentId)) continue;
       const known = this.state.data.agents[found.agentId];
       const cursor = known ?? { agentId: found.agentId, dir: found.dir, applied: 0, appliedRecords: 0, appliedBytes: 0, lastToken: null, lastOpTimeMs: null };

@@ -5,7 +5,8 @@ import { InternalError } from '../common/errors';
 import { decodeAt, segmentName } from '../agent/journal/journal-codec';
 import { listSegments } from '../agent/journal/journal-dir';
 import { JournalStream } from './journal-stream';
-import { readState } from './replica-state';
+import { LagSamples } from './lag-samples';
+import { AgentCursor, readState } from './replica-state';
 
 export interface AgentStatus {
   agentId: string;
@@ -38,34 +39,45 @@ export interface ReplicaStatus {
 
 export const LIVE_FILE = 'replica-live.json';
 
+/** Writes the follower's lag quantiles where `coherd replica status` reads them (replaced by rename). */
+export async function writeLiveStatus(stateDir: string, lag: LagSamples): Promise<void> {
+  const live: LiveStatus = { pid: process.pid, updatedWallMs: Date.now(), lagP50Ms: lag.quantile(0.5), lagP99Ms: lag.quantile(0.99), samples: lag.count };
+  const file = nodePath.join(stateDir, LIVE_FILE);
+  await fsp.writeFile(`${file}.tmp`, JSON.stringify(live));
+  await fsp.rename(`${file}.tmp`, file);
+}
+
 /** `coherd replica status`: the saved cursors against what each journal holds now. */
 export async function replicaStatus(stateDir: string, nowWallMs = Date.now()): Promise<ReplicaStatus> {
   const data = await readState(stateDir);
   if (!data) throw new InternalError('INTERNAL', 'no replica state in this directory (has the replica run?)', { stateDir });
   const agents: AgentStatus[] = [];
-  for (const c of Object.values(data.agents)) {
-    const stream = new JournalStream(c.dir, data.namespace, c.applied);
-    let lagRecords = 0;
-    let lagBytes = 0;
-    let oldest: number | undefined;
-    for (;;) {
-      const read = await stream.read();
-      if (read.records.length === 0) break;
-      oldest ??= read.records[0].record.timeMs;
-      lagRecords += read.records.length;
-      lagBytes += read.bytes;
-      if (read.corrupt || read.gap) break;
-    }
-    // Past a bad record the stream cannot be read: the journal's last record still tells how far behind.
-    lagRecords = Math.max(lagRecords, (await lastSequence(c.dir)) - c.applied);
-    agents.push({
-      agentId: c.agentId, cursor: c.applied, lagRecords, lagBytes,
-      lagSeconds: oldest === undefined ? 0 : Math.max(0, (nowWallMs - oldest) / 1000),
-      lastToken: c.lastToken, ...(c.stopped ? { stopped: c.stopped } : {}),
-    });
-  }
+  for (const c of Object.values(data.agents)) agents.push(await agentStatus(c, data.namespace, nowWallMs));
   const live = await fsp.readFile(nodePath.join(stateDir, LIVE_FILE), 'utf8').then((t) => JSON.parse(t) as LiveStatus).catch(() => undefined);
   return { name: data.name, namespace: data.namespace, mirror: data.mirror, rescans: data.rescans, agents, ...(live ? { live } : {}) };
+}
+
+/** One agent's cursor against what its journal holds now (read from the cursor to the end, or to a bad record). */
+export async function agentStatus(c: AgentCursor, namespace: string, nowWallMs = Date.now()): Promise<AgentStatus> {
+  const stream = new JournalStream(c.dir, namespace, c.applied);
+  let lagRecords = 0;
+  let lagBytes = 0;
+  let oldest: number | undefined;
+  for (;;) {
+    const read = await stream.read();
+    if (read.records.length === 0) break;
+    oldest ??= read.records[0].record.timeMs;
+    lagRecords += read.records.length;
+    lagBytes += read.bytes;
+    if (read.corrupt || read.gap) break;
+  }
+  // Past a bad record the stream cannot be read: the journal's last record still tells how far behind.
+  lagRecords = Math.max(lagRecords, (await lastSequence(c.dir)) - c.applied);
+  return {
+    agentId: c.agentId, cursor: c.applied, lagRecords, lagBytes,
+    lagSeconds: oldest === undefined ? 0 : Math.max(0, (nowWallMs - oldest) / 1000),
+    lastToken: c.lastToken, ...(c.stopped ? { stopped: c.stopped } : {}),
+  };
 }
 
 /** The sequence of the last whole, valid record of a journal directory (0 if none). */

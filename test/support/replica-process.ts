@@ -9,7 +9,12 @@ import { CliResult, runCli, spawnCli, stopChild } from './cluster';
 
 export interface ReplicaProcessOptions {
   namespace: string;
-  journalRoots: string[];
+  /** --journals; at least this or coordinator. */
+  journalRoots?: string[];
+  /** --coordinator: find agents through the sessions they open. */
+  coordinator?: string;
+  /** --metrics-listen (e.g. 127.0.0.1:0); the bound address is in ReplicaProcess.metricsAddress. */
+  metricsListen?: string;
   mirrorDir: string;
   backingDir?: string;
   name?: string;
@@ -18,13 +23,18 @@ export interface ReplicaProcessOptions {
 
 export class ReplicaProcess {
   private stderr = '';
+  /** Where /metrics, /healthz and /readyz are served, when started with metricsListen. */
+  metricsAddress: string | undefined;
 
   private constructor(readonly options: ReplicaProcessOptions, readonly child: ChildProcess) {
     child.stderr?.on('data', (d) => (this.stderr += d));
   }
 
   static async start(options: ReplicaProcessOptions): Promise<ReplicaProcess> {
-    const args = ['replica', '--namespace', options.namespace, '--journals', options.journalRoots.join(','), '--mirror', options.mirrorDir, '--name', options.name ?? 'replica'];
+    const args = ['replica', '--namespace', options.namespace, '--mirror', options.mirrorDir, '--name', options.name ?? 'replica'];
+    if (options.journalRoots) args.push('--journals', options.journalRoots.join(','));
+    if (options.coordinator) args.push('--coordinator', options.coordinator);
+    if (options.metricsListen) args.push('--metrics-listen', options.metricsListen);
     if (options.backingDir) args.push('--backing', options.backingDir);
     if (options.sync) args.push('--sync');
     const replica = new ReplicaProcess(options, spawnCli(args));
@@ -32,7 +42,9 @@ export class ReplicaProcess {
       let out = '';
       replica.child.stdout!.on('data', (d) => {
         out += d;
-        if (out.includes('following')) resolve();
+        if (!out.includes('following')) return;
+        replica.metricsAddress = /metrics on (\S+)/.exec(out)?.[1];
+        resolve();
       });
       replica.child.once('exit', (code) => reject(new Error(`replica exited (${code}) before starting:\n${replica.stderr}`)));
     });

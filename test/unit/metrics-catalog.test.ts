@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -6,15 +6,33 @@ import { Registry } from 'prom-client';
 import { SystemClock } from '../../src/common/clock';
 import { CoordinatorMetrics } from '../../src/common/metrics/coordinator-metrics';
 import { AgentMetrics } from '../../src/common/metrics/agent-metrics';
+import * as os from 'node:os';
+import { silentLogger } from '../../src/common/logger';
+import { ReplicaFollower } from '../../src/replica/replica-follower';
+import { ReplicaMetrics } from '../../src/replica/replica-metrics';
 
 const DASHBOARD = path.resolve(__dirname, '../../../deploy/grafana/coherd-dashboard.json');
+
+let replicaNames: string[] = [];
+
+before(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coherd-catalog-'));
+  try {
+    const follower = await ReplicaFollower.open({
+      namespace: 'ns', journalRoots: [], listSessions: async () => ({ sessions: [] }), mirrorDir: path.join(dir, 'mirror'), stateDir: path.join(dir, 'state'), logger: silentLogger(),
+    });
+    replicaNames = new ReplicaMetrics(follower, new SystemClock(), new Registry()).registry.getMetricsAsArray().map((m) => m.name);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 function registeredNames(): Set<string> {
   const coordinator = new CoordinatorMetrics(new SystemClock(), {
     sessions: () => 0, tableStats: () => undefined, role: () => 'STANDBY', epoch: () => 0, recoveryOpen: () => false,
   }, new Registry());
   const agent = new AgentMetrics(new SystemClock(), '/nonexistent', new Registry());
-  return new Set([...coordinator.registry.getMetricsAsArray(), ...agent.registry.getMetricsAsArray()].map((m) => m.name));
+  return new Set([...[...coordinator.registry.getMetricsAsArray(), ...agent.registry.getMetricsAsArray()].map((m) => m.name), ...replicaNames]);
 }
 
 /** coherd_* metric names used in the dashboard's queries, with histogram suffixes removed. */
