@@ -228,7 +228,9 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       case 'evicted': this.fence(String(payload.reason || 'SESSION_EVICTED')); return;
       case 'heartbeatAck': return this.onHeartbeatAck(requestId, Number(payload.ttlMs));
       case 'error': {
-        if (payload.reason === 'RECOVERING' && this.retryLater(requestId)) return;
+        // A leader in its recovery window, or one that just lost its leadership (its streams end next and the
+        // client resumes at the new leader): ask again there, the application sees no error.
+        if ((payload.reason === 'RECOVERING' || payload.reason === 'NOT_LEADER') && this.retryLater(requestId)) return;
         const p = pending.take(requestId);
         const err = errorFromReason(String(payload.reason), String(payload.message), { leaderAddress: payload.leaderAddress });
         if (p) p.reject(err);
@@ -249,7 +251,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     }
   }
 
-  /** The leader is still in its recovery window: ask again shortly, under a new request id. */
+  /** The leader is recovering or was deposed: ask again shortly, under a new request id (after a resume, at the new leader). */
   private retryLater(requestId: number): boolean {
     const p = this.channel.pending.take(requestId);
     if (!p) return false;

@@ -15,7 +15,8 @@ export function renderLatency(h: RunHistory): string {
   const done = h.ops.filter((o) => o.completeMs !== null && o.type !== 'final-read');
   const end = Math.max(h.meta.durationMs, 1);
   const x = timeScale(end, X0, W);
-  const maxLat = Math.max(10, ...done.map((o) => o.completeMs! - o.invokeMs));
+  // A loop, not Math.max(...xs): a soak's 100,000+ operations overflow the argument stack.
+  const maxLat = done.reduce((m, o) => Math.max(m, o.completeMs! - o.invokeMs), 10);
   const decades = Math.ceil(Math.log10(maxLat));
   const y = (ms: number) => TOP + H - (Math.log10(Math.max(ms, 0.1)) + 1) / (decades + 1) * H;
   const grid: string[] = [];

@@ -18,7 +18,8 @@ const TOP = 34;
  * outlined; every bar has an id (op-N) so the violation list links to it.
  */
 export function renderTimeline(h: RunHistory, violations: readonly Violation[]): string {
-  const end = Math.max(h.meta.durationMs, ...h.ops.map((o) => o.completeMs ?? o.invokeMs));
+  // A loop, not Math.max(...xs): a soak's 100,000+ operations overflow the argument stack.
+  const end = h.ops.reduce((m, o) => Math.max(m, o.completeMs ?? o.invokeMs), h.meta.durationMs);
   const x = timeScale(end, LABEL_W, PLOT_W);
   const flagged = new Set(violations.flatMap((v) => v.ops));
   const hosts = new Map<string, Map<string, Operation[]>>();
