@@ -14,12 +14,14 @@ export interface CoordinatorProcess {
 }
 
 /** Starts `coherd coordinator` as a child process on a free port (under `wrapper`, an argv prefix, if given); resolves once it listens. */
-export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[] = [], listen = '127.0.0.1:0', wrapper: string[] = []): Promise<CoordinatorProcess> {
+export function spawnCoordinator(etcdEndpoint: string, extraArgs: string[] = [], listen = '127.0.0.1:0', wrapper: string[] = []): Promise<CoordinatorProcess> {
   const argv = [...wrapper, process.execPath, CLI, 'coordinator', '--etcd', etcdEndpoint, '--listen', listen, ...extraArgs];
-  const child = spawn(argv[0], argv.slice(1), {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_TEST_LOG_LEVEL ?? 'warn' },
-  });
+  return startCoordinatorProcess(argv, { COHERD_LOG_LEVEL: process.env.COHERD_TEST_LOG_LEVEL ?? 'warn' });
+}
+
+/** Runs a coordinator command line; resolves once it prints the address it listens on, with its log kept. */
+export async function startCoordinatorProcess(argv: string[], env: NodeJS.ProcessEnv): Promise<CoordinatorProcess> {
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr += d; if (process.env.COHERD_TEST_VERBOSE) process.stderr.write(d); });
   const address = await new Promise<string>((resolve, reject) => {
@@ -32,12 +34,7 @@ export async function spawnCoordinator(etcdEndpoint: string, extraArgs: string[]
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`coordinator exited ${code}: ${stderr}`)); });
   });
-  return {
-    address,
-    child,
-    log: () => stderr,
-    stop: () => stopChild(child),
-  };
+  return { address, child, log: () => stderr, stop: () => stopChild(child) };
 }
 
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -1,8 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { EtcdProcess, startEtcd } from './etcd';
-import { CLI, stopChild } from './cluster';
+import { CLI, startCoordinatorProcess } from './cluster';
 import { CertFiles, TestPki } from './pki';
 
 export const ETCD_USER = 'coherd';
@@ -49,23 +49,8 @@ export interface LoggedCoordinator {
 }
 
 /** `coherd coordinator` with extra args and environment, its log kept for inspection. */
-export async function spawnLoggedCoordinator(args: string[], env: NodeJS.ProcessEnv = {}): Promise<LoggedCoordinator> {
-  const child = spawn(process.execPath, [CLI, 'coordinator', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COHERD_LOG_LEVEL: 'debug', ...env },
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; if (process.env.COHERD_TEST_VERBOSE) process.stderr.write(d); });
-  const address = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`coordinator did not start: ${stderr}`)), 20_000);
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`coordinator exited ${code}: ${stderr}`)); });
-  });
-  return { address, child, log: () => stderr, stop: () => stopChild(child) };
+export function spawnLoggedCoordinator(args: string[], env: NodeJS.ProcessEnv = {}): Promise<LoggedCoordinator> {
+  return startCoordinatorProcess([process.execPath, CLI, 'coordinator', ...args], { COHERD_LOG_LEVEL: 'debug', ...env });
 }
 
 /** Flags for the three TLS files of a certificate. */
