@@ -14,15 +14,49 @@ export interface Clock {
   setTimer(delayMs: number, fn: () => void): TimerHandle;
 }
 
+/** The longest delay Node's setTimeout honours; a longer one fires after 1 ms (TimeoutOverflowWarning). */
+export const MAX_TIMER_CHUNK_MS = 2 ** 31 - 1;
+
+/** The host timer functions SystemClock arms (injectable so the chunking is tested without waiting weeks). */
+export interface HostTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const NODE_TIMERS: HostTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
 export class SystemClock implements Clock {
+  constructor(private readonly timers: HostTimers = NODE_TIMERS) {}
+
   nowMs(): number {
     return performance.now();
   }
 
+  /**
+   * Any delay is waited for correctly: one beyond MAX_TIMER_CHUNK_MS is
+   * armed in chunks, each re-armed for what is left of the delay measured
+   * on nowMs() (so late chunks do not add up); Infinity never fires; NaN
+   * and negative delays fire at once.
+   */
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     // Not unref'd: a pending deadline or dial timeout must keep the process alive.
-    const t = setTimeout(fn, Math.max(0, delayMs));
-    return { cancel: () => clearTimeout(t) };
+    const delay = Number.isNaN(delayMs) ? 0 : Math.max(0, delayMs);
+    const dueMs = this.nowMs() + delay;
+    let handle: unknown;
+    let cancelled = false;
+    const arm = (ms: number): void => {
+      handle = this.timers.setTimeout(() => {
+        if (cancelled) return;
+        const leftMs = dueMs - this.nowMs();
+        if (leftMs > 0 && ms === MAX_TIMER_CHUNK_MS) arm(Math.min(leftMs, MAX_TIMER_CHUNK_MS));
+        else fn();
+      }, ms);
+    };
+    arm(Math.min(delay, MAX_TIMER_CHUNK_MS));
+    return { cancel: () => { cancelled = true; this.timers.clearTimeout(handle); } };
   }
 }
 
