@@ -15,6 +15,7 @@ import { LeaderState } from './leader-state';
 import { LockTable } from './lock-table/lock-table';
 import { LockRequests } from './lock-requests';
 import { SessionStream } from './session-stream';
+import { DEFAULT_STREAM_LIMITS, StreamLimits } from './stream-watchdog';
 import { adminHandlers } from './admin-service';
 import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
@@ -46,6 +47,8 @@ export interface CoordinatorOptions extends EtcdConnectionOptions {
   metrics?: boolean;
   /** HOST:PORT clients should use to reach this coordinator (published when it leads); default the bound address. */
   advertise?: string;
+  /** Idle and half-close bounds of Connect streams (docs/lock-table.md "Quotas"); defaults DEFAULT_STREAM_LIMITS. */
+  streamLimits?: Partial<StreamLimits>;
 }
 
 export interface RunningCoordinator {
@@ -233,6 +236,7 @@ class Coordinator implements RunningCoordinator {
       recovering: (sessionId) => this.leader?.recovery.awaits(sessionId) ?? false,
     });
     const requests = this.metrics ? instrumentRequests(lockRequests, this.metrics) : lockRequests;
+    const streamLimits = { ...DEFAULT_STREAM_LIMITS, ...this.o.streamLimits };
     this.server.addService(sessionServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
         new SessionStream(call, {
@@ -247,6 +251,8 @@ class Coordinator implements RunningCoordinator {
             this.leader?.table.releaseSession(session.id);
             await this.registry.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
           },
+          clock: this.clock,
+          streamLimits,
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({

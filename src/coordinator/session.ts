@@ -12,6 +12,8 @@ export class Session {
   /** Identity of the attached stream; a session belongs to that connection only. */
   streamId = 0;
   ended = false;
+  /** The client sent close: nothing more is granted or answered but errors, while the session ends. */
+  closing = false;
   /** TLS certificate name of the client that opened it ('' without TLS); only that identity may resume it. */
   identity = '';
   /** Set by the attached stream: ends it when the session ends or moves to another stream. */

@@ -9,6 +9,7 @@ import { Session } from '../../../src/coordinator/session';
 import type { SessionDirectory } from '../../../src/coordinator/session-directory';
 import type { SessionEndReason } from '../../../src/coordinator/session-registry';
 import { SessionStream, SessionStreamContext } from '../../../src/coordinator/session-stream';
+import { DEFAULT_STREAM_LIMITS } from '../../../src/coordinator/stream-watchdog';
 
 type Message = Record<string, unknown>;
 
@@ -143,6 +144,8 @@ export class StreamHarness {
         this.leader.table.releaseSession(session.id);
         await this.directory.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
       },
+      clock: this.clock,
+      streamLimits: DEFAULT_STREAM_LIMITS,
       ...this.ctxExtra,
     };
   }
