@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Logger } from '../common/logger';
-import { CancelledError, InvalidArgumentError, NotFoundError, PermissionDeniedError, SessionLostError, isCoherdError } from '../common/errors';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError, isCoherdError } from '../common/errors';
 import { toWireError } from '../common/grpc-status-table';
+import { cancelledError, errorBody } from './stream-replies';
 import { boundedString, nonNegativeMs, MAX_CLIENT_NAME_BYTES } from '../common/wire';
 import { OutboundWriter } from './outbox';
 import { Session } from './session';
@@ -11,6 +12,7 @@ import { RecoveryWindow } from './recovery-window';
 import { peerIdentity } from './transport-security';
 import type { Clock } from '../common/clock';
 import { DEFAULT_STREAM_LIMITS, StreamLimits, StreamWatchdog } from './stream-watchdog';
+import { Quotas, withinRequestRate } from './quotas';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
@@ -28,6 +30,8 @@ export interface SessionStreamContext {
   /** With a clock, idle and half-closed streams are finished (limits default to DEFAULT_STREAM_LIMITS). */
   clock?: Clock;
   streamLimits?: StreamLimits;
+  /** With a clock: acquire and convert beyond this rate per session get RATE_LIMITED. */
+  rate?: Pick<Quotas, 'requestsPerSecond' | 'requestBurst'>;
 }
 
 let nextStreamId = 1;
@@ -108,6 +112,9 @@ export class SessionStream {
     session.lastRequestId = requestId;
     try {
       if (session.closing) throw new SessionLostError('SESSION_CLOSING', 'the session was closed by its client; open a new one', { session: session.id });
+      if ((body === 'acquire' || body === 'convert') && !withinRequestRate(session, this.ctx.rate, this.ctx.clock)) {
+        throw new ResourceExhaustedError('RATE_LIMITED', 'this session sends requests faster than its quota; retry later', { session: session.id, perSecond: this.ctx.rate?.requestsPerSecond }, { retryable: true });
+      }
       this.dispatch(session, requestId, body, (m[body] ?? {}) as Record<string, unknown>);
     } catch (e) {
       this.reply(session, requestId, { error: errorBody(e) });
@@ -261,13 +268,4 @@ export class SessionStream {
   private fail(e: unknown): void {
     this.ctx.logger.error('session stream handler failed', { error: (e as Error)?.stack });
   }
-}
-
-function errorBody(e: unknown): object {
-  const w = toWireError(e);
-  return { code: w.codeName, reason: w.reason, message: w.message, retryable: w.retryable, leaderAddress: String((e as { details?: { leaderAddress?: string } })?.details?.leaderAddress ?? '') };
-}
-
-function cancelledError(): CancelledError {
-  return new CancelledError('CANCELLED', 'cancelled by the client');
 }

@@ -95,3 +95,28 @@ test('a resumed stream never first receives the older, unacknowledged SessionOpe
   assert.deepEqual(third.call.written.map((m) => Boolean(m.opened)), [true]);
   assert.equal(third.call.written[0].seq, 4);
 });
+
+test('acquires beyond a session\'s rate get RATE_LIMITED (retryable); nothing changes and other sessions are unaffected', async () => {
+  const h = new StreamHarness({ rate: { requestsPerSecond: 10, requestBurst: 5 } });
+  const hostile = await h.openSession('hostile');
+  const polite = await h.openSession('polite');
+  for (let i = 0; i < 8; i++) hostile.call.send({ requestId: 2 + i, body: 'acquire', acquire: rangeAcquire(`r${i}`) });
+  const outcomes = Array.from({ length: 8 }, (_, i) => hostile.call.repliesTo(2 + i)[0]);
+  assert.deepEqual(outcomes.map((m) => (m.granted ? 'granted' : reasonOf(m))), ['granted', 'granted', 'granted', 'granted', 'granted', 'RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED']);
+  assert.equal((outcomes[5].error as Record<string, unknown>).retryable, true);
+  assert.equal((outcomes[5].error as Record<string, unknown>).code, 'RESOURCE_EXHAUSTED');
+  assert.equal(h.leader.table.grantsOf(hostile.session.id).length, 5, 'refused requests changed nothing');
+  // heartbeats and releases are never limited; another session has its own bucket
+  hostile.call.send({ requestId: 20, body: 'heartbeat', heartbeat: {} });
+  const lockId = Number(((outcomes[0].granted as Record<string, Record<string, unknown>>).lock).lockId);
+  hostile.call.send({ requestId: 21, body: 'release', release: { lockId } });
+  assert.ok(hostile.call.repliesTo(21)[0].released !== undefined);
+  polite.call.send({ requestId: 2, body: 'acquire', acquire: rangeAcquire('p') });
+  assert.ok(polite.call.repliesTo(2)[0].granted !== undefined);
+  // the bucket refills with time: 100 ms at 10/s is one request
+  h.clock.advance(100);
+  hostile.call.send({ requestId: 22, body: 'acquire', acquire: rangeAcquire('later') });
+  hostile.call.send({ requestId: 23, body: 'acquire', acquire: rangeAcquire('later-2') });
+  assert.ok(hostile.call.repliesTo(22)[0].granted !== undefined);
+  assert.equal(reasonOf(hostile.call.repliesTo(23)[0]), 'RATE_LIMITED');
+});

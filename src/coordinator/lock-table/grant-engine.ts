@@ -24,6 +24,7 @@ export interface GrantEngineDeps {
   sessions: SessionRegistry;
   registry: ResourceRegistry;
   maxWaitersPerSession: number;
+  maxWaitersPerResource: number;
   revokeDeadlineMs: number;
   revokeResendMs: number;
 }
@@ -73,6 +74,9 @@ export class GrantEngine {
     if (!r.wait) throw new LockConflictError('LOCK_CONFLICT', 'the lock is held or awaited by another holder', { requestId: r.requestId });
     if (holder.session.waiters.size >= this.d.maxWaitersPerSession) {
       throw new ResourceExhaustedError('QUEUE_FULL', 'too many waiting requests for this session', { sessionId: holder.sessionId, max: this.d.maxWaitersPerSession });
+    }
+    if (holder.session.waitersOn(state) >= this.d.maxWaitersPerResource) {
+      throw new ResourceExhaustedError('WAITER_QUOTA', 'too many waiting requests of this session for this resource', { sessionId: holder.sessionId, resource: state.resource, max: this.d.maxWaitersPerResource });
     }
     const w = new Waiter(r.requestId, state, r.mode, r.start, r.end, holder, conversion, target, this.nextSeq++, this.d.clock.nowMs());
     this.addWaiter(w);

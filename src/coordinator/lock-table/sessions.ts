@@ -63,8 +63,20 @@ export class SessionRecord {
   readonly holders = new Map<string, HolderRef>();
   readonly grants = new Set<Entry>();
   readonly waiters = new Set<Waiter>();
+  /** How many of `waiters` wait in each resource state (the per-resource waiter quota). */
+  private readonly waitersByState = new Map<ResourceState, number>();
 
   constructor(readonly id: string) {}
+
+  waitersOn(state: ResourceState): number {
+    return this.waitersByState.get(state) ?? 0;
+  }
+
+  countWaiter(state: ResourceState, delta: 1 | -1): void {
+    const n = (this.waitersByState.get(state) ?? 0) + delta;
+    if (n <= 0) this.waitersByState.delete(state);
+    else this.waitersByState.set(state, n);
+  }
 
   isEmpty(): boolean {
     return this.grants.size === 0 && this.waiters.size === 0;
@@ -115,6 +127,7 @@ export class SessionRegistry {
   addWaiter(w: Waiter, rangeSpace: boolean): void {
     w.holder.uses++;
     w.holder.session.waiters.add(w);
+    w.holder.session.countWaiter(w.state, 1);
     if (rangeSpace) {
       const h = w.holder;
       if (h.rangeWaiters === null) h.rangeWaiters = new Set();
@@ -125,7 +138,7 @@ export class SessionRegistry {
   removeWaiter(w: Waiter): void {
     const h = w.holder;
     h.uses--;
-    h.session.waiters.delete(w);
+    if (h.session.waiters.delete(w)) h.session.countWaiter(w.state, -1);
     if (h.rangeWaiters !== null) {
       h.rangeWaiters.delete(w);
       if (h.rangeWaiters.size === 0) h.rangeWaiters = null;

@@ -10,6 +10,7 @@ import type { SessionDirectory } from '../../../src/coordinator/session-director
 import type { SessionEndReason } from '../../../src/coordinator/session-registry';
 import { SessionStream, SessionStreamContext } from '../../../src/coordinator/session-stream';
 import { DEFAULT_STREAM_LIMITS } from '../../../src/coordinator/stream-watchdog';
+import { DEFAULT_QUOTAS } from '../../../src/coordinator/quotas';
 
 type Message = Record<string, unknown>;
 
@@ -146,6 +147,7 @@ export class StreamHarness {
       },
       clock: this.clock,
       streamLimits: DEFAULT_STREAM_LIMITS,
+      rate: DEFAULT_QUOTAS,
       ...this.ctxExtra,
     };
   }
