@@ -10,6 +10,8 @@ import { Holder } from './types';
 export class HolderRef {
   /** Range-lock waiters of this holder: the out-edges of the wait-for graph. */
   rangeWaiters: Set<Waiter> | null = null;
+  /** The same waiters by resource, so the deadlock check looks only where other holders wait too. */
+  readonly rangeWaitersByState = new Map<ResourceState, Set<Waiter>>();
   /** Granted range locks of this holder: where in-edges of the wait-for graph can come from. */
   rangeGrants: Set<Entry> | null = null;
   /** Grants plus waiters of this holder; at 0 the holder is forgotten. */
@@ -132,6 +134,9 @@ export class SessionRegistry {
       const h = w.holder;
       if (h.rangeWaiters === null) h.rangeWaiters = new Set();
       h.rangeWaiters.add(w);
+      let inState = h.rangeWaitersByState.get(w.state);
+      if (inState === undefined) h.rangeWaitersByState.set(w.state, (inState = new Set()));
+      inState.add(w);
     }
   }
 
@@ -142,6 +147,8 @@ export class SessionRegistry {
     if (h.rangeWaiters !== null) {
       h.rangeWaiters.delete(w);
       if (h.rangeWaiters.size === 0) h.rangeWaiters = null;
+      const inState = h.rangeWaitersByState.get(w.state);
+      if (inState !== undefined && inState.delete(w) && inState.size === 0) h.rangeWaitersByState.delete(w.state);
     }
   }
 }
