@@ -2,6 +2,8 @@ import * as fs from 'node:fs';
 import { Command } from 'commander';
 import { InvalidArgumentError } from '../common/errors';
 import { CoordinatorOptions } from '../coordinator/coordinator';
+import { DEFAULT_QUOTAS } from '../coordinator/quotas';
+import { DEFAULT_STREAM_LIMITS } from '../coordinator/stream-watchdog';
 import { splitHostPort } from '../coordinator/transport-security';
 import { parseEtcdUrls, parseSeconds } from './options';
 import { applySources, required, sourceLabel, withEnvironment } from './option-sources';
@@ -20,7 +22,12 @@ export function defineCoordinatorOptions(cmd: Command): Command {
     .option('--prefix <prefix>', 'etcd key prefix', '/coherd/')
     .option('--session-ttl <seconds>', 'default session lease TTL', '10')
     .option('--leader-ttl <seconds>', 'leadership lease TTL', '5')
-    .option('--revoke-deadline <seconds>', 'evict a holder that has not answered a revoke by then', '5');
+    .option('--revoke-deadline <seconds>', 'evict a holder that has not answered a revoke by then', '5')
+    .option('--max-waiters-per-resource <n>', 'quota: waiting requests of one session for one resource (WAITER_QUOTA)', String(DEFAULT_QUOTAS.maxWaitersPerResource))
+    .option('--max-sessions-per-client <n>', 'quota: live sessions of one client identity, TLS name else client name (SESSION_QUOTA)', String(DEFAULT_QUOTAS.maxSessionsPerClient))
+    .option('--max-request-rate <n>', 'quota: acquire/convert requests per second of one session (RATE_LIMITED)', String(DEFAULT_QUOTAS.requestsPerSecond))
+    .option('--request-burst <n>', 'quota: requests one session may send at once above --max-request-rate', String(DEFAULT_QUOTAS.requestBurst))
+    .option('--stream-idle-timeout <seconds>', 'finish a session stream with no message from its client for this long (at least twice the session TTL)', String(DEFAULT_STREAM_LIMITS.idleMs / 1000));
   withTlsOptions(cmd)
     .option('--admin-names <names>', 'certificate CNs allowed to call admin RPCs, comma-separated', 'admin')
     .option('--insecure', 'allow plain text on a non-loopback address')
@@ -70,7 +77,23 @@ export function coordinatorSettings(cmd: Command, o2: { checkFiles?: boolean } =
     coordinatorId: o.id,
     metricsListen: o.metricsListen,
     advertise: o.advertise,
+    quotas: {
+      maxWaitersPerResource: positiveInteger(o.maxWaitersPerResource, label('maxWaitersPerResource')),
+      maxSessionsPerClient: positiveInteger(o.maxSessionsPerClient, label('maxSessionsPerClient')),
+      requestsPerSecond: positiveInteger(o.maxRequestRate, label('maxRequestRate')),
+      requestBurst: positiveInteger(o.requestBurst, label('requestBurst')),
+    },
+    streamLimits: { idleMs: parseSeconds(String(o.streamIdleTimeout), label('streamIdleTimeout')) },
   };
+}
+
+function positiveInteger(value: unknown, flag: string): number {
+  const text = String(value);
+  const n = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('INVALID_ARGUMENT', `${flag} must be a positive integer, got "${text}"`);
+  }
+  return n;
 }
 
 /** Runs a parser whose message names a flag, and says where the value came from instead. */

@@ -4,6 +4,7 @@ import { tlsFilesOf, withConnectHint, withTlsOptions } from './tls-options';
 import { UnavailableError } from '../common/errors';
 import { splitHostPort } from '../coordinator/transport-security';
 import { formatStatus, gatherStatus, StatusSources } from './cluster-status';
+import { SystemClock } from '../common/clock';
 
 function withStatusOptions(c: Command): Command {
   return withTlsOptions(c
@@ -51,7 +52,7 @@ export function topCommand(): Command {
       for (let i = 0; i < max && !stop; i++) {
         const text = formatStatus(await gatherStatus(src));
         process.stdout.write((process.stdout.isTTY ? '\x1b[H\x1b[2J' : i ? '\n' : '') + `coherd top — ${new Date().toISOString()}\n\n` + text);
-        if (i + 1 < max) await new Promise((r) => setTimeout(r, intervalMs));
+        if (i + 1 < max) await new Promise((r) => new SystemClock().setTimer(intervalMs, () => r(undefined)));
       }
     });
 }

@@ -8,6 +8,7 @@ import { startEtcd } from '../common/etcd-process';
 import { startCoordinator } from '../coordinator/coordinator';
 import { parseSeconds } from './options';
 import { upNetns } from './up-netns';
+import { SystemClock } from '../common/clock';
 
 interface AgentChild {
   name: string;
@@ -59,7 +60,7 @@ export function upCommand(): Command {
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
-        if (opts.for !== undefined) setTimeout(resolve, parseSeconds(opts.for, '--for'));
+        if (opts.for !== undefined) new SystemClock().setTimer(parseSeconds(opts.for, '--for'), resolve); // any length, no overflow
         for (const a of agents) a.child.once('exit', (code) => { if (!stopping) logger.error('agent exited', { agent: a.name, code }); resolve(); });
       });
       process.stdout.write('\nstopping: unmounting the agents, stopping the coordinator and etcd…\n');

@@ -5,6 +5,7 @@ import { createLogger } from '../common/logger';
 import { InvalidArgumentError } from '../common/errors';
 import { NetnsCluster, NetnsClusterInfo } from './netns-cluster';
 import { parseSeconds } from './options';
+import { SystemClock } from '../common/clock';
 
 function count(text: string, flag: string, min: number, max: number): number {
   const n = Number(text);
@@ -31,7 +32,7 @@ export async function upNetns(opts: { dir?: string; for?: string; hosts: string;
     const why = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('interrupted'));
       process.once('SIGTERM', () => resolve('terminated'));
-      if (forMs !== undefined) setTimeout(() => resolve('time is up'), forMs);
+      if (forMs !== undefined) new SystemClock().setTimer(forMs, () => resolve('time is up')); // any length, no overflow
       void cluster.childExited().then(resolve);
     });
     process.stdout.write(`\nstopping (${why}): unmounting the agents, stopping coordinators and etcd, removing the namespaces…\n`);

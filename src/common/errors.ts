@@ -25,6 +25,10 @@ export type ErrorReason =
   | 'COORDINATOR_UNAVAILABLE'
   | 'LEASE_DEADLINE_PASSED'
   | 'QUEUE_FULL'
+  | 'SESSION_CLOSING'
+  | 'WAITER_QUOTA'
+  | 'SESSION_QUOTA'
+  | 'RATE_LIMITED'
   | 'PERMISSION_DENIED'
   | 'INTERNAL';
 
@@ -90,8 +94,10 @@ export function errorFromReason(reason: string, message: string, details: Record
   switch (r) {
     case 'INVALID_RANGE': case 'INVALID_MODE': case 'INVALID_ARGUMENT': case 'PROTOCOL_VIOLATION':
       return new InvalidArgumentError(r, message, details);
-    case 'MESSAGE_TOO_LARGE': case 'QUEUE_FULL':
+    case 'MESSAGE_TOO_LARGE': case 'QUEUE_FULL': case 'WAITER_QUOTA': case 'SESSION_QUOTA':
       return new ResourceExhaustedError(r, message, details);
+    case 'RATE_LIMITED':
+      return new ResourceExhaustedError(r, message, details, { retryable: true });
     case 'SESSION_NOT_FOUND': case 'LOCK_NOT_FOUND':
       return new NotFoundError(r, message, details);
     case 'SESSION_NOT_OWNED': case 'PERMISSION_DENIED':
@@ -104,7 +110,7 @@ export function errorFromReason(reason: string, message: string, details: Record
       return new StaleVersionError(r, message, details);
     case 'CANCELLED':
       return new CancelledError(r, message, details);
-    case 'SESSION_EXPIRED': case 'SESSION_EVICTED': case 'LEASE_DEADLINE_PASSED':
+    case 'SESSION_EXPIRED': case 'SESSION_EVICTED': case 'LEASE_DEADLINE_PASSED': case 'SESSION_CLOSING':
       return new SessionLostError(r, message, details);
     case 'NOT_LEADER': case 'RECOVERING': case 'ETCD_UNAVAILABLE': case 'COORDINATOR_UNAVAILABLE':
       return new UnavailableError(r, message, details);

@@ -15,6 +15,8 @@ import { LeaderState } from './leader-state';
 import { LockTable } from './lock-table/lock-table';
 import { LockRequests } from './lock-requests';
 import { SessionStream } from './session-stream';
+import { DEFAULT_STREAM_LIMITS, StreamLimits } from './stream-watchdog';
+import { checkQuotas, Quotas } from './quotas';
 import { adminHandlers } from './admin-service';
 import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
@@ -46,6 +48,10 @@ export interface CoordinatorOptions extends EtcdConnectionOptions {
   metrics?: boolean;
   /** HOST:PORT clients should use to reach this coordinator (published when it leads); default the bound address. */
   advertise?: string;
+  /** Idle and half-close bounds of Connect streams (docs/lock-table.md "Quotas"); defaults DEFAULT_STREAM_LIMITS. */
+  streamLimits?: Partial<StreamLimits>;
+  /** Per-client quotas (docs/lock-table.md "Quotas"); defaults DEFAULT_QUOTAS. */
+  quotas?: Partial<Quotas>;
 }
 
 export interface RunningCoordinator {
@@ -86,7 +92,10 @@ class Coordinator implements RunningCoordinator {
   private metrics: CoordinatorMetrics | undefined;
   ops: OpsEndpoint | undefined;
 
+  private readonly quotas: Quotas;
+
   constructor(private readonly o: CoordinatorOptions) {
+    this.quotas = checkQuotas(o.quotas);
     this.clock = o.clock ?? new SystemClock();
     this.logger = o.logger.child({ component: 'coordinator' });
     this.coordinatorId = o.coordinatorId ?? randomBytes(4).toString('hex');
@@ -147,6 +156,7 @@ class Coordinator implements RunningCoordinator {
     this.registry = new SessionRegistry({
       etcd: this.etcd, keys, keeper: this.keeper, election: this.election,
       clock: this.clock, logger: this.logger.child({ component: 'sessions' }), defaultTtlMs: this.o.sessionTtlMs,
+      maxSessionsPerClient: this.quotas.maxSessionsPerClient,
     });
     this.registry.on('ended', (session: Session, reason: SessionEndReason) => {
       session.detachStream?.(reason, reason === 'SESSION_EVICTED' ? 'session evicted' : 'session lease expired');
@@ -186,6 +196,7 @@ class Coordinator implements RunningCoordinator {
       restoredSessionIds: restored,
       maxRecoveryMs: MAX_TTL_MS,
       evictedWaitMs,
+      maxWaitersPerResource: this.quotas.maxWaitersPerResource,
       observe: this.metrics && ((e) => this.metrics?.onTableEvent(e)),
     });
     timeRecovery(this.metrics, this.leader.recovery, this.clock);
@@ -233,6 +244,7 @@ class Coordinator implements RunningCoordinator {
       recovering: (sessionId) => this.leader?.recovery.awaits(sessionId) ?? false,
     });
     const requests = this.metrics ? instrumentRequests(lockRequests, this.metrics) : lockRequests;
+    const streamLimits = { ...DEFAULT_STREAM_LIMITS, ...this.o.streamLimits };
     this.server.addService(sessionServiceDefinition(), {
       Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
         new SessionStream(call, {
@@ -247,6 +259,9 @@ class Coordinator implements RunningCoordinator {
             this.leader?.table.releaseSession(session.id);
             await this.registry.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
           },
+          clock: this.clock,
+          streamLimits,
+          rate: this.quotas,
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({

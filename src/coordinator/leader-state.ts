@@ -22,6 +22,8 @@ export interface LeaderStateOptions {
   maxRecoveryMs: number;
   /** Evicted holders' remaining deadlines (tombstones): nothing is granted before they pass. */
   evictedWaitMs: number;
+  /** Quota on one session's waiters per resource (WAITER_QUOTA); the lock table's default when absent. */
+  maxWaitersPerResource?: number;
   /** Sees every lock-table event first (metrics); must not throw. */
   observe?: (e: LockTableEvent) => void;
 }
@@ -46,6 +48,7 @@ export class LeaderState {
       clock: o.clock,
       epoch: o.epoch,
       revokeDeadlineMs: o.revokeDeadlineMs,
+      maxWaitersPerResource: o.maxWaitersPerResource,
       // A deposed leader's table may still fire timers: what it decides reaches nobody.
       onEvent: (e) => {
         if (this.closed) return;

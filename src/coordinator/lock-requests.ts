@@ -1,4 +1,4 @@
-import { InvalidArgumentError, NotFoundError } from '../common/errors';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../common/errors';
 import { boundedString, modeFromWire, nonNegativeMs, rangeFromWire, spaceFromWire, MAX_OWNER_BYTES, MAX_RESOURCE_BYTES } from '../common/wire';
 
 import { Clock } from '../common/clock';
@@ -70,11 +70,23 @@ export class LockRequests {
     return { released: { lockId: grant.lockId } };
   }
 
-  /** Early releases riding on another message: unknown ids are ignored (the lock may be gone already). */
+  /**
+   * Early releases riding on another message: unknown ids are ignored (the
+   * lock may be gone already). Never throws: without a table (this
+   * coordinator stopped leading) there is nothing to release here — the
+   * client resumes at the new leader and does not reclaim what it released.
+   */
   releaseQuietly(session: Session, lockIds: unknown[]): void {
+    let table: LockTable;
+    try {
+      table = this.ctx.table();
+    } catch (e) {
+      if (e instanceof UnavailableError) return;
+      throw e;
+    }
     for (const id of lockIds) {
-      const grant = this.ctx.table().getGrant(Number(id));
-      if (grant && grant.holder.sessionId === session.id) this.ctx.table().release(grant.lockId, grant.holder);
+      const grant = table.getGrant(Number(id));
+      if (grant && grant.holder.sessionId === session.id) table.release(grant.lockId, grant.holder);
     }
   }
 

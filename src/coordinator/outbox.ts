@@ -18,6 +18,9 @@ export class Outbox {
   private sentSeq = 0;
   private writer: OutboundWriter | undefined;
   private waitingForDrain = false;
+  /** Unacked replies that open a stream (SessionOpened): a later stream gets its own, so they are never replayed. */
+  private openingSeqs: number[] = [];
+  private readonly superseded = new Set<number>();
 
   constructor(private readonly maxUnacked = 100_000) {}
 
@@ -39,6 +42,7 @@ export class Outbox {
   }
 
   ack(seq: number): void {
+    if (this.superseded.size > 0) for (const s of this.superseded) if (s <= seq) this.superseded.delete(s);
     while (this.head < this.buffer.length && this.buffer[this.head].seq <= seq) this.head++;
     // Acked messages are dropped at once when nothing is pending (the common
     // case), else once they are half the buffer: a million idle sessions must
@@ -64,8 +68,24 @@ export class Outbox {
     }
   }
 
-  /** Attaches a new stream: everything after ackedSeq is (re)sent. */
+  /**
+   * The reply that opens a stream (SessionOpened). It is replaced by the
+   * next stream's own, so a resumed stream never first receives an older
+   * SessionOpened its client never acknowledged.
+   */
+  pushOpening(message: object): number {
+    const seq = this.push(message);
+    this.openingSeqs.push(seq);
+    return seq;
+  }
+
+  /**
+   * Attaches a new stream: everything after ackedSeq is (re)sent, except
+   * earlier streams' SessionOpened replies (the caller pushes a new one).
+   */
   attach(writer: OutboundWriter, ackedSeq: number): void {
+    for (const s of this.openingSeqs) this.superseded.add(s);
+    this.openingSeqs = [];
     this.ack(ackedSeq);
     this.writer = writer;
     this.waitingForDrain = false;
@@ -86,6 +106,7 @@ export class Outbox {
     for (; i < this.buffer.length; i++) {
       const msg = this.buffer[i];
       this.sentSeq = msg.seq;
+      if (this.superseded.size > 0 && this.superseded.has(msg.seq)) continue;
       if (!writer.write(msg)) {
         this.waitingForDrain = true;
         writer.onDrain(() => {

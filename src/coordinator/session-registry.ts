@@ -8,6 +8,7 @@ import { EtcdKeys } from './etcd-keys';
 import { LeaseKeeper } from './lease-keeper';
 import { Election } from './election';
 import { Session } from './session';
+import { ClientSessionCounter } from './client-session-counter';
 
 export type SessionEndReason = 'SESSION_EXPIRED' | 'SESSION_EVICTED' | 'SESSION_CLOSED';
 
@@ -20,6 +21,8 @@ export interface SessionRegistryOptions {
   logger: Logger;
   defaultTtlMs?: number;
   maxSessions?: number;
+  /** Live sessions per client identity (SESSION_QUOTA beyond). Default 1000. */
+  maxSessionsPerClient?: number;
 }
 
 export const MIN_TTL_MS = 2000;
@@ -34,9 +37,11 @@ export class SessionRegistry extends EventEmitter {
   private readonly sessions = new Map<string, Session>();
   private watcher: Watcher | undefined;
   private readonly evicting = new Map<string, SessionEndReason>();
+  private readonly perClient: ClientSessionCounter;
 
   constructor(private readonly o: SessionRegistryOptions) {
     super();
+    this.perClient = new ClientSessionCounter(o.maxSessionsPerClient ?? 1000);
   }
 
   get size(): number {
@@ -68,6 +73,9 @@ export class SessionRegistry extends EventEmitter {
     if (this.sessions.size >= (this.o.maxSessions ?? 100_000)) {
       throw new UnavailableError('QUEUE_FULL', 'too many sessions', { sessions: this.sessions.size });
     }
+    const client = ClientSessionCounter.keyOf(clientName, identity);
+    this.perClient.reserve(client); // counted while etcd answers, so concurrent opens cannot pass the quota together
+    let opened = false;
     const { etcd, keys, election, clock } = this.o;
     const sentMs = clock.nowMs();
     const id = randomBytes(8).toString('hex');
@@ -86,11 +94,14 @@ export class SessionRegistry extends EventEmitter {
       const session = new Session(id, secret, clientName, grantedTtlMs, grant.ID, sentMs, hashSecret(secret));
       session.identity = identity;
       this.sessions.set(id, session);
+      opened = true;
       this.o.logger.info('session opened', { session: id, clientName, ttlMs: grantedTtlMs });
       return session;
     } catch (e) {
       if (e instanceof UnavailableError) throw e;
       throw new UnavailableError('ETCD_UNAVAILABLE', 'etcd did not accept the session', {}, { cause: e });
+    } finally {
+      if (!opened) this.perClient.release(client);
     }
   }
 
@@ -165,6 +176,7 @@ export class SessionRegistry extends EventEmitter {
     if (!session || session.ended) return;
     session.ended = true;
     this.sessions.delete(id);
+    this.perClient.release(ClientSessionCounter.keyOf(session.clientName, session.identity));
     this.o.logger.info('session ended', { session: id, reason });
     this.emit('ended', session, reason);
   }
@@ -191,6 +203,7 @@ export class SessionRegistry extends EventEmitter {
         session.restored = true;
         session.identity = String(v.identity ?? '');
         this.sessions.set(id, session);
+        this.perClient.add(ClientSessionCounter.keyOf(session.clientName, session.identity));
         ids.push(id);
       } catch (e) {
         this.o.logger.error('unreadable session record in etcd; ignoring it', { key, error: (e as Error).message });
@@ -205,6 +218,7 @@ export class SessionRegistry extends EventEmitter {
     const all = [...this.sessions.values()];
     this.sessions.clear();
     this.evicting.clear();
+    this.perClient.clear();
     return all;
   }
 

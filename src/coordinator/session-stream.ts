@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Logger } from '../common/logger';
-import { CancelledError, InvalidArgumentError, NotFoundError, PermissionDeniedError, isCoherdError } from '../common/errors';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError, isCoherdError } from '../common/errors';
 import { toWireError } from '../common/grpc-status-table';
+import { cancelledError, errorBody } from './stream-replies';
 import { boundedString, nonNegativeMs, MAX_CLIENT_NAME_BYTES } from '../common/wire';
 import { OutboundWriter } from './outbox';
 import { Session } from './session';
@@ -9,6 +10,9 @@ import type { SessionDirectory } from './session-directory';
 import { LockRequests } from './lock-requests';
 import { RecoveryWindow } from './recovery-window';
 import { peerIdentity } from './transport-security';
+import type { Clock } from '../common/clock';
+import { DEFAULT_STREAM_LIMITS, StreamLimits, StreamWatchdog } from './stream-watchdog';
+import { Quotas, withinRequestRate } from './quotas';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
@@ -23,6 +27,11 @@ export interface SessionStreamContext {
   assertCanServe(): void;
   /** Frees everything of a session closed by its client. */
   closeSession(session: Session): Promise<void>;
+  /** With a clock, idle and half-closed streams are finished (limits default to DEFAULT_STREAM_LIMITS). */
+  clock?: Clock;
+  streamLimits?: StreamLimits;
+  /** With a clock: acquire and convert beyond this rate per session get RATE_LIMITED. */
+  rate?: Pick<Quotas, 'requestsPerSecond' | 'requestBurst'>;
 }
 
 let nextStreamId = 1;
@@ -40,10 +49,13 @@ export class SessionStream {
   private queued = 0;
   private closed = false;
   private readonly writer: OutboundWriter;
+  private readonly watchdog: StreamWatchdog | undefined;
 
   constructor(private readonly call: Call, private readonly ctx: SessionStreamContext) {
     this.writer = { write: (m) => this.call.write(m), onDrain: (fn) => this.call.once('drain', fn) };
+    if (ctx.clock) this.watchdog = new StreamWatchdog(ctx.clock, ctx.streamLimits ?? DEFAULT_STREAM_LIMITS, (idleMs) => this.finishIdle(idleMs));
     call.on('data', (m: Record<string, unknown>) => {
+      this.watchdog?.touch();
       // Requests on an open session are handled synchronously; only while an
       // open or resume is under way do messages wait their turn on a promise
       // chain (two promises and a microtask per message saved on the hot path).
@@ -51,7 +63,7 @@ export class SessionStream {
       this.queued++;
       this.chain = this.chain.then(() => this.handle(m)).catch((e) => this.fail(e)).finally(() => { this.queued--; });
     });
-    call.on('end', () => this.detach('client ended the stream'));
+    call.on('end', () => this.halfClosed());
     call.on('error', (e) => this.detach((e as Error).message));
     call.on('cancelled', () => this.detach('stream cancelled'));
   }
@@ -65,6 +77,7 @@ export class SessionStream {
   endFor(reason: string, message: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.watchdog?.stop();
     if (reason === 'SESSION_EXPIRED' || reason === 'SESSION_EVICTED') {
       this.safeWrite({ seq: 0, requestId: 0, evicted: { reason, message } });
       this.call.end();
@@ -98,6 +111,10 @@ export class SessionStream {
     if (requestId <= session.lastRequestId) return; // duplicate from a resumed stream; its reply is in the outbox
     session.lastRequestId = requestId;
     try {
+      if (session.closing) throw new SessionLostError('SESSION_CLOSING', 'the session was closed by its client; open a new one', { session: session.id });
+      if ((body === 'acquire' || body === 'convert') && !withinRequestRate(session, this.ctx.rate, this.ctx.clock)) {
+        throw new ResourceExhaustedError('RATE_LIMITED', 'this session sends requests faster than its quota; retry later', { session: session.id, perSecond: this.ctx.rate?.requestsPerSecond }, { retryable: true });
+      }
       this.dispatch(session, requestId, body, (m[body] ?? {}) as Record<string, unknown>);
     } catch (e) {
       this.reply(session, requestId, { error: errorBody(e) });
@@ -129,7 +146,8 @@ export class SessionStream {
         return this.reply(session, requestId, { cancelled: {} });
       }
       case 'close':
-        // Answer first: once the session has ended nothing more is sent on it.
+        // Answer first: once the session has ended nothing more is sent on it. Nothing is granted after close.
+        session.closing = true;
         this.reply(session, requestId, { closed: {} });
         void this.ctx.closeSession(session);
         return;
@@ -170,12 +188,13 @@ export class SessionStream {
       const lastRequestId = session.lastRequestId;
       if (requestId > session.lastRequestId) session.lastRequestId = requestId;
       session.outbox.attach(this.writer, Number(m.ackSeq ?? 0));
+      this.watchdog?.attached(session.ttlMs);
       this.reply(session, requestId, {
         opened: {
           sessionId: session.id, resumeSecret: session.resumeSecret, ttlMs: session.ttlMs, epoch: this.ctx.epoch(),
           resumed, lastRequestId, reclaimRequired, coordinatorId: this.ctx.coordinatorId,
         },
-      });
+      }, true);
     } catch (e) {
       const wire = toWireError(e);
       this.safeWrite({ seq: 0, requestId, error: errorBody(e) });
@@ -195,11 +214,12 @@ export class SessionStream {
     return session;
   }
 
-  private reply(session: Session, requestId: number, message: object): void {
+  private reply(session: Session, requestId: number, message: object, opening = false): void {
     if (session.ended) return;
     try {
       (message as { requestId: number }).requestId = requestId;
-      session.outbox.push(message);
+      if (opening) session.outbox.pushOpening(message);
+      else session.outbox.push(message);
     } catch (e) {
       this.ctx.logger.warn('session outbox full; evicting', { session: session.id });
       void this.ctx.registry.evict(session.id).catch(() => undefined);
@@ -214,7 +234,26 @@ export class SessionStream {
     }
   }
 
+  /** The client half-closed: nothing more can come; replies in flight still go out for a grace period, then the server finishes. */
+  private halfClosed(): void {
+    if (!this.watchdog) return this.detach('client ended the stream');
+    this.watchdog.halfClosed(() => {
+      this.detach('client ended the stream');
+      try {
+        this.call.end();
+      } catch {
+        /* stream already gone */
+      }
+    });
+  }
+
+  private finishIdle(idleMs: number): void {
+    this.ctx.logger.info('finishing idle session stream', { session: this.session?.id ?? '', idleMs: Math.round(idleMs) });
+    this.endFor('STREAM_IDLE', 'no message from the client within the idle bound; resume the session on a new stream');
+  }
+
   private detach(reason: string): void {
+    this.watchdog?.stop();
     const session = this.session;
     if (session && session.streamId === this.streamId) {
       session.streamId = 0;
@@ -229,13 +268,4 @@ export class SessionStream {
   private fail(e: unknown): void {
     this.ctx.logger.error('session stream handler failed', { error: (e as Error)?.stack });
   }
-}
-
-function errorBody(e: unknown): object {
-  const w = toWireError(e);
-  return { code: w.codeName, reason: w.reason, message: w.message, retryable: w.retryable, leaderAddress: String((e as { details?: { leaderAddress?: string } })?.details?.leaderAddress ?? '') };
-}
-
-function cancelledError(): CancelledError {
-  return new CancelledError('CANCELLED', 'cancelled by the client');
 }

@@ -1,4 +1,5 @@
 import { Outbox } from './outbox';
+import type { TokenBucket } from './token-bucket';
 
 /** What the coordinator knows about one client incarnation. */
 export class Session {
@@ -12,6 +13,10 @@ export class Session {
   /** Identity of the attached stream; a session belongs to that connection only. */
   streamId = 0;
   ended = false;
+  /** The client sent close: nothing more is granted or answered but errors, while the session ends. */
+  closing = false;
+  /** Acquire/convert rate quota, made by the first stream that needs it. */
+  requestBucket: TokenBucket | undefined;
   /** TLS certificate name of the client that opened it ('' without TLS); only that identity may resume it. */
   identity = '';
   /** Set by the attached stream: ends it when the session ends or moves to another stream. */

@@ -15,6 +15,7 @@ import type { HolderRef, SessionRecord, SessionRegistry } from './sessions';
 import { toGrant } from './snapshots';
 import { FencingToken, Grant, LockMode } from './types';
 import { reachesItself } from './wait-for-graph';
+import { findOverlap } from './interval-tree';
 
 export interface GrantEngineDeps {
   clock: Clock;
@@ -24,6 +25,7 @@ export interface GrantEngineDeps {
   sessions: SessionRegistry;
   registry: ResourceRegistry;
   maxWaitersPerSession: number;
+  maxWaitersPerResource: number;
   revokeDeadlineMs: number;
   revokeResendMs: number;
 }
@@ -73,6 +75,9 @@ export class GrantEngine {
     if (!r.wait) throw new LockConflictError('LOCK_CONFLICT', 'the lock is held or awaited by another holder', { requestId: r.requestId });
     if (holder.session.waiters.size >= this.d.maxWaitersPerSession) {
       throw new ResourceExhaustedError('QUEUE_FULL', 'too many waiting requests for this session', { sessionId: holder.sessionId, max: this.d.maxWaitersPerSession });
+    }
+    if (holder.session.waitersOn(state) >= this.d.maxWaitersPerResource) {
+      throw new ResourceExhaustedError('WAITER_QUOTA', 'too many waiting requests of this session for this resource', { sessionId: holder.sessionId, resource: state.resource, max: this.d.maxWaitersPerResource });
     }
     const w = new Waiter(r.requestId, state, r.mode, r.start, r.end, holder, conversion, target, this.nextSeq++, this.d.clock.nowMs());
     this.addWaiter(w);
@@ -139,7 +144,7 @@ export class GrantEngine {
   cancel(w: Waiter): void {
     this.removeWaiter(w);
     this.d.sessions.prune(w.holder);
-    this.settle(w.state);
+    this.settleAfterLeaving(w);
   }
 
   /** Frees a dead session silently, then grants what became grantable, resource by resource in a fixed order. */
@@ -230,7 +235,7 @@ export class GrantEngine {
     this.removeWaiter(w);
     this.fail(w, 'TIMEOUT', 'gave up waiting after timeoutMs');
     this.d.sessions.prune(w.holder);
-    this.settle(w.state);
+    this.settleAfterLeaving(w);
   }
 
   private fail(w: Waiter, reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED', message: string): void {
@@ -288,6 +293,17 @@ export class GrantEngine {
     this.d.registry.dropIfEmpty(state);
   }
 
+  /**
+   * After one waiter left a settled queue (timeout, cancel): the same result
+   * as settle(), in O(log n) when nothing can change, so 10,000 waiters
+   * timing out together cost O(q log q), not O(q²) (see cannotUnblockAnyone).
+   */
+  private settleAfterLeaving(w: Waiter): void {
+    if (!cannotUnblockAnyone(w)) return this.settle(w.state);
+    this.revoker.reevaluate(w.state);
+    this.d.registry.dropIfEmpty(w.state);
+  }
+
   private isUncached(state: ResourceState): boolean {
     return state.isToken && this.d.hold.isUncached(state, this.d.clock.nowMs());
   }
@@ -295,6 +311,27 @@ export class GrantEngine {
   private setTimer(delayMs: number, fn: () => void): TimerHandle {
     return this.d.clock.setTimer(delayMs, () => this.d.outbox.run(fn));
   }
+}
+
+/**
+ * True when removing waiter w from a settled queue (every waiter blocked)
+ * cannot make anyone grantable. Waiters ahead of w and conversions never
+ * depended on it; a later ordinary waiter v could only be freed if it
+ * overlaps w in a conflicting mode — and then, if a granted entry g covers
+ * w's range in a mode conflicting with every such v, g still blocks v
+ * unless v is g's own holder's (checked: g's holder waits for nothing
+ * here). Granting never unblocks anyone else, so there is no cascade.
+ */
+function cannotUnblockAnyone(w: Waiter): boolean {
+  const state = w.state;
+  if (state.waiterCount === 0) return true;
+  const covers = (e: Entry) => e.start <= w.start && w.end <= e.end;
+  const g = findOverlap(state.exclusiveGranted, w.start, w.end, covers)
+    ?? (isExclusive(w.mode) ? undefined : findOverlap(state.sharedGranted, w.start, w.end, covers));
+  if (g === undefined) return false;
+  // Range holders are counted one by one; token holders are whole sessions (owner ''), counted per session.
+  const ownWaiting = state.space === 'range' ? g.holder.rangeWaitersByState.get(state)?.size ?? 0 : g.holder.session.waitersOn(state);
+  return ownWaiting === 0;
 }
 
 function compare(a: string, b: string): number {

@@ -42,14 +42,14 @@ export class LockTable {
     this.fencing = new Fencing(o.epoch);
     this.engine = new GrantEngine({
       clock: o.clock, outbox: this.outbox, hold, fencing: this.fencing, sessions: this.sessions, registry: this.registry,
-      maxWaitersPerSession: o.maxWaitersPerSession, revokeDeadlineMs: o.revokeDeadlineMs, revokeResendMs: o.revokeResendMs,
+      maxWaitersPerSession: o.maxWaitersPerSession, maxWaitersPerResource: o.maxWaitersPerResource, revokeDeadlineMs: o.revokeDeadlineMs, revokeResendMs: o.revokeResendMs,
     });
   }
 
   /**
    * Grants at once (the Grant is returned, no event), queues ('queued'; a
    * `granted` or `failed` event follows) or throws: LOCK_CONFLICT for a
-   * try-lock, DEADLOCK, QUEUE_FULL, INVALID_RANGE / INVALID_MODE / INVALID_ARGUMENT.
+   * try-lock, DEADLOCK, QUEUE_FULL, WAITER_QUOTA, INVALID_RANGE / INVALID_MODE / INVALID_ARGUMENT.
    */
   acquire(req: AcquireRequest): Grant | 'queued' {
     return this.outbox.run(() => {

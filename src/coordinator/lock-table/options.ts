@@ -18,6 +18,8 @@ export interface LockTableOptions {
   maxHoldMs?: number;
   /** Bound on waiting requests per session (DESIGN §10). Default 10000. */
   maxWaitersPerSession?: number;
+  /** Quota on one session's waiting requests for one (resource, space): WAITER_QUOTA beyond it. Default 1000. */
+  maxWaitersPerResource?: number;
 }
 
 function nonNegative(name: string, value: unknown, fallback: number): number {
@@ -45,9 +47,11 @@ export function checkOptions(o: LockTableOptions): Required<LockTableOptions> {
     minHoldMs: nonNegative('minHoldMs', o.minHoldMs, 10),
     maxHoldMs: nonNegative('maxHoldMs', o.maxHoldMs, 200),
     maxWaitersPerSession: nonNegative('maxWaitersPerSession', o.maxWaitersPerSession, 10000),
+    maxWaitersPerResource: nonNegative('maxWaitersPerResource', o.maxWaitersPerResource, 1000),
   };
   if (out.revokeResendMs === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'revokeResendMs must be positive');
   if (out.maxHoldMs < out.minHoldMs) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxHoldMs must be at least minHoldMs', { minHoldMs: out.minHoldMs, maxHoldMs: out.maxHoldMs });
   if (!Number.isSafeInteger(out.maxWaitersPerSession)) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxWaitersPerSession must be an integer');
+  if (!Number.isSafeInteger(out.maxWaitersPerResource)) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxWaitersPerResource must be an integer');
   return out;
 }

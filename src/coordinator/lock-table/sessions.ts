@@ -10,6 +10,8 @@ import { Holder } from './types';
 export class HolderRef {
   /** Range-lock waiters of this holder: the out-edges of the wait-for graph. */
   rangeWaiters: Set<Waiter> | null = null;
+  /** The same waiters by resource, so the deadlock check looks only where other holders wait too. */
+  readonly rangeWaitersByState = new Map<ResourceState, Set<Waiter>>();
   /** Granted range locks of this holder: where in-edges of the wait-for graph can come from. */
   rangeGrants: Set<Entry> | null = null;
   /** Grants plus waiters of this holder; at 0 the holder is forgotten. */
@@ -63,8 +65,20 @@ export class SessionRecord {
   readonly holders = new Map<string, HolderRef>();
   readonly grants = new Set<Entry>();
   readonly waiters = new Set<Waiter>();
+  /** How many of `waiters` wait in each resource state (the per-resource waiter quota). */
+  private readonly waitersByState = new Map<ResourceState, number>();
 
   constructor(readonly id: string) {}
+
+  waitersOn(state: ResourceState): number {
+    return this.waitersByState.get(state) ?? 0;
+  }
+
+  countWaiter(state: ResourceState, delta: 1 | -1): void {
+    const n = (this.waitersByState.get(state) ?? 0) + delta;
+    if (n <= 0) this.waitersByState.delete(state);
+    else this.waitersByState.set(state, n);
+  }
 
   isEmpty(): boolean {
     return this.grants.size === 0 && this.waiters.size === 0;
@@ -115,20 +129,26 @@ export class SessionRegistry {
   addWaiter(w: Waiter, rangeSpace: boolean): void {
     w.holder.uses++;
     w.holder.session.waiters.add(w);
+    w.holder.session.countWaiter(w.state, 1);
     if (rangeSpace) {
       const h = w.holder;
       if (h.rangeWaiters === null) h.rangeWaiters = new Set();
       h.rangeWaiters.add(w);
+      let inState = h.rangeWaitersByState.get(w.state);
+      if (inState === undefined) h.rangeWaitersByState.set(w.state, (inState = new Set()));
+      inState.add(w);
     }
   }
 
   removeWaiter(w: Waiter): void {
     const h = w.holder;
     h.uses--;
-    h.session.waiters.delete(w);
+    if (h.session.waiters.delete(w)) h.session.countWaiter(w.state, -1);
     if (h.rangeWaiters !== null) {
       h.rangeWaiters.delete(w);
       if (h.rangeWaiters.size === 0) h.rangeWaiters = null;
+      const inState = h.rangeWaitersByState.get(w.state);
+      if (inState !== undefined && inState.delete(w) && inState.size === 0) h.rangeWaitersByState.delete(w.state);
     }
   }
 }

@@ -42,12 +42,16 @@ function isWaitedFor(holder: HolderRef, unregistered: Entry | undefined): boolea
     for (const e of holder.rangeGrants) if (waitedOn(e)) return true;
   }
   if (holder.rangeWaiters === null) return false;
-  for (const w of holder.rangeWaiters) {
-    if (w.state.isLastWaiter(w)) continue;
-    const behind = (v: Waiter) => v.holder !== holder && !v.conversion && queuedBefore(w, v);
-    const state = w.state;
-    if (findOverlap(state.exclusiveWaiting, w.start, w.end, behind) !== undefined) return true;
-    if (isExclusive(w.mode) && findOverlap(state.sharedWaiting, w.start, w.end, behind) !== undefined) return true;
+  for (const [state, own] of holder.rangeWaitersByState) {
+    // Only another holder's waiter can wait for this one: a resource where this holder is the only one waiting
+    // (one session queueing thousands of requests behind a lock) costs O(1), not a scan of its queue per waiter.
+    if (state.waiterCount === own.size) continue;
+    for (const w of own) {
+      if (state.isLastWaiter(w)) continue;
+      const behind = (v: Waiter) => v.holder !== holder && !v.conversion && queuedBefore(w, v);
+      if (findOverlap(state.exclusiveWaiting, w.start, w.end, behind) !== undefined) return true;
+      if (isExclusive(w.mode) && findOverlap(state.sharedWaiting, w.start, w.end, behind) !== undefined) return true;
+    }
   }
   return false;
 }

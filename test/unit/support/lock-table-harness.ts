@@ -19,6 +19,7 @@ export const SESSIONS = ['s1', 's2', 's3'];
 export const RESOURCES = ['f1', 'f2'];
 export const MIN_HOLD_MS = 10;
 export const MAX_WAITERS_PER_SESSION = 4;
+export const MAX_WAITERS_PER_RESOURCE = 3;
 
 export type Op =
   | { t: 'acq'; h: number; r: number; space: Space; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number }
@@ -48,14 +49,14 @@ export class Harness {
 
   constructor() {
     this.table = this.newTable();
-    this.model = new LockTableModel(() => this.eventTimeMs ?? this.clock.nowMs(), MAX_WAITERS_PER_SESSION);
+    this.model = new LockTableModel(() => this.eventTimeMs ?? this.clock.nowMs(), MAX_WAITERS_PER_SESSION, MAX_WAITERS_PER_RESOURCE);
   }
 
   /** A table whose events reach the log only while it is the current one. */
   private newTable(): LockTable {
     const table: LockTable = new LockTable({
       clock: this.clock, epoch: this.epoch, onEvent: (ev) => { if (this.table === table) this.log.push({ atMs: this.clock.nowMs(), ev }); },
-      revokeDeadlineMs: 600, revokeResendMs: 50, minHoldMs: MIN_HOLD_MS, maxHoldMs: 200, maxWaitersPerSession: MAX_WAITERS_PER_SESSION,
+      revokeDeadlineMs: 600, revokeResendMs: 50, minHoldMs: MIN_HOLD_MS, maxHoldMs: 200, maxWaitersPerSession: MAX_WAITERS_PER_SESSION, maxWaitersPerResource: MAX_WAITERS_PER_RESOURCE,
     });
     return table;
   }

@@ -18,7 +18,7 @@ export class LockTableModel {
   private revokes = new Map<string, number[]>();
   private seq = 0;
 
-  constructor(private readonly nowMs: () => number, private readonly maxWaitersPerSession: number) {}
+  constructor(private readonly nowMs: () => number, private readonly maxWaitersPerSession: number, private readonly maxWaitersPerResource = Infinity) {}
 
   queue(key: string): MWaiter[] {
     return this.waiters.filter((w) => keyOf(w) === key).sort((a, b) => (queuedBefore(a, b) ? -1 : 1));
@@ -159,6 +159,9 @@ export class LockTableModel {
     if (!r.wait) return { kind: 'error', reason: 'LOCK_CONFLICT' };
     if (this.waiters.filter((w) => w.holder.sessionId === r.holder.sessionId).length >= this.maxWaitersPerSession) {
       return { kind: 'error', reason: 'QUEUE_FULL' };
+    }
+    if (this.waiters.filter((w) => w.holder.sessionId === r.holder.sessionId && keyOf(w) === keyOf(r)).length >= this.maxWaitersPerResource) {
+      return { kind: 'error', reason: 'WAITER_QUOTA' };
     }
     const w: MWaiter = {
       requestId: r.requestId, resource: r.resource, space: r.space, mode: r.mode, start: r.start, end: r.end,

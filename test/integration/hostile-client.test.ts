@@ -1,0 +1,76 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCluster, TestCluster } from '../support/cluster';
+import { openRaw, reasonOf } from '../support/raw-stream';
+import { AdminClient } from '../../src/agent/client/admin-client';
+import { eventually } from '../support/eventually';
+
+let cluster: TestCluster;
+
+before(async () => {
+  cluster = await startCluster();
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+const exclusive = (resource: string, extra: object = {}) => ({ resource, space: 'RANGE_LOCK', mode: 'EXCLUSIVE', range: { start: 0, end: 100 }, wait: true, ...extra });
+
+test('timeout_ms of 2^31, 2^53−1 and 2^63−1 keeps waiting instead of timing out at once', async () => {
+  const holder = await openRaw(cluster.coordinator.address, 'holder');
+  const waiter = await openRaw(cluster.coordinator.address, 'waiter');
+  try {
+    const held = await holder.raw.request({ requestId: 2, acquire: exclusive('huge-timeout') });
+    assert.equal(held?.body, 'granted');
+    const timeouts = [2 ** 31, Number.MAX_SAFE_INTEGER, '9223372036854775807'];
+    let id = 2;
+    for (const timeoutMs of timeouts) {
+      const q = await waiter.raw.request({ requestId: id++, acquire: exclusive('huge-timeout', { timeoutMs }) });
+      assert.equal(q?.body, 'queued', `timeout_ms ${timeoutMs}`);
+    }
+    // Overflowing timers fire after 1 ms: nothing may come within half a second.
+    const early = await waiter.raw.next(500);
+    assert.equal(early, undefined, `got ${JSON.stringify(early)}`);
+    const lockId = ((held!.granted as Record<string, Record<string, unknown>>).lock).lockId;
+    await holder.raw.request({ requestId: 3, release: { lockId } });
+    const granted = await waiter.raw.replyTo(2);
+    assert.equal(granted?.body, 'granted', 'the first waiter is granted once the holder releases');
+    assert.equal(reasonOf(granted), undefined);
+  } finally {
+    holder.raw.close();
+    waiter.raw.close();
+  }
+});
+
+test('acquires sent after close on the same stream are refused with SESSION_CLOSING and never granted', async () => {
+  const { raw, sessionId } = await openRaw(cluster.coordinator.address, 'closer');
+  try {
+    // close and the acquires go out together, as a hostile client would send them
+    raw.send({ requestId: 2, close: {} });
+    raw.send({ requestId: 3, acquire: exclusive('after-close') });
+    raw.send({ requestId: 4, acquire: exclusive('after-close-2', { wait: false }) });
+    assert.ok((await raw.replyTo(2))?.closed !== undefined);
+    const r3 = await raw.replyTo(3, 2000);
+    const r4 = await raw.replyTo(4, 2000);
+    for (const r of [r3, r4]) {
+      // either refused, or nothing at all once the session has ended: never a grant
+      if (r !== undefined) assert.equal(reasonOf(r), 'SESSION_CLOSING', JSON.stringify(r));
+    }
+    assert.ok(r3 !== undefined || r4 !== undefined, 'the refusal reaches the client before the session ends');
+    const admin = new AdminClient([cluster.coordinator.address]);
+    const dump = await admin.dumpLocks('after-close');
+    assert.deepEqual(dump.locks, []);
+    await eventually(async () => assert.ok(!((await admin.listSessions()).sessions as Array<{ sessionId: string }>).some((s) => s.sessionId === sessionId)));
+  } finally {
+    raw.close();
+  }
+});
+
+test('the server finishes a stream its client half-closed', async () => {
+  const { raw } = await openRaw(cluster.coordinator.address, 'half');
+  raw.call.end();
+  const status = await Promise.race([raw.status, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
+  assert.ok(status !== undefined, 'the stream ended within 5 s');
+  raw.close();
+});
