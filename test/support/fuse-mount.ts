@@ -10,7 +10,7 @@ import { ChildProcess, execFile, spawn } from 'child_process';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as nodePath from 'path';
-import { createInterface } from 'readline';
+import { Interface, createInterface } from 'readline';
 import { promisify } from 'util';
 import { createLogger, silentLogger } from '../../src/common/logger';
 import { mountAgentFs } from '../../src/agent/fuse/fuse-mount';
@@ -106,17 +106,26 @@ export interface MountChild {
   stop(): Promise<void>;
 }
 
-/** Spawns a child that mounts dirs.mountPoint over dirs.backingDir and waits for its "ready". */
-export async function startMountChild(dirs: FuseTestDirs, namespace = 'test'): Promise<MountChild> {
-  const child = spawn(process.execPath, [__filename, JSON.stringify({ ...dirs, namespace })], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** A mount served by a child process (this file's or another test support script), once it printed "ready". */
+export interface SupervisedMountChild {
+  child: ChildProcess;
+  exited: Promise<number | string>;
+  lines: Interface;
+  /** SIGTERM (clean unmount), SIGKILL after 5 s, then force-unmounts whatever is left. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Spawns `node script arg`, waits up to 15 s for its "ready" line; on failure kills it and unmounts. */
+export async function superviseMountChild(script: string, arg: string, mountPoint: string, label: string): Promise<SupervisedMountChild> {
+  const child = spawn(process.execPath, [script, arg], { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const lines = createInterface({ input: child.stdout! });
   const ready = new Promise<void>((resolve, reject) => {
     lines.on('line', (line) => { if (line === 'ready') resolve(); });
-    void exited.then((code) => reject(new Error(`mount child exited (${code}) before ready: ${stderr}`)));
-    setTimeout(() => reject(new Error(`mount child not ready after 15 s: ${stderr}`)), 15000).unref();
+    void exited.then((code) => reject(new Error(`${label} exited (${code}) before ready: ${stderr}`)));
+    setTimeout(() => reject(new Error(`${label} not ready after 15 s: ${stderr}`)), 15000).unref();
   });
   let stopping: Promise<void> | null = null;
   const stop = () => (stopping ??= (async () => {
@@ -126,7 +135,7 @@ export async function startMountChild(dirs: FuseTestDirs, namespace = 'test'): P
       await exited;
       clearTimeout(timer);
     }
-    await forceUnmount(dirs.mountPoint, silentLogger()).catch(() => undefined);
+    await forceUnmount(mountPoint, silentLogger()).catch(() => undefined);
   })());
   try {
     await ready;
@@ -135,6 +144,12 @@ export async function startMountChild(dirs: FuseTestDirs, namespace = 'test'): P
     await stop();
     throw e;
   }
+  return { child, exited, lines, stop };
+}
+
+/** Spawns a child that mounts dirs.mountPoint over dirs.backingDir and waits for its "ready". */
+export async function startMountChild(dirs: FuseTestDirs, namespace = 'test'): Promise<MountChild> {
+  const { child, exited, lines, stop } = await superviseMountChild(__filename, JSON.stringify({ ...dirs, namespace }), dirs.mountPoint, 'mount child');
   const remount = () => new Promise<string>((resolve) => {
     const onLine = (line: string) => {
       if (!line.startsWith('remount')) return;

@@ -4,13 +4,13 @@
  * prints "ready". Tests never serve a mount from their own process; they
  * use async fs and shell commands on it and stop the child in after().
  */
-import { ChildProcess, spawn } from 'child_process';
+import type { ChildProcess } from 'child_process';
 import { promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { createInterface } from 'readline';
-import { createLogger, silentLogger } from '../../src/common/logger';
+import { createLogger } from '../../src/common/logger';
 import { mountPassthrough } from '../../src/agent/fuse/ll/passthrough/passthrough-fs';
-import { forceUnmount } from '../../src/agent/fuse/stale-mount';
+import { superviseMountChild } from './fuse-mount';
 import { CoherdClient } from '../../src/agent/client/coherd-client';
 
 export interface LlChildOptions {
@@ -39,33 +39,7 @@ export interface LlMountChild {
 }
 
 export async function startLlMountChild(options: LlChildOptions): Promise<LlMountChild> {
-  const child = spawn(process.execPath, [__filename, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const lines = createInterface({ input: child.stdout! });
-  const ready = new Promise<void>((resolve, reject) => {
-    lines.on('line', (line) => { if (line === 'ready') resolve(); });
-    void exited.then((code) => reject(new Error(`ll mount child exited (${code}) before ready: ${stderr}`)));
-    setTimeout(() => reject(new Error(`ll mount child not ready after 15 s: ${stderr}`)), 15000).unref();
-  });
-  let stopping: Promise<void> | null = null;
-  const stop = () => (stopping ??= (async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await forceUnmount(options.mountPoint, silentLogger()).catch(() => undefined);
-  })());
-  try {
-    await ready;
-  } catch (e) {
-    child.kill('SIGKILL');
-    await stop();
-    throw e;
-  }
+  const { child, exited, lines, stop } = await superviseMountChild(__filename, JSON.stringify(options), options.mountPoint, 'll mount child');
   const query = (cmd: string) => new Promise<string>((resolve) => {
     const verb = cmd.split(' ')[0];
     const onLine = (line: string) => {
