@@ -15,16 +15,8 @@ export class HeldGrants {
     return this.byId.has(lockId);
   }
 
-  get(lockId: number): ClientGrant | undefined {
-    return this.byId.get(lockId);
-  }
-
   all(): ClientGrant[] {
     return [...this.byId.values()];
-  }
-
-  get size(): number {
-    return this.byId.size;
   }
 
   /** A new lock was granted. */

@@ -110,13 +110,7 @@ export class GrantEngine {
 
   /** Drops an evicted session's waiters (no events: the session is gone); its grants stay until its deadline. */
   dropWaiters(session: SessionRecord): void {
-    const touched = new Set<ResourceState>();
-    for (const w of [...session.waiters]) {
-      this.removeWaiter(w);
-      this.d.sessions.prune(w.holder);
-      touched.add(w.state);
-    }
-    for (const state of touched) this.settle(state);
+    this.freeSession(session, false);
   }
 
   /** Re-inserts a lock from before a failover; LOCK_CONFLICT when it clashes with a grant. */
@@ -149,14 +143,21 @@ export class GrantEngine {
 
   /** Frees a dead session silently, then grants what became grantable, resource by resource in a fixed order. */
   releaseSession(session: SessionRecord): void {
+    this.freeSession(session, true);
+  }
+
+  /** Removes the session's waiters (and grants), silently, then grants what became grantable, resource by resource in a fixed order. */
+  private freeSession(session: SessionRecord, withGrants: boolean): void {
     const touched = new Set<ResourceState>();
     for (const w of [...session.waiters]) {
       this.removeWaiter(w);
       touched.add(w.state);
     }
-    for (const e of [...session.grants]) {
-      this.removeEntry(e);
-      touched.add(e.state);
+    if (withGrants) {
+      for (const e of [...session.grants]) {
+        this.removeEntry(e);
+        touched.add(e.state);
+      }
     }
     for (const h of [...session.holders.values()]) this.d.sessions.prune(h);
     const order = [...touched].sort((a, b) => compare(a.resource, b.resource) || compare(a.space, b.space));
