@@ -96,12 +96,13 @@ describe('hosts that read one file and then write it at the same time', () => {
     const stop = cluster.tmp('polled.stop');
     await cluster.sh(`touch ${q(cluster.mnt(0, file))}`);
     const poller = cluster.spawnSh(`python3 ${q(WRITER)} poll ${q(cluster.mnt(2, file))} 2 ${q(go)} ${q(stop)}`);
-    const writers = [0, 1].map((h) => cluster.spawnSh(`python3 ${q(WRITER)} slots ${q(cluster.mnt(h, file))} ${h} 2 400 3 ${q(go)}`));
+    const writers = [0, 1].map((h) => cluster.spawnSh(`python3 ${q(WRITER)} slots ${q(cluster.mnt(h, file))} ${h} 2 1500 3 ${q(go)}`));
     await cluster.sh(`touch ${q(go)}`);
     const done = await Promise.all(writers.map((w) => w.result(600_000)));
     await cluster.sh(`touch ${q(stop)}`);
     const polled = await poller.result(60_000);
     for (const r of [...done, polled]) assert.equal(r.code, 0, r.stderr);
+    // 1,500 writes per host keep the writers busy long enough for the reader to poll many times even on a fast run.
     const stats = JSON.parse(polled.stdout) as { polls: number; regressions: number };
     assert.ok(stats.polls > 5, `the reader polled (${stats.polls} times)`);
     assert.equal(stats.regressions, 0, 'no range ever showed an older write than one already seen');
