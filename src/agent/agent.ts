@@ -85,6 +85,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       backingDir: o.backingDir,
       namespace: o.namespace,
       logger,
+      locks: client,
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: o.coherency });
         if (metrics && coherency) metrics.observeCore(coherency.core);

@@ -8,6 +8,10 @@ import { Hook } from '../vop';
 import { buildFuseOptions } from './fuse-options';
 import { FuseSession } from './ll/fuse-session';
 import { vopLowLevelOps } from './ll/vop-low-level-ops';
+import { PathNodeTable } from './ll/path-node-table';
+import { ClusterLocks, RangeLockClient } from './ll/locks/cluster-locks';
+import { withClusterLocks } from './ll/locks/lock-ops';
+import { LowLevelOps } from './ll/low-level-ops';
 import { clearStaleMount, forceUnmount } from './stale-mount';
 import { VopBuilder } from './vop-builder';
 
@@ -31,6 +35,12 @@ export interface MountAgentFsOptions {
   backing?: Pick<BackingStoreOptions, 'maxIoLength' | 'maxOpenFiles' | 'xattrs'>;
   /** Replace a mount at mountPoint whose server still answers. Default false (refuse). */
   takeOverLiveMount?: boolean;
+  /**
+   * The agent's session: fcntl/flock locks on the mount become coherd range
+   * locks on `<namespace>/<ino>` held through it (cluster-wide). Without it
+   * the kernel keeps fcntl/flock locks local to this host.
+   */
+  locks?: RangeLockClient;
 }
 
 /** A coherd FUSE mount. mount() and unmount() are idempotent and serialized; after unmount() it can be mounted again. */
@@ -113,7 +123,17 @@ export class AgentFsMount implements AgentFs {
     try {
       const rootIno = await backing.lookupIno('/');
       if (rootIno === undefined) throw new InvalidArgumentError('INVALID_ARGUMENT', 'backing directory vanished', { backingDir });
-      session = new FuseSession({ mountPoint, options: mountOptions, ops: vopLowLevelOps(run, vops, rootIno), logger });
+      const nodes = new PathNodeTable(rootIno);
+      let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes);
+      if (options.locks) {
+        const resourceOf = (id: number) => {
+          const node = nodes.get(id);
+          if (!node) throw Object.assign(new Error('unknown node id'), { code: 'ESTALE' });
+          return `${this.namespace}/${node.ino}`;
+        };
+        ops = withClusterLocks(ops, new ClusterLocks({ client: options.locks, resourceOf, logger }));
+      }
+      session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined });
     } catch (e) {
       await backing.close();
       await forceUnmount(mountPoint, logger).catch(() => undefined);

@@ -15,8 +15,7 @@ const errno = (code: keyof typeof E) => Object.assign(new Error(code), { code })
  * with fuse-native. Caching stays off (zero timeouts, direct_io) until the
  * coherency hook drives the kernel cache with notifications.
  */
-export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, rootIno: number): LowLevelOps {
-  const nodes = new PathNodeTable(rootIno);
+export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable): LowLevelOps {
   const dirs = new Map<number, { path: string; entries: VopDirEntry[] | null }>();
   let nextDir = 1;
   const node = (id: number): PathNode => {

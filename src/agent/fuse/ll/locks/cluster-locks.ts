@@ -56,18 +56,29 @@ export class ClusterLocks {
     });
   }
 
-  /** F_GETLK: a try-lock probe as the same owner (its own locks never conflict), released at once. */
+  /**
+   * F_GETLK: a try-lock probe as the same owner (its own locks never
+   * conflict), released at once. A write probe that conflicts is followed
+   * by a read probe: if that one is granted, the holders only read (F_RDLCK).
+   * The holder's range and pid are not known here (another host's pid
+   * means nothing on this one): the asked range and pid 0 are reported.
+   */
   async getlk(ino: number, owner: bigint, lock: FuseLock, signal: AbortSignal): Promise<FuseLock> {
     if (lock.type === F_UNLCK) return { ...lock, type: F_UNLCK };
-    const mode = lock.type === F_RDLCK ? 'SHARED' : 'EXCLUSIVE';
+    const conflict = (type: number): FuseLock => ({ type, start: lock.start, len: lock.len, pid: 0 });
+    if (await this.probe(ino, owner, lock, lock.type === F_RDLCK ? 'SHARED' : 'EXCLUSIVE', signal)) return conflict(F_UNLCK);
+    if (lock.type === F_RDLCK) return conflict(F_WRLCK);
+    return conflict((await this.probe(ino, owner, lock, 'SHARED', signal)) ? F_RDLCK : F_WRLCK);
+  }
+
+  private async probe(ino: number, owner: bigint, lock: FuseLock, mode: 'SHARED' | 'EXCLUSIVE', signal: AbortSignal): Promise<boolean> {
     try {
       const g = await this.o.client.acquire({ resource: this.o.resourceOf(ino), space: 'range', mode, range: rangeOfLock(lock), owner: this.posixOwner(owner), wait: false, signal });
       await this.o.client.release(g.lockId);
-      return { type: F_UNLCK, start: lock.start, len: lock.len, pid: 0 };
+      return true;
     } catch (e) {
-      if (!(e instanceof LockConflictError)) throw e;
-      // The holder is on another host (or another owner here): its pid means nothing here.
-      return { type: F_WRLCK, start: lock.start, len: lock.len, pid: 0 };
+      if (e instanceof LockConflictError) return false;
+      throw e;
     }
   }
 
