@@ -38,6 +38,8 @@ export interface AgentOptions {
   stateDir?: string;
   tls?: TlsFiles;
   coherency?: CoherencyOptions;
+  /** Let other users use the mount (allow_other; default: when the agent runs as root). */
+  allowOther?: boolean;
   /** Keep Prometheus metrics (exposed as `ops`); default false. */
   metrics?: boolean;
 }
@@ -86,6 +88,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       namespace: o.namespace,
       logger,
       locks: client,
+      allowOther: o.allowOther,
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: o.coherency });
         if (metrics && coherency) metrics.observeCore(coherency.core);

@@ -58,8 +58,12 @@ export interface VopArgs {
   releasedir: { fh: number };
   fsyncdir: { fh: number; datasync: boolean };
   open: { flags: number };
-  /** Creates exclusively (O_CREAT|O_EXCL) and opens read-write. */
-  create: { mode: number };
+  /**
+   * Creates and opens read-write. `flags`: the caller's open flags; without
+   * O_EXCL in them an existing file is opened instead (its mode and owner
+   * untouched, the result says `existed`). Absent flags: exclusive.
+   */
+  create: { mode: number; flags?: number; owner?: NewOwner };
   read: { fh: number; buffer: Buffer; length: number; offset: number };
   write: { fh: number; data: Buffer; offset: number };
   flush: { fh: number };
@@ -70,10 +74,10 @@ export interface VopArgs {
   rmdir: Record<string, never>;
   /** `destParentIno`: the directory that gains the entry (the source's is `vop.parentIno`). */
   rename: { dest: string; destParentIno?: number };
-  mkdir: { mode: number };
-  mknod: { mode: number; dev: number };
+  mkdir: { mode: number; owner?: NewOwner };
+  mknod: { mode: number; dev: number; owner?: NewOwner };
   /** `vop.path` is the new link; `target` is stored verbatim and never resolved by the agent. */
-  symlink: { target: string };
+  symlink: { target: string; owner?: NewOwner };
   readlink: Record<string, never>;
   /** `vop.path` is the existing file (`vop.ino`); `dest` is the new name. */
   link: { dest: string };
@@ -90,6 +94,13 @@ export interface VopArgs {
 
 export type VopName = keyof VopArgs;
 
+/**
+ * Who owns a new entry: the calling process's uid and gid (the backing
+ * store keeps the directory's group when the directory is setgid). Absent:
+ * the agent's own user owns it.
+ */
+export interface NewOwner { uid: number; gid: number }
+
 /** What the terminal (backing store) resolves with, per op. */
 export interface VopResults {
   getattr: VopStat;
@@ -100,7 +111,8 @@ export interface VopResults {
   releasedir: void;
   fsyncdir: void;
   open: { fh: number; ino: number };
-  create: { fh: number; stat: VopStat };
+  /** `existed`: the name was there already (create without O_EXCL opened it; nothing was created). */
+  create: { fh: number; stat: VopStat; existed?: true };
   /** Bytes read into `args.buffer`. */
   read: number;
   /** Bytes written (always `data.length` on success). */

@@ -24,7 +24,8 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--journal-dir <dir>', 'this agent\'s journal directory, read by replicas (default <state-dir>/journal-<namespace>)')
     .option('--journal-advertise <path>', 'the journal directory as replica hosts see it, advertised to them through the coordinator (default the journal dir; "" for none)')
     .option('--journal-segment-mib <n>', 'journal segment size in MiB', '64')
-    .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)');
+    .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)')
+    .option('--allow-other <when>', 'let other users use the mount (FUSE allow_other; the kernel checks their permissions): yes, no, or auto (when the agent runs as root)', 'auto');
   withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
   return withEnvironment(cmd);
 }
@@ -44,6 +45,7 @@ export function agentSettings(cmd: Command): AgentSettings {
   if (o.journalAdvertise && !String(o.journalAdvertise).startsWith('/')) {
     throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('journalAdvertise')} must be an absolute path, got "${o.journalAdvertise}"`);
   }
+  const allowOther = parseAllowOther(String(o.allowOther), label('allowOther'));
   if (o.metricsListen) withLabel(label('metricsListen'), () => splitHostPort(String(o.metricsListen)));
   return {
     coordinators, backingDir, mountPoint, namespace,
@@ -55,7 +57,16 @@ export function agentSettings(cmd: Command): AgentSettings {
     socketPath: o.socket,
     tls: tlsFilesOf(cmd),
     metricsListen: o.metricsListen,
+    ...(allowOther !== undefined ? { allowOther } : {}),
   };
+}
+
+/** yes/no/auto (also true/false, on/off, 1/0); auto is undefined: the mount decides (root). */
+function parseAllowOther(value: string, label: string): boolean | undefined {
+  if (/^auto$/i.test(value)) return undefined;
+  if (/^(yes|true|on|1)$/i.test(value)) return true;
+  if (/^(no|false|off|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError('INVALID_ARGUMENT', `${label} must be yes, no or auto, got "${value}"`);
 }
 
 function parseSegmentMiB(value: string, label: string): number {

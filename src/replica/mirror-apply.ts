@@ -46,7 +46,7 @@ export class MirrorApplier {
         }
         await this.ensureParent(rel);
         const h = await fsp.open(this.abs(rel), constants.O_WRONLY | constants.O_CREAT, mode & 0o7777);
-        await h.chmod(mode & 0o7777).finally(() => h.close());
+        await giveToOwner(this.abs(rel), a).then(() => h.chmod(mode & 0o7777)).finally(() => h.close());
         this.created(r, rel);
         return 'applied';
       }
@@ -54,6 +54,7 @@ export class MirrorApplier {
         const rel = this.entryPath(r.parentIno, r.path);
         await this.ensureParent(rel);
         await fsp.mkdir(this.abs(rel)).catch(ignore('EEXIST'));
+        await giveToOwner(this.abs(rel), a);
         await fsp.chmod(this.abs(rel), Number(a.mode) & 0o7777);
         this.created(r, rel);
         return 'applied';
@@ -63,6 +64,7 @@ export class MirrorApplier {
         await this.ensureParent(rel);
         await fsp.rm(this.abs(rel), { force: true });
         await fsp.symlink(String(a.target), this.abs(rel));
+        await giveToOwner(this.abs(rel), a);
         this.created(r, rel);
         return 'applied';
       }
@@ -170,6 +172,13 @@ export class MirrorApplier {
     }
     this.touchedFiles.add(rel);
   }
+}
+
+/** A created entry's owner (the caller who created it through the agent), if the record names one; EPERM (not root) is ignored. */
+async function giveToOwner(abs: string, a: Record<string, unknown>): Promise<void> {
+  const owner = a.owner as { uid?: unknown; gid?: unknown } | undefined;
+  if (!owner || !Number.isSafeInteger(owner.uid) || !Number.isSafeInteger(owner.gid)) return;
+  await fsp.lchown(abs, Number(owner.uid), Number(owner.gid)).catch(ignore('EPERM'));
 }
 
 function checkedRel(path: string): string {

@@ -195,6 +195,46 @@ describe('backing store operations', () => {
     await expectErrno(exec('create', '/dir/created', { mode: 0o644 }), 'EEXIST');
   });
 
+  it('create without O_EXCL opens a file another host made meanwhile, leaving its mode, data and owner alone', async () => {
+    const path = nodePath.join(backingDir, 'dir', 'raced');
+    await fsp.writeFile(path, 'theirs', { mode: 0o600 });
+    await fsp.chown(path, 4242, 4243);
+    const r = await exec('create', '/dir/raced', { mode: 0o100666, flags: constants.O_WRONLY | constants.O_CREAT, owner: { uid: 7, gid: 8 } });
+    assert.equal(r.existed, true);
+    assert.equal(r.stat.size, 6);
+    await exec('release', '/dir/raced', { fh: r.fh });
+    const st = await fsp.stat(path);
+    assert.deepEqual([st.mode & 0o777, st.uid, st.gid], [0o600, 4242, 4243]);
+    await expectErrno(exec('create', '/dir/raced', { mode: 0o644, flags: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL }), 'EEXIST');
+  });
+
+  it('gives a new file, directory, FIFO and symlink to the owner asked for, mode exact (setuid kept after the chown)', async () => {
+    const owner = { uid: 1234, gid: 5678 };
+    const c = await exec('create', '/dir/owned', { mode: 0o104750, flags: constants.O_WRONLY | constants.O_CREAT, owner });
+    assert.equal(c.existed, undefined);
+    await exec('release', '/dir/owned', { fh: c.fh });
+    await exec('mkdir', '/dir/owned-dir', { mode: 0o750, owner });
+    await exec('mknod', '/dir/owned-fifo', { mode: constants.S_IFIFO | 0o640, dev: 0, owner });
+    await exec('symlink', '/dir/owned-link', { target: 'owned', owner });
+    for (const [name, mode] of [['owned', 0o4750], ['owned-dir', 0o750], ['owned-fifo', 0o640]] as const) {
+      const st = await fsp.lstat(nodePath.join(backingDir, 'dir', name));
+      assert.deepEqual([name, st.mode & 0o7777, st.uid, st.gid], [name, mode, 1234, 5678]);
+    }
+    const link = await fsp.lstat(nodePath.join(backingDir, 'dir', 'owned-link'));
+    assert.deepEqual([link.uid, link.gid], [1234, 5678]);
+  });
+
+  it('keeps the group a setgid directory gives a new entry', async () => {
+    const d = nodePath.join(backingDir, 'sgid');
+    await fsp.mkdir(d);
+    await fsp.chown(d, 0, 999);
+    await fsp.chmod(d, 0o2775);
+    const c = await exec('create', '/sgid/f', { mode: 0o100644, flags: constants.O_WRONLY | constants.O_CREAT, owner: { uid: 1234, gid: 5678 } });
+    await exec('release', '/sgid/f', { fh: c.fh });
+    const st = await fsp.stat(nodePath.join(d, 'f'));
+    assert.deepEqual([st.uid, st.gid], [1234, 999]);
+  });
+
   it('reports the same errno names as the backing directory', async () => {
     await expectErrno(exec('unlink', '/dir/missing', {}), 'ENOENT');
     await expectErrno(exec('rmdir', '/dir', {}), 'ENOTEMPTY');

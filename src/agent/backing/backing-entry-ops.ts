@@ -4,6 +4,7 @@ import * as nodePath from 'path';
 import { promisify } from 'util';
 import { VopArgs, VopDirEntry, VopResults, VopStat } from '../vop';
 import { SYMLINK_TARGET_MAX, checkId, checkMode, checkName, checkTimeMs } from './backing-limits';
+import { chownNew } from './backing-owner';
 import { BackingPaths } from './backing-paths';
 import { toVopStat, toVopStatfs } from './backing-stat';
 import { ErrnoError } from './errno-error';
@@ -69,6 +70,7 @@ export class BackingEntryOps {
     const mode = checkMode(args.mode);
     const resolved = await this.paths.resolve(path);
     await fsp.mkdir(resolved, mode);
+    await chownNew(resolved, args.owner);
     await chmodNoFollow(resolved, mode);
     return toVopStat(await fsp.lstat(resolved));
   }
@@ -80,7 +82,7 @@ export class BackingEntryOps {
     const resolved = await this.paths.resolve(path);
     if (type === constants.S_IFREG || type === 0) {
       const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
-      await handle.chmod(mode).finally(() => handle.close());
+      await chownNew(resolved, args.owner, handle).then(() => handle.chmod(mode)).finally(() => handle.close());
     } else if (type === constants.S_IFIFO) {
       await fsp.lstat(resolved).then(() => { throw new ErrnoError('EEXIST', 'file exists'); }, (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOENT') throw e;
@@ -88,6 +90,7 @@ export class BackingEntryOps {
       await execFileAsync('mkfifo', ['-m', mode.toString(8), '--', resolved]).catch(() => {
         throw new ErrnoError('EIO', 'mkfifo failed');
       });
+      if (await chownNew(resolved, args.owner)) await chmodNoFollow(resolved, mode);
     } else {
       throw new ErrnoError('EPERM', 'only regular files and FIFOs can be created with mknod');
     }
@@ -119,6 +122,7 @@ export class BackingEntryOps {
     const target = checkName(args.target, 'symlink target', SYMLINK_TARGET_MAX);
     const resolved = await this.paths.resolve(path);
     await fsp.symlink(target, resolved);
+    await chownNew(resolved, args.owner);
     return toVopStat(await fsp.lstat(resolved));
   }
 

@@ -2,6 +2,7 @@ import { constants, read as fsRead, write as fsWrite, promises as fsp } from 'fs
 import { InvalidArgumentError } from '../../common/errors';
 import { VopArgs, VopResults } from '../vop';
 import { checkIo, checkMode, checkOffset } from './backing-limits';
+import { chownNew } from './backing-owner';
 import { BackingPaths } from './backing-paths';
 import { toVopStat } from './backing-stat';
 import { ErrnoError } from './errno-error';
@@ -15,6 +16,8 @@ import { HandleTable } from './handle-table';
  */
 const PASSED_FLAGS = constants.O_RDONLY | constants.O_WRONLY | constants.O_RDWR | constants.O_APPEND
   | constants.O_SYNC | constants.O_DSYNC | constants.O_NOATIME | constants.O_DIRECTORY;
+/** What create passes of the caller's flags (the access mode is always read-write). */
+const CREATE_PASSED_FLAGS = constants.O_APPEND | constants.O_SYNC | constants.O_DSYNC | constants.O_NOATIME;
 const ACCESS_MODE = constants.O_RDONLY | constants.O_WRONLY | constants.O_RDWR;
 
 /** Data operations: open files and their handles. */
@@ -39,25 +42,52 @@ export class BackingFileOps {
   }
 
   /**
-   * Exclusive create (O_CREAT|O_EXCL), opened read-write. fuse-native does
-   * not pass the caller's flags; the kernel only calls create after a
-   * negative lookup, and exclusivity keeps O_EXCL lock files correct when
-   * another host creates the same name in between. The mode is set
-   * explicitly when the agent's own umask applied a second time (only
-   * then: a create is on the small-file path, and the chmod was one more
-   * syscall on it).
+   * Creates `path` and opens it read-write. With O_EXCL in the caller's
+   * flags (or no flags) the create is exclusive, so O_EXCL lock files stay
+   * correct when another host creates the same name in between. Without
+   * O_EXCL a name another host created since the kernel's negative lookup
+   * is opened instead (`existed`: its mode and owner are left alone; the
+   * caller truncates for O_TRUNC), as open(O_CREAT) does on one host. A new
+   * file goes to `args.owner`, then gets its mode exactly (the agent's
+   * umask must not apply a second time; chown clears setuid bits).
    */
   async create(path: string, args: VopArgs['create']): Promise<VopResults['create']> {
     const mode = checkMode(args.mode);
+    const flags = args.flags === undefined ? constants.O_EXCL : checkFlags(args.flags);
+    const extra = flags & CREATE_PASSED_FLAGS;
     const resolved = await this.paths.resolve(path);
-    const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, mode);
-    try {
-      let stat = toVopStat(await handle.stat());
-      if ((stat.mode & 0o7777) !== mode) {
-        await handle.chmod(mode);
-        stat = toVopStat(await handle.stat());
+    for (let attempt = 0; ; attempt++) {
+      let handle: fsp.FileHandle;
+      try {
+        handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW | extra, mode);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || (flags & constants.O_EXCL) !== 0) throw e;
+        const existing = await fsp.open(resolved, constants.O_RDWR | constants.O_NOFOLLOW | extra).catch((e2: NodeJS.ErrnoException) => {
+          if (e2.code === 'ENOENT' && attempt < 3) return null; // removed again meanwhile: create it after all
+          throw e2;
+        });
+        if (!existing) continue;
+        return this.opened(existing, path, true);
       }
-      return { fh: this.handles.add(handle, stat.ino, path), stat };
+      try {
+        const owned = await chownNew(resolved, args.owner, handle);
+        let stat = toVopStat(await handle.stat());
+        if (owned || (stat.mode & 0o7777) !== mode) {
+          await handle.chmod(mode);
+          stat = toVopStat(await handle.stat());
+        }
+        return { fh: this.handles.add(handle, stat.ino, path), stat };
+      } catch (e) {
+        await handle.close().catch(() => undefined);
+        throw e;
+      }
+    }
+  }
+
+  private async opened(handle: fsp.FileHandle, path: string, existed: true): Promise<VopResults['create']> {
+    try {
+      const stat = toVopStat(await handle.stat());
+      return { fh: this.handles.add(handle, stat.ino, path), stat, existed };
     } catch (e) {
       await handle.close().catch(() => undefined);
       throw e;

@@ -29,7 +29,7 @@ export interface MountAgentFsOptions {
    */
   hooks: readonly Hook[] | ((backing: BackingStore) => readonly Hook[]);
   logger: Logger;
-  /** Let other users in (adds allow_other + default_permissions). Default false. */
+  /** Let other users in (allow_other). Default: when this process runs as root. */
   allowOther?: boolean;
   /** Limits of the backing store, and whether it serves extended attributes. */
   backing?: Pick<BackingStoreOptions, 'maxIoLength' | 'maxOpenFiles' | 'xattrs'>;

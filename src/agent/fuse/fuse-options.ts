@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '../../common/errors';
 
 export interface FuseMountOptionsInput {
   namespace: string;
-  /** Let other users use the mount; implies default_permissions (the kernel checks callers against our attributes). */
+  /** Let other users use the mount; default: when this process runs as root (as other cluster filesystems do). */
   allowOther?: boolean;
 }
 
@@ -12,12 +12,14 @@ export interface FuseMountOptionsInput {
  * timeouts and direct_io opens (vop-low-level-ops.ts) until the coherency
  * hook drives the kernel cache with notifications. st_ino is always the
  * backing inode (the low-level API reports what we answer).
+ * New entries belong to the caller (vop-low-level-ops.ts ownerOf).
  */
 export function buildFuseOptions(input: FuseMountOptionsInput): string[] {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(input.namespace)) {
     throw new InvalidArgumentError('INVALID_ARGUMENT', 'namespace must be 1-64 characters of [A-Za-z0-9._-]', { namespace: input.namespace });
   }
-  const options = [`fsname=coherd:${input.namespace}`, 'subtype=coherd'];
-  if (input.allowOther) options.push('allow_other', 'default_permissions');
+  // default_permissions always: the kernel checks every caller's uid/gid/groups against the attributes we answer.
+  const options = [`fsname=coherd:${input.namespace}`, 'subtype=coherd', 'default_permissions'];
+  if (input.allowOther ?? process.getuid?.() === 0) options.push('allow_other');
   return options;
 }

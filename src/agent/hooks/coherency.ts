@@ -87,7 +87,11 @@ export function createCoherencyHook(deps: CoherencyHookDeps): CoherencyHook {
       case 'setxattr':
       case 'removexattr':
         return ino === undefined ? next(vop) : onValidatedInode(core, vop, next, ino, (v, n, i) => meta.changeAttr(v, n, i));
-      case 'create':
+      case 'create': {
+        const result = (await meta.changeDir(vop, next)) as VopResults['create'];
+        if (((vop.args.flags ?? 0) & constants.O_APPEND) !== 0) appendHandles.add(result.fh);
+        return result;
+      }
       case 'mkdir':
       case 'mknod':
       case 'symlink':

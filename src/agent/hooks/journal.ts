@@ -1,6 +1,6 @@
 import { Logger } from '../../common/logger';
 import { JournalRecord, JournalSink, ResourceToken } from '../journal/journal-record';
-import { Hook, MUTATING_OPS, Vop, VopResult, VopStat } from '../vop';
+import { Hook, MUTATING_OPS, Vop, VopResult, VopResults, VopStat } from '../vop';
 
 export interface JournalHookOptions {
   /** Configured name of the shared filesystem (DESIGN §2). */
@@ -36,6 +36,8 @@ export function createJournalHook(options: JournalHookOptions): Hook {
     }
     if (!sink.hasRoom()) await sink.waitForRoom();
     const result = await next(vop);
+    // A create without O_EXCL that opened a file another host had just made changed nothing.
+    if (vop.op === 'create' && (result as VopResults['create']).existed) return result;
     // Encoded after the op (its buffers stay valid until this hook returns): a failed op costs nothing.
     const args = journalArgs(vop);
     const record: JournalRecord = {

@@ -1,13 +1,23 @@
 import { constants } from 'os';
 import { VopBuilder } from '../vop-builder';
-import { VopDirEntry, VopRunner, VopStat } from '../../vop';
+import { NewOwner, VopDirEntry, VopRunner, VopStat } from '../../vop';
 import { AddonDirEntry, AddonEntry } from './fuse-addon';
-import { AttrChanges, LowLevelOps } from './low-level-ops';
+import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
 const E = constants.errno;
 const O_TRUNC = 0o1000;
 const errno = (code: keyof typeof E) => Object.assign(new Error(code), { code });
+const isRoot = process.getuid?.() === 0;
+
+/**
+ * The owner of an entry the caller creates: the caller, when the agent can
+ * give files away (root) and the caller is someone else. The kernel has
+ * already applied the caller's umask to the mode (no FUSE_CAP_DONT_MASK).
+ */
+function ownerOf(ctx: RequestContext): NewOwner | undefined {
+  return isRoot && (ctx.uid !== 0 || ctx.gid !== 0) ? { uid: ctx.uid, gid: ctx.gid } : undefined;
+}
 
 /**
  * The agent's ops on the low-level session: every kernel request becomes a
@@ -55,18 +65,18 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     },
     setattr: async (_c, id, changes, fh) => ({ attr: await setattr(id, changes, fh), attrTimeout: 0 }),
     readlink: async (_c, id) => run(await vops.onPath('readlink', node(id).path, {})),
-    async mknod(_c, parent, name, mode, dev) {
-      await run(await vops.onEntry('mknod', child(parent, name), { mode, dev }, false));
+    async mknod(ctx, parent, name, mode, dev) {
+      await run(await vops.onEntry('mknod', child(parent, name), { mode, dev, owner: ownerOf(ctx) }, false));
       return lookupPath(child(parent, name));
     },
-    async mkdir(_c, parent, name, mode) {
-      await run(await vops.onEntry('mkdir', child(parent, name), { mode }, false));
+    async mkdir(ctx, parent, name, mode) {
+      await run(await vops.onEntry('mkdir', child(parent, name), { mode, owner: ownerOf(ctx) }, false));
       return lookupPath(child(parent, name));
     },
     unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
     rmdir: async (_c, parent, name) => { await run(await vops.onEntry('rmdir', child(parent, name), {}, true)); },
-    async symlink(_c, parent, name, target) {
-      await run(await vops.onEntry('symlink', child(parent, name), { target }, false));
+    async symlink(ctx, parent, name, target) {
+      await run(await vops.onEntry('symlink', child(parent, name), { target, owner: ownerOf(ctx) }, false));
       return lookupPath(child(parent, name));
     },
     async rename(_c, parent, name, newParent, newName, flags) {
@@ -91,9 +101,19 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       const r = await run(await vops.onPath('open', path, { flags: flags & ~O_TRUNC }));
       return { fh: r.fh, directIo: true };
     },
-    async create(_c, parent, name, mode) {
+    async create(ctx, parent, name, mode, flags) {
       const path = child(parent, name);
-      const r = await run(await vops.onEntry('create', path, { mode }, false));
+      const r = await run(await vops.onEntry('create', path, { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) }, false));
+      // Another host made the name since our negative lookup: open(O_CREAT|O_TRUNC) truncates it, journaled as a truncate.
+      if (r.existed && flags & O_TRUNC) {
+        try {
+          await run(vops.onHandle('truncate', path, r.fh, { size: 0, fh: r.fh }));
+          r.stat = { ...r.stat, size: 0, blocks: 0 };
+        } catch (e) {
+          await run(vops.onHandle('release', path, r.fh, { fh: r.fh })).catch(() => undefined);
+          throw e;
+        }
+      }
       return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat), open: { fh: r.fh, directIo: true } };
     },
     async read(_c, id, fh, size, offset) {
