@@ -70,10 +70,17 @@ export interface VopArgs {
   fsync: { fh: number; datasync: boolean };
   release: { fh: number };
   truncate: { size: number; fh?: number };
+  /** fallocate(2) on an open handle: mode 0 allocates (and extends), FALLOC_FL_* bits as Linux defines them. */
+  fallocate: { fh: number; mode: number; offset: number; length: number };
   unlink: Record<string, never>;
   rmdir: Record<string, never>;
-  /** `destParentIno`: the directory that gains the entry (the source's is `vop.parentIno`). */
-  rename: { dest: string; destParentIno?: number };
+  /**
+   * `destParentIno`: the directory that gains the entry (the source's is
+   * `vop.parentIno`); `destIno`: the entry `dest` named before (replaced, or
+   * swapped with RENAME_EXCHANGE); `flags`: RENAME_NOREPLACE (1) or
+   * RENAME_EXCHANGE (2), absent for a plain rename.
+   */
+  rename: { dest: string; destParentIno?: number; destIno?: number; flags?: number };
   mkdir: { mode: number; owner?: NewOwner };
   mknod: { mode: number; dev: number; owner?: NewOwner };
   /** `vop.path` is the new link; `target` is stored verbatim and never resolved by the agent. */
@@ -121,6 +128,7 @@ export interface VopResults {
   fsync: void;
   release: void;
   truncate: void;
+  fallocate: void;
   unlink: void;
   rmdir: void;
   rename: void;
@@ -174,7 +182,7 @@ export type VopRunner = <N extends VopName>(vop: VopOf<N>) => Promise<VopResults
 
 /** Ops that change the file system; the journal records these and fencing refuses them. */
 export const MUTATING_OPS: ReadonlySet<VopName> = new Set<VopName>([
-  'write', 'create', 'truncate', 'unlink', 'rename', 'mkdir', 'rmdir', 'symlink', 'link',
+  'write', 'create', 'truncate', 'fallocate', 'unlink', 'rename', 'mkdir', 'rmdir', 'symlink', 'link',
   'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'mknod',
 ]);
 

@@ -36,6 +36,7 @@ export function conflictKeys(r: JournalRecord): ConflictKey[] {
       return [{ ino: r.ino, space: 'data', start: offset, end: offset + length, token }];
     }
     case 'truncate':
+    case 'fallocate':
       return [{ ino: r.ino, space: 'data', start: 0, end: END, token }];
     default:
       if (DIR_OPS.has(r.op)) {

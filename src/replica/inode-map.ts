@@ -73,6 +73,21 @@ export class InodeMap {
     }
   }
 
+  /** RENAME_EXCHANGE of `a` and `b`: the two names (and everything under them) swap inodes. */
+  exchanged(a: string, b: string): void {
+    const swap = (p: string) => (p === a || p.startsWith(a + '/') ? b + p.slice(a.length) : p === b || p.startsWith(b + '/') ? a + p.slice(b.length) : p);
+    const changed: Array<[number, string[]]> = [];
+    for (const [ino, list] of this.paths) {
+      const next = list.map(swap);
+      if (next.some((p, i) => p !== list[i])) changed.push([ino, next]);
+    }
+    for (const [ino] of changed) for (const old of this.paths.get(ino) ?? []) if (this.byPath.get(old) === ino) this.byPath.delete(old);
+    for (const [ino, list] of changed) {
+      this.paths.set(ino, list);
+      for (const p of list) this.byPath.set(p, ino);
+    }
+  }
+
   private set(ino: number, list: string[]): void {
     for (const old of this.paths.get(ino) ?? []) if (this.byPath.get(old) === ino) this.byPath.delete(old);
     this.paths.set(ino, list);

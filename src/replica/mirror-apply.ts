@@ -4,6 +4,9 @@ import { InternalError } from '../common/errors';
 import { Logger } from '../common/logger';
 import { JournalRecord } from '../agent/journal/journal-record';
 import { InodeMap, parentOf, relOf } from './inode-map';
+import { backingSys, checkSys } from '../agent/backing/backing-sys';
+
+const RENAME_EXCHANGE = 2;
 
 export type ApplyOutcome = 'applied' | 'skipped';
 
@@ -92,6 +95,8 @@ export class MirrorApplier {
         const from = this.entryPath(r.parentIno, r.path);
         const destParent = typeof a.destParentIno === 'number' ? a.destParentIno : undefined;
         const to = this.entryPath(destParent, String(a.dest));
+        // RENAME_NOREPLACE succeeded on the agent, so it applies as a plain rename; RENAME_EXCHANGE swaps.
+        if ((Number(a.flags ?? 0) & RENAME_EXCHANGE) !== 0) return this.exchange(r, from, to);
         const moved = await fsp.lstat(this.abs(from)).catch(() => undefined);
         if (!moved) return 'skipped'; // replayed after it was applied, or its source never reached the mirror
         await this.ensureParent(to);
@@ -100,6 +105,12 @@ export class MirrorApplier {
         await fsp.rename(this.abs(from), this.abs(to));
         this.inodes.renamed(from, to);
         this.touchedDirs.add(parentOf(from)).add(parentOf(to));
+        return 'applied';
+      }
+      case 'fallocate': {
+        const rel = this.dataPath(r);
+        if (rel === undefined) return 'skipped';
+        await this.withFile(rel, async (h) => checkSys(backingSys().fallocate(h.fd, Number(a.mode), Number(a.offset), Number(a.length)), 'fallocate'));
         return 'applied';
       }
       case 'chmod':
@@ -116,6 +127,24 @@ export class MirrorApplier {
       default:
         return 'skipped'; // setxattr/removexattr: extended attributes are not replicated (docs/replication.md)
     }
+  }
+
+  /**
+   * RENAME_EXCHANGE, atomically (renameat2) when both names exist in the
+   * mirror. A replay is recognised by the inode map (the source inode is
+   * already at `to`); see docs/replication.md for the one case it is not.
+   */
+  private async exchange(r: JournalRecord, from: string, to: string): Promise<ApplyOutcome> {
+    if (r.ino !== null && this.inodes.pathOf(r.ino) === to) return 'skipped';
+    const [x, y] = await Promise.all([fsp.lstat(this.abs(from)).catch(() => undefined), fsp.lstat(this.abs(to)).catch(() => undefined)]);
+    if (!x || !y) {
+      this.logger.warn('rename exchange not replicated: a side is missing in the mirror', { from, to });
+      return 'skipped';
+    }
+    checkSys(backingSys().rename2(this.abs(from), this.abs(to), RENAME_EXCHANGE), 'rename');
+    this.inodes.exchanged(from, to);
+    this.touchedDirs.add(parentOf(from)).add(parentOf(to));
+    return 'applied';
   }
 
   /** fsyncs every file and directory changed since the last call. */

@@ -28,7 +28,7 @@ const stampTokens: Hook = async (vop, next) => {
 
 /** One "host": its journal and a hook chain over the shared backing directory (no FUSE). */
 class Host {
-  private constructor(readonly journal: SegmentedJournal, readonly vops: VopBuilder, private readonly run: VopRunner) {}
+  private constructor(readonly journal: SegmentedJournal, readonly vops: VopBuilder, readonly run: VopRunner) {}
 
   static async start(backing: BackingStore, journalDir: string): Promise<Host> {
     const journal = await SegmentedJournal.open({ dir: journalDir, namespace: 'ns', logger, segmentBytes: 4096 });
@@ -124,6 +124,37 @@ describe('replica following journals (no FUSE)', () => {
     const f = await follower(w);
     await catchUp(f);
     assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
+    await shutdown(w);
+  });
+
+  it('replays RENAME_EXCHANGE (files and directories), RENAME_NOREPLACE, fallocate and punched holes', async () => {
+    const w = await world();
+    const [a, b] = w.hosts;
+    const renameFlags = async (h: Host, from: string, to: string, flags: number) => {
+      const v = await h.vops.onEntry('rename', from, { dest: to, flags }, true);
+      const dest = await h.vops.onEntry('rename', to, { dest: to }, true);
+      v.args.destParentIno = dest.parentIno;
+      v.args.destIno = dest.ino;
+      await h.run(v);
+    };
+    await a.entry('mkdir', '/x', { mode: 0o755 });
+    await a.entry('mkdir', '/y', { mode: 0o700 });
+    await a.writeFile('/x/inner', 'in x');
+    const one = await a.writeFile('/one', 'first file');
+    await b.writeFile('/two', 'second');
+    await renameFlags(a, '/one', '/two', 2);
+    await renameFlags(b, '/x', '/y', 2);
+    await renameFlags(b, '/two', '/three', 1);
+    await a.handle('fallocate', '/three', one, { fh: one, mode: 0, offset: 0, length: 65536 });
+    await a.handle('write', '/three', one, { fh: one, data: Buffer.alloc(2048, 7), offset: 0 }); // journal segments are 4 KiB here
+    await a.handle('fallocate', '/three', one, { fh: one, mode: 0x01 | 0x02, offset: 0, length: 1024 }); // KEEP_SIZE|PUNCH_HOLE: zeroes
+    const f = await follower(w);
+    await catchUp(f);
+    assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
+    assert.equal(await fsp.readFile(nodePath.join(w.mirrorDir, 'y', 'inner'), 'utf8'), 'in x');
+    const three = await fsp.readFile(nodePath.join(w.mirrorDir, 'three'));
+    assert.equal(three.length, 65536);
+    assert.ok(three.subarray(0, 1024).every((x) => x === 0) && three.subarray(1024, 2048).every((x) => x === 7));
     await shutdown(w);
   });
 

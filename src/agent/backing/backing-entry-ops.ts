@@ -6,10 +6,13 @@ import { VopArgs, VopDirEntry, VopResults, VopStat } from '../vop';
 import { SYMLINK_TARGET_MAX, checkId, checkMode, checkName, checkTimeMs } from './backing-limits';
 import { chownNew } from './backing-owner';
 import { BackingPaths } from './backing-paths';
+import { backingSys, checkSys } from './backing-sys';
 import { toVopStat, toVopStatfs } from './backing-stat';
 import { ErrnoError } from './errno-error';
 
 const execFileAsync = promisify(execFile);
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
 
 /** Linux O_PATH (x86-64, arm64); Node does not export it. */
 const O_PATH = 0o10000000;
@@ -107,7 +110,12 @@ export class BackingEntryOps {
 
   async rename(path: string, args: VopArgs['rename']): Promise<void> {
     const [from, to] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
-    await fsp.rename(from, to);
+    const flags = args.flags ?? 0;
+    if (flags === 0) return fsp.rename(from, to);
+    if (!Number.isInteger(flags) || (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+      throw new ErrnoError('EINVAL', 'rename flags must be RENAME_NOREPLACE or RENAME_EXCHANGE');
+    }
+    checkSys(backingSys().rename2(from, to, flags), 'rename');
   }
 
   /** Hard link `dest` to the existing `path` (link(2) does not follow a symlink source). */

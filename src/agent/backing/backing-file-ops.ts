@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../common/errors';
 import { VopArgs, VopResults } from '../vop';
 import { checkIo, checkMode, checkOffset } from './backing-limits';
 import { chownNew } from './backing-owner';
+import { backingSys, checkSys } from './backing-sys';
 import { BackingPaths } from './backing-paths';
 import { toVopStat } from './backing-stat';
 import { ErrnoError } from './errno-error';
@@ -92,6 +93,14 @@ export class BackingFileOps {
       await handle.close().catch(() => undefined);
       throw e;
     }
+  }
+
+  /** fallocate(2) on the handle's descriptor (allocate, KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE, …). */
+  async fallocate(args: VopArgs['fallocate']): Promise<void> {
+    const offset = checkOffset(args.offset, 'offset');
+    const length = checkOffset(args.length, 'length');
+    if (!Number.isInteger(args.mode) || args.mode < 0 || args.mode > 0xff) throw new InvalidArgumentError('INVALID_ARGUMENT', 'fallocate mode must be FALLOC_FL_* bits', { mode: args.mode });
+    checkSys(backingSys().fallocate(this.handles.get(args.fh).handle.fd, args.mode, offset, length), 'fallocate');
   }
 
   async read(args: VopArgs['read']): Promise<number> {

@@ -108,6 +108,7 @@ export class BackingStore {
       case 'fsync': return this.files.fsync(vop.args);
       case 'release': return this.files.release(vop.args);
       case 'truncate': return this.files.truncate(path, vop.args);
+      case 'fallocate': return this.files.fallocate(vop.args);
       case 'unlink': return this.entries.unlink(path);
       case 'rmdir': return this.entries.rmdir(path);
       case 'rename': return this.entries.rename(path, vop.args);

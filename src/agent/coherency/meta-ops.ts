@@ -4,6 +4,8 @@ import type { Next, Vop, VopOf, VopResult, VopResults, VopStat } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import type { TokenMode, TokenRequest, TokenSpace } from './held-token';
 
+const RENAME_EXCHANGE = 2;
+
 /** Ops that add or remove entries of a directory (dir WRITE on the parent(s)). */
 export type DirChangeVop = VopOf<'create'> | VopOf<'mkdir'> | VopOf<'mknod'> | VopOf<'symlink'> | VopOf<'unlink'> | VopOf<'rmdir'> | VopOf<'rename'> | VopOf<'link'>;
 /** Ops that change a file's attributes (attr WRITE). */
@@ -67,11 +69,23 @@ export class MetaOps {
       reqs.push(this.req(this.core.resourceOf(target), 'attr', 'WRITE'));
       if (removes) reqs.push(this.req(this.core.resourceOf(target), 'data', 'WRITE'));
     }
+    // A rename also changes the entry it lands on: replaced (its link count drops; it may be freed,
+    // so every host's cached data of it goes) or, with RENAME_EXCHANGE, moved to the source's name.
+    const displaced = vop.op === 'rename' && vop.args.destIno !== undefined && vop.args.destIno !== target ? vop.args.destIno : undefined;
+    const exchange = vop.op === 'rename' && ((vop.args.flags ?? 0) & RENAME_EXCHANGE) !== 0;
+    if (displaced !== undefined) {
+      reqs.push(this.req(this.core.resourceOf(displaced), 'attr', 'WRITE'));
+      if (!exchange) reqs.push(this.req(this.core.resourceOf(displaced), 'data', 'WRITE'));
+    }
     if (reqs.length === 0) return next(vop);
     return this.under(vop, reqs, async () => {
       try {
         const result = await next(vop);
         if (vop.op === 'rename' && target !== undefined) this.renamed(target, vop.path, vop.args.dest);
+        if (vop.op === 'rename' && displaced !== undefined) {
+          if (exchange) this.renamed(displaced, vop.args.dest, vop.path);
+          else this.forgetClean(displaced);
+        }
         if (removes && target !== undefined) this.forgetClean(target);
         const created = createdIno(vop, result);
         if (created !== undefined) this.forgetClean(created);
@@ -80,6 +94,7 @@ export class MetaOps {
       } finally {
         for (const p of parents) this.core.attrs.drop(this.core.resourceOf(p));
         if (target !== undefined) this.core.attrs.drop(this.core.resourceOf(target));
+        if (displaced !== undefined) this.core.attrs.drop(this.core.resourceOf(displaced));
       }
     });
   }

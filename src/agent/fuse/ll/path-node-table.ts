@@ -52,9 +52,18 @@ export class PathNodeTable {
 
   /** After a rename from → to through this mount: every path at or below `from` moves. */
   moved(from: string, to: string): void {
-    for (const node of this.byId.values()) {
-      if (node.path === from) node.path = to;
-      else if (node.path.startsWith(from + '/')) node.path = nodePath.posix.join(to, node.path.slice(from.length + 1));
-    }
+    for (const node of this.byId.values()) node.path = movedPath(node.path, from, to) ?? node.path;
   }
+
+  /** After RENAME_EXCHANGE of a and b (neither contains the other): the two subtrees swap names. */
+  exchanged(a: string, b: string): void {
+    for (const node of this.byId.values()) node.path = movedPath(node.path, a, b) ?? movedPath(node.path, b, a) ?? node.path;
+  }
+}
+
+/** `path` with its prefix `from` replaced by `to`, or undefined if it is not at or below `from`. */
+function movedPath(path: string, from: string, to: string): string | undefined {
+  if (path === from) return to;
+  if (path.startsWith(from + '/')) return nodePath.posix.join(to, path.slice(from.length + 1));
+  return undefined;
 }

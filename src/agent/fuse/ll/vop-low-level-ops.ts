@@ -7,6 +7,8 @@ import { PathNode, PathNodeTable } from './path-node-table';
 
 const E = constants.errno;
 const O_TRUNC = 0o1000;
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
 const errno = (code: keyof typeof E) => Object.assign(new Error(code), { code });
 const isRoot = process.getuid?.() === 0;
 
@@ -80,12 +82,17 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       return lookupPath(child(parent, name));
     },
     async rename(_c, parent, name, newParent, newName, flags) {
-      if (flags !== 0) throw errno('EINVAL');
+      if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) throw errno('EINVAL');
       const from = child(parent, name), dest = child(newParent, newName);
-      const [vop, destEntry] = await Promise.all([vops.onEntry('rename', from, { dest }, true), vops.onEntry('rename', dest, { dest }, false)]);
+      const [vop, destEntry] = await Promise.all([
+        vops.onEntry('rename', from, flags ? { dest, flags } : { dest }, true),
+        vops.onEntry('rename', dest, { dest }, true),
+      ]);
       vop.args.destParentIno = destEntry.parentIno;
+      if (destEntry.ino !== undefined) vop.args.destIno = destEntry.ino;
       await run(vop);
-      nodes.moved(from, dest);
+      if (flags & RENAME_EXCHANGE) nodes.exchanged(from, dest);
+      else nodes.moved(from, dest);
     },
     async link(_c, id, newParent, newName) {
       const dest = child(newParent, newName);
@@ -124,6 +131,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     write: async (_c, id, fh, data, offset) => run(vops.onHandle('write', node(id).path, fh, { fh, data, offset })),
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
     release: async (_c, id, fh) => { await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh })); },
+    fallocate: async (_c, id, fh, mode, offset, length) => { await run(vops.onHandle('fallocate', node(id).path, fh, { fh, mode, offset, length })); },
     fsync: async (_c, id, fh, datasync) => { await run(vops.onHandle('fsync', node(id).path, fh, { fh, datasync })); },
     async opendir(_c, id) {
       const fh = nextDir++;
