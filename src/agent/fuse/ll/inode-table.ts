@@ -1,39 +1,34 @@
 import { close } from 'fs';
+import { CountedNode, LookupCounts } from './lookup-counts';
 
 /** One backing inode the kernel knows: an O_PATH fd, so renames elsewhere never change what it means. */
-export interface Inode {
-  /** FUSE node id (1 = root); never reused while this table lives. */
-  readonly id: number;
+export interface Inode extends CountedNode {
   /** O_PATH|O_NOFOLLOW fd on the backing file. */
   readonly fd: number;
   readonly key: string;
-  /** Lookup references the kernel holds. */
-  nlookup: number;
 }
 
 /**
  * Node ids ↔ backing inodes (st_dev, st_ino), with the kernel's lookup
- * counts (passthrough_ll's model): lookup/create/readdirplus add one, forget
- * subtracts n, and at 0 the fd is closed and the id forgotten.
+ * counts (LookupCounts); when a node is forgotten its fd is closed.
  */
 export class InodeTable {
-  private readonly byId = new Map<number, Inode>();
+  private readonly nodes: LookupCounts<Inode>;
   private readonly byKey = new Map<string, Inode>();
-  private nextId = 2;
 
   constructor(rootFd: number, rootKey: string) {
     const root: Inode = { id: 1, fd: rootFd, key: rootKey, nlookup: 1 };
-    this.byId.set(1, root);
+    this.nodes = new LookupCounts(root);
     this.byKey.set(rootKey, root);
   }
 
   get size(): number {
-    return this.byId.size;
+    return this.nodes.size;
   }
 
   /** The inode for a node id the kernel sent, or undefined (stale or bad id). */
   get(id: number): Inode | undefined {
-    return this.byId.get(id);
+    return this.nodes.get(id);
   }
 
   /** The node id the kernel knows for backing inode `key` ("dev:ino"), if any. */
@@ -52,27 +47,23 @@ export class InodeTable {
       known.nlookup++;
       return known;
     }
-    const node: Inode = { id: this.nextId++, fd, key, nlookup: 1 };
-    this.byId.set(node.id, node);
+    const node = this.nodes.add((id) => ({ id, fd, key, nlookup: 1 }));
     this.byKey.set(key, node);
     return node;
   }
 
   /** Drops n references; at zero the fd is closed. Unknown ids and the root are ignored. */
   forget(id: number, n: number): void {
-    const node = this.byId.get(id);
-    if (!node || id === 1 || !(n > 0)) return;
-    node.nlookup -= Math.min(n, node.nlookup);
-    if (node.nlookup > 0) return;
-    this.byId.delete(id);
+    const node = this.nodes.forget(id, n);
+    if (!node) return;
     this.byKey.delete(node.key);
     close(node.fd, () => undefined);
   }
 
   /** Closes every fd (after unmount). */
   clear(): void {
-    for (const node of this.byId.values()) close(node.fd, () => undefined);
-    this.byId.clear();
+    for (const node of this.nodes.values()) close(node.fd, () => undefined);
+    this.nodes.clear();
     this.byKey.clear();
   }
 }

@@ -1,26 +1,26 @@
 import * as nodePath from 'path';
+import { CountedNode, LookupCounts } from './lookup-counts';
 
 /** A node the kernel knows, for the path-based vop chain: its current mount path and backing inode. */
-export interface PathNode { readonly id: number; path: string; readonly ino: number; nlookup: number }
+export interface PathNode extends CountedNode { path: string; readonly ino: number }
 
 /**
- * Node ids ↔ (backing ino, current path) with the kernel's lookup counts,
- * for the agent's path-based vops. Renames made through this mount move the
- * paths of the node and everything below it.
+ * Node ids ↔ (backing ino, current path) with the kernel's lookup counts
+ * (LookupCounts), for the agent's path-based vops. Renames made through
+ * this mount move the paths of the node and everything below it.
  */
 export class PathNodeTable {
-  private readonly byId = new Map<number, PathNode>();
+  private readonly nodes: LookupCounts<PathNode>;
   private readonly byIno = new Map<number, PathNode>();
-  private nextId = 2;
 
   constructor(rootIno: number) {
     const root: PathNode = { id: 1, path: '/', ino: rootIno, nlookup: 1 };
-    this.byId.set(1, root);
+    this.nodes = new LookupCounts(root);
     this.byIno.set(rootIno, root);
   }
 
   get(id: number): PathNode | undefined {
-    return this.byId.get(id);
+    return this.nodes.get(id);
   }
 
   childPath(parent: PathNode, name: string): string {
@@ -29,35 +29,30 @@ export class PathNodeTable {
 
   /** One more reference for backing inode `ino`, now reached at `path`. */
   ref(ino: number, path: string): PathNode {
-    let node = this.byIno.get(ino);
+    const node = this.byIno.get(ino);
     if (node) {
       node.nlookup++;
       if (node.id !== 1) node.path = path;
       return node;
     }
-    node = { id: this.nextId++, path, ino, nlookup: 1 };
-    this.byId.set(node.id, node);
-    this.byIno.set(ino, node);
-    return node;
+    const created = this.nodes.add((id) => ({ id, path, ino, nlookup: 1 }));
+    this.byIno.set(ino, created);
+    return created;
   }
 
   forget(id: number, n: number): void {
-    const node = this.byId.get(id);
-    if (!node || id === 1 || !(n > 0)) return;
-    node.nlookup -= Math.min(n, node.nlookup);
-    if (node.nlookup > 0) return;
-    this.byId.delete(id);
-    if (this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
+    const node = this.nodes.forget(id, n);
+    if (node && this.byIno.get(node.ino) === node) this.byIno.delete(node.ino);
   }
 
   /** After a rename from → to through this mount: every path at or below `from` moves. */
   moved(from: string, to: string): void {
-    for (const node of this.byId.values()) node.path = movedPath(node.path, from, to) ?? node.path;
+    for (const node of this.nodes.values()) node.path = movedPath(node.path, from, to) ?? node.path;
   }
 
   /** After RENAME_EXCHANGE of a and b (neither contains the other): the two subtrees swap names. */
   exchanged(a: string, b: string): void {
-    for (const node of this.byId.values()) node.path = movedPath(node.path, a, b) ?? movedPath(node.path, b, a) ?? node.path;
+    for (const node of this.nodes.values()) node.path = movedPath(node.path, a, b) ?? movedPath(node.path, b, a) ?? node.path;
   }
 }
 

@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PathNodeTable } from '../../src/agent/fuse/ll/path-node-table';
+
+describe('the agent mount\'s node table', () => {
+  it('keeps a node while the kernel holds lookup references, then forgets it (never the root)', () => {
+    const t = new PathNodeTable(100);
+    const a = t.ref(7, '/a');
+    assert.equal(t.ref(7, '/a').id, a.id);
+    t.forget(a.id, 1);
+    assert.equal(t.get(a.id)?.nlookup, 1);
+    t.forget(a.id, 5);
+    assert.equal(t.get(a.id), undefined);
+    assert.notEqual(t.ref(7, '/a').id, a.id, 'ids are never reused');
+    t.forget(1, 10);
+    assert.equal(t.get(1)?.path, '/');
+  });
+
+  it('moves a renamed subtree, and swaps two subtrees on RENAME_EXCHANGE', () => {
+    const t = new PathNodeTable(100);
+    const d1 = t.ref(1001, '/d1'), f1 = t.ref(1002, '/d1/f'), d2 = t.ref(2001, '/d2'), f2 = t.ref(2002, '/d2/g/h'), other = t.ref(3001, '/d10');
+    t.exchanged('/d1', '/d2');
+    assert.deepEqual([d1.path, f1.path, d2.path, f2.path, other.path], ['/d2', '/d2/f', '/d1', '/d1/g/h', '/d10']);
+    t.moved('/d1', '/e');
+    assert.deepEqual([d2.path, f2.path, other.path], ['/e', '/e/g/h', '/d10']);
+  });
+});
