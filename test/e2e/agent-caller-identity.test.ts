@@ -73,6 +73,19 @@ describe('caller identity on the agent mount', () => {
     assert.equal(own.stdout, 'hi\n');
   });
 
+  it('lets a non-root user bind a Unix socket and make a FIFO on the mount, and root make a device node', { timeout: 60_000 }, async () => {
+    const d = cluster.mnt(0, 'pub');
+    const bind = 'import socket,sys\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\nprint("bound")';
+    const r = await as(65534, `python3 -c ${q(bind)} ${q(`${d}/sock`)}`);
+    assert.equal(r.stdout.trim(), 'bound', r.stderr);
+    const st = await fsp.lstat(cluster.bak('pub', 'sock'));
+    assert.ok(st.isSocket());
+    assert.equal(st.uid, 65534);
+    await cluster.sh(`mknod ${q(`${d}/null`)} c 1 3`);
+    // Seen from the other host (the mount is nodev, so the node is not opened).
+    assert.equal((await cluster.sh(`stat -c '%F %t:%T' ${q(cluster.mnt(1, 'pub', 'null'))}`)).trim(), 'character special file 1:3');
+  });
+
   it('lets root create as root: its files stay root\'s', { timeout: 60_000 }, async () => {
     await cluster.sh(`touch ${q(cluster.mnt(0, 'pub', 'rootfile'))}`);
     const st = await statOf(cluster.bak('pub', 'rootfile'));

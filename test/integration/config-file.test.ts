@@ -92,6 +92,9 @@ test('coherd config check validates coordinator and agent files without starting
   assert.match(noMount.stderr, /--mount is required \(or \$COHERD_MOUNT, or "mount" in the config file\)/);
   const unknown = await runCli(['config', 'check', file('what.yaml', 'colour: blue\n')]);
   assert.match(unknown.stderr, /cannot tell whether .* give --for coordinator\|agent/);
+  const badAllow = await runCli(['config', 'check', file('agent-allow.yaml', 'coordinator: 127.0.0.1:7070\nbacking: /b\nmount: /m\nnamespace: ns\nallow-other: maybe\n')]);
+  assert.equal(badAllow.code, 2);
+  assert.match(badAllow.stderr, /"allow-other" in .*agent-allow\.yaml must be yes, no or auto, got "maybe"/);
   const agentStart = await runCli(['agent', '--config', file('agent-start.yaml', 'coordinator: 127.0.0.1:1\nbacking: /b\nmount: /m\n')]);
   assert.equal(agentStart.code, 2, 'the agent validates before it mounts anything');
   assert.match(agentStart.stderr, /--namespace is required/);

@@ -224,6 +224,18 @@ describe('backing store operations', () => {
     assert.deepEqual([link.uid, link.gid], [1234, 5678]);
   });
 
+  it('makes sockets and device nodes with mknod, mode exact', async () => {
+    await exec('mknod', '/dir/sock', { mode: constants.S_IFSOCK | 0o600, dev: 0 });
+    await exec('mknod', '/dir/null', { mode: constants.S_IFCHR | 0o666, dev: (1 << 8) | 3 });
+    const sock = await fsp.lstat(nodePath.join(backingDir, 'dir', 'sock'));
+    const dev = await fsp.lstat(nodePath.join(backingDir, 'dir', 'null'));
+    assert.ok(sock.isSocket());
+    assert.equal(sock.mode & 0o7777, 0o600);
+    assert.ok(dev.isCharacterDevice());
+    assert.deepEqual([dev.rdev, dev.mode & 0o7777], [(1 << 8) | 3, 0o666]);
+    await expectErrno(exec('mknod', '/dir/sock', { mode: constants.S_IFSOCK | 0o600, dev: 0 }), 'EEXIST');
+  });
+
   it('keeps the group a setgid directory gives a new entry', async () => {
     const d = nodePath.join(backingDir, 'sgid');
     await fsp.mkdir(d);

@@ -1,7 +1,5 @@
-import { execFile } from 'child_process';
 import { constants, promises as fsp } from 'fs';
 import * as nodePath from 'path';
-import { promisify } from 'util';
 import { VopArgs, VopDirEntry, VopResults, VopStat } from '../vop';
 import { SYMLINK_TARGET_MAX, checkId, checkMode, checkName, checkTimeMs } from './backing-limits';
 import { chownNew } from './backing-owner';
@@ -10,7 +8,6 @@ import { backingSys, checkSys } from './backing-sys';
 import { toVopStat, toVopStatfs } from './backing-stat';
 import { ErrnoError } from './errno-error';
 
-const execFileAsync = promisify(execFile);
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 
@@ -78,7 +75,11 @@ export class BackingEntryOps {
     return toVopStat(await fsp.lstat(resolved));
   }
 
-  /** Regular files and FIFOs; device nodes and sockets are refused (EPERM). */
+  /**
+   * Regular files, FIFOs, sockets and device nodes (mknod(2): devices need
+   * the agent to be root, else EPERM as mknod gives). The mode is set
+   * exactly afterwards (the agent's umask must not apply twice).
+   */
   async mknod(path: string, args: VopArgs['mknod']): Promise<VopStat> {
     const mode = checkMode(args.mode);
     const type = args.mode & constants.S_IFMT;
@@ -86,16 +87,13 @@ export class BackingEntryOps {
     if (type === constants.S_IFREG || type === 0) {
       const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
       await chownNew(resolved, args.owner, handle).then(() => handle.chmod(mode)).finally(() => handle.close());
-    } else if (type === constants.S_IFIFO) {
-      await fsp.lstat(resolved).then(() => { throw new ErrnoError('EEXIST', 'file exists'); }, (e: NodeJS.ErrnoException) => {
-        if (e.code !== 'ENOENT') throw e;
-      });
-      await execFileAsync('mkfifo', ['-m', mode.toString(8), '--', resolved]).catch(() => {
-        throw new ErrnoError('EIO', 'mkfifo failed');
-      });
-      if (await chownNew(resolved, args.owner)) await chmodNoFollow(resolved, mode);
+    } else if (type === constants.S_IFIFO || type === constants.S_IFSOCK || type === constants.S_IFCHR || type === constants.S_IFBLK) {
+      const dev = typeof args.dev === 'number' && Number.isInteger(args.dev) && args.dev >= 0 ? args.dev : 0;
+      checkSys(backingSys().mknod(resolved, type | mode, dev), 'mknod');
+      await chownNew(resolved, args.owner);
+      await chmodNoFollow(resolved, mode);
     } else {
-      throw new ErrnoError('EPERM', 'only regular files and FIFOs can be created with mknod');
+      throw new ErrnoError('EINVAL', 'unknown file type for mknod');
     }
     return toVopStat(await fsp.lstat(resolved));
   }
