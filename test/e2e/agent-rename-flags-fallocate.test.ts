@@ -62,6 +62,19 @@ describe('renameat2 flags and fallocate across two agents', () => {
     assert.equal(await fsp.readFile(cluster.bak('d1', 'in-2'), 'utf8'), 'deep');
   });
 
+  it('a rename on A over a hard-linked file updates the link count and ctime B sees through the other link', { timeout: 60_000 }, async () => {
+    await sh(`printf old > ${q(A('t'))} && ln ${q(A('t'))} ${q(A('t-link'))} && printf new > ${q(A('s'))}`);
+    const stat = async () => (await sh(`stat -c '%h|%z' ${q(B('t-link'))}`)).trim().split('|');
+    const [linksBefore, ctimeBefore] = await stat();
+    assert.equal(linksBefore, '2');
+    await sh(`mv ${q(A('s'))} ${q(A('t'))}`);
+    const [linksAfter, ctimeAfter] = await stat();
+    assert.equal(linksAfter, '1', 'B no longer counts the replaced name');
+    assert.notEqual(ctimeAfter, ctimeBefore, 'the replaced inode\'s ctime moved'); // %z: nanoseconds
+    assert.equal(await cat(B('t')), 'new');
+    assert.equal(await cat(B('t-link')), 'old');
+  });
+
   it('refuses RENAME_NOREPLACE|RENAME_EXCHANGE together with EINVAL', { timeout: 60_000 }, async () => {
     assert.equal(await rename2(A('p'), A('q'), 3), 'EINVAL');
   });
