@@ -89,7 +89,8 @@ export class MetaOps {
         if (removes && target !== undefined) this.forgetClean(target);
         const created = createdIno(vop, result);
         if (created !== undefined) this.forgetClean(created);
-        if (vop.op === 'create' && created !== undefined) this.prefetchForNewFile(created);
+        // A create that opened a file another host had just made: that host is likely writing it.
+        if (vop.op === 'create' && created !== undefined && !(result as VopResults['create']).existed) this.prefetchForNewFile(created);
         return result;
       } finally {
         for (const p of parents) this.core.attrs.drop(this.core.resourceOf(p));
