@@ -11,11 +11,15 @@ test('coherd lock takes cluster range locks through each host\'s agent socket, a
     const socketA = path.join(cluster.agents[0].stateDir, 'agent.sock');
     const socketB = path.join(cluster.agents[1].stateDir, 'agent.sock');
     const log = cluster.tmp('local-lock.log');
-    const holder = collect(spawnCli(['lock', 'shared-job', '--', 'sh', '-c', `echo "start A $COHERD_FENCING_TOKEN" >> ${log}; sleep 1.5; echo "end A" >> ${log}`], { COHERD_AGENT_SOCKET: socketA }));
+    // A holds the lock until the test opens the gate (a fixed sleep raced slow CLI starts).
+    const gate = cluster.tmp('local-lock.gate');
+    const holder = collect(spawnCli(['lock', 'shared-job', '--', 'sh', '-c', `echo "start A $COHERD_FENCING_TOKEN" >> ${log}; while [ ! -e ${gate} ]; do sleep 0.05; done; echo "end A" >> ${log}`], { COHERD_AGENT_SOCKET: socketA }));
     while (!(await cluster.run(`cat ${log} 2>/dev/null`)).stdout.includes('start A')) await new Promise((r) => setTimeout(r, 20));
     const busy = await runCli(['lock', 'shared-job', '-n', '--', 'true'], { COHERD_AGENT_SOCKET: socketB });
     assert.equal(busy.code, 1, 'the lock held through agent A is taken for agent B too');
     const second = collect(spawnCli(['lock', 'shared-job', '--', 'sh', '-c', `echo "start B $COHERD_FENCING_TOKEN" >> ${log}; echo "end B" >> ${log}`], { COHERD_AGENT_SOCKET: socketB }));
+    await new Promise((r) => setTimeout(r, 300));
+    await cluster.sh(`touch ${gate}`);
     const [a, b] = await Promise.all([holder, second]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
