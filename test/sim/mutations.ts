@@ -55,7 +55,7 @@ export function applyMutation(mutation: Mutation | undefined, hosts: readonly Si
         h.client.setRevokeHandler(async (notice) => {
           const token = core.tokens.byId(notice.lockId);
           if (!token) return { released: true };
-          const answer = planRevoke(token, notice.range, notice.wantedMode === 'WRITE' ? 'WRITE' : 'READ');
+          const answer = planRevoke(token, notice.range, notice.wantedMode === 'READ' ? 'READ' : notice.wantedMode === 'DIRECT' ? 'DIRECT' : 'WRITE');
           if (affectedRange(token, answer)) core.tokens.apply(token, answer);
           return answer;
         });

@@ -4,6 +4,7 @@ import type { TokenClient } from '../client/types';
 import { AttrCache } from './attr-cache';
 import type { CoherencyBacking } from './coherency-backing';
 import { PageCache } from './page-cache';
+import { DirectIo } from './direct-io';
 import { createRevokeHandler, dropUncovered, giveUp, ProtectedCaches } from './revoke-handler';
 import { TokenCache } from './token-cache';
 import { WriteBack } from './write-back';
@@ -20,6 +21,8 @@ export interface CoherencyOptions {
   flushDelayMs?: number;
   /** Largest coalesced pwrite. Default 4 MiB. */
   maxWriteBytes?: number;
+  /** DIRECT tokens are given back and asked for again after this long (docs/direct-mode.md). Default 1000. */
+  directRenewMs?: number;
 }
 
 export interface CoherencyCoreDeps {
@@ -48,6 +51,7 @@ export class CoherencyCore implements ProtectedCaches {
   readonly pages: PageCache;
   readonly writeBack: WriteBack;
   readonly attrs = new AttrCache();
+  readonly direct: DirectIo;
 
   constructor(deps: CoherencyCoreDeps) {
     const o = deps.options ?? {};
@@ -56,8 +60,9 @@ export class CoherencyCore implements ProtectedCaches {
     this.clock = deps.clock;
     this.logger = deps.logger.child({ component: 'coherency' });
     this.backing = deps.backing;
-    this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens });
+    this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens, clock: this.clock, directRenewMs: o.directRenewMs });
     this.pages = new PageCache({ maxBytes: o.pageCacheBytes });
+    this.direct = new DirectIo(this);
     this.writeBack = new WriteBack({
       pages: this.pages,
       clock: this.clock,

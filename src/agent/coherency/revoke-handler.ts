@@ -2,7 +2,7 @@ import { END_OF_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
 import type { RevokeAnswer, RevokeNotice } from '../client/types';
 import type { AttrCache } from './attr-cache';
-import type { HeldToken } from './held-token';
+import type { HeldToken, TokenMode } from './held-token';
 import type { PageCache } from './page-cache';
 import { affectedRange, planRevoke } from './revoke-plan';
 import type { TokenCache } from './token-cache';
@@ -38,7 +38,7 @@ export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNot
       for (;;) {
         if (!token.alive) return { released: true };
         const version = token.version;
-        const answer = planRevoke(token, notice.range, notice.wantedMode === 'WRITE' ? 'WRITE' : 'READ');
+        const answer = planRevoke(token, notice.range, wantedTokenMode(notice.wantedMode));
         const affected = affectedRange(token, answer);
         if (!affected) return answer;
         token.block(affected);
@@ -57,10 +57,16 @@ export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNot
   };
 }
 
+/** The mode a revoke asks room for; a DIRECT waiter needs every caching token gone, like a WRITE one. */
+function wantedTokenMode(mode: string): TokenMode {
+  return mode === 'READ' ? 'READ' : mode === 'DIRECT' ? 'DIRECT' : 'WRITE';
+}
+
 /** Flushes and drops what the token covered so the answer can be given (also used when retiring idle tokens). */
 export async function giveUp(caches: ProtectedCaches, token: HeldToken, answer: RevokeAnswer): Promise<void> {
   const { pages, writeBack, attrs } = caches;
   const key = token.resource;
+  if (token.mode === 'DIRECT') return; // nothing is cached or dirty under a DIRECT token
   if (token.space === 'attr') {
     // Under attr WRITE the dirty data may extend the file: its size must be on the backing store first.
     if (token.mode === 'WRITE') await writeBack.flush(key);
