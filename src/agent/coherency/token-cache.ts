@@ -301,6 +301,13 @@ export class TokenCache {
     if (t.mode === 'DIRECT') this.renewal?.cancel(t);
   }
 
+  /** DIRECT tokens held (metrics). */
+  directCount(): number {
+    let n = 0;
+    for (const t of this.table.all()) if (t.mode === 'DIRECT') n++;
+    return n;
+  }
+
   /** True while this agent holds a DIRECT token of the resource in that space. */
   isDirect(resource: string, space: TokenSpace): boolean {
     return this.table.tokensOf(resource, space).some((t) => t.mode === 'DIRECT');
