@@ -24,7 +24,7 @@
  * Evaluated lazily at those moments only: no timers, a pure function of
  * the revoke and acquire history, which the property model recomputes.
  */
-export const DIRECT_REVOKES = 4;
+export const DIRECT_REVOKES = 3;
 /** Default time without sharing after which a resource leaves direct mode. */
 export const DIRECT_ALONE_MS = 2000;
 

@@ -112,11 +112,16 @@ export class Harness {
         const start = whole ? 0 : op.s;
         const end = whole ? EOF : Math.min(16, op.s + op.len);
         const req = { requestId: `q${this.nextRequest++}`, resource, space: op.space, mode, range: { start, end }, holder, wait: op.wait, timeoutMs: op.timeoutMs };
-        const conversion = pre.grants.some((g) => g.resource === resource && g.space === op.space && g.holder.sessionId === holder.sessionId && g.holder.owner === holder.owner && g.range.start <= start && end <= g.range.end);
         const got = this.attempt(() => this.table.acquire(req));
         const want = this.model.acquire({ ...req, start, end });
         this.compareOutcome(got, want, `acquire ${JSON.stringify(req)}`);
-        if (got.kind === 'granted') immediate.push({ shape: { resource, space: op.space, mode, start, end, holder }, conversion });
+        if (got.kind === 'granted') {
+          // A resource in direct mode grants DIRECT over the whole file: the queue rules apply to that shape.
+          const direct = got.tableGrant?.mode === 'DIRECT' && mode !== 'DIRECT';
+          const [m, s, e] = direct ? ['DIRECT' as Mode, 0, EOF] : [mode, start, end];
+          const conversion = pre.grants.some((g) => g.resource === resource && g.space === op.space && g.holder.sessionId === holder.sessionId && g.holder.owner === holder.owner && g.range.start <= s && e <= g.range.end);
+          immediate.push({ shape: { resource, space: op.space, mode: m, start: s, end: e, holder }, conversion });
+        }
         break;
       }
       case 'conv': {

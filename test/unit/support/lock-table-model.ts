@@ -51,7 +51,7 @@ export class LockTableModel {
       return;
     }
     const n = list.length;
-    const pingPong = n >= 4 && atMs - list[n - 4] < 1000 && new Set(who.slice(n - 4)).size >= 2;
+    const pingPong = n >= 3 && atMs - list[n - 3] < 1000 && new Set(who.slice(n - 3)).size >= 2;
     if (pingPong) this.direct.set(resource, atMs);
   }
 
