@@ -11,7 +11,7 @@ import { AgentCluster } from '../support/agent-cluster';
  * order, complete, with no error and no eviction; the file goes direct
  * while both use it and is cached again once one host is alone.
  */
-const FOLLOW = path.resolve(__dirname, '../../../test/support/log-follower.py');
+const FOLLOW = path.resolve(__dirname, '../../../bench/workloads/log-follower.py');
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const EVICTION = /holder did not answer a revoke|evict|revoke ack refused|revoke answer refused|session fenced/i;
 
