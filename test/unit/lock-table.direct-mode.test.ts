@@ -11,11 +11,12 @@ type Ctx = ReturnType<typeof setup>;
 /** `to` asks for WRITE; the holder answers the revoke by releasing; returns the grant `to` got. */
 function handOver(ctx: Ctx, from: Grant, fromHolder: Holder, to: Holder, space: LockSpace = 'data'): Grant {
   const { table, req, of, clock } = ctx;
+  const before = of('revoke').length;
   const r = table.acquire(req(to, space, 'WRITE', 0, 100));
   if (r !== 'queued') return r;
-  const revokes = of('revoke').length;
-  for (let i = 0; i < 1000 && of('revoke').length === revokes; i++) clock.advance(1);
-  assert.equal(of('revoke').at(-1)?.lockId, from.lockId, 'the holder is revoked');
+  const revoked = () => of('revoke').slice(before).some((e) => e.lockId === from.lockId);
+  for (let i = 0; i < 1000 && !revoked(); i++) clock.advance(1);
+  assert.ok(revoked(), 'the holder is revoked');
   table.release(from.lockId, fromHolder);
   const granted = of('granted').at(-1)?.grant;
   assert.ok(granted && granted.holder.sessionId === to.sessionId, 'the waiter got it');
@@ -39,13 +40,13 @@ test('tokens that ping-pong between two hosts enter direct mode: DIRECT over the
   const { table, of, clock, req } = ctx;
   const { grant, holder, other } = pingPongUntilDirect(ctx);
   assert.deepEqual(grant.range, { start: 0, end: END_OF_FILE }, 'DIRECT covers the whole file');
-  const revokes = of('revoke');
-  assert.ok(revokes.length >= 3 && revokes.length <= 5, `entered after ${revokes.length} revokes`);
+  const revokes = of('revoke').filter((e) => e.attempt === 1);
+  assert.equal(revokes.length, 3, 'A lost it to B, B to A (ping-pong: direct), then A\'s WRITE for B\'s DIRECT');
   const last = revokes.at(-1);
   assert.equal(last?.wantedMode, 'DIRECT', 'the last revoke made room for DIRECT');
   const [info] = table.directResources();
   assert.equal(info.resource, 'ns/42');
-  assert.match(info.reason, /ping-pong: 3 revokes of its data tokens between hosts within 1000 ms/);
+  assert.match(info.reason, /ping-pong: data tokens revoked back and forth between hosts within 1000 ms/);
   // The other host asks again: DIRECT at once, beside the first one, no revoke, no hold time.
   const before = of('revoke').length;
   const second = table.acquire(req(other, 'data', 'READ', 5, 6));

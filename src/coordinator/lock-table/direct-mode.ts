@@ -7,10 +7,11 @@
  * caching tokens once, and then hosts read and write the backing store
  * with no token traffic per operation.
  *
- * - Entering: a first revoke of a data or attr token after which the last
- *   DIRECT_REVOKES revokes of that (resource, space) fall within
- *   REVOKE_WINDOW_MS and hit at least two different sessions (ping-pong
- *   between hosts, not one host losing tokens to a queue of others).
+ * - Entering: a first revoke of a data or attr token that hits a session
+ *   which, within REVOKE_WINDOW_MS, had another session's token of that
+ *   (resource, space) revoked for itself: A lost it to B, now B loses it to
+ *   A (ping-pong between hosts; readers revoked for a writer, or one host
+ *   losing its token to others in turn, is not).
  * - Shared: the resource counts as shared at the moment it enters, at
  *   every later first revoke of its tokens, and at every acquire of its
  *   data or attr tokens made while another session holds or waits for any
@@ -24,7 +25,6 @@
  * Evaluated lazily at those moments only: no timers, a pure function of
  * the revoke and acquire history, which the property model recomputes.
  */
-export const DIRECT_REVOKES = 3;
 /** Default time without sharing after which a resource leaves direct mode. */
 export const DIRECT_ALONE_MS = 2000;
 

@@ -21,7 +21,7 @@ export interface LockTableOptions {
   maxWaitersPerSession?: number;
   /** Quota on one session's waiting requests for one (resource, space): WAITER_QUOTA beyond it. Default 1000. */
   maxWaitersPerResource?: number;
-  /** A resource in direct mode that no two sessions wanted for this long leaves it (docs/direct-mode.md). Default 2000. */
+  /** A resource in direct mode that no two sessions wanted for this long leaves it (docs/direct-mode.md); 0 turns direct mode off. Default 2000. */
   directAloneMs?: number;
 }
 

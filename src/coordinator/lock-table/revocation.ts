@@ -104,7 +104,7 @@ export class Revoker {
       rs.attempt++;
       if (rs.attempt === 1) {
         rs.firstSentMs = nowMs;
-        this.o.holdPolicy.recordRevoke(e.state, nowMs, nowMs - e.grantedAtMs, e.holder.sessionId);
+        this.o.holdPolicy.recordRevoke(e.state, nowMs, nowMs - e.grantedAtMs, e.holder.sessionId, blocked.holder.sessionId);
       }
       const backoff = Math.min(this.o.maxResendMs, this.o.revokeResendMs * 2 ** (rs.attempt - 1));
       rs.nextResendMs = nowMs + backoff;

@@ -224,7 +224,7 @@ export class Harness {
           if (ev.attempt === 1) {
             // The minimum hold does not delay a revoke for a DIRECT waiter (docs/direct-mode.md).
             if (blocked[0].mode !== 'DIRECT') assert.ok(atMs >= g.grantedAtMs + MIN_HOLD_MS, `revoke at ${atMs} before the minimum hold of a grant made at ${g.grantedAtMs}`);
-            this.model.recordRevoke(keyOf(g), atMs, g.holder.sessionId, g.resource, g.space);
+            this.model.recordRevoke(keyOf(g), atMs, g.holder.sessionId, g.resource, g.space, blocked[0].holder.sessionId);
           }
         }
       }

@@ -16,7 +16,7 @@ export class LockTableModel {
   waiters: MWaiter[] = [];
   failures: MFailure[] = [];
   private revokes = new Map<string, number[]>();
-  private revokedSessions = new Map<string, string[]>();
+  private revokedSessions = new Map<string, Array<{ lost: string; gained: string }>>();
   /** Resources in direct mode: when two sessions last wanted them (docs/direct-mode.md). */
   private direct = new Map<string, number>();
   directGrants = 0;
@@ -38,20 +38,23 @@ export class LockTableModel {
 
   // ---- contention, from observed revokes ----
 
-  recordRevoke(key: string, atMs: number, sessionId = '', resource = '', space: Space = 'range'): void {
+  recordRevoke(key: string, atMs: number, sessionId = '', resource = '', space: Space = 'range', waiterSessionId = ''): void {
     const list = this.revokes.get(key) ?? [];
     list.push(atMs);
     this.revokes.set(key, list);
     const who = this.revokedSessions.get(key) ?? [];
-    who.push(sessionId);
+    who.push({ lost: sessionId, gained: waiterSessionId });
     this.revokedSessions.set(key, who);
     if (space !== 'data' && space !== 'attr') return;
     if (this.isDirect(resource, atMs)) {
       this.direct.set(resource, atMs);
       return;
     }
-    const n = list.length;
-    const pingPong = n >= 3 && atMs - list[n - 3] < 1000 && new Set(who.slice(n - 3)).size >= 2;
+    // Ping-pong: the session losing it now had, within the second, another session's token revoked for itself.
+    let pingPong = false;
+    for (let j = list.length - 2; j >= 0 && j >= list.length - 8 && atMs - list[j] < 1000 && !pingPong; j--) {
+      pingPong = who[j].gained === sessionId && who[j].lost !== sessionId;
+    }
     if (pingPong) this.direct.set(resource, atMs);
   }
 
