@@ -1,3 +1,4 @@
+import { WHOLE_FILE } from '../../common/byte-range';
 import type { Clock } from '../../common/clock';
 import type { Logger } from '../../common/logger';
 import type { TokenClient } from '../client/types';
@@ -77,6 +78,12 @@ export class CoherencyCore implements ProtectedCaches {
     this.tokens.setListener({
       retiring: (token) => giveUp(this, token, { released: true }),
       coverageLost: (token, range) => dropUncovered(this, token, range),
+      directRetired: (token) => {
+        // Direct writes under the old token may have landed after a caching token beside it filled pages.
+        this.attrs.drop(token.resource);
+        const file = this.pages.file(token.resource);
+        if (file) this.pages.dropRange(file, WHOLE_FILE, true);
+      },
       lost: (token, reason) => {
         this.logger.error('token lost without a revoke; dropping what it covered', { lockId: token.lockId, resource: token.resource, space: token.space, reason });
         if (token.space !== 'dir') this.writeBack.abandonFile(token.resource, reason);

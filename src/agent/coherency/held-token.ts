@@ -40,6 +40,8 @@ export class HeldToken {
   version: number;
   alive = true;
   blocked: ByteRange | undefined;
+  /** DIRECT tokens: used since the grant or the last renewal (direct-renewal.ts). */
+  usedSinceRenewal = false;
 
   /** Links of the idle-token LRU (intrusive-lru.ts). */
   lruPrev: HeldToken | undefined;

@@ -1,4 +1,4 @@
-import { ByteRange, contains } from '../../common/byte-range';
+import { ByteRange, contains, WHOLE_FILE } from '../../common/byte-range';
 import { InternalError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ClientGrant, RevokeAnswer, TokenClient } from '../client/types';
@@ -28,6 +28,8 @@ export interface TokenCacheListener {
   coverageLost(token: HeldToken, range: ByteRange): void;
   /** The coordinator no longer has the token (a refused reclaim): what was cached and dirty under it is lost. */
   lost(token: HeldToken, reason: string): void;
+  /** A renewed DIRECT token is gone after its last use: drop what a caching token beside it may have cached meanwhile. */
+  directRetired?(token: HeldToken): void;
 }
 
 const MAX_ORPHANS = 1024;
@@ -82,7 +84,15 @@ export class TokenCache {
       },
     });
     if (options.clock) {
-      this.renewal = new DirectRenewal({ clock: options.clock, client: this.client, logger: this.logger, renewMs: options.directRenewMs, forget: (t) => this.remove(t) });
+      this.renewal = new DirectRenewal({
+        clock: options.clock, client: this.client, logger: this.logger, renewMs: options.directRenewMs,
+        forget: (t) => this.remove(t),
+        reacquire: (t) => this.fetch({ resource: t.resource, space: t.space, mode: 'READ', range: WHOLE_FILE }).then((use) => {
+          use?.done();
+          if (use) use.token.usedSinceRenewal = false; // claimed by the renewal, not by an operation
+        }),
+        retired: (t) => this.listener?.directRetired?.(t),
+      });
     }
     this.idle = new IdleTokens({
       client: this.client,
@@ -209,6 +219,7 @@ export class TokenCache {
 
   private addUse(t: HeldToken, range: ByteRange): TokenUse {
     if (t.inUse === 0) this.idle.remove(t);
+    t.usedSinceRenewal = true;
     const use = new TokenUse(t, range, this.endUse);
     t.addUse(use);
     return use;
