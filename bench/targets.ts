@@ -49,4 +49,7 @@ export const TARGETS: readonly Target[] = [
   { caseId: 'P7', metric: 'failoverMs', text: 'leader killed → next grant ≤ leader TTL + 1 s', kind: 'absolute', op: '<=', limit: { metric: 'failoverBudgetMs' } },
   { caseId: 'P8', metric: 'rssMiB', text: 'coordinator RSS ≤ 1 GiB at 1,000,000 tokens', kind: 'absolute', op: '<=', limit: 1024 },
   { caseId: 'P8', metric: 'grantP99RatioTo1k', text: 'grant p99 ≤ 2× that at 1,000 tokens', kind: 'absolute', op: '<=', limit: 2 },
+  { caseId: 'P9', metric: 'followedToAloneRatio', text: 'writer + follower ≥ 0.5× coherd\'s writer alone', kind: 'absolute', baseline: 'backing-dir', op: '>=', limit: 0.5 },
+  { caseId: 'P9', metric: 'followerLagP99Ms', text: 'follower lag p99 ≤ 10 ms', kind: 'absolute', baseline: 'backing-dir', op: '<=', limit: 10 },
+  { caseId: 'P9', metric: 'alternationRoundsPerSec', text: 'strict alternation ≥ 300 rounds/s', kind: 'absolute', baseline: 'backing-dir', op: '>=', limit: 300 },
 ];

@@ -50,6 +50,11 @@ export function locksCommand(): Command {
         process.stdout.write('\n' + formatTable(['WAITING RESOURCE', 'SPACE', 'SESSION', 'MODE', 'RANGE', 'WAITED'],
           waiters.map((w) => [String(w.resource), String(w.space), `${w.sessionId}${w.owner ? '/' + w.owner : ''}`, String(w.mode), rangeText(w.range as Row), formatAgeMs(Number(w.waitedMs))])));
       }
+      const direct = (dump.direct as Row[]) ?? [];
+      if (direct.length) {
+        process.stdout.write('\n' + formatTable(['DIRECT RESOURCE', 'SINCE', 'SHARED', 'WHY'],
+          direct.map((d) => [String(d.resource), formatAgeMs(Number(d.ageMs)), `${formatAgeMs(Number(d.sharedMsAgo))} ago`, String(d.reason)])));
+      }
     });
 }
 

@@ -6,7 +6,7 @@ import type { FencingToken, LockMode, LockSpace } from './lock-shapes';
 
 const SPACE_FROM_WIRE: Record<string, LockSpace> = { DATA: 'data', ATTR: 'attr', DIR: 'dir', RANGE_LOCK: 'range' };
 const SPACE_TO_WIRE: Record<LockSpace, string> = { data: 'DATA', attr: 'ATTR', dir: 'DIR', range: 'RANGE_LOCK' };
-const MODES: ReadonlySet<string> = new Set(['READ', 'WRITE', 'SHARED', 'EXCLUSIVE']);
+const MODES: ReadonlySet<string> = new Set(['READ', 'WRITE', 'DIRECT', 'SHARED', 'EXCLUSIVE']);
 
 export const MAX_RESOURCE_BYTES = 1024;
 export const MAX_OWNER_BYTES = 256;

@@ -77,6 +77,9 @@ export function adminHandlers(ctx: AdminContext): Record<string, Handler> {
           sessionId: w.holder.sessionId, owner: w.holder.owner, waitedMs: Math.round(now - w.queuedAtMs),
         })),
         truncated: dump.grants.length > limit || dump.waiters.length > limit,
+        direct: (ctx.table()?.directResources() ?? []).filter((d) => d.resource.startsWith(prefix)).slice(0, limit).map((d) => ({
+          resource: d.resource, reason: d.reason, ageMs: Math.round(now - d.enteredAtMs), sharedMsAgo: Math.round(now - d.lastSharedMs),
+        })),
       };
     }),
     Evict: wrap(true, async (req) => {

@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { DirectCounters } from './lock-table/direct-mode';
 import type { Clock } from '../common/clock';
 import type { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
 import type { OpsEndpoint } from '../common/metrics/ops-server';
@@ -13,6 +14,7 @@ export interface CoordinatorView {
   isLeader(): boolean;
   recoveryOpen(): boolean;
   tableStats(): LockTableStats | undefined;
+  directCounters?(): DirectCounters | undefined;
   epoch(): number;
   knownLeaderAddress(): string | undefined;
   stopped(): boolean;
@@ -31,6 +33,7 @@ export async function coordinatorOps(v: CoordinatorView): Promise<{ metrics: Coo
   const metrics = new CoordinatorMetrics(v.clock, {
     sessions: () => v.registry.size,
     tableStats: v.tableStats,
+    directCounters: v.directCounters,
     role,
     epoch: v.epoch,
     recoveryOpen: v.recoveryOpen,

@@ -124,6 +124,7 @@ class Coordinator implements RunningCoordinator {
       isLeader: () => this.isLeader(),
       recoveryOpen: () => this.leader?.recovery.isOpen() ?? false,
       tableStats: () => this.leader?.table.stats(),
+      directCounters: () => this.leader?.table.directCounters(),
       epoch: () => this.election?.epoch ?? 0,
       knownLeaderAddress: () => this.election?.knownLeader?.address,
       stopped: () => this.stopped,

@@ -1,4 +1,6 @@
 import { affectedRange, planRevoke } from '../../src/agent/coherency/revoke-plan';
+import { ResourceState } from '../../src/coordinator/lock-table/resource-state';
+import { PAGE_SIZE } from '../../src/agent/coherency/page';
 import type { SimHost } from './sim-host';
 
 /**
@@ -16,11 +18,29 @@ import type { SimHost } from './sim-host';
  *   finished and dirty data was flushed (caught as a stale read or lost write);
  * - `lose-riding-releases`: early releases lost with a broken stream are not
  *   sent again (the coordinator keeps revoking a lock the host forgot:
- *   caught as a responsive host evicted).
+ *   caught as a responsive host evicted);
+ * - `cached-read-under-direct`: reads under a DIRECT token are served from
+ *   and fill the page cache (caught as a page cached under DIRECT, or a
+ *   stale read);
+ * - `direct-beside-write`: the coordinator grants DIRECT beside another
+ *   host's WRITE (caught as two hosts believing conflicting tokens).
  */
-export type Mutation = 'shrink-after-answer' | 'skip-invalidate' | 'skip-flush' | 'early-answer' | 'lose-riding-releases';
+export type Mutation = 'shrink-after-answer' | 'skip-invalidate' | 'skip-flush' | 'early-answer' | 'lose-riding-releases' | 'cached-read-under-direct' | 'direct-beside-write';
 
-export const MUTATIONS: readonly Mutation[] = ['shrink-after-answer', 'skip-invalidate', 'skip-flush', 'early-answer', 'lose-riding-releases'];
+export const MUTATIONS: readonly Mutation[] = [
+  'shrink-after-answer', 'skip-invalidate', 'skip-flush', 'early-answer', 'lose-riding-releases', 'cached-read-under-direct', 'direct-beside-write',
+];
+
+/** Planted in the coordinator's code (shared by every simulated leader), undone by the returned function. */
+export function applyTableMutation(mutation: Mutation | undefined): () => void {
+  if (mutation !== 'direct-beside-write') return () => undefined;
+  const original = ResourceState.prototype.conflictingGranted;
+  ResourceState.prototype.conflictingGranted = function (this: ResourceState, mode, holder, start, end) {
+    const found = original.call(this, mode, holder, start, end);
+    return mode === 'DIRECT' && found?.mode === 'WRITE' ? undefined : found;
+  };
+  return () => { ResourceState.prototype.conflictingGranted = original; };
+}
 
 type Patchable = Record<string, unknown>;
 
@@ -55,11 +75,27 @@ export function applyMutation(mutation: Mutation | undefined, hosts: readonly Si
         h.client.setRevokeHandler(async (notice) => {
           const token = core.tokens.byId(notice.lockId);
           if (!token) return { released: true };
-          const answer = planRevoke(token, notice.range, notice.wantedMode === 'WRITE' ? 'WRITE' : 'READ');
+          const answer = planRevoke(token, notice.range, notice.wantedMode === 'READ' ? 'READ' : notice.wantedMode === 'DIRECT' ? 'DIRECT' : 'WRITE');
           if (affectedRange(token, answer)) core.tokens.apply(token, answer);
           return answer;
         });
         break;
+      case 'cached-read-under-direct':
+        core.direct.read = async (vop, next, key) => {
+          const { offset, length, buffer } = vop.args;
+          const cached = core.pages.file(key);
+          const hit = cached && core.pages.readCached(cached, offset, length, false);
+          if (hit) return hit.copy(buffer);
+          const start = Math.floor(offset / PAGE_SIZE) * PAGE_SIZE;
+          const tmp = Buffer.alloc(Math.ceil((offset + length) / PAGE_SIZE) * PAGE_SIZE - start);
+          const n = (await next({ ...vop, args: { ...vop.args, buffer: tmp, offset: start, length: tmp.length } })) as number;
+          const file = core.pages.fileFor(key, { ino: vop.ino as number, path: vop.path, fh: vop.args.fh });
+          const out = core.pages.readThrough(file, offset, length, tmp.subarray(0, n), { allowShort: true, generation: file.writeGeneration, cacheable: () => true });
+          return out.copy(buffer);
+        };
+        break;
+      case 'direct-beside-write':
+        break; // planted in the coordinator (applyTableMutation)
       case 'lose-riding-releases': {
         const releases = part(part(client, 'channel'), 'releases') as Patchable & { clear(): void };
         releases.resumedWithSameLeader = () => releases.clear();

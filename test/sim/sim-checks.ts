@@ -22,10 +22,15 @@ export function beliefsOfGrants(host: string, grants: readonly ClientGrant[]): B
 }
 
 const exclusive = (mode: string) => mode === 'WRITE' || mode === 'EXCLUSIVE';
+/** DIRECT shares with DIRECT only (docs/direct-mode.md); otherwise one exclusive side conflicts. */
+const modesConflict = (a: string, b: string) => (a === 'DIRECT' || b === 'DIRECT' ? a !== b : exclusive(a) || exclusive(b));
+/** What a holder may believe of a grant in `granted` mode: that mode, or READ of WRITE. */
+const within = (believed: string, granted: string) => believed === granted || (granted === 'WRITE' && believed === 'READ');
 
 /**
  * The clients' view of safety: no two hosts believe they hold conflicting
- * tokens (overlapping ranges of one resource and space, one of them WRITE).
+ * tokens (overlapping ranges of one resource and space, one of them WRITE,
+ * or one DIRECT and the other not).
  * Returns a description of the first violation, or undefined.
  */
 export function conflictingBeliefs(beliefs: readonly Belief[]): string | undefined {
@@ -34,7 +39,7 @@ export function conflictingBeliefs(beliefs: readonly Belief[]): string | undefin
       const a = beliefs[i];
       const b = beliefs[j];
       if (a.host === b.host || a.resource !== b.resource || a.space !== b.space) continue;
-      if (a.start < b.end && b.start < a.end && (exclusive(a.mode) || exclusive(b.mode))) {
+      if (a.start < b.end && b.start < a.end && modesConflict(a.mode, b.mode)) {
         return `${a.host} believes ${a.mode} [${a.start}, ${a.end}) (lock ${a.lockId}) while ${b.host} believes ${b.mode} [${b.start}, ${b.end}) (lock ${b.lockId}) of ${a.resource}/${a.space}`;
       }
     }
@@ -47,9 +52,20 @@ export function beliefOutsideTable(beliefs: readonly Belief[], sessionOf: (host:
   for (const b of beliefs) {
     const g = table.getGrant(b.lockId);
     if (!g || g.holder.sessionId !== sessionOf(b.host)) return `${b.host} believes lock ${b.lockId} (${b.mode} [${b.start}, ${b.end})) that the coordinator does not grant it`;
-    if (b.start < g.range.start || b.end > g.range.end || (exclusive(b.mode) && !exclusive(g.mode))) {
+    if (b.start < g.range.start || b.end > g.range.end || !within(b.mode, g.mode)) {
       return `${b.host} believes ${b.mode} [${b.start}, ${b.end}) of lock ${b.lockId}; the coordinator grants ${g.mode} [${g.range.start}, ${g.range.end})`;
     }
   }
   return undefined;
+}
+
+/**
+ * Under DIRECT a host caches nothing (docs/direct-mode.md): while it
+ * believes a DIRECT data token of the file and uses it (the token is not
+ * blocked for a renewal and no operation of the host runs outside it), it
+ * has no clean cached page of the file, once no operation is in flight.
+ */
+export function cachedUnderDirect(host: string, directInUse: boolean, cleanPages: number): string | undefined {
+  if (!directInUse || cleanPages === 0) return undefined;
+  return `${host} holds a DIRECT data token and caches ${cleanPages} clean page(s) of the file`;
 }

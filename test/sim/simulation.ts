@@ -5,9 +5,9 @@ import { SimHost, TTL_MS } from './sim-host';
 import { SimStore } from './sim-store';
 import { SimLog } from './sim-log';
 import { SimHistory } from './sim-history';
-import { beliefOutsideTable, beliefsOfGrants, beliefsOfTokens, conflictingBeliefs } from './sim-checks';
+import { beliefOutsideTable, beliefsOfGrants, beliefsOfTokens, cachedUnderDirect, conflictingBeliefs } from './sim-checks';
 import { SLOT_BYTES, slotOffset, slotsOf } from './slots';
-import { applyMutation, Mutation } from './mutations';
+import { applyMutation, applyTableMutation, Mutation } from './mutations';
 
 export const INO = 100;
 export const RESOURCE = `ns/${INO}`;
@@ -51,6 +51,8 @@ export interface SimResult {
   trace: string[];
   /** Explore mode: how many candidates each step had. */
   branching: number[];
+  /** Operations the hosts ran under DIRECT tokens (docs/direct-mode.md). */
+  directOps: number;
 }
 
 class Violation extends Error {}
@@ -123,6 +125,14 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     const tokens = live.flatMap((h) => beliefsOfTokens(h.name, h.core.tokens.tokensOf(RESOURCE, 'data').concat(h.core.tokens.tokensOf(RESOURCE, 'attr'))));
     const bad = conflictingBeliefs(tokens) ?? conflictingBeliefs(live.flatMap((h) => beliefsOfGrants(h.name, h.client.heldGrants())));
     if (bad) throw new Violation(`two hosts believe conflicting tokens: ${bad}`);
+    for (const h of live) {
+      const data = h.core.tokens.tokensOf(RESOURCE, 'data').filter((t) => t.alive);
+      const onlyDirect = data.length > 0 && data.every((t) => t.mode === 'DIRECT');
+      const file = h.core.pages.file(RESOURCE);
+      const clean = file ? [...file.pages.values()].filter((p) => !p.dirty).length : 0;
+      const cached = cachedUnderDirect(h.name, onlyDirect, clean);
+      if (cached) throw new Violation(`a page cached under DIRECT: ${cached}`);
+    }
     if (coordinator.leader.recovery.isOpen()) return;
     for (const h of live) {
       const session = coordinator.sessions.get(h.client.sessionId);
@@ -132,6 +142,7 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     }
   };
 
+  const undoTableMutation = applyTableMutation(o.mutation);
   try {
     for (const [hi, h] of hosts.entries()) {
       let up = false;
@@ -169,10 +180,13 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
   } catch (e) {
     if (!(e instanceof Violation)) throw e;
     return { ...result(), violation: e.message };
+  } finally {
+    undoTableMutation();
   }
 
   function result(): SimResult {
-    return { seed: o.seed, steps, simMs: sched.nowMs, faults, ops: history.ops, errors: history.errors, trace: sched.trace.slice(-(o.traceLines ?? 60)), branching };
+    const directOps = hosts.reduce((n, h) => n + (typeof h.hook === 'function' ? Object.values(h.core.direct.counts).reduce((a, b) => a + b, 0) : 0), 0);
+    return { seed: o.seed, steps, simMs: sched.nowMs, faults, ops: history.ops, errors: history.errors, trace: sched.trace.slice(-(o.traceLines ?? 60)), branching, directOps };
   }
 
   async function runWorker(h: SimHost, hi: number, wi: number): Promise<void> {

@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { Harness, HOLDERS, Op, RESOURCES, SESSIONS } from './support/lock-table-harness';
 import { Space } from './support/lock-table-model';
+import { ResourceState } from '../../src/coordinator/lock-table/resource-state';
 
 /**
  * Random operation sequences against the brute-force model
@@ -54,4 +56,31 @@ test('range locks with four owners never deadlock silently and never grant out o
 
 test('data tokens with revocation, expansion and contention agree with the model', () => {
   fc.assert(fc.property(ops(['data', 'attr'], { maxLength: 60 }), run), { numRuns: RUNS });
+});
+
+test('data and attr tokens that ping-pong between sessions enter direct mode as the model predicts', (t) => {
+  let directGrants = 0;
+  fc.assert(fc.property(ops(['data', 'attr'], { maxLength: 80 }), (sequence) => {
+    const h = new Harness();
+    for (const op of sequence) h.step(op);
+    directGrants += h.model.directGrants;
+    h.drain();
+  }), { numRuns: RUNS });
+  t.diagnostic(`${directGrants} DIRECT grants in ${RUNS} runs`);
+  assert.ok(directGrants > 0, 'no run reached direct mode: the property says nothing about it');
+});
+
+test('the model check catches a planted bug: DIRECT granted beside another host\'s WRITE', () => {
+  const original = ResourceState.prototype.conflictingGranted;
+  ResourceState.prototype.conflictingGranted = function (this: ResourceState, mode, holder, start, end) {
+    const found = original.call(this, mode, holder, start, end);
+    return mode === 'DIRECT' && found?.mode === 'WRITE' ? undefined : found;
+  };
+  try {
+    const r = fc.check(fc.property(ops(['data', 'attr'], { maxLength: 80 }), run), { numRuns: RUNS * 4 });
+    assert.equal(r.failed, true, 'the planted bug went unnoticed');
+    assert.match(String(r.errorInstance), /conflicting grants|differ from the model|model/);
+  } finally {
+    ResourceState.prototype.conflictingGranted = original;
+  }
 });

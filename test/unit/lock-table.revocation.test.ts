@@ -43,7 +43,8 @@ test('stops revoking when the waiter goes away, and never revokes range locks', 
 });
 
 test('the minimum hold doubles when revokes keep hitting young grants and halves when they do not', () => {
-  const { table, req, grant, of, clock } = setup({ minHoldMs: 10, maxHoldMs: 40 });
+  // Direct mode off (directAloneMs 0): this ping-pong would otherwise go direct after two revokes.
+  const { table, req, grant, of, clock } = setup({ minHoldMs: 10, maxHoldMs: 40, directAloneMs: 0 });
   const revokeDelays: number[] = [];
   let holder = A;
   let lock = grant(req(holder, 'data', 'WRITE', 0, 10));

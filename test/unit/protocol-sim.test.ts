@@ -13,8 +13,8 @@ import { describeShrunk, shrink } from '../sim/shrink';
  * `npm run sim` runs the long mode. A failure names its seed and replay
  * command and prints the end of its schedule.
  */
-async function runSeeds(from: number, count: number, faults: boolean, extra: Partial<SimOptions> = {}): Promise<{ ops: number; faults: Record<string, number> }> {
-  const total = { ops: 0, faults: {} as Record<string, number> };
+async function runSeeds(from: number, count: number, faults: boolean, extra: Partial<SimOptions> = {}): Promise<{ ops: number; directOps: number; faults: Record<string, number> }> {
+  const total = { ops: 0, directOps: 0, faults: {} as Record<string, number> };
   for (let seed = from; seed < from + count; seed++) {
     const r = await runSimulation(scenarioFor(seed, faults, extra));
     if (r.violation !== undefined) {
@@ -22,6 +22,7 @@ async function runSeeds(from: number, count: number, faults: boolean, extra: Par
       assert.fail(`seed ${seed}: ${r.violation}\n${replayHint(seed, faults)}\n${describeShrunk(shrunk)}`);
     }
     total.ops += r.ops;
+    total.directOps += r.directOps;
     for (const [k, n] of Object.entries(r.faults)) total.faults[k] = (total.faults[k] ?? 0) + n;
   }
   return total;
@@ -29,7 +30,8 @@ async function runSeeds(from: number, count: number, faults: boolean, extra: Par
 
 test('two and three hosts that read one file and then write it at once stay coherent, lose nothing and are never evicted', async (t) => {
   const r = await runSeeds(1, 60, false);
-  t.diagnostic(`60 seeded runs, ${r.ops} operations`);
+  t.diagnostic(`60 seeded runs, ${r.ops} operations, ${r.directOps} of them under DIRECT tokens`);
+  assert.ok(r.directOps > 0, 'no run reached direct mode: the checks say nothing about it');
 });
 
 test('the same holds through broken streams, coordinator failovers and hosts paused past their lease', async (t) => {
@@ -48,10 +50,12 @@ test('every interleaving of two hosts\' first steps keeps the clients\' view saf
 /** Where each planted bug is expected to show, and under which runs it shows quickly. */
 const PLANTED: Record<Mutation, { shows: RegExp; extra?: Partial<SimOptions>; faults: boolean }> = {
   'shrink-after-answer': { shows: /two hosts believe conflicting tokens/, faults: false },
-  'skip-invalidate': { shows: /stale read/, faults: false, extra: { thinkMs: 400, slotStride: 4096 } },
+  'skip-invalidate': { shows: /stale read|cached under DIRECT/, faults: false, extra: { thinkMs: 400, slotStride: 4096 } },
   'skip-flush': { shows: /acknowledged write lost|stale read/, faults: false },
   'early-answer': { shows: /stale read|acknowledged write lost|two hosts believe/, faults: false },
   'lose-riding-releases': { shows: /responsive host evicted/, faults: true, extra: { faultKinds: ['break'], maxFaults: 12 } },
+  'cached-read-under-direct': { shows: /cached under DIRECT|stale read/, faults: false },
+  'direct-beside-write': { shows: /two hosts believe conflicting tokens/, faults: false },
 };
 
 for (const mutation of MUTATIONS) {

@@ -43,6 +43,17 @@ export class PendingRequests {
     };
   }
 
+  /** Removes and returns the requests matching `predicate`. */
+  takeWhere(predicate: (p: PendingRequest) => boolean): PendingRequest[] {
+    const out: PendingRequest[] = [];
+    for (const [id, p] of this.byId) {
+      if (!predicate(p)) continue;
+      this.byId.delete(id);
+      out.push(p);
+    }
+    return out;
+  }
+
   /** Forgets requests whose answers can no longer come (their stream died mid-resume); they are not resent. */
   dropWhere(predicate: (p: PendingRequest) => boolean): void {
     for (const [id, p] of this.byId) if (predicate(p)) this.byId.delete(id);

@@ -2,7 +2,7 @@ import { isCoherdError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import { grantFromWire, grantToWire } from './grant-wire';
 import type { Clock } from '../../common/clock';
-import { UnavailableError } from '../../common/errors';
+import { NotFoundError, UnavailableError } from '../../common/errors';
 import type { HeldGrants } from './held-grants';
 import type { RequestChannel } from './request-channel';
 import type { LockListener } from './types';
@@ -64,8 +64,9 @@ export interface ResumeDeps {
  * works or the session is gone. At a new leader (reclaimRequired) the
  * client reclaims what it believes it holds, then sends every pending
  * request under a fresh id (the new leader saw none of them, whatever their
- * old ids); early releases are dropped (the new leader never had those
- * locks). At the same leader, what it did not process goes again as it
+ * old ids), except releases and revoke answers, which name the earlier
+ * leader's lock ids; early releases are dropped too (the new leader never
+ * had those locks). At the same leader, what it did not process goes again as it
  * was, and releases not known to be processed ride again.
  */
 export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired' | 'stopped'> {
@@ -78,8 +79,13 @@ export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired
       channel.epoch = epoch;
       if (opened.reclaimRequired === true) {
         channel.releases.clear();
+        // Releases and revoke answers name the earlier leader's lock ids, which the new leader may hand out
+        // anew (to this very session): sent again, they would give up a new lock. What they gave up is not
+        // reclaimed and what they kept is, so they are done: answered as LOCK_NOT_FOUND, "gone either way".
+        const stale = channel.pending.takeWhere((p) => p.epoch !== epoch && ('release' in p.message || 'revokeAck' in p.message));
+        for (const p of stale) p.reject(new NotFoundError('LOCK_NOT_FOUND', 'the lock belonged to an earlier leader; not sent again', {}));
         await reclaimOnThisStream(d);
-        for (const p of [...asIs, ...asNew]) channel.resendAsNew(p);
+        for (const p of [...asIs, ...asNew]) if (!stale.includes(p)) channel.resendAsNew(p);
       } else {
         channel.releases.resumedWithSameLeader();
         for (const p of asIs) channel.sendRaw(p.message);

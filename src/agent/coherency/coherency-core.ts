@@ -1,9 +1,11 @@
+import { WHOLE_FILE } from '../../common/byte-range';
 import type { Clock } from '../../common/clock';
 import type { Logger } from '../../common/logger';
 import type { TokenClient } from '../client/types';
 import { AttrCache } from './attr-cache';
 import type { CoherencyBacking } from './coherency-backing';
 import { PageCache } from './page-cache';
+import { DirectIo } from './direct-io';
 import { createRevokeHandler, dropUncovered, giveUp, ProtectedCaches } from './revoke-handler';
 import { TokenCache } from './token-cache';
 import { WriteBack } from './write-back';
@@ -20,6 +22,8 @@ export interface CoherencyOptions {
   flushDelayMs?: number;
   /** Largest coalesced pwrite. Default 4 MiB. */
   maxWriteBytes?: number;
+  /** DIRECT tokens are given back and asked for again after this long (docs/direct-mode.md). Default 1000. */
+  directRenewMs?: number;
 }
 
 export interface CoherencyCoreDeps {
@@ -48,6 +52,7 @@ export class CoherencyCore implements ProtectedCaches {
   readonly pages: PageCache;
   readonly writeBack: WriteBack;
   readonly attrs = new AttrCache();
+  readonly direct: DirectIo;
 
   constructor(deps: CoherencyCoreDeps) {
     const o = deps.options ?? {};
@@ -56,8 +61,9 @@ export class CoherencyCore implements ProtectedCaches {
     this.clock = deps.clock;
     this.logger = deps.logger.child({ component: 'coherency' });
     this.backing = deps.backing;
-    this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens });
+    this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens, clock: this.clock, directRenewMs: o.directRenewMs });
     this.pages = new PageCache({ maxBytes: o.pageCacheBytes });
+    this.direct = new DirectIo(this);
     this.writeBack = new WriteBack({
       pages: this.pages,
       clock: this.clock,
@@ -72,6 +78,12 @@ export class CoherencyCore implements ProtectedCaches {
     this.tokens.setListener({
       retiring: (token) => giveUp(this, token, { released: true }),
       coverageLost: (token, range) => dropUncovered(this, token, range),
+      directRetired: (token) => {
+        // Direct writes under the old token may have landed after a caching token beside it filled pages.
+        this.attrs.drop(token.resource);
+        const file = this.pages.file(token.resource);
+        if (file) this.pages.dropRange(file, WHOLE_FILE, true);
+      },
       lost: (token, reason) => {
         this.logger.error('token lost without a revoke; dropping what it covered', { lockId: token.lockId, resource: token.resource, space: token.space, reason });
         if (token.space !== 'dir') this.writeBack.abandonFile(token.resource, reason);

@@ -16,7 +16,8 @@ const alignUp = (n: number): number => Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
  * The data path under tokens: reads (data READ) from the page cache,
  * writes (data WRITE, plus attr WRITE when they extend the file) into
  * write-back, large reads, O_APPEND and uncached files straight to the
- * backing store, truncate. Large writes stay buffered: a write(2) arrives
+ * backing store, truncate; under DIRECT tokens (contended files) all of
+ * it straight to the backing store (direct-io.ts). Large writes stay buffered: a write(2) arrives
  * in several FUSE requests, and writing them through one by one would let
  * another host see half of it after this agent dies (coherent-crash e2e).
  */
@@ -38,6 +39,7 @@ export class DataOps {
     const dataReq = req(key, 'data', 'READ', range);
     const use = tokens.tryUse(dataReq) ?? (await tokens.use(dataReq, vop.signal));
     try {
+      if (use.token.mode === 'DIRECT') return await this.core.direct.read(vop, next, key);
       if (tokens.isUncached(key)) {
         await writeBack.flush(key, { start: offset, end: END_OF_FILE });
         this.dropCleanPages(key);
@@ -94,14 +96,15 @@ export class DataOps {
       const reqs = [req(key, 'data', 'WRITE', { start: offset, end }), req(key, 'attr', attrMode, WHOLE_FILE)];
       const uses = tokens.tryUseAll(reqs) ?? (await tokens.useAll(reqs, vop.signal));
       try {
-        const size = this.knownSize(key) ?? (await this.sizeOf(key, refOf(vop, ino), uses[1]));
+        if (isDirect(uses)) return await this.core.direct.write(vop, next, key, uses[0].token.fencingToken);
+        const size = (uses[1].token.mode !== 'DIRECT' ? this.knownSize(key) : undefined) ?? (await this.sizeOf(key, refOf(vop, ino), uses[1]));
         if (end > size && attrMode === 'READ') {
           attrMode = 'WRITE'; // extending: retry holding attr WRITE (uses are released by finally)
           continue;
         }
         this.checkNotFenced(vop.op);
         vop.fencingToken = uses[0].token.fencingToken;
-        if (tokens.isUncached(key)) {
+        if (tokens.isUncached(key) || uses[0].token.mode === 'DIRECT') {
           await writeBack.flush(key, { start: offset, end });
           this.dropCleanPages(key);
           const n = (await next(vop)) as number;
@@ -135,6 +138,7 @@ export class DataOps {
     for (;;) {
       const uses = await tokens.useAll([req(key, 'attr', 'WRITE', WHOLE_FILE), req(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
       try {
+        if (isDirect(uses)) return await this.core.direct.append(vop, next, key, refOf(vop, ino), uses[1].token.fencingToken);
         const size = await this.sizeOf(key, refOf(vop, ino), uses[0]);
         if (size < from) {
           from = size;
@@ -168,6 +172,7 @@ export class DataOps {
     for (;;) {
       const uses = await tokens.useAll([req(key, 'attr', 'WRITE', WHOLE_FILE), req(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
       try {
+        if (isDirect(uses)) return await this.core.direct.truncate(vop, next, key, uses[1].token.fencingToken);
         const size = await this.sizeOf(key, refOf(vop, ino), uses[0]);
         if (size < from) {
           from = size;
@@ -210,10 +215,12 @@ export class DataOps {
 
   /** The file's size as this host knows it: cached under the attr token (fetched on a miss), plus unflushed writes. */
   private async sizeOf(key: string, ref: FileRef, attrUse: TokenUse): Promise<number> {
-    const known = this.knownSize(key);
+    // Nothing is cached under a DIRECT attr token: the size comes from the store each time.
+    const direct = attrUse.token.mode === 'DIRECT';
+    const known = direct ? undefined : this.knownSize(key);
     if (known !== undefined) return known;
     const st = await this.core.backing.stat(ref);
-    if (attrUse.token.alive) this.core.attrs.set(key, st);
+    if (attrUse.token.alive && !direct) this.core.attrs.set(key, st);
     return this.withUnflushed(key, st.size);
   }
 
@@ -236,6 +243,11 @@ export class DataOps {
   private checkNotFenced(op: string): void {
     if (this.core.client.isFenced()) throw new SessionLostError('LEASE_DEADLINE_PASSED', 'agent is fenced: no cached writes', { op });
   }
+}
+
+/** Both tokens (attr and data) are DIRECT: the op goes straight to the backing store. */
+function isDirect(uses: readonly TokenUse[]): boolean {
+  return uses.every((u) => u.token.mode === 'DIRECT');
 }
 
 function req(resource: string, space: TokenRequest['space'], mode: TokenMode, range: ByteRange): TokenRequest {

@@ -3,7 +3,8 @@ import type { ClientGrant, FencingToken } from '../client/types';
 
 /** The token spaces the coherency layer caches (range locks belong to the rangeLock hook). */
 export type TokenSpace = 'data' | 'attr' | 'dir';
-export type TokenMode = 'READ' | 'WRITE';
+/** DIRECT: the coordinator's mode for contended resources: nothing cached, I/O straight to the backing store. */
+export type TokenMode = 'READ' | 'WRITE' | 'DIRECT';
 
 /** What a vop needs: a token of at least `mode` covering `range` in one space of one resource. */
 export interface TokenRequest {
@@ -13,7 +14,10 @@ export interface TokenRequest {
   range: ByteRange;
 }
 
+/** A DIRECT token serves reads and writes (uncached); WRITE serves READ. */
 export function modeSatisfies(held: TokenMode, wanted: TokenMode): boolean {
+  if (held === 'DIRECT') return true;
+  if (wanted === 'DIRECT') return false;
   return held === 'WRITE' || wanted === 'READ';
 }
 
@@ -36,6 +40,8 @@ export class HeldToken {
   version: number;
   alive = true;
   blocked: ByteRange | undefined;
+  /** DIRECT tokens: used since the grant or the last renewal (direct-renewal.ts). */
+  usedSinceRenewal = false;
 
   /** Links of the idle-token LRU (intrusive-lru.ts). */
   lruPrev: HeldToken | undefined;

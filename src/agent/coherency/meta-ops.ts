@@ -29,6 +29,7 @@ export class MetaOps {
     const key = this.core.resourceOf(ino);
     const [use] = await tokens.useAll([this.req(key, 'attr', 'READ')], vop.signal);
     try {
+      if (use.token.mode === 'DIRECT') return await this.core.direct.getattr(vop, next, key);
       let st = attrs.get(key);
       if (!st) {
         st = (await next(vop)) as VopStat;

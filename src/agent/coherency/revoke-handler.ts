@@ -1,8 +1,9 @@
-import { END_OF_FILE } from '../../common/byte-range';
+import { ByteRange, END_OF_FILE } from '../../common/byte-range';
+import type { FilePages } from './page';
 import type { Logger } from '../../common/logger';
 import type { RevokeAnswer, RevokeNotice } from '../client/types';
 import type { AttrCache } from './attr-cache';
-import type { HeldToken } from './held-token';
+import type { HeldToken, TokenMode } from './held-token';
 import type { PageCache } from './page-cache';
 import { affectedRange, planRevoke } from './revoke-plan';
 import type { TokenCache } from './token-cache';
@@ -38,7 +39,7 @@ export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNot
       for (;;) {
         if (!token.alive) return { released: true };
         const version = token.version;
-        const answer = planRevoke(token, notice.range, notice.wantedMode === 'WRITE' ? 'WRITE' : 'READ');
+        const answer = planRevoke(token, notice.range, wantedTokenMode(notice.wantedMode));
         const affected = affectedRange(token, answer);
         if (!affected) return answer;
         token.block(affected);
@@ -57,10 +58,22 @@ export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNot
   };
 }
 
+function dirtyIn(file: FilePages | undefined, range: ByteRange): boolean {
+  if (file === undefined) return false;
+  for (const p of file.dirty) if (p.offset + p.dirtyStart < range.end && range.start < p.offset + p.dirtyEnd) return true;
+  return false;
+}
+
+/** The mode a revoke asks room for; a DIRECT waiter needs every caching token gone, like a WRITE one. */
+function wantedTokenMode(mode: string): TokenMode {
+  return mode === 'READ' ? 'READ' : mode === 'DIRECT' ? 'DIRECT' : 'WRITE';
+}
+
 /** Flushes and drops what the token covered so the answer can be given (also used when retiring idle tokens). */
 export async function giveUp(caches: ProtectedCaches, token: HeldToken, answer: RevokeAnswer): Promise<void> {
   const { pages, writeBack, attrs } = caches;
   const key = token.resource;
+  if (token.mode === 'DIRECT') return; // nothing is cached or dirty under a DIRECT token
   if (token.space === 'attr') {
     // Under attr WRITE the dirty data may extend the file: its size must be on the backing store first.
     if (token.mode === 'WRITE') await writeBack.flush(key);
@@ -70,7 +83,12 @@ export async function giveUp(caches: ProtectedCaches, token: HeldToken, answer: 
   if (token.space !== 'data') return;
   const affected = affectedRange(token, answer);
   if (!affected) return;
-  if (token.mode === 'WRITE') await writeBack.flush(key, affected);
+  if (token.mode === 'WRITE') {
+    await writeBack.flush(key, affected);
+    // Another WRITE token of this host may write into a shared page meanwhile, and its extent may merge
+    // across into `affected` (the merge is allowed under its own range): flush again until none is left.
+    for (let i = 0; i < 8 && dirtyIn(pages.file(key), affected); i++) await writeBack.flush(key, affected);
+  }
   const file = pages.file(key);
   if (!file) return;
   const keepsPages = !answer.released && answer.mode === 'READ' && token.mode === 'WRITE';

@@ -15,12 +15,16 @@ export interface RevokedToken {
  * - wanted READ, held WRITE: downgrade the whole token to READ (clean pages
  *   stay valid: the other host only reads);
  * - wanted READ, held READ: nothing conflicts, keep it as it is;
+ * - held DIRECT (whatever is wanted), or wanted DIRECT: release (DIRECT
+ *   conflicts with every caching mode and covers the whole file);
  * - attr/dir tokens otherwise: release (one token per resource);
  * - data tokens otherwise: keep the part outside the needed range when it is
  *   one contiguous piece; when the needed range sits strictly inside, keep
  *   the larger side (a token is one range); release when nothing is left.
  */
 export function planRevoke(token: RevokedToken, needed: ByteRange, wantedMode: TokenMode): RevokeAnswer {
+  // A DIRECT token is whole-file and has no weaker form: someone caching needs it gone.
+  if (token.mode === 'DIRECT') return { released: true };
   if (wantedMode === 'READ') return { released: false, mode: 'READ', range: { ...token.range }, version: token.version };
   if (token.space !== 'data') return { released: true };
   const { start, end } = token.range;

@@ -1,9 +1,11 @@
-import { ByteRange, contains } from '../../common/byte-range';
+import { ByteRange, contains, WHOLE_FILE } from '../../common/byte-range';
 import { InternalError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
 import type { ClientGrant, RevokeAnswer, TokenClient } from '../client/types';
 import { abortable, cancelled } from './abortable';
 import { HeldToken, TokenMode, TokenRequest, TokenSpace, TokenUse, modeSatisfies } from './held-token';
+import type { Clock } from '../../common/clock';
+import { DirectRenewal } from './direct-renewal';
 import { IdleTokens } from './idle-tokens';
 import { TokenTable } from './token-table';
 
@@ -12,6 +14,10 @@ export interface TokenCacheOptions {
   logger?: Logger;
   /** Idle tokens beyond this count are given back (releaseLazily), oldest first. Default 10,000. */
   maxTokens?: number;
+  /** Times the renewal of DIRECT tokens (direct-renewal.ts); without it DIRECT tokens are kept like others. */
+  clock?: Clock;
+  /** How long a DIRECT token is kept before it is given back and asked for again. Default 1000. */
+  directRenewMs?: number;
 }
 
 /** What the coherency layer does when the cache gives tokens up on its own. */
@@ -22,6 +28,8 @@ export interface TokenCacheListener {
   coverageLost(token: HeldToken, range: ByteRange): void;
   /** The coordinator no longer has the token (a refused reclaim): what was cached and dirty under it is lost. */
   lost(token: HeldToken, reason: string): void;
+  /** A renewed DIRECT token is gone after its last use: drop what a caching token beside it may have cached meanwhile. */
+  directRetired?(token: HeldToken): void;
 }
 
 const MAX_ORPHANS = 1024;
@@ -50,6 +58,7 @@ export class TokenCache {
   private readonly table = new TokenTable();
   private readonly pending = new Map<string, Promise<void>>();
   private readonly idle: IdleTokens;
+  private readonly renewal?: DirectRenewal;
   /** Revokes that arrived for lock ids not (yet) known: such grants are never used. */
   private readonly orphans = new Set<number>();
   private listener?: TokenCacheListener;
@@ -74,6 +83,17 @@ export class TokenCache {
         this.listener?.lost(t, reason);
       },
     });
+    if (options.clock) {
+      this.renewal = new DirectRenewal({
+        clock: options.clock, client: this.client, logger: this.logger, renewMs: options.directRenewMs,
+        forget: (t) => this.remove(t),
+        reacquire: (t) => this.fetch({ resource: t.resource, space: t.space, mode: 'READ', range: WHOLE_FILE }).then((use) => {
+          use?.done();
+          if (use) use.token.usedSinceRenewal = false; // claimed by the renewal, not by an operation
+        }),
+        retired: (t) => this.listener?.directRetired?.(t),
+      });
+    }
     this.idle = new IdleTokens({
       client: this.client,
       logger: this.logger,
@@ -193,11 +213,13 @@ export class TokenCache {
   dropAll(): void {
     this.generation++;
     this.idle.clear();
+    this.renewal?.clear();
     for (const t of this.table.clear()) t.unblock();
   }
 
   private addUse(t: HeldToken, range: ByteRange): TokenUse {
     if (t.inUse === 0) this.idle.remove(t);
+    t.usedSinceRenewal = true;
     const use = new TokenUse(t, range, this.endUse);
     t.addUse(use);
     return use;
@@ -262,7 +284,8 @@ export class TokenCache {
     }
     const t = this.table.add(grant);
     this.idle.push(t);
-    this.dropRedundant(t);
+    if (t.mode === 'DIRECT') this.renewal?.schedule(t);
+    else this.dropRedundant(t);
     this.idle.maybeTrim();
     return t;
   }
@@ -284,6 +307,20 @@ export class TokenCache {
   }
 
   private remove(t: HeldToken): void {
-    if (this.table.remove(t)) this.idle.remove(t);
+    if (!this.table.remove(t)) return;
+    this.idle.remove(t);
+    if (t.mode === 'DIRECT') this.renewal?.cancel(t);
+  }
+
+  /** DIRECT tokens held (metrics). */
+  directCount(): number {
+    let n = 0;
+    for (const t of this.table.all()) if (t.mode === 'DIRECT') n++;
+    return n;
+  }
+
+  /** True while this agent holds a DIRECT token of the resource in that space. */
+  isDirect(resource: string, space: TokenSpace): boolean {
+    return this.table.tokensOf(resource, space).some((t) => t.mode === 'DIRECT');
   }
 }

@@ -8,6 +8,8 @@ interface ResourceTokens {
   dir: HeldToken[];
   /** The latest data grant for this resource said "uncached" (DESIGN §3.4). */
   uncached: boolean;
+  /** DIRECT tokens held (at most one per space in practice): find() prefers them. */
+  direct: number;
 }
 
 /**
@@ -29,6 +31,11 @@ export class TokenTable {
     if (entry === undefined) return undefined;
     const list = entry[req.space];
     const { start, end } = req.range;
+    if (entry.direct > 0) {
+      // While the resource is direct, leftover caching tokens serve nothing (they are coherent, but
+      // their pages would be dropped by the next direct write anyway): use the DIRECT token.
+      for (const t of list) if (t.mode === 'DIRECT' && modeSatisfies(t.mode, req.mode) && (includeBlocked || !t.isBlockedFor(req.range))) return t;
+    }
     for (let i = firstAfter(list, start) - 1; i >= 0; i--) {
       const t = list[i];
       if (t.range.end >= end && modeSatisfies(t.mode, req.mode) && (includeBlocked || !t.isBlockedFor(req.range))) return t;
@@ -56,6 +63,7 @@ export class TokenTable {
     const t = new HeldToken(grant);
     const entry = this.entryFor(t.resource);
     if (t.space === 'data') entry.uncached = grant.uncached;
+    if (t.mode === 'DIRECT') entry.direct++;
     const list = entry[t.space];
     list.splice(firstAfter(list, t.range.start), 0, t);
     this.byLockId.set(t.lockId, t);
@@ -75,6 +83,8 @@ export class TokenTable {
 
   /** Changes mode and range in place (shrink, downgrade, convert). */
   reshape(t: HeldToken, mode: TokenMode, range: ByteRange): void {
+    const entry = this.resources.get(t.resource);
+    if (entry && t.mode !== mode) entry.direct += (mode === 'DIRECT' ? 1 : 0) - (t.mode === 'DIRECT' ? 1 : 0);
     t.mode = mode;
     t.range = { start: range.start, end: range.end };
     const list = this.resources.get(t.resource)?.[t.space];
@@ -93,6 +103,7 @@ export class TokenTable {
     const list = entry[t.space];
     const i = list.indexOf(t);
     if (i >= 0) list.splice(i, 1);
+    if (t.mode === 'DIRECT') entry.direct--;
     if (entry.data.length === 0 && entry.attr.length === 0 && entry.dir.length === 0) this.resources.delete(t.resource);
     return true;
   }
@@ -109,7 +120,7 @@ export class TokenTable {
   private entryFor(resource: string): ResourceTokens {
     let entry = this.resources.get(resource);
     if (!entry) {
-      entry = { data: [], attr: [], dir: [], uncached: false };
+      entry = { data: [], attr: [], dir: [], uncached: false, direct: 0 };
       this.resources.set(resource, entry);
     }
     return entry;

@@ -38,6 +38,16 @@ export class AgentMetrics {
     const core = () => this.core;
     gauge(r, 'coherd_agent_held_tokens', 'Tokens this agent holds (in use or idle)', () => core()?.tokens.size ?? 0);
     gauge(r, 'coherd_agent_idle_tokens', 'Held tokens no file operation uses now', () => core()?.tokens.idleCount ?? 0);
+    gauge(r, 'coherd_agent_direct_tokens', 'DIRECT tokens held: files in direct mode (docs/direct-mode.md)', () => core()?.tokens.directCount() ?? 0);
+    new Counter({
+      name: 'coherd_agent_direct_ops_total', help: 'File operations done straight against the backing store under DIRECT tokens, by op', labelNames: ['op'], registers: r,
+      collect() {
+        const counts = core()?.direct.counts;
+        if (!counts) return;
+        this.reset();
+        for (const [op, n] of Object.entries(counts)) this.inc({ op }, n);
+      },
+    });
     gauge(r, 'coherd_agent_page_cache_bytes', 'Page cache memory (clean and dirty)', () => core()?.pages.bytes ?? 0);
     gauge(r, 'coherd_agent_dirty_bytes', 'Dirty bytes not yet written back', () => core()?.pages.dirtyBytes ?? 0);
     const dir = this.journalDir;

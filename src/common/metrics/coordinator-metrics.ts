@@ -3,6 +3,7 @@ import { Clock } from '../clock';
 import { isCoherdError } from '../errors';
 import { modeFromWire, spaceFromWire } from '../wire';
 import type { LockTableEvent, LockTableStats } from '../../coordinator/lock-table/types';
+import type { DirectCounters } from '../../coordinator/lock-table/direct-mode';
 import { BoundedMap } from './bounded-map';
 import { processRegistry } from './process-metrics';
 
@@ -11,6 +12,8 @@ export interface CoordinatorState {
   sessions(): number;
   /** undefined on a standby (no lock table). */
   tableStats(): LockTableStats | undefined;
+  /** Direct mode (docs/direct-mode.md); undefined on a standby. */
+  directCounters?(): DirectCounters | undefined;
   role(): 'LEADER' | 'STANDBY' | 'RECOVERING';
   epoch(): number;
   recoveryOpen(): boolean;
@@ -62,6 +65,12 @@ export class CoordinatorMetrics {
     gauge(r, 'coherd_held_grants', 'Tokens and range locks granted now (leader only)', () => state.tableStats()?.grants ?? 0);
     gauge(r, 'coherd_waiters', 'Requests queued behind conflicting grants (leader only)', () => state.tableStats()?.waiters ?? 0);
     gauge(r, 'coherd_active_resources', '(resource, space) pairs with a grant or a waiter', () => state.tableStats()?.resources ?? 0);
+    gauge(r, 'coherd_direct_resources', 'Resources whose data and attr tokens are in direct mode (uncached, no token traffic per operation)', () => state.directCounters?.()?.active ?? 0);
+    const direct = (name: string, help: string, read: (c: DirectCounters) => number) => new Counter({
+      name, help, registers: r, collect() { const c = state.directCounters?.(); if (c) { this.reset(); this.inc(read(c)); } },
+    });
+    direct('coherd_direct_mode_entered_total', 'Times a resource entered direct mode because its tokens ping-ponged between hosts (this leader)', (c) => c.entered);
+    direct('coherd_direct_mode_left_total', 'Times a resource left direct mode because one host was alone with it (this leader)', (c) => c.left);
     gauge(r, 'coherd_recovery_window_open', '1 while the new leader waits for reclaims', () => (state.recoveryOpen() ? 1 : 0));
     gauge(r, 'coherd_leader_epoch', 'Epoch of this coordinator\'s leadership (etcd revision of its election win); 0 on a standby', () => state.epoch());
     gauge(r, 'coherd_is_leader', '1 on the leader (also while recovering), 0 on standbys', () => (state.role() === 'STANDBY' ? 0 : 1));

@@ -4,7 +4,8 @@ import { Entry, Waiter } from './entries';
 import type { EventOutbox } from './event-outbox';
 import type { Fencing } from './fencing';
 import type { HoldPolicy } from './hold-policy';
-import { isExclusive, isUpgrade } from './modes';
+import { END_OF_FILE } from '../../common/byte-range';
+import { hasDirectMode, isDirect, isExclusive, isUpgrade } from './modes';
 import { walkQueue } from './queue-walk';
 import { expandRange } from './range-expansion';
 import type { CheckedRequest } from './request-check';
@@ -62,7 +63,8 @@ export class GrantEngine {
   }
 
   /** acquire (target null) or convert (target = the lock): grant now, queue, or throw. */
-  request(state: ResourceState, target: Entry | null, r: CheckedRequest, holder: HolderRef): Grant | 'queued' {
+  request(state: ResourceState, target: Entry | null, req: CheckedRequest, holder: HolderRef): Grant | 'queued' {
+    const r = target === null ? this.directShape(state, req, holder) : req;
     const conversion = state.holderContains(holder, r.start, r.end);
     const grantable = state.conflictingGranted(r.mode, holder, r.start, r.end) === undefined
       && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
@@ -199,7 +201,7 @@ export class GrantEngine {
       e.uncached = this.isUncached(e.state);
       this.revoker.stop(e);
     }
-    return oldStart < e.start || oldEnd > e.end || (isExclusive(oldMode) && !isExclusive(e.mode));
+    return oldStart < e.start || oldEnd > e.end || (oldMode !== e.mode && !isExclusive(e.mode));
   }
 
   /** Inserts a new granted entry; one that would close a wait-for cycle is taken out again and refused. */
@@ -305,6 +307,23 @@ export class GrantEngine {
     this.d.registry.dropIfEmpty(w.state);
   }
 
+  /**
+   * An acquire of a data or attr token of a resource in direct mode is
+   * granted DIRECT over the whole file, whatever mode it asked
+   * (direct-mode.ts); the acquire also tells the policy whether another
+   * session holds or waits for the resource's tokens.
+   */
+  private directShape(state: ResourceState, r: CheckedRequest, holder: HolderRef): CheckedRequest {
+    if (!hasDirectMode(state.space) || r.mode === 'DIRECT') return r;
+    const shared = (): boolean => {
+      const data = this.d.registry.peek('data', state.resource);
+      const attr = this.d.registry.peek('attr', state.resource);
+      return (data?.hasOtherSession(holder.sessionId) ?? false) || (attr?.hasOtherSession(holder.sessionId) ?? false);
+    };
+    if (!this.d.hold.direct.atAcquire(state.resource, this.d.clock.nowMs(), shared)) return r;
+    return { ...r, mode: 'DIRECT', start: 0, end: END_OF_FILE };
+  }
+
   private isUncached(state: ResourceState): boolean {
     return state.isToken && this.d.hold.isUncached(state, this.d.clock.nowMs());
   }
@@ -327,8 +346,10 @@ function cannotUnblockAnyone(w: Waiter): boolean {
   const state = w.state;
   if (state.waiterCount === 0) return true;
   const covers = (e: Entry) => e.start <= w.start && w.end <= e.end;
+  // g must conflict with every mode that conflicts with w's: WRITE for a WRITE waiter, WRITE or READ for
+  // a READ one (READ conflicts with WRITE and DIRECT), WRITE or DIRECT for a DIRECT one.
   const g = findOverlap(state.exclusiveGranted, w.start, w.end, covers)
-    ?? (isExclusive(w.mode) ? undefined : findOverlap(state.sharedGranted, w.start, w.end, covers));
+    ?? (isExclusive(w.mode) ? undefined : findOverlap(isDirect(w.mode) ? state.directGranted : state.sharedGranted, w.start, w.end, covers));
   if (g === undefined) return false;
   // Range holders are counted one by one; token holders are whole sessions (owner ''), counted per session.
   const ownWaiting = state.space === 'range' ? g.holder.rangeWaitersByState.get(state)?.size ?? 0 : g.holder.session.waitersOn(state);

@@ -1,3 +1,5 @@
+import { DIRECT_ALONE_MS, DirectModes } from './direct-mode';
+import { hasDirectMode } from './modes';
 import type { ResourceState } from './resource-state';
 
 /**
@@ -12,7 +14,10 @@ import type { ResourceState } from './resource-state';
  *   exactly the range it asks for (no "grant more than asked");
  * - uncached mode (Lustre lockless I/O, Ceph LOCK_MIX): UNCACHED_REVOKES
  *   revokes within REVOKE_WINDOW_MS mark the resource uncached for
- *   UNCACHED_FOR_MS; token grants made meanwhile carry `uncached: true`.
+ *   UNCACHED_FOR_MS; token grants made meanwhile carry `uncached: true`;
+ * - direct mode (direct-mode.ts): a session losing a data or attr token
+ *   within REVOKE_WINDOW_MS of having had another session's token revoked
+ *   for itself (ping-pong) puts the resource in direct mode.
  *
  * "A revoke" is the first send of a revoke to a lock (attempt 1); resends
  * do not count. "Within REVOKE_WINDOW_MS" means at times t with
@@ -29,6 +34,9 @@ const FORGET_AFTER_MS = UNCACHED_FOR_MS;
 export class ContentionRecord {
   /** Times of the last UNCACHED_REVOKES revokes, a ring; NaN where unused. */
   readonly revokeTimes = new Array<number>(UNCACHED_REVOKES).fill(Number.NaN);
+  /** Sessions whose tokens those revokes hit, and the sessions they made room for, the same ring. */
+  readonly revokedSessions = new Array<string>(UNCACHED_REVOKES).fill('');
+  readonly waiterSessions = new Array<string>(UNCACHED_REVOKES).fill('');
   private next = 0;
   holdMs: number;
   uncachedUntilMs = Number.NEGATIVE_INFINITY;
@@ -44,11 +52,13 @@ export class ContentionRecord {
     return this.revokeTimes[(this.next - k + n * 2) % n];
   }
 
-  record(nowMs: number, grantAgeMs: number, minHoldMs: number, maxHoldMs: number): void {
+  record(nowMs: number, grantAgeMs: number, minHoldMs: number, maxHoldMs: number, sessionId = '', waiterSessionId = ''): void {
     this.holdMs = grantAgeMs < 2 * this.holdMs
       ? Math.min(maxHoldMs, this.holdMs * 2)
       : Math.max(minHoldMs, Math.floor(this.holdMs / 2));
     this.revokeTimes[this.next] = nowMs;
+    this.revokedSessions[this.next] = sessionId;
+    this.waiterSessions[this.next] = waiterSessionId;
     this.next = (this.next + 1) % UNCACHED_REVOKES;
     this.lastRevokeMs = nowMs;
     if (nowMs - this.recent(UNCACHED_REVOKES) < REVOKE_WINDOW_MS) this.uncachedUntilMs = nowMs + UNCACHED_FOR_MS;
@@ -60,6 +70,25 @@ export class ContentionRecord {
 
   isUncached(nowMs: number): boolean {
     return nowMs < this.uncachedUntilMs;
+  }
+
+  /**
+   * Ping-pong between hosts: the session the latest revoke hit had itself
+   * made another session's token be revoked within REVOKE_WINDOW_MS (it
+   * took the resource away and now loses it). Readers revoked for one
+   * writer, or one host losing its token to others in turn, is contention,
+   * not ping-pong.
+   */
+  isPingPong(nowMs: number): boolean {
+    const n = UNCACHED_REVOKES;
+    const at = (k: number) => (this.next - k + n * 2) % n;
+    const loser = this.revokedSessions[at(1)];
+    for (let k = 2; k <= n; k++) {
+      const i = at(k);
+      if (!(nowMs - this.revokeTimes[i] < REVOKE_WINDOW_MS)) return false;
+      if (this.waiterSessions[i] === loser && this.revokedSessions[i] !== loser) return true;
+    }
+    return false;
   }
 
   isStale(nowMs: number): boolean {
@@ -75,8 +104,11 @@ export class ContentionRecord {
 export class HoldPolicy {
   private readonly records = new Map<string, ContentionRecord>();
   private sweepAt = 64;
+  readonly direct: DirectModes;
 
-  constructor(readonly minHoldMs: number, readonly maxHoldMs: number) {}
+  constructor(readonly minHoldMs: number, readonly maxHoldMs: number, directAloneMs?: number) {
+    this.direct = new DirectModes(directAloneMs ?? DIRECT_ALONE_MS);
+  }
 
   private static key(state: ResourceState): string {
     return `${state.space}\u0000${state.resource}`;
@@ -97,7 +129,7 @@ export class HoldPolicy {
     return state.contention?.holdMs ?? this.minHoldMs;
   }
 
-  recordRevoke(state: ResourceState, nowMs: number, grantAgeMs: number): void {
+  recordRevoke(state: ResourceState, nowMs: number, grantAgeMs: number, sessionId = '', waiterSessionId = ''): void {
     let rec = state.contention;
     const key = HoldPolicy.key(state);
     if (rec === null) {
@@ -105,7 +137,12 @@ export class HoldPolicy {
       state.contention = rec;
     }
     this.records.set(key, rec);
-    rec.record(nowMs, grantAgeMs, this.minHoldMs, this.maxHoldMs);
+    rec.record(nowMs, grantAgeMs, this.minHoldMs, this.maxHoldMs, sessionId, waiterSessionId);
+    if (hasDirectMode(state.space)) {
+      const r = rec;
+      this.direct.onRevoke(state.resource, nowMs, r.isPingPong(nowMs),
+        () => `ping-pong: ${state.space} tokens revoked back and forth between hosts within ${REVOKE_WINDOW_MS} ms`);
+    }
     if (this.records.size >= this.sweepAt) this.sweep(nowMs);
   }
 

@@ -9,14 +9,15 @@ import * as check from './request-check';
 import { ResourceRegistry } from './resource-registry';
 import { SessionRegistry } from './sessions';
 import { buildDump, toGrant } from './snapshots';
-import { isExclusive } from './modes';
+import { isReductionOf } from './modes';
+import type { DirectCounters, DirectResourceInfo } from './direct-mode';
 import { AcquireRequest, ConvertRequest, Grant, Holder, LockTableDump, LockTableStats, ReclaimRequest, ReduceRequest } from './types';
 
 /**
  * The coordinator's lock table (DESIGN §2–3): tokens and range locks per
  * (resource, space), FIFO fairness with a DLM-style convert queue,
  * deadlock detection for range locks, timeouts, grant-more-than-asked,
- * revocation with adaptive hold times, uncached mode and fencing tokens.
+ * revocation with adaptive hold times, uncached and direct modes and fencing tokens.
  *
  * Pure and clock-driven: no I/O and no wall time. Asynchronous outcomes
  * (later grants, timeouts, revokes) reach the coordinator through onEvent,
@@ -33,10 +34,14 @@ export class LockTable {
   private readonly registry: ResourceRegistry;
   private readonly fencing: Fencing;
   private readonly engine: GrantEngine;
+  private readonly hold: HoldPolicy;
+  private readonly clock: LockTableOptions['clock'];
 
   constructor(options: LockTableOptions) {
     const o = checkOptions(options);
-    const hold = new HoldPolicy(o.minHoldMs, o.maxHoldMs);
+    const hold = new HoldPolicy(o.minHoldMs, o.maxHoldMs, o.directAloneMs);
+    this.hold = hold;
+    this.clock = o.clock;
     this.outbox = new EventOutbox(o.onEvent);
     this.registry = new ResourceRegistry(hold, () => o.clock.nowMs());
     this.fencing = new Fencing(o.epoch);
@@ -120,7 +125,7 @@ export class LockTable {
       if (version > e.version) {
         throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'the answer names a version the lock never had', { lockId: e.lockId, version, current: e.version });
       }
-      if (start < e.start || end > e.end || (isExclusive(mode) && !isExclusive(e.mode))) {
+      if (start < e.start || end > e.end || !isReductionOf(e.mode, mode)) {
         throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'a revoke answer may only shrink or downgrade the lock', { lockId: e.lockId });
       }
       return this.engine.reduce(e, mode, start, end);
@@ -183,7 +188,7 @@ export class LockTable {
       if (existing !== undefined) {
         // The same reclaim again (its first answer was lost with a stream): the lock as reclaimed, if it covers what is asked.
         const same = existing.holder.sessionId === h.sessionId && existing.holder.owner === h.owner && existing.state.resource === resource
-          && existing.state.space === space && existing.start <= start && end <= existing.end && (existing.mode === mode || !isExclusive(mode));
+          && existing.state.space === space && existing.start <= start && end <= existing.end && isReductionOf(existing.mode, mode);
         if (same) return toGrant(existing);
         throw new LockConflictError('LOCK_CONFLICT', 'lock id already in use', { lockId });
       }
@@ -217,6 +222,16 @@ export class LockTable {
   dump(filter: { resourcePrefix?: string } = {}): LockTableDump {
     const prefix = filter?.resourcePrefix === undefined ? '' : check.checkId(filter.resourcePrefix, 'resourcePrefix', true);
     return buildDump(this.registry.maps(), prefix);
+  }
+
+  /** Resources in direct mode now, with when and why they entered (docs/direct-mode.md). */
+  directResources(): DirectResourceInfo[] {
+    return this.hold.direct.list(this.clock.nowMs());
+  }
+
+  /** How many resources are in direct mode, and how often resources entered and left it. */
+  directCounters(): DirectCounters {
+    return this.hold.direct.counters(this.clock.nowMs());
   }
 
   stats(): LockTableStats {

@@ -2,8 +2,11 @@ import { LockMode, LockSpace } from './types';
 
 /**
  * Which modes each lock space takes, and which modes conflict (DESIGN §2):
- * READ/READ and SHARED/SHARED are compatible, everything else conflicts
- * when the ranges overlap and the holders differ.
+ * READ/READ, DIRECT/DIRECT and SHARED/SHARED are compatible, everything
+ * else conflicts when the ranges overlap and the holders differ. DIRECT
+ * (data and attr tokens only) is its own conflict class: holders cache
+ * nothing, so they share with each other but with no caching mode
+ * (docs/direct-mode.md).
  */
 export const LOCK_SPACES: readonly LockSpace[] = ['data', 'attr', 'dir', 'range'];
 
@@ -23,7 +26,13 @@ export function isWholeFileSpace(space: LockSpace): boolean {
 
 export function modeFitsSpace(space: LockSpace, mode: unknown): mode is LockMode {
   if (space === 'range') return mode === 'SHARED' || mode === 'EXCLUSIVE';
+  if (mode === 'DIRECT') return hasDirectMode(space);
   return mode === 'READ' || mode === 'WRITE';
+}
+
+/** The token spaces that can be in direct mode (a directory's entries are never read uncached). */
+export function hasDirectMode(space: LockSpace): boolean {
+  return space === 'data' || space === 'attr';
 }
 
 /** WRITE and EXCLUSIVE conflict with everything of another holder. */
@@ -31,9 +40,20 @@ export function isExclusive(mode: LockMode): boolean {
   return mode === 'WRITE' || mode === 'EXCLUSIVE';
 }
 
+/** The conflict class of DIRECT tokens. */
+export function isDirect(mode: LockMode): boolean {
+  return mode === 'DIRECT';
+}
+
 /** True when two modes of one space cannot be held over the same bytes by different holders. */
 export function modesConflict(a: LockMode, b: LockMode): boolean {
+  if (isDirect(a) || isDirect(b)) return a !== b;
   return isExclusive(a) || isExclusive(b);
+}
+
+/** A revoke answer may keep `kept` of a lock held in `held`: the same mode, or READ of a WRITE. */
+export function isReductionOf(held: LockMode, kept: LockMode): boolean {
+  return kept === held || (held === 'WRITE' && kept === 'READ') || (held === 'EXCLUSIVE' && kept === 'SHARED');
 }
 
 /**
@@ -45,5 +65,7 @@ export function isUpgrade(
   newMode: LockMode, newStart: number, newEnd: number,
 ): boolean {
   if (isExclusive(newMode) && !isExclusive(oldMode)) return true;
+  // DIRECT and the caching modes give rights the other lacks (to cache / to write uncached).
+  if (isDirect(newMode) !== isDirect(oldMode)) return true;
   return newStart < oldStart || newEnd > oldEnd;
 }

@@ -1,5 +1,6 @@
 import type { Clock } from '../../common/clock';
 import { InvalidArgumentError } from '../../common/errors';
+import { DIRECT_ALONE_MS } from './direct-mode';
 import { LockTableEvent } from './types';
 
 export interface LockTableOptions {
@@ -20,6 +21,8 @@ export interface LockTableOptions {
   maxWaitersPerSession?: number;
   /** Quota on one session's waiting requests for one (resource, space): WAITER_QUOTA beyond it. Default 1000. */
   maxWaitersPerResource?: number;
+  /** A resource in direct mode that no two sessions wanted for this long leaves it (docs/direct-mode.md); 0 turns direct mode off. Default 2000. */
+  directAloneMs?: number;
 }
 
 function nonNegative(name: string, value: unknown, fallback: number): number {
@@ -48,6 +51,7 @@ export function checkOptions(o: LockTableOptions): Required<LockTableOptions> {
     maxHoldMs: nonNegative('maxHoldMs', o.maxHoldMs, 200),
     maxWaitersPerSession: nonNegative('maxWaitersPerSession', o.maxWaitersPerSession, 10000),
     maxWaitersPerResource: nonNegative('maxWaitersPerResource', o.maxWaitersPerResource, 1000),
+    directAloneMs: nonNegative('directAloneMs', o.directAloneMs, DIRECT_ALONE_MS),
   };
   if (out.revokeResendMs === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'revokeResendMs must be positive');
   if (out.maxHoldMs < out.minHoldMs) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxHoldMs must be at least minHoldMs', { minHoldMs: out.minHoldMs, maxHoldMs: out.maxHoldMs });

@@ -1,6 +1,6 @@
 import type { Waiter } from './entries';
 import { IntervalNode, findOverlap, insertNode, nextPriority } from './interval-tree';
-import { isExclusive } from './modes';
+import { isDirect, isExclusive } from './modes';
 import type { ResourceState } from './resource-state';
 import type { HolderRef } from './sessions';
 
@@ -29,7 +29,7 @@ class Blocked implements IntervalNode<Blocked> {
  * §3.1). Walks the queue in order; a waiter is granted when it conflicts
  * with no granted entry and — unless it is a conversion — with no earlier
  * waiter that is still blocked. Blocked waiters go into an interval index
- * split by mode, so one walk is O(q log q) for q waiters.
+ * split by conflict class (modes.ts), so one walk is O(q log q) for q waiters.
  *
  * `grant` returns true when granting freed bytes (a conversion that also
  * shrank or downgraded its lock): earlier conversions may then be
@@ -43,18 +43,22 @@ export function walkQueue(state: ResourceState, grant: (w: Waiter) => boolean): 
     again = false;
     let blockedShared: Blocked | null = null;
     let blockedExclusive: Blocked | null = null;
+    let blockedDirect: Blocked | null = null;
     for (let w = state.firstWaiter(); w !== null;) {
       const next = state.nextWaiter(w);
       const exclusive = isExclusive(w.mode);
+      const direct = isDirect(w.mode);
       let blocked = state.conflictingGranted(w.mode, w.holder, w.start, w.end) !== undefined;
       if (!blocked && !w.conversion) {
         const holder = w.holder;
         const other = (n: Blocked) => n.holder !== holder;
         blocked = findOverlap(blockedExclusive, w.start, w.end, other) !== undefined
-          || (exclusive && findOverlap(blockedShared, w.start, w.end, other) !== undefined);
+          || ((exclusive || direct) && findOverlap(blockedShared, w.start, w.end, other) !== undefined)
+          || (!direct && findOverlap(blockedDirect, w.start, w.end, other) !== undefined);
       }
       if (blocked) {
         if (exclusive) blockedExclusive = insertNode(blockedExclusive, new Blocked(w));
+        else if (direct) blockedDirect = insertNode(blockedDirect, new Blocked(w));
         else blockedShared = insertNode(blockedShared, new Blocked(w));
       } else if (grant(w)) {
         again = true;

@@ -2,7 +2,7 @@ import { END_OF_FILE } from '../../common/byte-range';
 import type { Entry, Waiter } from './entries';
 import { CONTENDED_GRANTS, HoldPolicy } from './hold-policy';
 import { firstAtOrAfter, maxEndBefore } from './interval-tree';
-import { isExclusive } from './modes';
+import { isDirect, isExclusive } from './modes';
 import type { ResourceState } from './resource-state';
 import type { HolderRef } from './sessions';
 import { LockMode } from './types';
@@ -32,18 +32,24 @@ export function expandRange(
   if (state.anyWaiterOverlaps(start, end)) return [start, end];
   const other = (n: Entry) => n.holder !== holder;
   const anyWaiter = (_: Waiter) => true;
-  const exclusive = isExclusive(mode);
+  // Conflicting classes (modes.ts): WRITE conflicts with all, READ with WRITE and DIRECT, DIRECT with WRITE and READ.
+  const direct = isDirect(mode);
+  const conflictsShared = isExclusive(mode) || direct;
 
   let lo = maxEndBefore(state.exclusiveGranted, start, other, 0);
-  if (exclusive) lo = maxEndBefore(state.sharedGranted, start, other, lo);
+  if (conflictsShared) lo = maxEndBefore(state.sharedGranted, start, other, lo);
+  if (!direct) lo = maxEndBefore(state.directGranted, start, other, lo);
   lo = maxEndBefore(state.exclusiveWaiting, start, anyWaiter, lo);
   lo = maxEndBefore(state.sharedWaiting, start, anyWaiter, lo);
+  lo = maxEndBefore(state.directWaiting, start, anyWaiter, lo);
 
   let hi = END_OF_FILE;
   const lower = (n: { start: number } | undefined) => { if (n !== undefined && n.start < hi) hi = n.start; };
   lower(firstAtOrAfter(state.exclusiveGranted, end, other));
-  if (exclusive) lower(firstAtOrAfter(state.sharedGranted, end, other));
+  if (conflictsShared) lower(firstAtOrAfter(state.sharedGranted, end, other));
+  if (!direct) lower(firstAtOrAfter(state.directGranted, end, other));
   lower(firstAtOrAfter(state.exclusiveWaiting, end, anyWaiter));
   lower(firstAtOrAfter(state.sharedWaiting, end, anyWaiter));
+  lower(firstAtOrAfter(state.directWaiting, end, anyWaiter));
   return [lo, hi];
 }

@@ -26,6 +26,11 @@ export class ResourceRegistry {
     return state;
   }
 
+  /** The state of (space, resource) if it exists; never creates one. */
+  peek(space: LockSpace, resource: string): ResourceState | undefined {
+    return this.spaces[space].get(resource);
+  }
+
   dropIfEmpty(state: ResourceState): void {
     if (!state.isEmpty()) return;
     const map = this.spaces[state.space];

@@ -1,22 +1,26 @@
 import type { ContentionRecord } from './hold-policy';
 import { Entry, Waiter, queuedBefore } from './entries';
 import { findOverlap, forEachNode, forEachOverlap, insertNode, removeNode } from './interval-tree';
-import { isExclusive, isTokenSpace } from './modes';
+import { isDirect, isExclusive, isTokenSpace } from './modes';
 import type { HolderRef } from './sessions';
 import { LockMode, LockSpace } from './types';
 
 /**
  * Everything the table knows about one (resource, space): granted entries
- * and waiters, each in two interval trees split by mode (shared: READ or
- * SHARED, exclusive: WRITE or EXCLUSIVE), so "conflicts with" is one
- * overlap search (a shared request only needs the exclusive tree), and the
- * FIFO queue of waiters (conversions first).
+ * and waiters, each in three interval trees split by conflict class
+ * (shared: READ or SHARED, exclusive: WRITE or EXCLUSIVE, direct: DIRECT),
+ * so "conflicts with" is one overlap search per conflicting class (a
+ * shared request needs the exclusive and direct trees, a DIRECT one the
+ * exclusive and shared trees), and the FIFO queue of waiters (conversions
+ * first).
  */
 export class ResourceState {
   sharedGranted: Entry | null = null;
   exclusiveGranted: Entry | null = null;
   sharedWaiting: Waiter | null = null;
   exclusiveWaiting: Waiter | null = null;
+  directGranted: Entry | null = null;
+  directWaiting: Waiter | null = null;
   grantCount = 0;
   waiterCount = 0;
   private convHead: Waiter | null = null;
@@ -39,12 +43,14 @@ export class ResourceState {
 
   addGranted(e: Entry): void {
     if (isExclusive(e.mode)) this.exclusiveGranted = insertNode(this.exclusiveGranted, e);
+    else if (isDirect(e.mode)) this.directGranted = insertNode(this.directGranted, e);
     else this.sharedGranted = insertNode(this.sharedGranted, e);
     this.grantCount++;
   }
 
   removeGranted(e: Entry): void {
     if (isExclusive(e.mode)) this.exclusiveGranted = removeNode(this.exclusiveGranted, e);
+    else if (isDirect(e.mode)) this.directGranted = removeNode(this.directGranted, e);
     else this.sharedGranted = removeNode(this.sharedGranted, e);
     this.grantCount--;
   }
@@ -63,6 +69,7 @@ export class ResourceState {
       this.normTail = w;
     }
     if (isExclusive(w.mode)) this.exclusiveWaiting = insertNode(this.exclusiveWaiting, w);
+    else if (isDirect(w.mode)) this.directWaiting = insertNode(this.directWaiting, w);
     else this.sharedWaiting = insertNode(this.sharedWaiting, w);
     this.waiterCount++;
   }
@@ -77,6 +84,7 @@ export class ResourceState {
     w.prev = null;
     w.next = null;
     if (isExclusive(w.mode)) this.exclusiveWaiting = removeNode(this.exclusiveWaiting, w);
+    else if (isDirect(w.mode)) this.directWaiting = removeNode(this.directWaiting, w);
     else this.sharedWaiting = removeNode(this.sharedWaiting, w);
     this.waiterCount--;
   }
@@ -100,14 +108,16 @@ export class ResourceState {
   conflictingGranted(mode: LockMode, holder: HolderRef, start: number, end: number): Entry | undefined {
     const other = (n: Entry) => n.holder !== holder;
     return findOverlap(this.exclusiveGranted, start, end, other)
-      ?? (isExclusive(mode) ? findOverlap(this.sharedGranted, start, end, other) : undefined);
+      ?? (isExclusive(mode) || isDirect(mode) ? findOverlap(this.sharedGranted, start, end, other) : undefined)
+      ?? (isDirect(mode) ? undefined : findOverlap(this.directGranted, start, end, other));
   }
 
   /** A waiter of another holder that conflicts with (mode, holder, range). */
   conflictingWaiter(mode: LockMode, holder: HolderRef, start: number, end: number): Waiter | undefined {
     const other = (n: Waiter) => n.holder !== holder;
     return findOverlap(this.exclusiveWaiting, start, end, other)
-      ?? (isExclusive(mode) ? findOverlap(this.sharedWaiting, start, end, other) : undefined);
+      ?? (isExclusive(mode) || isDirect(mode) ? findOverlap(this.sharedWaiting, start, end, other) : undefined)
+      ?? (isDirect(mode) ? undefined : findOverlap(this.directWaiting, start, end, other));
   }
 
   /**
@@ -121,27 +131,39 @@ export class ResourceState {
     if (known !== undefined) return known;
     const own = (n: Entry) => n.holder === holder && n.start <= start && end <= n.end;
     return findOverlap(this.exclusiveGranted, start, end, own) !== undefined
-      || findOverlap(this.sharedGranted, start, end, own) !== undefined;
+      || findOverlap(this.sharedGranted, start, end, own) !== undefined
+      || findOverlap(this.directGranted, start, end, own) !== undefined;
   }
 
   anyWaiterOverlaps(start: number, end: number): boolean {
     const any = () => true;
     return findOverlap(this.exclusiveWaiting, start, end, any) !== undefined
-      || findOverlap(this.sharedWaiting, start, end, any) !== undefined;
+      || findOverlap(this.sharedWaiting, start, end, any) !== undefined
+      || findOverlap(this.directWaiting, start, end, any) !== undefined;
+  }
+
+  /** True when a session other than `sessionId` holds or waits for anything here. */
+  hasOtherSession(sessionId: string): boolean {
+    const other = (n: Entry | Waiter) => n.holder.sessionId !== sessionId;
+    for (const root of [this.exclusiveGranted, this.sharedGranted, this.directGranted]) if (findOverlap(root, 0, Infinity, other) !== undefined) return true;
+    for (const root of [this.exclusiveWaiting, this.sharedWaiting, this.directWaiting]) if (findOverlap(root, 0, Infinity, other) !== undefined) return true;
+    return false;
   }
 
   /** Every granted entry of another holder conflicting with (mode, holder, range). */
   forEachConflictingGranted(mode: LockMode, holder: HolderRef, start: number, end: number, fn: (e: Entry) => void): void {
     const visit = (n: Entry) => { if (n.holder !== holder) fn(n); };
     forEachOverlap(this.exclusiveGranted, start, end, visit);
-    if (isExclusive(mode)) forEachOverlap(this.sharedGranted, start, end, visit);
+    if (isExclusive(mode) || isDirect(mode)) forEachOverlap(this.sharedGranted, start, end, visit);
+    if (!isDirect(mode)) forEachOverlap(this.directGranted, start, end, visit);
   }
 
   /** Every waiter of another holder conflicting with (mode, holder, range), in tree order. */
   forEachConflictingWaiter(mode: LockMode, holder: HolderRef, start: number, end: number, fn: (w: Waiter) => void): void {
     const visit = (n: Waiter) => { if (n.holder !== holder) fn(n); };
     forEachOverlap(this.exclusiveWaiting, start, end, visit);
-    if (isExclusive(mode)) forEachOverlap(this.sharedWaiting, start, end, visit);
+    if (isExclusive(mode) || isDirect(mode)) forEachOverlap(this.sharedWaiting, start, end, visit);
+    if (!isDirect(mode)) forEachOverlap(this.directWaiting, start, end, visit);
   }
 
   /** The earliest waiter (queue order) that granted entry e keeps waiting, if any. */
@@ -156,6 +178,7 @@ export class ResourceState {
   forEachGranted(fn: (e: Entry) => void): void {
     forEachNode(this.sharedGranted, fn);
     forEachNode(this.exclusiveGranted, fn);
+    forEachNode(this.directGranted, fn);
   }
 
   forEachWaiter(fn: (w: Waiter) => void): void {

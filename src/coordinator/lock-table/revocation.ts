@@ -29,7 +29,7 @@ export interface RevokerOptions {
 /**
  * Revocation of tokens that block waiters (DESIGN §3.3–3.4). A token gets
  * its first `revoke` no earlier than grantedAtMs + the resource's hold
- * time, then resends at revokeResendMs, doubling up to maxResendMs, and a
+ * time (at once when the first waiter it blocks wants DIRECT), then resends at revokeResendMs, doubling up to maxResendMs, and a
  * single `revokeOverdue` once revokeDeadlineMs passed since the first send.
  * Each revoke names the range and mode of the earliest waiter the token
  * blocks at that moment. Everything stops as soon as the token blocks no
@@ -46,7 +46,10 @@ export class Revoker {
     const state = e.state;
     if (state.revoking === null) state.revoking = new Set();
     state.revoking.add(e);
-    const dueMs = e.grantedAtMs + this.o.holdPolicy.holdMs(state);
+    // The minimum hold protects a fresh holder's first use of a token. A DIRECT waiter is a resource
+    // leaving caching for good (docs/direct-mode.md): the holder keeps its access through DIRECT, so
+    // nothing it was granted goes unused, and the revoke goes at once.
+    const dueMs = state.firstBlockedBy(e)?.mode === 'DIRECT' ? e.grantedAtMs : e.grantedAtMs + this.o.holdPolicy.holdMs(state);
     const nowMs = this.o.clock.nowMs();
     if (dueMs <= nowMs) this.step(e);
     else rs.timer = this.o.setTimer(dueMs - nowMs, () => this.onTimer(e, rs));
@@ -101,7 +104,7 @@ export class Revoker {
       rs.attempt++;
       if (rs.attempt === 1) {
         rs.firstSentMs = nowMs;
-        this.o.holdPolicy.recordRevoke(e.state, nowMs, nowMs - e.grantedAtMs);
+        this.o.holdPolicy.recordRevoke(e.state, nowMs, nowMs - e.grantedAtMs, e.holder.sessionId, blocked.holder.sessionId);
       }
       const backoff = Math.min(this.o.maxResendMs, this.o.revokeResendMs * 2 ** (rs.attempt - 1));
       rs.nextResendMs = nowMs + backoff;

@@ -112,11 +112,16 @@ export class Harness {
         const start = whole ? 0 : op.s;
         const end = whole ? EOF : Math.min(16, op.s + op.len);
         const req = { requestId: `q${this.nextRequest++}`, resource, space: op.space, mode, range: { start, end }, holder, wait: op.wait, timeoutMs: op.timeoutMs };
-        const conversion = pre.grants.some((g) => g.resource === resource && g.space === op.space && g.holder.sessionId === holder.sessionId && g.holder.owner === holder.owner && g.range.start <= start && end <= g.range.end);
         const got = this.attempt(() => this.table.acquire(req));
         const want = this.model.acquire({ ...req, start, end });
         this.compareOutcome(got, want, `acquire ${JSON.stringify(req)}`);
-        if (got.kind === 'granted') immediate.push({ shape: { resource, space: op.space, mode, start, end, holder }, conversion });
+        if (got.kind === 'granted') {
+          // A resource in direct mode grants DIRECT over the whole file: the queue rules apply to that shape.
+          const direct = got.tableGrant?.mode === 'DIRECT' && mode !== 'DIRECT';
+          const [m, s, e] = direct ? ['DIRECT' as Mode, 0, EOF] : [mode, start, end];
+          const conversion = pre.grants.some((g) => g.resource === resource && g.space === op.space && g.holder.sessionId === holder.sessionId && g.holder.owner === holder.owner && g.range.start <= s && e <= g.range.end);
+          immediate.push({ shape: { resource, space: op.space, mode: m, start: s, end: e, holder }, conversion });
+        }
         break;
       }
       case 'conv': {
@@ -217,8 +222,9 @@ export class Harness {
           assert.equal(ev.version, g.version, 'a revoke names the lock\'s current version');
           assert.deepEqual({ range: ev.range, mode: ev.wantedMode }, { range: { start: blocked[0].start, end: blocked[0].end }, mode: blocked[0].mode });
           if (ev.attempt === 1) {
-            assert.ok(atMs >= g.grantedAtMs + MIN_HOLD_MS, `revoke at ${atMs} before the minimum hold of a grant made at ${g.grantedAtMs}`);
-            this.model.recordRevoke(keyOf(g), atMs);
+            // The minimum hold does not delay a revoke for a DIRECT waiter (docs/direct-mode.md).
+            if (blocked[0].mode !== 'DIRECT') assert.ok(atMs >= g.grantedAtMs + MIN_HOLD_MS, `revoke at ${atMs} before the minimum hold of a grant made at ${g.grantedAtMs}`);
+            this.model.recordRevoke(keyOf(g), atMs, g.holder.sessionId, g.resource, g.space, blocked[0].holder.sessionId);
           }
         }
       }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { LockTable } from '../../../src/coordinator/lock-table';
 import { FencingToken, LockTableDump, LockTableEvent, WaiterInfo } from '../../../src/coordinator/lock-table/types';
-import { LockTableModel, Shape, conflicts, excl, keyOf } from './lock-table-model';
+import { LockTableModel, Shape, conflicts, keyOf, upgrades } from './lock-table-model';
 
 const tokenLess = (a: FencingToken, b: FencingToken) => a.epoch < b.epoch || (a.epoch === b.epoch && a.counter < b.counter);
 export const shapeOfInfo = (w: WaiterInfo): Shape => ({ resource: w.resource, space: w.space, mode: w.mode, start: w.range.start, end: w.range.end, holder: w.holder });
@@ -69,7 +69,7 @@ export class InvariantChecker {
         seen.add(k);
         if (tokenLess(max, g.fencingToken)) max = g.fencingToken;
       }
-      const upgraded = p === undefined || (excl(g.mode) && !excl(p.mode)) || g.range.start < p.range.start || g.range.end > p.range.end;
+      const upgraded = p === undefined || upgrades(p.mode, g.mode) || g.range.start < p.range.start || g.range.end > p.range.end;
       if (!upgraded) continue;
       const shape = { ...g, start: g.range.start, end: g.range.end };
       for (const h of this.history) {

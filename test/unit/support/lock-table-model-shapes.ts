@@ -5,7 +5,7 @@
 export const EOF = 2 ** 63;
 
 export type Space = 'data' | 'attr' | 'dir' | 'range';
-export type Mode = 'READ' | 'WRITE' | 'SHARED' | 'EXCLUSIVE';
+export type Mode = 'READ' | 'WRITE' | 'DIRECT' | 'SHARED' | 'EXCLUSIVE';
 
 export interface MHolder { sessionId: string; owner: string }
 
@@ -42,6 +42,12 @@ export interface Req { requestId: string; resource: string; space: Space; mode: 
 export type Shape = { resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder };
 
 export const excl = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';
+/** DIRECT shares with DIRECT only; otherwise anything exclusive conflicts. */
+export const modeConflict = (a: Mode, b: Mode) => (a === 'DIRECT' || b === 'DIRECT' ? a !== b : excl(a) || excl(b));
+/** What a revoke answer may keep of a lock held in `held`. */
+export const reducesTo = (held: Mode, kept: Mode) => kept === held || (held === 'WRITE' && kept === 'READ') || (held === 'EXCLUSIVE' && kept === 'SHARED');
+/** Modes whose change to the other grants new rights (a new fencing token). */
+export const upgrades = (from: Mode, to: Mode) => (excl(to) && !excl(from)) || (to === 'DIRECT') !== (from === 'DIRECT');
 export const sameHolder = (a: MHolder, b: MHolder) => a.sessionId === b.sessionId && a.owner === b.owner;
 export const hkey = (h: MHolder) => `${h.sessionId}/${h.owner}`;
 export const isToken = (s: Space) => s !== 'range';
@@ -52,7 +58,7 @@ export function keyOf(x: { resource: string; space: Space }): string {
 
 export function conflicts(a: Shape, b: Shape): boolean {
   return a.resource === b.resource && a.space === b.space && a.start < b.end && b.start < a.end
-    && !sameHolder(a.holder, b.holder) && (excl(a.mode) || excl(b.mode));
+    && !sameHolder(a.holder, b.holder) && modeConflict(a.mode, b.mode);
 }
 
 export function queuedBefore(a: MWaiter, b: MWaiter): boolean {

@@ -6,7 +6,7 @@
  * from the table's event log, checking them as it goes.
  */
 import {
-  EOF, MFailure, MGrant, MHolder, MWaiter, Mode, Outcome, Req, Shape, Space, conflicts, excl, hkey, isToken, keyOf, queuedBefore, sameHolder,
+  EOF, MFailure, MGrant, MHolder, MWaiter, Mode, Outcome, Req, Shape, Space, conflicts, excl, hkey, isToken, keyOf, modeConflict, queuedBefore, reducesTo, sameHolder, upgrades,
 } from './lock-table-model-shapes';
 
 export * from './lock-table-model-shapes';
@@ -16,6 +16,10 @@ export class LockTableModel {
   waiters: MWaiter[] = [];
   failures: MFailure[] = [];
   private revokes = new Map<string, number[]>();
+  private revokedSessions = new Map<string, Array<{ lost: string; gained: string }>>();
+  /** Resources in direct mode: when two sessions last wanted them (docs/direct-mode.md). */
+  private direct = new Map<string, number>();
+  directGrants = 0;
   private seq = 0;
 
   constructor(private readonly nowMs: () => number, private readonly maxWaitersPerSession: number, private readonly maxWaitersPerResource = Infinity) {}
@@ -34,10 +38,44 @@ export class LockTableModel {
 
   // ---- contention, from observed revokes ----
 
-  recordRevoke(key: string, atMs: number): void {
+  recordRevoke(key: string, atMs: number, sessionId = '', resource = '', space: Space = 'range', waiterSessionId = ''): void {
     const list = this.revokes.get(key) ?? [];
     list.push(atMs);
     this.revokes.set(key, list);
+    const who = this.revokedSessions.get(key) ?? [];
+    who.push({ lost: sessionId, gained: waiterSessionId });
+    this.revokedSessions.set(key, who);
+    if (space !== 'data' && space !== 'attr') return;
+    if (this.isDirect(resource, atMs)) {
+      this.direct.set(resource, atMs);
+      return;
+    }
+    // Ping-pong: the session losing it now had, within the second, another session's token revoked for itself.
+    let pingPong = false;
+    for (let j = list.length - 2; j >= 0 && j >= list.length - 8 && atMs - list[j] < 1000 && !pingPong; j--) {
+      pingPong = who[j].gained === sessionId && who[j].lost !== sessionId;
+    }
+    if (pingPong) this.direct.set(resource, atMs);
+  }
+
+  /** In direct mode: shared within the last ALONE_MS (2000); a lapsed record is forgotten. */
+  private isDirect(resource: string, nowMs: number): boolean {
+    const last = this.direct.get(resource);
+    if (last === undefined) return false;
+    if (nowMs - last < 2000) return true;
+    this.direct.delete(resource);
+    return false;
+  }
+
+  /** An acquire of a data or attr token of a direct resource becomes DIRECT over the whole file. */
+  private directShape(r: Req): Req {
+    if ((r.space !== 'data' && r.space !== 'attr') || r.mode === 'DIRECT') return r;
+    const now = this.nowMs();
+    if (!this.isDirect(r.resource, now)) return r;
+    const mine = (x: { resource: string; space: Space; holder: MHolder }) => x.resource === r.resource && (x.space === 'data' || x.space === 'attr') && x.holder.sessionId !== r.holder.sessionId;
+    if (this.grants.some(mine) || this.waiters.some(mine)) this.direct.set(r.resource, now);
+    this.directGrants++;
+    return { ...r, mode: 'DIRECT', start: 0, end: EOF };
   }
 
   private contended(key: string): boolean {
@@ -100,7 +138,7 @@ export class LockTableModel {
     const ws = this.waiters.filter((w) => keyOf(w) === key);
     if (ws.some((w) => w.start < r.end && r.start < w.end)) return [r.start, r.end];
     const blockers: { start: number; end: number }[] = [
-      ...this.grants.filter((g) => keyOf(g) === key && !sameHolder(g.holder, r.holder) && (excl(g.mode) || excl(r.mode))),
+      ...this.grants.filter((g) => keyOf(g) === key && !sameHolder(g.holder, r.holder) && modeConflict(g.mode, r.mode)),
       ...ws,
     ];
     let lo = 0;
@@ -123,7 +161,7 @@ export class LockTableModel {
   /** Applies a conversion to g; returns undo, or null when the result has a wait-for cycle (already undone). */
   private applyConvert(g: MGrant, r: { requestId: string; mode: Mode; start: number; end: number }): { freed: boolean } | null {
     const old = { mode: g.mode, start: g.start, end: g.end, requestId: g.requestId, grantedAtMs: g.grantedAtMs, uncached: g.uncached };
-    const upgrade = (excl(r.mode) && !excl(g.mode)) || r.start < g.start || r.end > g.end;
+    const upgrade = upgrades(g.mode, r.mode) || r.start < g.start || r.end > g.end;
     Object.assign(g, { mode: r.mode, start: r.start, end: r.end });
     if (upgrade && g.space === 'range' && this.hasCycle()) {
       Object.assign(g, old);
@@ -135,7 +173,7 @@ export class LockTableModel {
       g.grantedAtMs = this.nowMs();
       g.uncached = this.uncached(keyOf(g), g.space);
     }
-    return { freed: old.start < g.start || old.end > g.end || (excl(old.mode) && !excl(g.mode)) };
+    return { freed: old.start < g.start || old.end > g.end || (old.mode !== g.mode && !excl(g.mode)) };
   }
 
   private request(r: Req, target: MGrant | undefined): Outcome {
@@ -177,7 +215,7 @@ export class LockTableModel {
   }
 
   acquire(r: Req): Outcome {
-    return this.request(r, undefined);
+    return this.request(this.directShape(r), undefined);
   }
 
   convert(r: { requestId: string; lockId: number; holder: MHolder; mode: Mode; start: number; end: number; wait: boolean; timeoutMs?: number }): Outcome {
@@ -197,7 +235,7 @@ export class LockTableModel {
     if (g === undefined || !sameHolder(g.holder, r.holder)) return { kind: 'error', reason: 'LOCK_NOT_FOUND' };
     if (r.version < g.version) return { kind: 'error', reason: 'STALE_VERSION' };
     if (r.version > g.version) return { kind: 'error', reason: 'PROTOCOL_VIOLATION' };
-    if (r.start < g.start || r.end > g.end || (excl(r.mode) && !excl(g.mode))) return { kind: 'error', reason: 'PROTOCOL_VIOLATION' };
+    if (r.start < g.start || r.end > g.end || !reducesTo(g.mode, r.mode)) return { kind: 'error', reason: 'PROTOCOL_VIOLATION' };
     Object.assign(g, { mode: r.mode, start: r.start, end: r.end, version: g.version + 1 });
     this.walk(keyOf(g));
     return { kind: 'granted', grant: g };
@@ -258,6 +296,8 @@ export class LockTableModel {
   failover(): void {
     this.waiters = [];
     this.revokes.clear();
+    this.revokedSessions.clear();
+    this.direct.clear(); // a new leader knows no history: it starts caching again
     for (const g of this.grants) {
       g.grantedAtMs = this.nowMs();
       g.uncached = false;
