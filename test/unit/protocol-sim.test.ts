@@ -40,6 +40,21 @@ test('the same holds through broken streams, coordinator failovers and hosts pau
   assert.ok((r.faults.break ?? 0) > 0 && (r.faults.failover ?? 0) > 0 && (r.faults.pause ?? 0) > 0, 'every kind of fault was injected');
 });
 
+/**
+ * Seeds that once found a bug, replayed as they are. Each fails on the code
+ * before its fix (checked when it was added).
+ */
+const FOUND_BY_SEED: readonly { seed: number; faults: boolean; bug: string }[] = [
+  { seed: 1050, faults: true, bug: 'a release for the old leader\'s lock id, resent to the new leader, gave up a new lock of the same id' },
+];
+
+for (const { seed, faults, bug } of FOUND_BY_SEED) {
+  test(`seed ${seed} runs clean (it found: ${bug})`, async () => {
+    const r = await runSimulation(scenarioFor(seed, faults));
+    assert.equal(r.violation, undefined, `${r.violation}\n${replayHint(seed, faults)}`);
+  });
+}
+
 test('every interleaving of two hosts\' first steps keeps the clients\' view safe (bounded exhaustive search)', async (t) => {
   const r = await explore({ depth: 4, maxSchedules: 5000, maxMs: 120_000, scenario: EXPLORE_SCENARIO });
   assert.equal(r.violation, undefined, r.violation && `choices ${JSON.stringify(r.violation.choices)}: ${r.violation.result.violation}\n${r.violation.result.trace.join('\n')}`);
