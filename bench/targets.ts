@@ -48,5 +48,8 @@ export const TARGETS: readonly Target[] = [
   })),
   { caseId: 'P7', metric: 'failoverMs', text: 'leader killed → next grant ≤ leader TTL + 1 s', kind: 'absolute', op: '<=', limit: { metric: 'failoverBudgetMs' } },
   { caseId: 'P8', metric: 'rssMiB', text: 'coordinator RSS ≤ 1 GiB at 1,000,000 tokens', kind: 'absolute', op: '<=', limit: 1024 },
+  { caseId: 'P9', metric: 'worstStallMs', text: 'hostile client: worst coordinator event-loop stall ≤ 20 ms', kind: 'absolute', op: '<=', limit: 20 },
+  { caseId: 'P9', metric: 'wellBehavedP99Ms', text: 'hostile client: well-behaved acquire p99 ≤ 5 ms', kind: 'absolute', op: '<=', limit: 5 },
+  { caseId: 'P9', metric: 'leadershipHeld', text: 'hostile client: leadership held (1)', kind: 'absolute', op: '>=', limit: 1 },
   { caseId: 'P8', metric: 'grantP99RatioTo1k', text: 'grant p99 ≤ 2× that at 1,000 tokens', kind: 'absolute', op: '<=', limit: 2 },
 ];

@@ -25,6 +25,7 @@ import type { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
 import { coordinatorOps, timeRecovery } from './coordinator-ops';
 import { OpsEndpoint } from '../common/metrics/ops-server';
 import { instrumentRequests } from './instrumented-requests';
+import { LoopSlicer } from '../common/loop-slicer';
 
 export interface CoordinatorOptions extends EtcdConnectionOptions {
   /** HOST:PORT to listen on; port 0 picks a free one. */
@@ -93,6 +94,8 @@ class Coordinator implements RunningCoordinator {
   ops: OpsEndpoint | undefined;
 
   private readonly quotas: Quotas;
+  /** One per process: table timers, session freeing and every stream's inbound messages share its slices. */
+  private readonly slicer: LoopSlicer;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.quotas = checkQuotas(o.quotas);
@@ -100,6 +103,7 @@ class Coordinator implements RunningCoordinator {
     this.logger = o.logger.child({ component: 'coordinator' });
     this.coordinatorId = o.coordinatorId ?? randomBytes(4).toString('hex');
     this.startedAtMs = this.clock.nowMs();
+    this.slicer = new LoopSlicer({ onError: (e) => this.logger.error('paced work failed', { error: (e as Error)?.stack }) });
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.keepalive_time_ms': 10_000,
@@ -197,6 +201,8 @@ class Coordinator implements RunningCoordinator {
       maxRecoveryMs: MAX_TTL_MS,
       evictedWaitMs,
       maxWaitersPerResource: this.quotas.maxWaitersPerResource,
+      slicer: this.slicer,
+      mayAct: () => this.election.stillLeading(),
       observe: this.metrics && ((e) => this.metrics?.onTableEvent(e)),
     });
     timeRecovery(this.metrics, this.leader.recovery, this.clock);
@@ -229,7 +235,7 @@ class Coordinator implements RunningCoordinator {
   };
 
   private leaderTable = (): LockTable => {
-    if (!this.leader || !this.election.isLeader()) {
+    if (!this.leader || !this.election.stillLeading()) {
       const leaderAddress = this.election.knownLeader?.address ?? '';
       throw new UnavailableError('NOT_LEADER', `this coordinator is not the leader${leaderAddress ? `; the leader is ${leaderAddress}` : ''}`, { coordinatorId: this.coordinatorId, leaderAddress });
     }
@@ -262,6 +268,7 @@ class Coordinator implements RunningCoordinator {
           clock: this.clock,
           streamLimits,
           rate: this.quotas,
+          slicer: this.slicer,
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({

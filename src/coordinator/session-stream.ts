@@ -13,6 +13,7 @@ import { peerIdentity } from './transport-security';
 import type { Clock } from '../common/clock';
 import { DEFAULT_STREAM_LIMITS, StreamLimits, StreamWatchdog } from './stream-watchdog';
 import { Quotas, withinRequestRate } from './quotas';
+import type { WorkSlicer } from '../common/loop-slicer';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
@@ -32,6 +33,8 @@ export interface SessionStreamContext {
   streamLimits?: StreamLimits;
   /** With a clock: acquire and convert beyond this rate per session get RATE_LIMITED. */
   rate?: Pick<Quotas, 'requestsPerSecond' | 'requestBurst'>;
+  /** With a slicer, a stream that used up the loop's slice is paused until the next one (a flood never stalls the loop). */
+  slicer?: WorkSlicer;
 }
 
 let nextStreamId = 1;
@@ -48,6 +51,7 @@ export class SessionStream {
   /** Messages queued on `chain` and not yet handled. */
   private queued = 0;
   private closed = false;
+  private paused = false;
   private readonly writer: OutboundWriter;
   private readonly watchdog: StreamWatchdog | undefined;
 
@@ -59,7 +63,10 @@ export class SessionStream {
       // Requests on an open session are handled synchronously; only while an
       // open or resume is under way do messages wait their turn on a promise
       // chain (two promises and a microtask per message saved on the hot path).
-      if (this.queued === 0 && this.session) return this.handleSafely(this.session, m);
+      if (this.queued === 0 && this.session) {
+        this.handleSafely(this.session, m);
+        return this.pace();
+      }
       this.queued++;
       this.chain = this.chain.then(() => this.handle(m)).catch((e) => this.fail(e)).finally(() => { this.queued--; });
     });
@@ -91,6 +98,18 @@ export class SessionStream {
   private async handle(m: Record<string, unknown>): Promise<void> {
     if (this.session) return this.handleInSession(this.session, m);
     if (!this.closed) return this.openOrResume(m, m.body as string | undefined, Number(m.requestId ?? 0));
+  }
+
+  /** Over the slice: read no more from this stream until the loop came round (grpc-js then stops reading: HTTP/2 flow control). */
+  private pace(): void {
+    const slicer = this.ctx.slicer;
+    if (slicer === undefined || !slicer.overBudget() || this.paused) return;
+    this.paused = true;
+    this.call.pause();
+    slicer.submit(() => {
+      this.paused = false;
+      if (!this.closed) this.call.resume();
+    });
   }
 
   private handleSafely(session: Session, m: Record<string, unknown>): void {

@@ -1,4 +1,5 @@
 import type { Clock } from '../../common/clock';
+import { INLINE_SLICER, WorkSlicer } from '../../common/loop-slicer';
 import { InvalidArgumentError } from '../../common/errors';
 import { LockTableEvent } from './types';
 
@@ -20,6 +21,18 @@ export interface LockTableOptions {
   maxWaitersPerSession?: number;
   /** Quota on one session's waiting requests for one (resource, space): WAITER_QUOTA beyond it. Default 1000. */
   maxWaitersPerResource?: number;
+  /**
+   * Paces the freeing of a large session so the event loop never stalls
+   * for long (issue 15; timers are paced by giving a PacedClock as clock).
+   * Default INLINE_SLICER: everything at once, as unit tests and the model
+   * expect.
+   */
+  slicer?: WorkSlicer;
+  /**
+   * Asked before a timer acts; false (the leadership deadline passed) skips
+   * it: the table is about to be dropped. Default: always true.
+   */
+  mayAct?: () => boolean;
 }
 
 function nonNegative(name: string, value: unknown, fallback: number): number {
@@ -48,6 +61,8 @@ export function checkOptions(o: LockTableOptions): Required<LockTableOptions> {
     maxHoldMs: nonNegative('maxHoldMs', o.maxHoldMs, 200),
     maxWaitersPerSession: nonNegative('maxWaitersPerSession', o.maxWaitersPerSession, 10000),
     maxWaitersPerResource: nonNegative('maxWaitersPerResource', o.maxWaitersPerResource, 1000),
+    slicer: o.slicer ?? INLINE_SLICER,
+    mayAct: o.mayAct ?? (() => true),
   };
   if (out.revokeResendMs === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'revokeResendMs must be positive');
   if (out.maxHoldMs < out.minHoldMs) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxHoldMs must be at least minHoldMs', { minHoldMs: out.minHoldMs, maxHoldMs: out.maxHoldMs });
