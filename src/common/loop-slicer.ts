@@ -13,12 +13,15 @@ export interface WorkSlicer {
   submit(fn: () => void): void;
   /** True when this slice has used its time: long work should submit the rest of itself. */
   overBudget(): boolean;
+  /** Numbers the slices (read after overBudget(), which opens one): tells work whether it already ran in this one. */
+  readonly slice: number;
 }
 
 /** Everything at once, in the caller's turn (unit tests, the lock-table model, simulations). */
 export const INLINE_SLICER: WorkSlicer = {
   submit: (fn) => fn(),
   overBudget: () => false,
+  slice: 0,
 };
 
 /** Default CPU time of one slice: well under the 20 ms stall bound of issue 15, with room for I/O between slices. */
@@ -42,6 +45,7 @@ export class LoopSlicer implements WorkSlicer {
   private queue: Array<() => void> = [];
   private head = 0;
   private sliceOpen = false;
+  slice = 0;
   private sliceStartMs = 0;
   private draining = false;
 
@@ -61,6 +65,7 @@ export class LoopSlicer implements WorkSlicer {
   overBudget(): boolean {
     if (!this.sliceOpen) {
       this.sliceOpen = true;
+      this.slice++;
       this.sliceStartMs = this.now();
       this.defer(() => this.nextSlice());
       return false;

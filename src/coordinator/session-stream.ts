@@ -38,6 +38,8 @@ export interface SessionStreamContext {
 }
 
 let nextStreamId = 1;
+/** Messages a stream may have handled in one slice and still go on past its budget (see pace()). */
+const LIGHT_STREAM_MESSAGES = 4;
 
 /**
  * One Connect call: the first message opens or resumes a session, then
@@ -52,6 +54,8 @@ export class SessionStream {
   private queued = 0;
   private closed = false;
   private paused = false;
+  private slice = -1;
+  private messagesInSlice = 0;
   private readonly writer: OutboundWriter;
   private readonly watchdog: StreamWatchdog | undefined;
 
@@ -100,10 +104,21 @@ export class SessionStream {
     if (!this.closed) return this.openOrResume(m, m.body as string | undefined, Number(m.requestId ?? 0));
   }
 
-  /** Over the slice: read no more from this stream until the loop came round (grpc-js then stops reading: HTTP/2 flow control). */
+  /**
+   * Over the slice, a stream that sent several messages in it reads no more
+   * until the loop came round (grpc-js then stops reading: HTTP/2 flow
+   * control). A stream sending now and then is never held back by a flood
+   * on another one.
+   */
   private pace(): void {
     const slicer = this.ctx.slicer;
-    if (slicer === undefined || !slicer.overBudget() || this.paused) return;
+    if (slicer === undefined) return;
+    const over = slicer.overBudget();
+    if (this.slice !== slicer.slice) {
+      this.slice = slicer.slice;
+      this.messagesInSlice = 0;
+    }
+    if (++this.messagesInSlice <= LIGHT_STREAM_MESSAGES || !over || this.paused) return;
     this.paused = true;
     this.call.pause();
     slicer.submit(() => {
