@@ -69,6 +69,7 @@ export class GrantEngine {
 
   /** acquire (target null) or convert (target = the lock): grant now, queue, or throw. */
   request(state: ResourceState, target: Entry | null, r: CheckedRequest, holder: HolderRef): Grant | 'queued' {
+    if (holder.session.releasing !== null) throw new SessionLostError('SESSION_CLOSING', 'the session is being freed', { sessionId: holder.sessionId });
     const conversion = state.holderContains(holder, r.start, r.end);
     const grantable = state.conflictingGranted(r.mode, holder, r.start, r.end) === undefined
       && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
@@ -79,7 +80,6 @@ export class GrantEngine {
       return toGrant(e);
     }
     if (!r.wait) throw new LockConflictError('LOCK_CONFLICT', 'the lock is held or awaited by another holder', { requestId: r.requestId });
-    if (holder.session.releasing !== null) throw new SessionLostError('SESSION_CLOSING', 'the session is being freed', { sessionId: holder.sessionId });
     if (holder.session.waiters.size >= this.d.maxWaitersPerSession) {
       throw new ResourceExhaustedError('QUEUE_FULL', 'too many waiting requests for this session', { sessionId: holder.sessionId, max: this.d.maxWaitersPerSession });
     }
