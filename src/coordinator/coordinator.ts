@@ -26,6 +26,7 @@ import { coordinatorOps, timeRecovery } from './coordinator-ops';
 import { OpsEndpoint } from '../common/metrics/ops-server';
 import { instrumentRequests } from './instrumented-requests';
 import { LoopSlicer } from '../common/loop-slicer';
+import { ensureAdminToken } from '../common/admin-token';
 
 export interface CoordinatorOptions extends EtcdConnectionOptions {
   /** HOST:PORT to listen on; port 0 picks a free one. */
@@ -45,6 +46,8 @@ export interface CoordinatorOptions extends EtcdConnectionOptions {
   allowInsecure?: boolean;
   /** Certificate common names allowed to call admin RPCs (TLS only). */
   adminNames?: string[];
+  /** Without TLS, admin RPCs need the token in this file (created 0600 if absent); default admin-token.ts's defaults. */
+  adminTokenFile?: string;
   /** Keep Prometheus metrics (exposed as `ops`); default false. */
   metrics?: boolean;
   /** HOST:PORT clients should use to reach this coordinator (published when it leads); default the bound address. */
@@ -96,6 +99,8 @@ class Coordinator implements RunningCoordinator {
   private readonly quotas: Quotas;
   /** One per process: table timers, session freeing and every stream's inbound messages share its slices. */
   private readonly slicer: LoopSlicer;
+  /** Without TLS: the token admin callers must send (admin-token.ts). */
+  private adminToken: { file: string; token: string } | undefined;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.quotas = checkQuotas(o.quotas);
@@ -146,6 +151,10 @@ class Coordinator implements RunningCoordinator {
     const { host, port } = splitHostPort(this.o.listen);
     this.certificates = this.o.tls ? new ReloadableCertificates(this.o.tls) : undefined;
     const creds = serverCredentials(host.replace(/^\[|\]$/g, ''), this.certificates, this.o.allowInsecure);
+    if (!this.o.tls) {
+      this.adminToken = ensureAdminToken(this.o.adminTokenFile);
+      this.logger.info('admin RPCs need the admin token', { file: this.adminToken.file });
+    }
     this.etcd = await connectEtcd(this.o, this.logger);
     const keys = new EtcdKeys(this.o.prefix);
     this.keeper = new LeaseKeeper(this.etcd, this.clock, this.logger);
@@ -284,7 +293,7 @@ class Coordinator implements RunningCoordinator {
         leaderAddress: this.isLeader() ? this.o.advertise ?? this.address : this.election.knownLeader?.address ?? '',
         epoch: this.election.epoch,
       }),
-      authorizeAdmin: adminAuthorizer(Boolean(this.o.tls), this.o.adminNames ?? ['admin']) as never,
+      authorizeAdmin: adminAuthorizer(Boolean(this.o.tls), this.o.adminNames ?? ['admin'], this.adminToken) as never,
     }) as unknown as grpc.UntypedServiceImplementation);
     this.health.addToServer(this.server);
   }
