@@ -277,9 +277,7 @@ class Coordinator implements RunningCoordinator {
           clock: this.clock,
           streamLimits,
           rate: this.quotas,
-          // Pausing a stream that used up the slice is off: with it, the replica e2e test "an agent killed with
-          // unflushed data" hung in 3 of 4 runs (docs/lock-table.md "Never stalling the loop"); cause not found.
-          slicer: undefined,
+          slicer: this.slicer,
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({

@@ -15,6 +15,7 @@ import { DEFAULT_STREAM_LIMITS, StreamLimits, StreamWatchdog } from './stream-wa
 import type { Quotas } from './quotas';
 import { handleSessionMessage, replyOn } from './session-requests';
 import type { WorkSlicer } from '../common/loop-slicer';
+import { InboundPacer } from './inbound-pacer';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
@@ -34,20 +35,18 @@ export interface SessionStreamContext {
   streamLimits?: StreamLimits;
   /** With a clock: acquire and convert beyond this rate per session get RATE_LIMITED. */
   rate?: Pick<Quotas, 'requestsPerSecond' | 'requestBurst'>;
-  /** With a slicer, a stream that used up the loop's slice is paused until the next one (a flood never stalls the loop). */
+  /** With a slicer, a stream that used up its share of a slice waits for later ones (inbound-pacer.ts): a flood never stalls the loop. */
   slicer?: WorkSlicer;
 }
 
 let nextStreamId = 1;
-/** Messages a stream may have handled in one slice and still go on past its budget (see pace()). */
-const LIGHT_STREAM_MESSAGES = 4;
 
 /**
  * One Connect call, the transport side of a session: the first message
  * opens or resumes a session, then every message is a request on it,
  * handled in arrival order by session-requests.ts (a bad request gets an
- * Error reply and the stream goes on). It also paces reading (a flood
- * waits for the next slice), and finishes idle and half-closed streams.
+ * Error reply and the stream goes on), paced by inbound-pacer.ts (a flood
+ * waits for later slices). It also finishes idle and half-closed streams.
  */
 export class SessionStream {
   private session: Session | undefined;
@@ -56,24 +55,25 @@ export class SessionStream {
   /** Messages queued on `chain` and not yet handled. */
   private queued = 0;
   private closed = false;
-  private paused = false;
-  private slice = -1;
-  private messagesInSlice = 0;
+  private readonly pacer: InboundPacer<Record<string, unknown>>;
   private readonly writer: OutboundWriter;
   private readonly watchdog: StreamWatchdog | undefined;
 
   constructor(private readonly call: Call, private readonly ctx: SessionStreamContext) {
     this.writer = { write: (m) => this.call.write(m), onDrain: (fn) => this.call.once('drain', fn) };
+    this.pacer = new InboundPacer(ctx.slicer, {
+      handle: (m) => { if (this.session) this.handleSafely(this.session, m); },
+      isOpen: () => !this.closed && this.session !== undefined,
+      pause: () => call.pause(),
+      resume: () => call.resume(),
+    });
     if (ctx.clock) this.watchdog = new StreamWatchdog(ctx.clock, ctx.streamLimits ?? DEFAULT_STREAM_LIMITS, (idleMs) => this.finishIdle(idleMs));
     call.on('data', (m: Record<string, unknown>) => {
       this.watchdog?.touch();
       // Requests on an open session are handled synchronously; only while an
       // open or resume is under way do messages wait their turn on a promise
       // chain (two promises and a microtask per message saved on the hot path).
-      if (this.queued === 0 && this.session) {
-        this.handleSafely(this.session, m);
-        return this.pace();
-      }
+      if (this.queued === 0 && this.session) return this.pacer.take(m);
       this.queued++;
       this.chain = this.chain.then(() => this.handle(m)).catch((e) => this.fail(e)).finally(() => { this.queued--; });
     });
@@ -105,29 +105,6 @@ export class SessionStream {
   private async handle(m: Record<string, unknown>): Promise<void> {
     if (this.session) return this.handleInSession(this.session, m);
     if (!this.closed) return this.openOrResume(m, m.body as string | undefined, Number(m.requestId ?? 0));
-  }
-
-  /**
-   * Over the slice, a stream that sent several messages in it reads no more
-   * until the loop came round (grpc-js then stops reading: HTTP/2 flow
-   * control). A stream sending now and then is never held back by a flood
-   * on another one.
-   */
-  private pace(): void {
-    const slicer = this.ctx.slicer;
-    if (slicer === undefined) return;
-    const over = slicer.overBudget();
-    if (this.slice !== slicer.slice) {
-      this.slice = slicer.slice;
-      this.messagesInSlice = 0;
-    }
-    if (++this.messagesInSlice <= LIGHT_STREAM_MESSAGES || !over || this.paused) return;
-    this.paused = true;
-    this.call.pause();
-    slicer.submit(() => {
-      this.paused = false;
-      if (!this.closed) this.call.resume();
-    });
   }
 
   private handleInSession(session: Session, m: Record<string, unknown>): void {
