@@ -277,7 +277,9 @@ class Coordinator implements RunningCoordinator {
           clock: this.clock,
           streamLimits,
           rate: this.quotas,
-          slicer: this.slicer,
+          // Stream pacing (inbound-pacer.ts) is off: with it the replica e2e tests hung on file operations in
+          // 5 of 7 full runs, without it 0 of 3 (docs/lock-table.md "Never stalling the loop"); cause not found.
+          slicer: undefined,
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({
