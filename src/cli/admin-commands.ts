@@ -13,7 +13,7 @@ type AdminCalls = Pick<AdminClient, 'status' | 'listSessions' | 'dumpLocks' | 'e
 /** An admin client whose failures to connect carry a TLS hint. */
 export function admin(cmd: Command): AdminCalls {
   const tls = tlsFilesOf(cmd);
-  const client = new AdminClient(parseEndpoints(cmd.opts().coordinator), tls);
+  const client = new AdminClient(parseEndpoints(cmd.opts().coordinator), tls, undefined, cmd.opts().adminTokenFile ?? process.env.COHERD_ADMIN_TOKEN_FILE);
   return {
     status: () => withConnectHint(tls, () => client.status()),
     listSessions: () => withConnectHint(tls, () => client.listSessions()),
@@ -29,7 +29,8 @@ function rangeText(r: Row | undefined): string {
 }
 
 export function withCoordinator(c: Command): Command {
-  return withTlsOptions(c.option('--coordinator <host:port,...>', 'coordinator endpoints (default $COHERD_COORDINATOR or 127.0.0.1:7070)').option('--json', 'print JSON'));
+  return withTlsOptions(c.option('--coordinator <host:port,...>', 'coordinator endpoints (default $COHERD_COORDINATOR or 127.0.0.1:7070)').option('--json', 'print JSON')
+    .option('--admin-token-file <file>', 'without TLS: the coordinator\'s admin token ($COHERD_ADMIN_TOKEN_FILE; default /run/coherd-admin/token, else this user\'s temp file)'));
 }
 
 export function locksCommand(): Command {

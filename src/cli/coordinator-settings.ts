@@ -30,6 +30,7 @@ export function defineCoordinatorOptions(cmd: Command): Command {
     .option('--stream-idle-timeout <seconds>', 'finish a session stream with no message from its client for this long (at least twice the session TTL)', String(DEFAULT_STREAM_LIMITS.idleMs / 1000));
   withTlsOptions(cmd)
     .option('--admin-names <names>', 'certificate CNs allowed to call admin RPCs, comma-separated', 'admin')
+    .option('--admin-token-file <file>', 'without TLS: admin RPCs need the token kept in this file, mode 0600 (default /run/coherd-admin/token, else a per-user temp file; docs/operations.md)')
     .option('--insecure', 'allow plain text on a non-loopback address')
     .option('--etcd-user <user>', 'etcd user name (password from $COHERD_ETCD_PASSWORD or --etcd-password-file)')
     .option('--etcd-password-file <file>', 'file holding the etcd password')
@@ -74,6 +75,7 @@ export function coordinatorSettings(cmd: Command, o2: { checkFiles?: boolean } =
     tls: tlsFilesOf(cmd),
     allowInsecure: Boolean(o.insecure),
     adminNames,
+    adminTokenFile: o.adminTokenFile,
     coordinatorId: o.id,
     metricsListen: o.metricsListen,
     advertise: o.advertise,

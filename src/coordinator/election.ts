@@ -64,6 +64,18 @@ export class Election extends EventEmitter {
     return this.leaseId !== undefined && this.o.clock.nowMs() < this.deadlineMs;
   }
 
+  /**
+   * isLeader(), and when this coordinator still thinks it leads but its
+   * deadline passed (the event loop was stalled past it), it steps down
+   * now ('lost') instead of acting on a lease etcd may have expired.
+   */
+  stillLeading(): boolean {
+    if (this.isLeader()) return true;
+    // In a microtask: the caller may be in the middle of a request or a table operation; nothing acts meanwhile (isLeader() is false).
+    if (this.leaseId !== undefined) queueMicrotask(() => this.lose('leadership deadline passed'));
+    return false;
+  }
+
   leadershipDeadlineMs(): number {
     return this.deadlineMs;
   }
@@ -161,6 +173,8 @@ export class Election extends EventEmitter {
   private async keepAlive(): Promise<void> {
     const leaseId = this.leaseId;
     if (!leaseId || this.stopped) return;
+    // Late past the deadline (a stalled loop): etcd may have expired the lease and elected another leader already.
+    if (!this.isLeader()) return this.lose('leadership deadline passed');
     const sentMs = this.o.clock.nowMs();
     try {
       const ttlSeconds = await this.o.keeper.keepAlive(leaseId);

@@ -1,4 +1,6 @@
 import type { Clock } from '../common/clock';
+import type { WorkSlicer } from '../common/loop-slicer';
+import { PacedClock } from '../common/paced-clock';
 import type { Logger } from '../common/logger';
 import { UnavailableError } from '../common/errors';
 import { LockTable } from './lock-table/lock-table';
@@ -24,6 +26,10 @@ export interface LeaderStateOptions {
   evictedWaitMs: number;
   /** Quota on one session's waiters per resource (WAITER_QUOTA); the lock table's default when absent. */
   maxWaitersPerResource?: number;
+  /** Paces the table's timers (through a PacedClock) and the freeing of large sessions (LockTableOptions.slicer). */
+  slicer?: WorkSlicer;
+  /** Asked before a table timer acts (LockTableOptions.mayAct): false once the leadership deadline passed. */
+  mayAct?: () => boolean;
   /** Sees every lock-table event first (metrics); must not throw. */
   observe?: (e: LockTableEvent) => void;
 }
@@ -45,10 +51,12 @@ export class LeaderState {
     this.clock = o.clock;
     this.logger = o.logger;
     this.table = new LockTable({
-      clock: o.clock,
+      clock: o.slicer ? new PacedClock(o.clock, o.slicer) : o.clock,
       epoch: o.epoch,
       revokeDeadlineMs: o.revokeDeadlineMs,
       maxWaitersPerResource: o.maxWaitersPerResource,
+      slicer: o.slicer,
+      mayAct: o.mayAct,
       // A deposed leader's table may still fire timers: what it decides reaches nobody.
       onEvent: (e) => {
         if (this.closed) return;

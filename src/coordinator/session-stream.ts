@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { Logger } from '../common/logger';
-import { InvalidArgumentError, NotFoundError, PermissionDeniedError, ResourceExhaustedError, SessionLostError, isCoherdError } from '../common/errors';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../common/errors';
 import { toWireError } from '../common/grpc-status-table';
-import { cancelledError, errorBody } from './stream-replies';
+import { errorBody } from './stream-replies';
 import { boundedString, nonNegativeMs, MAX_CLIENT_NAME_BYTES } from '../common/wire';
 import { OutboundWriter } from './outbox';
 import { Session } from './session';
@@ -12,7 +12,10 @@ import { RecoveryWindow } from './recovery-window';
 import { peerIdentity } from './transport-security';
 import type { Clock } from '../common/clock';
 import { DEFAULT_STREAM_LIMITS, StreamLimits, StreamWatchdog } from './stream-watchdog';
-import { Quotas, withinRequestRate } from './quotas';
+import type { Quotas } from './quotas';
+import { handleSessionMessage, replyOn } from './session-requests';
+import type { WorkSlicer } from '../common/loop-slicer';
+import { InboundPacer } from './inbound-pacer';
 
 type Call = grpc.ServerDuplexStream<Record<string, unknown>, object>;
 
@@ -32,14 +35,18 @@ export interface SessionStreamContext {
   streamLimits?: StreamLimits;
   /** With a clock: acquire and convert beyond this rate per session get RATE_LIMITED. */
   rate?: Pick<Quotas, 'requestsPerSecond' | 'requestBurst'>;
+  /** With a slicer, a stream that used up its share of a slice waits for later ones (inbound-pacer.ts): a flood never stalls the loop. */
+  slicer?: WorkSlicer;
 }
 
 let nextStreamId = 1;
 
 /**
- * One Connect call: the first message opens or resumes a session, then
- * every message is a request on that session. Messages are handled in
- * arrival order; a bad request gets an Error reply and the stream goes on.
+ * One Connect call, the transport side of a session: the first message
+ * opens or resumes a session, then every message is a request on it,
+ * handled in arrival order by session-requests.ts (a bad request gets an
+ * Error reply and the stream goes on), paced by inbound-pacer.ts (a flood
+ * waits for later slices). It also finishes idle and half-closed streams.
  */
 export class SessionStream {
   private session: Session | undefined;
@@ -48,18 +55,25 @@ export class SessionStream {
   /** Messages queued on `chain` and not yet handled. */
   private queued = 0;
   private closed = false;
+  private readonly pacer: InboundPacer<Record<string, unknown>>;
   private readonly writer: OutboundWriter;
   private readonly watchdog: StreamWatchdog | undefined;
 
   constructor(private readonly call: Call, private readonly ctx: SessionStreamContext) {
     this.writer = { write: (m) => this.call.write(m), onDrain: (fn) => this.call.once('drain', fn) };
+    this.pacer = new InboundPacer(ctx.slicer, {
+      handle: (m) => { if (this.session) this.handleSafely(this.session, m); },
+      isOpen: () => !this.closed && this.session !== undefined,
+      pause: () => call.pause(),
+      resume: () => call.resume(),
+    });
     if (ctx.clock) this.watchdog = new StreamWatchdog(ctx.clock, ctx.streamLimits ?? DEFAULT_STREAM_LIMITS, (idleMs) => this.finishIdle(idleMs));
     call.on('data', (m: Record<string, unknown>) => {
       this.watchdog?.touch();
       // Requests on an open session are handled synchronously; only while an
       // open or resume is under way do messages wait their turn on a promise
       // chain (two promises and a microtask per message saved on the hot path).
-      if (this.queued === 0 && this.session) return this.handleSafely(this.session, m);
+      if (this.queued === 0 && this.session) return this.pacer.take(m);
       this.queued++;
       this.chain = this.chain.then(() => this.handle(m)).catch((e) => this.fail(e)).finally(() => { this.queued--; });
     });
@@ -93,68 +107,15 @@ export class SessionStream {
     if (!this.closed) return this.openOrResume(m, m.body as string | undefined, Number(m.requestId ?? 0));
   }
 
+  private handleInSession(session: Session, m: Record<string, unknown>): void {
+    if (!this.closed) handleSessionMessage(this.ctx, session, m);
+  }
+
   private handleSafely(session: Session, m: Record<string, unknown>): void {
     try {
       this.handleInSession(session, m);
     } catch (e) {
       this.fail(e);
-    }
-  }
-
-  private handleInSession(session: Session, m: Record<string, unknown>): void {
-    if (this.closed) return;
-    const requestId = Number(m.requestId ?? 0);
-    const body = m.body as string | undefined;
-    if (typeof m.ackSeq === 'number' && m.ackSeq > 0) session.outbox.ack(m.ackSeq);
-    if (Array.isArray(m.releaseLockIds) && m.releaseLockIds.length) this.ctx.requests.releaseQuietly(session, m.releaseLockIds);
-    if (body === undefined || body === 'ack') return;
-    if (requestId <= session.lastRequestId) return; // duplicate from a resumed stream; its reply is in the outbox
-    session.lastRequestId = requestId;
-    try {
-      if (session.closing) throw new SessionLostError('SESSION_CLOSING', 'the session was closed by its client; open a new one', { session: session.id });
-      if ((body === 'acquire' || body === 'convert') && !withinRequestRate(session, this.ctx.rate, this.ctx.clock)) {
-        throw new ResourceExhaustedError('RATE_LIMITED', 'this session sends requests faster than its quota; retry later', { session: session.id, perSecond: this.ctx.rate?.requestsPerSecond }, { retryable: true });
-      }
-      this.dispatch(session, requestId, body, (m[body] ?? {}) as Record<string, unknown>);
-    } catch (e) {
-      this.reply(session, requestId, { error: errorBody(e) });
-      if (!isCoherdError(e)) this.ctx.logger.error('request failed unexpectedly', { session: session.id, error: (e as Error).stack });
-    }
-  }
-
-  private dispatch(session: Session, requestId: number, body: string, msg: Record<string, unknown>): void {
-    const r = this.ctx.requests;
-    switch (body) {
-      case 'heartbeat':
-        this.ctx.registry.heartbeat(session).then(
-          (ttlMs) => this.reply(session, requestId, { heartbeatAck: { ttlMs } }),
-          (e) => { if (!session.ended) this.reply(session, requestId, { error: errorBody(e) }); },
-        );
-        return;
-      case 'acquire': return this.reply(session, requestId, r.acquire(session, requestId, msg));
-      case 'release': return this.reply(session, requestId, r.release(session, msg.lockId));
-      case 'convert': return this.reply(session, requestId, r.convert(session, requestId, msg));
-      case 'revokeAck': return this.reply(session, requestId, r.revokeAck(session, msg));
-      case 'reclaim': return this.reply(session, requestId, r.reclaim(session, msg));
-      case 'reclaimComplete':
-        session.restored = false;
-        this.ctx.recovery()?.done(session.id);
-        return this.reply(session, requestId, { reclaimCompleted: {} });
-      case 'cancel': {
-        const cancelled = r.cancel(session, msg);
-        if (cancelled) this.reply(session, Number(msg.targetRequestId), { error: errorBody(cancelledError()) });
-        return this.reply(session, requestId, { cancelled: {} });
-      }
-      case 'close':
-        // Answer first: once the session has ended nothing more is sent on it. Nothing is granted after close.
-        session.closing = true;
-        this.reply(session, requestId, { closed: {} });
-        void this.ctx.closeSession(session);
-        return;
-      case 'open': case 'resume':
-        throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'this stream already carries a session');
-      default:
-        throw new InvalidArgumentError('PROTOCOL_VIOLATION', `unknown message body ${JSON.stringify(body)}`);
     }
   }
 
@@ -189,7 +150,7 @@ export class SessionStream {
       if (requestId > session.lastRequestId) session.lastRequestId = requestId;
       session.outbox.attach(this.writer, Number(m.ackSeq ?? 0));
       this.watchdog?.attached(session.ttlMs);
-      this.reply(session, requestId, {
+      replyOn(this.ctx, session, requestId, {
         opened: {
           sessionId: session.id, resumeSecret: session.resumeSecret, ttlMs: session.ttlMs, epoch: this.ctx.epoch(),
           resumed, lastRequestId, reclaimRequired, coordinatorId: this.ctx.coordinatorId,
@@ -212,18 +173,6 @@ export class SessionStream {
     }
     session.detachStream?.('SESSION_RESUMED_ELSEWHERE', 'session resumed on another stream');
     return session;
-  }
-
-  private reply(session: Session, requestId: number, message: object, opening = false): void {
-    if (session.ended) return;
-    try {
-      (message as { requestId: number }).requestId = requestId;
-      if (opening) session.outbox.pushOpening(message);
-      else session.outbox.push(message);
-    } catch (e) {
-      this.ctx.logger.warn('session outbox full; evicting', { session: session.id });
-      void this.ctx.registry.evict(session.id).catch(() => undefined);
-    }
   }
 
   private safeWrite(m: object): void {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, PermissionDeniedError } from '../common/errors';
 import { assertUsableClientCertificate, ReloadableCertificates } from '../common/reloadable-certificates';
+import { ADMIN_TOKEN_METADATA, tokenMatches } from '../common/admin-token';
 
 export interface TlsFiles {
   /** PEM certificate of this process. */
@@ -45,14 +46,24 @@ export function peerIdentity(call: { getAuthContext?: () => { sslPeerCertificate
   return Array.isArray(cn) ? cn.join(',') : cn ?? '';
 }
 
+/** What an admin call shows the authorizer: its TLS peer and its metadata. */
+type AdminCall = Parameters<typeof peerIdentity>[0] & { metadata?: { get(key: string): unknown[] } };
+
 /**
- * Admin RPCs need an admin identity: over TLS a client certificate whose
- * common name is in adminNames; without TLS the listener is loopback-only,
- * so local callers are trusted.
+ * Admin RPCs need an admin identity (DESIGN §10): over TLS a client
+ * certificate whose common name is in adminNames; without TLS (loopback)
+ * the admin token the coordinator keeps in a file only its user and root
+ * can read (admin-token.ts), sent as metadata — so not every local process
+ * may evict sessions or read the lock table.
  */
-export function adminAuthorizer(tlsEnabled: boolean, adminNames: readonly string[]) {
-  return (call: Parameters<typeof peerIdentity>[0]): void => {
-    if (!tlsEnabled) return;
+export function adminAuthorizer(tlsEnabled: boolean, adminNames: readonly string[], token?: { file: string; token: string }) {
+  return (call: AdminCall): void => {
+    if (!tlsEnabled) {
+      const presented = call.metadata?.get(ADMIN_TOKEN_METADATA)?.[0];
+      if (token !== undefined && tokenMatches(token.token, presented)) return;
+      const why = presented === undefined ? 'no admin token was sent' : 'the admin token sent is not this coordinator\'s';
+      throw new PermissionDeniedError('PERMISSION_DENIED', `admin identity required: ${why}; it is in ${token?.file ?? 'the admin token file'} (readable by the coordinator's user and root only: run the CLI as one of them, or give --admin-token-file)`, {});
+    }
     const cn = peerIdentity(call);
     if (!cn || !adminNames.includes(cn)) {
       throw new PermissionDeniedError('PERMISSION_DENIED', `admin identity required: certificate name "${cn}" is not in --admin-names`, { identity: cn });

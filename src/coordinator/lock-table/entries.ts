@@ -1,5 +1,5 @@
 import type { TimerHandle } from '../../common/clock';
-import { IntervalNode, nextPriority } from './interval-tree';
+import { IntervalNode, RankedNode, nextPriority } from './interval-tree';
 import type { RevokeState } from './revocation';
 import type { ResourceState } from './resource-state';
 import type { HolderRef } from './sessions';
@@ -49,11 +49,14 @@ export class Entry implements IntervalNode<Entry> {
  * resource: the FIFO queue (a doubly linked list: conversions first, then
  * ordinary requests) and an interval tree used for overlap searches.
  */
-export class Waiter implements IntervalNode<Waiter> {
+export class Waiter implements RankedNode<Waiter> {
   left: Waiter | null = null;
   right: Waiter | null = null;
   prio = nextPriority();
   maxEnd: number;
+  /** Queue order as a number (conversions first, then arrival), kept per subtree so "the earliest waiter overlapping" is a tree search. */
+  readonly rank: number;
+  minRank: number;
   prev: Waiter | null = null;
   next: Waiter | null = null;
   timer: TimerHandle | null = null;
@@ -74,6 +77,8 @@ export class Waiter implements IntervalNode<Waiter> {
     readonly queuedAtMs: number,
   ) {
     this.maxEnd = end;
+    this.rank = (conversion ? 0 : 2 ** 52) + seq;
+    this.minRank = this.rank;
   }
 
   get tie(): number {

@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../../common/clock';
-import { LockConflictError, ResourceExhaustedError } from '../../common/errors';
+import { LockConflictError, ResourceExhaustedError, SessionLostError } from '../../common/errors';
+import type { WorkSlicer } from '../../common/loop-slicer';
 import { Entry, Waiter } from './entries';
 import type { EventOutbox } from './event-outbox';
 import type { Fencing } from './fencing';
@@ -12,6 +13,7 @@ import type { CheckedRequest } from './request-check';
 import type { ResourceRegistry } from './resource-registry';
 import type { ResourceState } from './resource-state';
 import { Revoker } from './revocation';
+import { releaseSession } from './session-release';
 import type { HolderRef, SessionRecord, SessionRegistry } from './sessions';
 import { toGrant } from './snapshots';
 import { FencingToken, Grant, LockMode } from './types';
@@ -29,6 +31,10 @@ export interface GrantEngineDeps {
   maxWaitersPerResource: number;
   revokeDeadlineMs: number;
   revokeResendMs: number;
+  /** Paces timer work and session freeing (options.ts). */
+  slicer: WorkSlicer;
+  /** False: a timer must not act (options.ts). */
+  mayAct: () => boolean;
 }
 
 type Shape = { requestId: string; mode: LockMode; start: number; end: number };
@@ -64,6 +70,7 @@ export class GrantEngine {
 
   /** acquire (target null) or convert (target = the lock): grant now, queue, or throw. */
   request(state: ResourceState, target: Entry | null, req: CheckedRequest, holder: HolderRef): Grant | 'queued' {
+    if (holder.session.releasing !== null) throw new SessionLostError('SESSION_CLOSING', 'the session is being freed', { sessionId: holder.sessionId });
     const r = target === null ? this.directShape(state, req, holder) : req;
     const conversion = state.holderContains(holder, r.start, r.end);
     const grantable = state.conflictingGranted(r.mode, holder, r.start, r.end) === undefined
@@ -148,22 +155,18 @@ export class GrantEngine {
     this.freeSession(session, true);
   }
 
-  /** Removes the session's waiters (and grants), silently, then grants what became grantable, resource by resource in a fixed order. */
+  /** Removes the session's waiters (and grants), silently, then grants what became grantable (session-release.ts: in slices). */
   private freeSession(session: SessionRecord, withGrants: boolean): void {
-    const touched = new Set<ResourceState>();
-    for (const w of [...session.waiters]) {
-      this.removeWaiter(w);
-      touched.add(w.state);
-    }
-    if (withGrants) {
-      for (const e of [...session.grants]) {
-        this.removeEntry(e);
-        touched.add(e.state);
-      }
-    }
-    for (const h of [...session.holders.values()]) this.d.sessions.prune(h);
-    const order = [...touched].sort((a, b) => compare(a.resource, b.resource) || compare(a.space, b.space));
-    for (const state of order) this.settle(state);
+    releaseSession(session, withGrants, {
+      slicer: this.d.slicer,
+      later: (fn) => this.d.slicer.submit(() => this.d.outbox.run(fn)),
+      isWaiting: (w) => this.waiting.get(w.requestId) === w,
+      isGranted: (e) => this.locks.get(e.lockId) === e,
+      removeWaiter: (w) => this.removeWaiter(w),
+      removeEntry: (e) => this.removeEntry(e),
+      prune: (h) => this.d.sessions.prune(h),
+      settle: (state) => this.settle(state),
+    });
   }
 
   private grantNew(state: ResourceState, r: Shape, holder: HolderRef, conversion: boolean): Entry {
@@ -216,6 +219,7 @@ export class GrantEngine {
   /** Grants a waiter chosen by the queue walk; true when that freed bytes (see walkQueue). */
   private grantWaiter(w: Waiter): boolean {
     this.removeWaiter(w);
+    if (w.holder.session.releasing !== null) return false; // its session is being freed: it leaves instead
     try {
       let freed = false;
       let e: Entry;
@@ -329,7 +333,7 @@ export class GrantEngine {
   }
 
   private setTimer(delayMs: number, fn: () => void): TimerHandle {
-    return this.d.clock.setTimer(delayMs, () => this.d.outbox.run(fn));
+    return this.d.clock.setTimer(delayMs, () => { if (this.d.mayAct()) this.d.outbox.run(fn); });
   }
 }
 
@@ -356,6 +360,3 @@ function cannotUnblockAnyone(w: Waiter): boolean {
   return ownWaiting === 0;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

@@ -18,6 +18,15 @@ export interface IntervalNode<N> {
   maxEnd: number;
   left: N | null;
   right: N | null;
+  /** Optional second augmentation (waiters: their queue order): a node with a rank keeps its subtree's smallest in minRank. */
+  readonly rank?: number;
+  minRank?: number;
+}
+
+/** A node ranked in a total order (queue order for waiters). */
+export interface RankedNode<N> extends IntervalNode<N> {
+  readonly rank: number;
+  minRank: number;
 }
 
 let seed = 0x2545f491;
@@ -38,6 +47,13 @@ function update<N extends IntervalNode<N>>(n: N): void {
   if (n.left !== null && n.left.maxEnd > m) m = n.left.maxEnd;
   if (n.right !== null && n.right.maxEnd > m) m = n.right.maxEnd;
   n.maxEnd = m;
+  const rank = n.rank;
+  if (rank !== undefined) {
+    let r = rank;
+    if (n.left !== null && (n.left.minRank as number) < r) r = n.left.minRank as number;
+    if (n.right !== null && (n.right.minRank as number) < r) r = n.right.minRank as number;
+    n.minRank = r;
+  }
 }
 
 /** Splits t into nodes ordered before `key` and the rest. */
@@ -107,6 +123,26 @@ export function findOverlap<N extends IntervalNode<N>>(t: N | null, start: numbe
     t = t.right;
   }
   return undefined;
+}
+
+/**
+ * The overlapping node of smallest rank that pred accepts, or `best` if
+ * none ranks below it. Branch and bound on minRank (the subtree of smaller
+ * minRank first): O(log n) when the answer is found along one path, plus
+ * the lower-ranked nodes pred rejects or that do not overlap.
+ */
+export function earliestOverlap<N extends RankedNode<N>>(t: N | null, start: number, end: number, pred: (n: N) => boolean, best?: N): N | undefined {
+  if (t === null || t.maxEnd <= start || (best !== undefined && t.minRank >= best.rank)) return best;
+  if (t.start < end && t.end > start && (best === undefined || t.rank < best.rank) && pred(t)) best = t;
+  // Right of t everything starts at or after t.start: nothing there overlaps once t.start >= end.
+  const right = t.start < end ? t.right : null;
+  const left = t.left;
+  if (right !== null && (left === null || right.minRank < left.minRank)) {
+    best = earliestOverlap(right, start, end, pred, best);
+    return earliestOverlap(left, start, end, pred, best);
+  }
+  best = earliestOverlap(left, start, end, pred, best);
+  return earliestOverlap(right, start, end, pred, best);
 }
 
 /** Calls fn for every node overlapping [start, end), in key order. */

@@ -48,6 +48,7 @@ export class LockTable {
     this.engine = new GrantEngine({
       clock: o.clock, outbox: this.outbox, hold, fencing: this.fencing, sessions: this.sessions, registry: this.registry,
       maxWaitersPerSession: o.maxWaitersPerSession, maxWaitersPerResource: o.maxWaitersPerResource, revokeDeadlineMs: o.revokeDeadlineMs, revokeResendMs: o.revokeResendMs,
+      slicer: o.slicer, mayAct: o.mayAct,
     });
   }
 

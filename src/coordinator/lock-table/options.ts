@@ -1,4 +1,5 @@
 import type { Clock } from '../../common/clock';
+import { INLINE_SLICER, WorkSlicer } from '../../common/loop-slicer';
 import { InvalidArgumentError } from '../../common/errors';
 import { DIRECT_ALONE_MS } from './direct-mode';
 import { LockTableEvent } from './types';
@@ -23,6 +24,18 @@ export interface LockTableOptions {
   maxWaitersPerResource?: number;
   /** A resource in direct mode that no two sessions wanted for this long leaves it (docs/direct-mode.md); 0 turns direct mode off. Default 2000. */
   directAloneMs?: number;
+  /**
+   * Paces the freeing of a large session so the event loop never stalls
+   * for long (issue 15; timers are paced by giving a PacedClock as clock).
+   * Default INLINE_SLICER: everything at once, as unit tests and the model
+   * expect.
+   */
+  slicer?: WorkSlicer;
+  /**
+   * Asked before a timer acts; false (the leadership deadline passed) skips
+   * it: the table is about to be dropped. Default: always true.
+   */
+  mayAct?: () => boolean;
 }
 
 function nonNegative(name: string, value: unknown, fallback: number): number {
@@ -52,6 +65,8 @@ export function checkOptions(o: LockTableOptions): Required<LockTableOptions> {
     maxWaitersPerSession: nonNegative('maxWaitersPerSession', o.maxWaitersPerSession, 10000),
     maxWaitersPerResource: nonNegative('maxWaitersPerResource', o.maxWaitersPerResource, 1000),
     directAloneMs: nonNegative('directAloneMs', o.directAloneMs, DIRECT_ALONE_MS),
+    slicer: o.slicer ?? INLINE_SLICER,
+    mayAct: o.mayAct ?? (() => true),
   };
   if (out.revokeResendMs === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'revokeResendMs must be positive');
   if (out.maxHoldMs < out.minHoldMs) throw new InvalidArgumentError('INVALID_ARGUMENT', 'maxHoldMs must be at least minHoldMs', { minHoldMs: out.minHoldMs, maxHoldMs: out.maxHoldMs });

@@ -1,6 +1,6 @@
 import type { ContentionRecord } from './hold-policy';
-import { Entry, Waiter, queuedBefore } from './entries';
-import { findOverlap, forEachNode, forEachOverlap, insertNode, removeNode } from './interval-tree';
+import { Entry, Waiter } from './entries';
+import { earliestOverlap, findOverlap, forEachNode, forEachOverlap, insertNode, removeNode } from './interval-tree';
 import { isDirect, isExclusive, isTokenSpace } from './modes';
 import type { HolderRef } from './sessions';
 import { LockMode, LockSpace } from './types';
@@ -166,13 +166,17 @@ export class ResourceState {
     if (!isDirect(mode)) forEachOverlap(this.directWaiting, start, end, visit);
   }
 
-  /** The earliest waiter (queue order) that granted entry e keeps waiting, if any. */
+  /**
+   * The earliest waiter (queue order) that granted entry e keeps waiting,
+   * if any: a search on the waiters' queue rank (interval-tree.ts
+   * earliestOverlap), O(log n) rather than a visit of every overlapping
+   * waiter (the revoker asks at every send; 10,000 waiters on a token).
+   */
   firstBlockedBy(e: Entry): Waiter | undefined {
-    let first: Waiter | undefined;
-    this.forEachConflictingWaiter(e.mode, e.holder, e.start, e.end, (w) => {
-      if (first === undefined || queuedBefore(w, first)) first = w;
-    });
-    return first;
+    const other = (w: Waiter) => w.holder !== e.holder;
+    let first = earliestOverlap(this.exclusiveWaiting, e.start, e.end, other);
+    if (isExclusive(e.mode) || isDirect(e.mode)) first = earliestOverlap(this.sharedWaiting, e.start, e.end, other, first);
+    return isDirect(e.mode) ? first : earliestOverlap(this.directWaiting, e.start, e.end, other, first);
   }
 
   forEachGranted(fn: (e: Entry) => void): void {

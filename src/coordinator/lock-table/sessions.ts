@@ -63,6 +63,8 @@ export class HolderRef {
 
 export class SessionRecord {
   readonly holders = new Map<string, HolderRef>();
+  /** Set while the session is being freed in slices (session-release.ts): nothing more is granted to it or queued for it. */
+  releasing: { withGrants: boolean } | null = null;
   readonly grants = new Set<Entry>();
   readonly waiters = new Set<Waiter>();
   /** How many of `waiters` wait in each resource state (the per-resource waiter quota). */
