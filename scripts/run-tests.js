@@ -28,13 +28,21 @@ if (files.length === 0) {
 
 const args = ['--test', '--test-concurrency=1', '--test-timeout=600000', '--test-reporter=spec', ...files];
 const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-let tail = '';
+// The runner's totals ("ℹ pass N") come before its list of failures, which
+// can be long: every line is scanned, not just the end of the output.
+const totals = {};
+let partial = '';
 child.stdout.on('data', (d) => {
   process.stdout.write(d);
-  tail = (tail + d.toString()).slice(-4000);
+  const lines = (partial + d.toString()).split('\n');
+  partial = lines.pop();
+  for (const line of lines) {
+    const m = /^ℹ (pass|fail|cancelled|skipped) (\d+)$/.exec(line.trim());
+    if (m) totals[m[1]] = Number(m[2]);
+  }
 });
 child.on('exit', (code, signal) => {
-  const num = (name) => Number((new RegExp(`ℹ ${name} (\\d+)`).exec(tail) || [])[1] || 0);
+  const num = (name) => totals[name] || 0;
   const passed = num('pass');
   const failed = num('fail') + num('cancelled');
   console.log(`\n${passed} passed, ${failed} failed, ${num('skipped')} skipped`);

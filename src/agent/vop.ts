@@ -165,6 +165,8 @@ export interface VopOf<N extends VopName> {
   fencingToken?: FencingToken;
   /** Every token the op held, by resource (`<namespace>/<ino>`), when it held several (dir ops). */
   heldTokens?: Array<{ resource: string; space: string; fencingToken: FencingToken }>;
+  /** Set by the coherency hook when the op ran under a DIRECT token (docs/direct-mode.md): hosts' ops were not ordered by tokens. */
+  direct?: boolean;
 }
 
 /** Any vop: a union discriminated by `op`. */

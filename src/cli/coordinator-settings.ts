@@ -27,6 +27,7 @@ export function defineCoordinatorOptions(cmd: Command): Command {
     .option('--max-sessions-per-client <n>', 'quota: live sessions of one client identity, TLS name else client name (SESSION_QUOTA)', String(DEFAULT_QUOTAS.maxSessionsPerClient))
     .option('--max-request-rate <n>', 'quota: acquire/convert requests per second of one session (RATE_LIMITED)', String(DEFAULT_QUOTAS.requestsPerSecond))
     .option('--request-burst <n>', 'quota: requests one session may send at once above --max-request-rate', String(DEFAULT_QUOTAS.requestBurst))
+    .option('--direct-mode-alone <seconds>', 'a contended file leaves direct mode after this long with one host; 0 turns direct mode off (needed where a replica follows: docs/replication.md)', '2')
     .option('--stream-idle-timeout <seconds>', 'finish a session stream with no message from its client for this long (at least twice the session TTL)', String(DEFAULT_STREAM_LIMITS.idleMs / 1000));
   withTlsOptions(cmd)
     .option('--admin-names <names>', 'certificate CNs allowed to call admin RPCs, comma-separated', 'admin')
@@ -85,6 +86,7 @@ export function coordinatorSettings(cmd: Command, o2: { checkFiles?: boolean } =
       requestsPerSecond: positiveInteger(o.maxRequestRate, label('maxRequestRate')),
       requestBurst: positiveInteger(o.requestBurst, label('requestBurst')),
     },
+    directAloneMs: parseSeconds(String(o.directModeAlone), label('directModeAlone')),
     streamLimits: { idleMs: parseSeconds(String(o.streamIdleTimeout), label('streamIdleTimeout')) },
   };
 }

@@ -36,7 +36,8 @@ export function upCommand(): Command {
       const backing = path.join(base, 'backing');
       fs.mkdirSync(backing, { recursive: true });
       const etcd = await startEtcd({ dataDir: path.join(base, 'etcd'), logFile: path.join(base, 'etcd.log') });
-      const coordinator = await startCoordinator({ etcdEndpoints: [etcd.endpoint], listen: '127.0.0.1:0', logger: logger.child({ host: 'coordinator' }) });
+      // A replica cannot replay direct-mode writes in order (docs/replication.md): with one, files stay cached.
+      const coordinator = await startCoordinator({ etcdEndpoints: [etcd.endpoint], listen: '127.0.0.1:0', logger: logger.child({ host: 'coordinator' }), ...(opts.replica ? { directAloneMs: 0 } : {}) });
       const agents: AgentChild[] = [];
       let replica: ChildProcess | undefined;
       let stopping = false;

@@ -56,6 +56,8 @@ export interface CoordinatorOptions extends EtcdConnectionOptions {
   streamLimits?: Partial<StreamLimits>;
   /** Per-client quotas (docs/lock-table.md "Quotas"); defaults DEFAULT_QUOTAS. */
   quotas?: Partial<Quotas>;
+  /** A contended file leaves direct mode after this long with one host; 0 turns direct mode off (docs/direct-mode.md). Default 2000. */
+  directAloneMs?: number;
 }
 
 export interface RunningCoordinator {
@@ -211,6 +213,7 @@ class Coordinator implements RunningCoordinator {
       maxRecoveryMs: MAX_TTL_MS,
       evictedWaitMs,
       maxWaitersPerResource: this.quotas.maxWaitersPerResource,
+      directAloneMs: this.o.directAloneMs,
       slicer: this.slicer,
       mayAct: () => this.election.stillLeading(),
       observe: this.metrics && ((e) => this.metrics?.onTableEvent(e)),

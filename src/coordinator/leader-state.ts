@@ -26,6 +26,8 @@ export interface LeaderStateOptions {
   evictedWaitMs: number;
   /** Quota on one session's waiters per resource (WAITER_QUOTA); the lock table's default when absent. */
   maxWaitersPerResource?: number;
+  /** A file in direct mode with one host for this long leaves it; 0 turns direct mode off (LockTableOptions.directAloneMs). */
+  directAloneMs?: number;
   /** Paces the table's timers (through a PacedClock) and the freeing of large sessions (LockTableOptions.slicer). */
   slicer?: WorkSlicer;
   /** Asked before a table timer acts (LockTableOptions.mayAct): false once the leadership deadline passed. */
@@ -55,6 +57,7 @@ export class LeaderState {
       epoch: o.epoch,
       revokeDeadlineMs: o.revokeDeadlineMs,
       maxWaitersPerResource: o.maxWaitersPerResource,
+      directAloneMs: o.directAloneMs,
       slicer: o.slicer,
       mayAct: o.mayAct,
       // A deposed leader's table may still fire timers: what it decides reaches nobody.

@@ -167,6 +167,10 @@ export class ReplicaFollower {
       done.add(p);
       const cursor = this.state.data.agents[p.agentId];
       if (cursor.stopped && !(p.record.sequence < (this.haltAt.get(p.agentId) ?? 0))) continue;
+      if (p.record.direct) {
+        this.stopStream(p.agentId, `record ${p.record.sequence} (${p.record.op} ${p.record.path}) ran in direct mode: hosts wrote that file in no order a replica can replay; run the coordinator with --direct-mode-alone 0 where a replica follows (docs/replication.md)`);
+        continue;
+      }
       const late = this.history.lateAgainst(p);
       if (late) {
         this.stopStream(p.agentId, `record ${p.record.sequence} (${p.record.op}) came after record ${late.sequence} of ${late.agentId}, which ran under a later conflicting token`);

@@ -71,6 +71,10 @@ describe('a file written on one host and read on another', () => {
     const size = Number((await cluster.sh(`stat -c %s ${q(cluster.bak(file))}`)).trim());
     assert.equal(size, 3000 * 28, 'every record is in the backing file');
     assert.doesNotMatch((await logs()).slice(before), EVICTION, 'no eviction or refused revoke answer');
+    // The writer's journal marks its direct writes: a replica must not replay them as if ordered (docs/replication.md).
+    const journal = path.join(cluster.agents[0].stateDir, 'journal-e2e');
+    const marked = Number((await cluster.sh(`cat ${q(journal)}/seg-*.jnl | grep -a -c '"op":"write".*"direct":true' || true`)).trim());
+    assert.ok(marked > 0, 'direct writes are marked in the journal');
     const wr = JSON.parse(w.stdout) as { per_second: number };
     const fr = JSON.parse(f.stdout) as { lag_p50_ms: number; lag_p99_ms: number; polls: number };
     t.diagnostic(`writer ${wr.per_second.toFixed(0)} records/s; follower lag p50 ${fr.lag_p50_ms.toFixed(1)} ms, p99 ${fr.lag_p99_ms.toFixed(1)} ms over ${fr.polls} polls`);

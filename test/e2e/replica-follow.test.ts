@@ -72,7 +72,8 @@ async function clearTree(): Promise<void> {
 }
 
 before(async () => {
-  cluster = await AgentCluster.start({ agents: 3, ttlSeconds: 2, agentArgs: ['--journal-segment-mib', '0.25'] });
+  // Direct mode off: a replica cannot replay direct-mode writes in order (docs/replication.md).
+  cluster = await AgentCluster.start({ agents: 3, ttlSeconds: 2, agentArgs: ['--journal-segment-mib', '0.25'], coordinatorArgs: ['--direct-mode-alone', '0'] });
 });
 
 beforeEach(async () => {

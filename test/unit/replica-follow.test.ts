@@ -30,9 +30,14 @@ const stampTokens: Hook = async (vop, next) => {
 class Host {
   private constructor(readonly journal: SegmentedJournal, readonly vops: VopBuilder, readonly run: VopRunner) {}
 
-  static async start(backing: BackingStore, journalDir: string): Promise<Host> {
+  /** `direct`: its writes run as under DIRECT tokens (what the coherency hook marks in direct mode). */
+  static async start(backing: BackingStore, journalDir: string, o: { direct?: boolean } = {}): Promise<Host> {
     const journal = await SegmentedJournal.open({ dir: journalDir, namespace: 'ns', logger, segmentBytes: 4096 });
-    const run = compose([createJournalHook({ namespace: 'ns', sink: journal, logger }), stampTokens], backing.terminal) as VopRunner;
+    const markDirect: Hook = async (vop, next) => {
+      if (o.direct && vop.op === 'write') vop.direct = true;
+      return next(vop);
+    };
+    const run = compose([createJournalHook({ namespace: 'ns', sink: journal, logger }), stampTokens, markDirect], backing.terminal) as VopRunner;
     return new Host(journal, new VopBuilder(backing, signal), run);
   }
 
@@ -213,6 +218,27 @@ describe('replica following journals (no FUSE)', () => {
     assert.match(status.stopped ?? '', /checksum mismatch/);
     assert.ok(status.lagRecords > 0);
     await shutdown(w);
+  });
+
+  it('stops the stream of a host whose write ran in direct mode, says why, and keeps following the others', async () => {
+    const w = await world(1);
+    const [a] = w.hosts;
+    const direct = await Host.start(w.backing, nodePath.join(w.dir, 'journals', 'host-direct'), { direct: true });
+    try {
+      await a.writeFile('/cached', 'ordered by tokens');
+      await direct.writeFile('/log', 'appended without an order');
+      await a.writeFile('/later', 'still followed');
+      const f = await follower(w);
+      await catchUp(f);
+      const names = (await fsp.readdir(w.mirrorDir)).sort();
+      assert.ok(names.includes('cached') && names.includes('later'), `the other host is still followed: ${names}`);
+      const stopped = (await replicaStatus(w.stateDir)).agents.filter((x) => x.stopped !== undefined);
+      assert.equal(stopped.length, 1);
+      assert.match(stopped[0].stopped ?? '', /ran in direct mode.*--direct-mode-alone 0/);
+    } finally {
+      await direct.journal.close();
+      await shutdown(w);
+    }
   });
 
   it('rescans the backing store when the journals were truncated past it, then follows again', async () => {

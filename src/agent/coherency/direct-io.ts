@@ -37,6 +37,7 @@ export class DirectIo {
     await this.settle(key);
     this.checkNotFenced(vop.op);
     vop.fencingToken = fencingToken;
+    vop.direct = true;
     return (await next(vop)) as number;
   }
 
@@ -47,6 +48,7 @@ export class DirectIo {
     vop.args.offset = (await this.core.backing.stat(ref)).size;
     this.checkNotFenced(vop.op);
     vop.fencingToken = fencingToken;
+    vop.direct = true;
     return (await next(vop)) as number;
   }
 
@@ -55,6 +57,7 @@ export class DirectIo {
     await this.settle(key);
     this.checkNotFenced(vop.op);
     vop.fencingToken = fencingToken;
+    vop.direct = true;
     await next(vop);
   }
 

@@ -49,6 +49,7 @@ export function createJournalHook(options: JournalHookOptions): Hook {
       args,
       fencingToken: vop.fencingToken ? { ...vop.fencingToken } : null,
       ...(vop.heldTokens ? { resourceTokens: resourceTokens(vop.heldTokens) } : {}),
+      ...(vop.direct ? { direct: true as const } : {}),
       sequence: ++sequence,
       timeMs: wallClockMs(),
       ...(vop.op === 'write' && Buffer.isBuffer(vop.args.data) ? { payload: vop.args.data } : {}),

@@ -38,6 +38,12 @@ export interface JournalRecord {
   fencingToken: FencingToken | null;
   /** Per resource, the tokens a directory op ran under (absent when the hook attached only one). */
   resourceTokens?: ResourceToken[];
+  /**
+   * The op ran under a DIRECT token: other hosts' DIRECT ops on the same
+   * file were not ordered against it by any token, so no replica can
+   * replay them in the order the backing store saw (docs/replication.md).
+   */
+  direct?: true;
   /** Strictly increasing per agent (continues across restarts of the same journal). */
   sequence: number;
   /** Wall-clock time the op completed (lag reporting only; nothing decides on it). */
