@@ -48,6 +48,14 @@ test('contiguous dirty pages are coalesced into one pwrite', async () => {
   assert.deepEqual(writes.map((w) => [w.offset, w.data.length]), [[0, PAGE_SIZE * 3 + 10], [PAGE_SIZE * 10, 1]]);
 });
 
+test('a range flush writes a write that crosses a page boundary whole, not just its page in range', async () => {
+  const { wb, write, writes } = setup();
+  write(PAGE_SIZE - 96, 'r'.repeat(100)); // one record: 96 bytes in page 0, 4 in page 1
+  write(PAGE_SIZE * 8, 'elsewhere');
+  await wb.flush('ns/7', { start: PAGE_SIZE, end: 2 * PAGE_SIZE });
+  assert.deepEqual(writes.map((w) => [w.offset, w.data.length]), [[PAGE_SIZE - 96, 100]], 'the record in one pwrite; the unrelated page stays dirty');
+});
+
 test('a pwrite never exceeds maxWriteBytes', async () => {
   const { wb, write, writes } = setup({ maxWriteBytes: 2 * PAGE_SIZE });
   write(0, 'a'.repeat(PAGE_SIZE * 5));

@@ -46,6 +46,7 @@ test('the same holds through broken streams, coordinator failovers and hosts pau
  */
 const FOUND_BY_SEED: readonly { seed: number; faults: boolean; bug: string }[] = [
   { seed: 1050, faults: true, bug: 'a release for the old leader\'s lock id, resent to the new leader, gave up a new lock of the same id' },
+  { seed: 697, faults: true, bug: 'a range flush wrote one page of a record across a page boundary; its host died before the rest: a torn record' },
 ];
 
 for (const { seed, faults, bug } of FOUND_BY_SEED) {

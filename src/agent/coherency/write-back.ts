@@ -194,13 +194,24 @@ export class WriteBack {
     }
   }
 
-  /** The file's dirty pages (with dirty bytes in range), in file order. */
+  /**
+   * The file's dirty pages with dirty bytes in range, in file order, plus
+   * the rest of every contiguous dirty run they belong to: one write(2)
+   * across a page boundary is one run, and flushing only its pages in range
+   * would leave a torn record in the store if this host died before the
+   * rest (simulation seed 697 with faults). The extra pages are dirty
+   * under this host's own WRITE token, so writing them early is safe.
+   */
   private dirtyPages(key: string, range: ByteRange | undefined): Page[] {
     const file = this.pages.file(key);
     if (!file) return [];
-    return [...file.dirty]
-      .filter((p) => !range || overlaps(range, { start: p.offset + p.dirtyStart, end: p.offset + p.dirtyEnd }))
-      .sort((a, b) => a.index - b.index);
+    const sorted = [...file.dirty].sort((a, b) => a.index - b.index);
+    if (!range) return sorted;
+    const joined = (a: Page, b: Page) => a.index + 1 === b.index && a.dirtyEnd === PAGE_SIZE && b.dirtyStart === 0;
+    const keep = sorted.map((p) => overlaps(range, { start: p.offset + p.dirtyStart, end: p.offset + p.dirtyEnd }));
+    for (let i = 1; i < sorted.length; i++) if (keep[i - 1] && joined(sorted[i - 1], sorted[i])) keep[i] = true;
+    for (let i = sorted.length - 2; i >= 0; i--) if (keep[i + 1] && joined(sorted[i], sorted[i + 1])) keep[i] = true;
+    return sorted.filter((_, i) => keep[i]);
   }
 
   /**
