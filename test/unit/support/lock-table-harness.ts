@@ -205,6 +205,9 @@ export class Harness {
         const m = this.model.grants.find((x) => x.lockId === g.lockId) ?? this.model.grants.find((x) => x.lockId === -1 && x.requestId === g.requestId);
         assert.ok(m, `granted event for ${g.requestId} the model did not grant`);
         m.lockId = g.lockId;
+        // The table judged `uncached` when it granted, after the revokes it sent earlier in this same step;
+        // the model learns of those revokes from the events, so it judges again at this point of the log.
+        if (m.grantedAtMs === atMs) m.uncached = this.model.uncached(keyOf(m), m.space);
       } else if (ev.kind === 'failed' && ev.reason === 'TIMEOUT') {
         assert.ok(timed, 'TIMEOUT outside a clock advance');
         const err = this.model.timeout(ev.requestId);

@@ -84,7 +84,7 @@ export class LockTableModel {
     return recent >= 4 || this.grants.filter((g) => keyOf(g) === key).length > 32;
   }
 
-  private uncached(key: string, space: Space): boolean {
+  uncached(key: string, space: Space): boolean {
     if (!isToken(space)) return false;
     const times = this.revokes.get(key) ?? [];
     const now = this.nowMs();
