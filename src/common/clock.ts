@@ -1,3 +1,5 @@
+import { TimerHeap } from './timer-heap';
+
 /**
  * Time source for everything where time decides something (leases,
  * deadlines, hold times, backoff). Production uses SystemClock; unit tests
@@ -60,23 +62,10 @@ export class SystemClock implements Clock {
   }
 }
 
-interface FakeTimer {
-  dueMs: number;
-  order: number;
-  fn: () => void;
-  cancelled: boolean;
-}
-
-function earlier(a: FakeTimer, b: FakeTimer): boolean {
-  return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.order < b.order);
-}
-
 /** A clock that only moves when advance() is called. Timers sit in a binary heap: 10,000 of them fire in O(n log n). */
 export class FakeClock implements Clock {
   private current: number;
-  private heap: FakeTimer[] = [];
-  private order = 0;
-  private live = 0;
+  private readonly timers = new TimerHeap();
 
   constructor(startMs = 0) {
     this.current = startMs;
@@ -87,62 +76,21 @@ export class FakeClock implements Clock {
   }
 
   setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const timer: FakeTimer = { dueMs: this.current + Math.max(0, delayMs), order: this.order++, fn, cancelled: false };
-    this.push(timer);
-    this.live++;
-    return { cancel: () => this.cancel(timer) };
+    const timer = this.timers.add(this.current + Math.max(0, delayMs), fn);
+    return { cancel: () => this.timers.cancel(timer) };
   }
 
   /** Moves time forward, firing due timers in order of due time. */
   advance(ms: number): void {
     const target = this.current + ms;
-    for (;;) {
-      while (this.heap.length > 0 && this.heap[0].cancelled) this.pop();
-      const next = this.heap[0];
-      if (next === undefined || next.dueMs > target) break;
-      this.pop();
+    for (let next = this.timers.takeDue(target); next !== undefined; next = this.timers.takeDue(target)) {
       this.current = next.dueMs;
-      this.cancel(next);
       next.fn();
     }
     this.current = target;
   }
 
   pendingTimers(): number {
-    return this.live;
-  }
-
-  private cancel(t: FakeTimer): void {
-    if (t.cancelled) return;
-    t.cancelled = true;
-    this.live--;
-  }
-
-  private push(t: FakeTimer): void {
-    const h = this.heap;
-    h.push(t);
-    for (let i = h.length - 1; i > 0;) {
-      const parent = (i - 1) >> 1;
-      if (!earlier(h[i], h[parent])) break;
-      [h[i], h[parent]] = [h[parent], h[i]];
-      i = parent;
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop() as FakeTimer;
-    if (h.length === 0) return;
-    h[0] = last;
-    for (let i = 0; ;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && earlier(h[l], h[m])) m = l;
-      if (r < h.length && earlier(h[r], h[m])) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m], h[i]];
-      i = m;
-    }
+    return this.timers.size;
   }
 }
