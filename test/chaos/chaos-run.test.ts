@@ -37,7 +37,9 @@ test(`a short seeded chaos run (seed ${SEED}) injects faults of every kind that 
   try {
     const child = spawnCli(['chaos', 'run', '--seed', String(SEED), '--duration', '75', '--agents', '2', '--coordinators', '3', '--lock-clients', '2', '--faults', FAULTS, '--fault-gap', '1-3', '--report', report], { COHERD_LOG_LEVEL: 'warn' });
     const r = await collect(child, 280_000);
-    const summary = JSON.parse(await fsp.readFile(path.join(report, 'summary.json'), 'utf8'));
+    // A run that died before reporting says why: its exit code and stderr, not just a missing file.
+    const summaryText = await fsp.readFile(path.join(report, 'summary.json'), 'utf8').catch(() => assert.fail(`chaos run exited ${r.code} without a report:\n${r.stderr}\n${r.stdout}`));
+    const summary = JSON.parse(summaryText);
     console.log(r.stdout);
     assert.ok(summary.faults.total >= 5, `only ${summary.faults.total} faults were injected`);
     assert.ok(summary.operations.total > 500, `only ${summary.operations.total} operations ran`);
