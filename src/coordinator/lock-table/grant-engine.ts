@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../common/clock';
-import { LockConflictError, ResourceExhaustedError, SessionLostError } from '../../common/errors';
+import { LockConflictError, ResourceExhaustedError, SessionLostError, isCoherdError } from '../../common/errors';
 import type { WorkSlicer } from '../../common/loop-slicer';
 import { Entry, Waiter } from './entries';
 import type { EventOutbox } from './event-outbox';
@@ -90,8 +90,7 @@ export class GrantEngine {
     }
     const w = new Waiter(r.requestId, state, r.mode, r.start, r.end, holder, conversion, target, this.nextSeq++, this.d.clock.nowMs());
     this.addWaiter(w);
-    if (state.space === 'range' && reachesItself(holder)) {
-      this.removeWaiter(w);
+    if (state.space === 'range' && this.undoing(() => this.removeWaiter(w), () => reachesItself(holder))) {
       throw new LockConflictError('DEADLOCK', 'waiting would close a cycle in the wait-for graph', { requestId: r.requestId });
     }
     if (state.isToken) state.forEachConflictingGranted(r.mode, holder, r.start, r.end, (e) => this.revoker.ensure(e));
@@ -188,8 +187,7 @@ export class GrantEngine {
     const upgrade = isUpgrade(e.mode, e.start, e.end, r.mode, r.start, r.end);
     const [oldMode, oldStart, oldEnd] = [e.mode, e.start, e.end];
     this.reshape(e, r.mode, r.start, r.end);
-    if (upgrade && e.state.space === 'range' && reachesItself(e.holder)) {
-      this.reshape(e, oldMode, oldStart, oldEnd);
+    if (upgrade && e.state.space === 'range' && this.undoing(() => this.reshape(e, oldMode, oldStart, oldEnd), () => reachesItself(e.holder))) {
       throw new LockConflictError('DEADLOCK', 'converting would close a cycle in the wait-for graph', { lockId: e.lockId });
     }
     e.requestId = r.requestId;
@@ -210,8 +208,7 @@ export class GrantEngine {
   /** Inserts a new granted entry; one that would close a wait-for cycle is taken out again and refused. */
   private tryInsert(e: Entry, mayAddEdges: boolean): void {
     e.state.addGranted(e);
-    if (mayAddEdges && e.state.space === 'range' && reachesItself(e.holder, e)) {
-      e.state.removeGranted(e);
+    if (mayAddEdges && e.state.space === 'range' && this.undoing(() => e.state.removeGranted(e), () => reachesItself(e.holder, e))) {
       throw new LockConflictError('DEADLOCK', 'granting would close a cycle in the wait-for graph', { requestId: e.requestId });
     }
   }
@@ -229,8 +226,9 @@ export class GrantEngine {
       this.afterGrant(e);
       return freed;
     } catch (err) {
-      if (!(err instanceof LockConflictError)) throw err;
-      this.fail(w, 'DEADLOCK', 'granting would close a cycle in the wait-for graph');
+      if (isCoherdError(err) && err.reason === 'WAIT_GRAPH_TOO_LARGE') this.fail(w, 'WAIT_GRAPH_TOO_LARGE', err.message);
+      else if (err instanceof LockConflictError) this.fail(w, 'DEADLOCK', 'granting would close a cycle in the wait-for graph');
+      else throw err;
       this.d.sessions.prune(w.holder);
       return false;
     }
@@ -245,7 +243,20 @@ export class GrantEngine {
     this.settleAfterLeaving(w);
   }
 
-  private fail(w: Waiter, reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED', message: string): void {
+  /** Runs a wait-for check after a tentative change; undoes the change when it finds a cycle or cannot finish (and rethrows). */
+  private undoing(undo: () => void, check: () => boolean): boolean {
+    let cycle: boolean;
+    try {
+      cycle = check();
+    } catch (e) {
+      undo();
+      throw e;
+    }
+    if (cycle) undo();
+    return cycle;
+  }
+
+  private fail(w: Waiter, reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED' | 'WAIT_GRAPH_TOO_LARGE', message: string): void {
     this.d.outbox.emit({ kind: 'failed', requestId: w.requestId, holder: w.holder.toHolder(), reason, message });
   }
 
