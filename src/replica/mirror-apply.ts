@@ -112,7 +112,7 @@ export class MirrorApplier {
       case 'fallocate': {
         const rel = this.dataPath(r);
         if (rel === undefined) return 'skipped';
-        await this.withFile(rel, async (h) => checkSys(backingSys().fallocate(h.fd, Number(a.mode), Number(a.offset), Number(a.length)), 'fallocate'));
+        await this.withFile(rel, async (h) => checkSys(await backingSys().fallocateAsync(h.fd, Number(a.mode), Number(a.offset), Number(a.length)), 'fallocate'));
         return 'applied';
       }
       case 'chmod':
@@ -149,7 +149,7 @@ export class MirrorApplier {
       this.logger.info('rename exchange already applied before a restart; not swapping back', { from, to });
     } else {
       await this.intent?.record(key, x.ino, y.ino);
-      checkSys(backingSys().rename2(this.abs(from), this.abs(to), RENAME_EXCHANGE), 'rename');
+      checkSys(await backingSys().rename2Async(this.abs(from), this.abs(to), RENAME_EXCHANGE), 'rename');
     }
     this.inodes.exchanged(from, to);
     this.touchedDirs.add(parentOf(from)).add(parentOf(to));
