@@ -12,12 +12,12 @@ const file = { mode: 0o100644 } as VopStat;
 const dir = { mode: 0o040755 } as VopStat;
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function setup(cacheable = true) {
+function setup(cacheable = true, leaseLeftMs = 10_000) {
   const clock = new FakeClock(1000);
   const nodes = new PathNodeTable(1);
   const calls: Array<[number, number, number]> = [];
   const answers: number[] = [];
-  const link = { attrsCacheable: () => cacheable, attach: () => undefined };
+  const link = { attrsCacheable: () => cacheable, leaseLeftMs: () => leaseLeftMs, attach: () => undefined };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());
   cache.setNotifier({
     invalidateInode: async (ino, off, len) => {
@@ -34,6 +34,13 @@ describe('kernel attribute cache (FUSE side)', () => {
     assert.equal(cache.timeoutFor(nodes.ref(10, '/f'), file), ATTR_TIMEOUT_S);
     assert.equal(cache.timeoutFor(nodes.ref(11, '/d'), dir), 0);
     assert.equal(setup(false).cache.timeoutFor(nodes.ref(12, '/g'), file), 0);
+  });
+
+  it('never lets a timeout outlive the lease: a paused agent could not invalidate past its deadline', () => {
+    const near = setup(true, 600);
+    assert.equal(near.cache.timeoutFor(near.nodes.ref(10, '/f'), file), 0.5, 'the lease left (600 ms) less the 100 ms margin');
+    const over = setup(true, 80);
+    assert.equal(over.cache.timeoutFor(over.nodes.ref(10, '/f'), file), 0, 'nothing within the margin');
   });
 
   it('invalidates attributes only (offset -1) of the node that got a timeout, and nothing for one that did not', async () => {

@@ -69,7 +69,10 @@ export class CoherencyCore implements ProtectedCaches {
     this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens, clock: this.clock, directRenewMs: o.directRenewMs });
     this.pages = new PageCache({ maxBytes: o.pageCacheBytes });
     this.direct = new DirectIo(this);
-    this.kernel = new KernelCache(this.tokens, this.namespace, this.logger, { plantSkipInvalidation: o.plantSkipKernelInvalidation });
+    this.kernel = new KernelCache(this.tokens, this.namespace, this.logger, {
+      plantSkipInvalidation: o.plantSkipKernelInvalidation,
+      leaseLeftMs: () => this.client.leaseDeadlineMs() - this.clock.nowMs(),
+    });
     this.writeBack = new WriteBack({
       pages: this.pages,
       clock: this.clock,

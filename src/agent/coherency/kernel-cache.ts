@@ -19,6 +19,12 @@ export interface KernelInvalidator {
 export interface KernelCacheLink {
   /** True while the kernel may cache the attributes of backing inode `ino` (attr READ/WRITE held, no revoke running, not DIRECT). */
   attrsCacheable(ino: number): boolean;
+  /**
+   * Milliseconds left before this host's lease deadline. A paused agent
+   * cannot invalidate anything, so no timeout may outlive the deadline:
+   * past it another host may be given the token.
+   */
+  leaseLeftMs(): number;
   /** The mount's invalidator (undefined once it is unmounted). */
   attach(invalidator: KernelInvalidator | undefined): void;
 }
@@ -26,6 +32,8 @@ export interface KernelCacheLink {
 export interface KernelCacheOptions {
   /** Test-only planted bug: never invalidate (the e2e tests must then fail). */
   plantSkipInvalidation?: boolean;
+  /** Milliseconds left before the lease deadline (default: unbounded, for tests of the token side only). */
+  leaseLeftMs?: () => number;
 }
 
 /**
@@ -50,6 +58,10 @@ export class KernelCache implements KernelCacheLink {
 
   attach(invalidator: KernelInvalidator | undefined): void {
     this.invalidator = invalidator;
+  }
+
+  leaseLeftMs(): number {
+    return this.options.leaseLeftMs?.() ?? Number.POSITIVE_INFINITY;
   }
 
   attrsCacheable(ino: number): boolean {
