@@ -85,6 +85,23 @@ function isWaitedFor(holder: HolderRef, unregistered: Entry | undefined, budget:
 }
 
 /**
+ * After a tentative change that may add edges from `holder`: true (and the
+ * change undone) when it closed a cycle; when the check cannot finish
+ * (WAIT_GRAPH_TOO_LARGE) the change is undone and the error rethrown.
+ */
+export function closesCycle(holder: HolderRef, undo: () => void, unregistered?: Entry): boolean {
+  let cycle: boolean;
+  try {
+    cycle = reachesItself(holder, unregistered);
+  } catch (e) {
+    undo();
+    throw e;
+  }
+  if (cycle) undo();
+  return cycle;
+}
+
+/**
  * True when `holder` reaches itself in the wait-for graph. O(edges reachable
  * from it). `unregistered`: a granted entry of the holder already in its
  * resource's tree but not yet in holder.rangeGrants (a grant being tried).
