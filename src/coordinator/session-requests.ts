@@ -26,7 +26,7 @@ export function handleSessionMessage(ctx: SessionStreamContext, session: Session
     }
     dispatch(ctx, session, requestId, body, (m[body] ?? {}) as Record<string, unknown>);
   } catch (e) {
-    replyOn(ctx, session, requestId, { error: errorBody(e) });
+    replyOn(ctx, session, requestId, { error: errorBody(e, ctx.clock?.nowMs()) });
     if (!isCoherdError(e)) ctx.logger.error('request failed unexpectedly', { session: session.id, error: (e as Error).stack });
   }
 }

@@ -40,6 +40,9 @@ const TRY_LOCK = 'import fcntl,sys,errno\nf=open(sys.argv[1],"r+")\ntry:\n  fcnt
 /** F_GETLK of a whole-file write lock: "UNLCK" or the conflicting type. */
 const GETLK = 'import fcntl,sys,struct\nf=open(sys.argv[1],"r+")\nr=fcntl.fcntl(f,fcntl.F_GETLK,struct.pack("hhqqi",fcntl.F_WRLCK,0,0,0,0))\nt=struct.unpack("hhqqi",r)[0]\nprint({fcntl.F_UNLCK:"UNLCK",fcntl.F_RDLCK:"RDLCK",fcntl.F_WRLCK:"WRLCK"}[t])';
 
+/** F_GETLK of a whole-file write lock: "type start len pid" of the lock in the way. */
+const GETLK_FULL = 'import fcntl,sys,struct\nf=open(sys.argv[1],"r+")\nr=struct.unpack("hhqqi",fcntl.fcntl(f,fcntl.F_GETLK,struct.pack("hhqqi",fcntl.F_WRLCK,0,0,0,0)))\nprint({fcntl.F_UNLCK:"UNLCK",fcntl.F_RDLCK:"RDLCK",fcntl.F_WRLCK:"WRLCK"}[r[0]],r[2],r[3],r[4])';
+
 before(async () => {
   cluster = await AgentCluster.start({ agents: 2 });
   await fsp.writeFile(cluster.bak('shared'), 'data');
@@ -68,6 +71,16 @@ describe('cluster fcntl and flock locks on the agent mount', () => {
     assert.equal((await py(GETLK, inB('shared'))).stdout.trim(), 'RDLCK');
     await release(a);
     await release(b);
+  });
+
+  it('F_GETLK reports the holder\'s type and byte range, and its pid when the holder is on the same host', { timeout: 60_000 }, async () => {
+    const holder = await holdLock(inA('shared'), 10, 90, 'LOCK_SH');
+    assert.equal((await py(GETLK_FULL, inB('shared'))).stdout.trim(), 'RDLCK 10 90 0', 'another host\'s pid means nothing here');
+    assert.equal((await py(GETLK_FULL, inA('shared'))).stdout.trim(), `RDLCK 10 90 ${holder.pid}`);
+    await release(holder);
+    const whole = await holdLock(inA('shared'));
+    assert.equal((await py(GETLK_FULL, inA('shared'))).stdout.trim(), `WRLCK 0 0 ${whole.pid}`, 'to the end of the file: len 0');
+    await release(whole);
   });
 
   it('byte ranges: locks on disjoint ranges coexist across mounts, overlapping ones conflict', { timeout: 60_000 }, async () => {

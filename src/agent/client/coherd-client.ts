@@ -233,7 +233,8 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         // client resumes at the new leader): ask again there, the application sees no error.
         if ((payload.reason === 'RECOVERING' || payload.reason === 'NOT_LEADER') && this.retryLater(requestId)) return;
         const p = pending.take(requestId);
-        const err = errorFromReason(String(payload.reason), String(payload.message), { leaderAddress: payload.leaderAddress });
+        const conflict = payload.conflict ? grantFromWire(payload.conflict as Record<string, unknown>) : undefined;
+        const err = errorFromReason(String(payload.reason), String(payload.message), { leaderAddress: payload.leaderAddress, ...(conflict ? { conflict } : {}) });
         if (p) p.reject(err);
         else this.logger.debug('error for no pending request', { requestId, reason: payload.reason });
         return;

@@ -73,15 +73,16 @@ export class GrantEngine {
     if (holder.session.releasing !== null) throw new SessionLostError('SESSION_CLOSING', 'the session is being freed', { sessionId: holder.sessionId });
     const r = target === null ? this.directShape(state, req, holder) : req;
     const conversion = state.holderContains(holder, r.start, r.end);
-    const grantable = state.conflictingGranted(r.mode, holder, r.start, r.end) === undefined
-      && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
+    const inTheWay = state.conflictingGranted(r.mode, holder, r.start, r.end);
+    const grantable = inTheWay === undefined && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
     if (grantable) {
       const e = target ?? this.grantNew(state, r, holder, conversion);
       if (target !== null && this.grantConvert(target, r)) this.settle(state);
       this.afterGrant(e);
       return toGrant(e);
     }
-    if (!r.wait) throw new LockConflictError('LOCK_CONFLICT', 'the lock is held or awaited by another holder', { requestId: r.requestId });
+    // A try-lock names the granted lock in its way (F_GETLK reports it); none when only a queued request is.
+    if (!r.wait) throw new LockConflictError('LOCK_CONFLICT', 'the lock is held or awaited by another holder', { requestId: r.requestId, conflict: inTheWay && toGrant(inTheWay) });
     if (holder.session.waiters.size >= this.d.maxWaitersPerSession) {
       throw new ResourceExhaustedError('QUEUE_FULL', 'too many waiting requests for this session', { sessionId: holder.sessionId, max: this.d.maxWaitersPerSession });
     }

@@ -18,7 +18,8 @@ export interface ClusterLocksOptions {
   logger: Logger;
 }
 
-interface Segment { range: ByteRange; mode: 'SHARED' | 'EXCLUSIVE'; lockId: number; fencingToken: FencingToken }
+/** One held piece; pid: the process that took it (F_GETLK reports it to another process of this host). */
+interface Segment { range: ByteRange; mode: 'SHARED' | 'EXCLUSIVE'; lockId: number; fencingToken: FencingToken; pid: number }
 
 /** fuse's (start, len) with len 0 = to the end, as a half-open range. */
 export function rangeOfLock(lock: FuseLock): ByteRange {
@@ -52,34 +53,46 @@ export class ClusterLocks {
       const mode = lock.type === F_RDLCK ? 'SHARED' : 'EXCLUSIVE';
       const g = await this.o.client.acquire({ resource: this.o.resourceOf(ino), space: 'range', mode, range, owner: this.posixOwner(owner), wait, signal });
       await this.subtract(key, ino, range, this.posixOwner(owner));
-      this.segments(key).push(segmentOf(g, mode));
+      this.segments(key).push(segmentOf(g, mode, lock.pid));
     });
   }
 
   /**
    * F_GETLK: a try-lock probe as the same owner (its own locks never
-   * conflict), released at once. A write probe that conflicts is followed
-   * by a read probe: if that one is granted, the holders only read (F_RDLCK).
-   * The holder's range and pid are not known here (another host's pid
-   * means nothing on this one): the asked range and pid 0 are reported.
+   * conflict), released at once. The coordinator names the granted lock in
+   * the way: its type and range are reported, and its pid when a process
+   * of this host holds it (another host's pid means nothing here: 0). When
+   * only queued requests are in the way (no lock named), the asked range
+   * is reported as held (F_SETLK would fail the same way), F_RDLCK if a
+   * read probe would pass.
    */
   async getlk(ino: number, owner: bigint, lock: FuseLock, signal: AbortSignal): Promise<FuseLock> {
     if (lock.type === F_UNLCK) return { ...lock, type: F_UNLCK };
-    const conflict = (type: number): FuseLock => ({ type, start: lock.start, len: lock.len, pid: 0 });
-    if (await this.probe(ino, owner, lock, lock.type === F_RDLCK ? 'SHARED' : 'EXCLUSIVE', signal)) return conflict(F_UNLCK);
-    if (lock.type === F_RDLCK) return conflict(F_WRLCK);
-    return conflict((await this.probe(ino, owner, lock, 'SHARED', signal)) ? F_RDLCK : F_WRLCK);
+    const asked = (type: number): FuseLock => ({ type, start: lock.start, len: lock.len, pid: 0 });
+    const first = await this.probe(ino, owner, lock, lock.type === F_RDLCK ? 'SHARED' : 'EXCLUSIVE', signal);
+    if (first === true) return asked(F_UNLCK);
+    if (first !== false) return this.reported(first);
+    if (lock.type === F_RDLCK) return asked(F_WRLCK);
+    return asked((await this.probe(ino, owner, lock, 'SHARED', signal)) === true ? F_RDLCK : F_WRLCK);
   }
 
-  private async probe(ino: number, owner: bigint, lock: FuseLock, mode: 'SHARED' | 'EXCLUSIVE', signal: AbortSignal): Promise<boolean> {
+  /** true: granted (and given back); the lock in the way; false: refused with none named. */
+  private async probe(ino: number, owner: bigint, lock: FuseLock, mode: 'SHARED' | 'EXCLUSIVE', signal: AbortSignal): Promise<true | false | ClientGrant> {
     try {
       const g = await this.o.client.acquire({ resource: this.o.resourceOf(ino), space: 'range', mode, range: rangeOfLock(lock), owner: this.posixOwner(owner), wait: false, signal });
       await this.o.client.release(g.lockId);
       return true;
     } catch (e) {
-      if (e instanceof LockConflictError) return false;
-      throw e;
+      if (!(e instanceof LockConflictError)) throw e;
+      return (e.details as { conflict?: ClientGrant }).conflict ?? false;
     }
+  }
+
+  private reported(g: ClientGrant): FuseLock {
+    let pid = 0;
+    for (const segs of this.held.values()) for (const s of segs) if (s.lockId === g.lockId) pid = s.pid;
+    const len = g.range.end >= END_OF_FILE ? 0 : g.range.end - g.range.start;
+    return { type: g.mode === 'SHARED' ? F_RDLCK : F_WRLCK, start: g.range.start, len, pid };
   }
 
   /** flock(2): one whole-file lock per open file description, independent of fcntl locks. */
@@ -96,7 +109,7 @@ export class ClusterLocks {
         owner: `flock-${owner.toString(16)}`, wait: (op & LOCK_NB) === 0, signal,
       });
       await this.releaseAll(key);
-      this.held.set(key, [segmentOf(g, mode)]);
+      this.held.set(key, [segmentOf(g, mode, 0)]);
     });
   }
 
@@ -161,7 +174,7 @@ export class ClusterLocks {
       if (left && right) {
         try {
           const g = await this.o.client.acquire({ resource: this.o.resourceOf(ino), space: 'range', mode: s.mode, range: right, owner, wait: false });
-          keep.push(segmentOf(g, s.mode));
+          keep.push(segmentOf(g, s.mode, s.pid));
         } catch (e) {
           this.o.logger.warn('lock split could not re-take the right part; keeping the whole piece', { lockId: s.lockId, error: (e as Error).message });
           keep.push(s);
@@ -169,7 +182,7 @@ export class ClusterLocks {
         }
       }
       const g = await this.o.client.convert(s.lockId, { mode: s.mode, range: (left ?? right)!, wait: false });
-      keep.push(segmentOf(g, s.mode));
+      keep.push(segmentOf(g, s.mode, s.pid));
     }
     if (keep.length) this.held.set(key, keep);
     else this.held.delete(key);
@@ -185,6 +198,6 @@ export class ClusterLocks {
   }
 }
 
-function segmentOf(g: ClientGrant, mode: 'SHARED' | 'EXCLUSIVE'): Segment {
-  return { range: g.range, mode, lockId: g.lockId, fencingToken: g.fencingToken };
+function segmentOf(g: ClientGrant, mode: 'SHARED' | 'EXCLUSIVE', pid: number): Segment {
+  return { range: g.range, mode, lockId: g.lockId, fencingToken: g.fencingToken, pid };
 }
