@@ -1,6 +1,6 @@
 import { explore } from './explore';
 import { EXPLORE_SCENARIO, replayHint, scenarioFor } from './scenarios';
-import { runSimulation } from './simulation';
+import { runSimulation, SimOptions } from './simulation';
 import { describeShrunk, shrink } from './shrink';
 
 /**
@@ -28,12 +28,16 @@ async function main(): Promise<void> {
   const faults: Record<string, number> = {};
   let ops = 0;
   let steps = 0;
+  // Per seed: no faults, the default faults, and hosts cut off across failovers ('isolate', opt-in so the
+  // default runs keep their schedules).
+  const ISOLATE: Partial<SimOptions> = { faultKinds: ['isolate', 'failover', 'break'], maxFaults: 6 };
   for (let seed = 1; seed <= seeds; seed++) {
-    for (const withFaults of [false, true]) {
-      const r = await runSimulation(scenarioFor(seed, withFaults));
+    for (const [withFaults, extra] of [[false, {}], [true, {}], [true, ISOLATE]] as const) {
+      const r = await runSimulation({ ...scenarioFor(seed, withFaults), ...extra });
       if (r.violation) {
-        console.log(describeShrunk(await shrink(scenarioFor(seed, withFaults))));
-        console.log(`VIOLATION seed ${seed}${withFaults ? ' with faults' : ''}: ${r.violation}\n${replayHint(seed, withFaults)}`);
+        if (extra === ISOLATE) console.log(`VIOLATION seed ${seed} with isolate faults: ${r.violation}\nreplay: runSimulation({ ...scenarioFor(${seed}, true), ...${JSON.stringify(ISOLATE)} })`);
+        else console.log(describeShrunk(await shrink(scenarioFor(seed, withFaults))));
+        if (extra !== ISOLATE) console.log(`VIOLATION seed ${seed}${withFaults ? ' with faults' : ''}: ${r.violation}\n${replayHint(seed, withFaults)}`);
         process.exit(1);
       }
       ops += r.ops;
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
     }
     if (seed % 100 === 0) console.error(`${seed} seeds, ${Math.round((Date.now() - started) / 1000)} s`);
   }
-  console.log(`random runs: ${seeds * 2} (${seeds} seeds, with and without faults), ${steps} steps, ${ops} operations, faults ${JSON.stringify(faults)}, ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(`random runs: ${seeds * 3} (${seeds} seeds: no faults, faults, isolate faults), ${steps} steps, ${ops} operations, faults ${JSON.stringify(faults)}, ${Math.round((Date.now() - started) / 1000)} s`);
   const t1 = Date.now();
   const x = await explore({ depth, maxSchedules: 1_000_000, maxMs: 60 * 60 * 1000, scenario: EXPLORE_SCENARIO });
   if (x.violation) {

@@ -140,7 +140,16 @@ export class SimNetwork {
     responseSerialize(m: object): Buffer; responseDeserialize(b: Buffer): Record<string, unknown>;
   };
 
+  /** Hosts cut off until this scheduler time: their links break at once, new ones too. */
+  private readonly isolatedUntil = new Map<string, number>();
+
   constructor(readonly sched: SimScheduler, private readonly maxDelayMs: number, private readonly accept: (link: SimLink) => void) {}
+
+  /** Cuts a host off for ms: every link breaks, and every new one breaks before it carries anything. */
+  isolate(host: string, ms: number): void {
+    this.isolatedUntil.set(host, this.sched.nowMs + ms);
+    this.breakLinksOf(host, 'simulated partition');
+  }
 
   delayMs(): number {
     return this.maxDelayMs === 0 ? 0 : this.sched.rng.next() * this.maxDelayMs;
@@ -150,6 +159,10 @@ export class SimNetwork {
     return (endpoint: string, _tls: TlsFiles | undefined, handlers: ConnectionHandlers, _logger: Logger) => {
       const link = new SimLink(this, host, endpoint, handlers);
       this.links.push(link);
+      if (this.sched.nowMs < (this.isolatedUntil.get(host) ?? 0)) {
+        this.sched.schedule(0, host, `${host} still cut off`, () => link.break('simulated partition'));
+        return link;
+      }
       this.accept(link);
       return link;
     };

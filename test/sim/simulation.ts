@@ -25,8 +25,12 @@ export interface SimOptions {
   thinkMs?: number;
   /** Link breaks, failovers, pauses past the TTL. */
   faults: boolean;
-  /** Which faults (default all three) and at most how many (default 4). */
-  faultKinds?: Array<'break' | 'failover' | 'pause'>;
+  /**
+   * Which faults (default break, failover, pause) and at most how many
+   * (default 4). 'isolate' (opt-in, so the seeds of the defaults keep their
+   * schedules) cuts a host off for 0.5–1.5 TTL: no link gets through.
+   */
+  faultKinds?: Array<'break' | 'failover' | 'pause' | 'isolate'>;
   maxFaults?: number;
   maxDelayMs: number;
   /** Explore mode: picks among runnable events (see SimScheduler.chooser). */
@@ -179,6 +183,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     return result();
   } catch (e) {
     if (!(e instanceof Violation)) throw e;
+    // SIM_LOG=1: the warnings and errors the code logged, to read a violation by.
+    if (process.env.SIM_LOG) for (const r of log.records) console.log('log', r.level, r.message, JSON.stringify(r.meta));
     return { ...result(), violation: e.message };
   } finally {
     undoTableMutation();
@@ -220,6 +226,11 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     faults[kind] = (faults[kind] ?? 0) + 1;
     if (kind === 'break') net.breakLinksOf(sched.rng.pick(hosts).name, 'simulated connection loss');
     else if (kind === 'failover') coordinator.failover();
+    else if (kind === 'isolate') {
+      const h = sched.rng.pick(hosts);
+      pausedEver[h.name] = true; // cut off: its eviction and its errors are expected
+      net.isolate(h.name, TTL_MS * (0.5 + sched.rng.next()));
+    }
     else {
       const free = hosts.filter((h) => !paused.has(h.name));
       if (paused.size + 1 >= hosts.length || free.length === 0) return;

@@ -44,14 +44,18 @@ test('the same holds through broken streams, coordinator failovers and hosts pau
  * Seeds that once found a bug, replayed as they are. Each fails on the code
  * before its fix (checked when it was added).
  */
-const FOUND_BY_SEED: readonly { seed: number; faults: boolean; bug: string }[] = [
+const FOUND_BY_SEED: readonly { seed: number; faults: boolean; bug: string; extra?: Partial<SimOptions> }[] = [
   { seed: 1050, faults: true, bug: 'a release for the old leader\'s lock id, resent to the new leader, gave up a new lock of the same id' },
   { seed: 697, faults: true, bug: 'a range flush wrote one page of a record across a page boundary; its host died before the rest: a torn record' },
+  {
+    seed: 29, faults: true, extra: { faultKinds: ['isolate', 'failover', 'break'], maxFaults: 6 },
+    bug: 'a host cut off past its deadline kept resuming its old session after it had opened a new one, and took the new session\'s stream: it believed a grant the coordinator did not have',
+  },
 ];
 
-for (const { seed, faults, bug } of FOUND_BY_SEED) {
+for (const { seed, faults, bug, extra } of FOUND_BY_SEED) {
   test(`seed ${seed} runs clean (it found: ${bug})`, async () => {
-    const r = await runSimulation(scenarioFor(seed, faults));
+    const r = await runSimulation({ ...scenarioFor(seed, faults), ...extra });
     assert.equal(r.violation, undefined, `${r.violation}\n${replayHint(seed, faults)}`);
   });
 }

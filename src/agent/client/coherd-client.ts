@@ -73,7 +73,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     this.resumeDeps = {
       channel: this.channel,
       clock: this.clock,
-      dial: (first) => this.dial(first),
+      dial: (first, stillWanted) => this.dial(first, stillWanted),
       session: () => ({ sessionId: this.sessionId, resumeSecret: this.resumeSecret }),
       active: () => !this.closing && !this.isFenced(),
       onLinkLost: (fn) => { this.linkLost = fn; },
@@ -196,8 +196,8 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     this.lease.start(sentMs, this.ttlMs);
   }
 
-  /** Connects to some endpoint and sends the first message; resolves with SessionOpened. */
-  private async dial(first: object): Promise<Record<string, unknown>> {
+  /** Connects to some endpoint and sends the first message; resolves with SessionOpened (a stream no longer wanted is closed instead). */
+  private async dial(first: object, stillWanted: () => boolean = () => true): Promise<Record<string, unknown>> {
     const { conn, opened } = await connectToSomeEndpoint({
       endpoints: this.o.endpoints,
       tls: this.o.tls,
@@ -212,6 +212,10 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         onClosed: (reason) => this.onConnectionClosed(getConn(), reason),
       }),
     });
+    if (!stillWanted()) {
+      conn.close();
+      throw new SessionLostError('LEASE_DEADLINE_PASSED', 'the session this stream resumed was replaced meanwhile');
+    }
     this.channel.link = conn;
     return opened;
   }
@@ -319,7 +323,8 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   /** Resumes, and again if the new stream died before the resume was over. */
   private async resumeUntilStable(): Promise<void> {
-    while (this.resumeAgain && !this.closing && !this.fencedReason) {
+    const session = this.sessionId;
+    while (this.resumeAgain && !this.closing && !this.fencedReason && this.sessionId === session) {
       this.resumeAgain = false;
       await this.resume();
     }

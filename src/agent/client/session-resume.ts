@@ -49,8 +49,8 @@ export async function reclaimAll(d: ReclaimDeps, streamLost: Promise<never>): Pr
 export interface ResumeDeps {
   channel: RequestChannel;
   clock: Clock;
-  /** Connects and sends the first message; resolves with SessionOpened. */
-  dial(first: object): Promise<Record<string, unknown>>;
+  /** Connects and sends the first message; resolves with SessionOpened. A stream opened once `stillWanted()` is false is closed, never used, and the dial rejects. */
+  dial(first: object, stillWanted: () => boolean): Promise<Record<string, unknown>>;
   session(): { sessionId: string; resumeSecret: string };
   /** False once the client closes or its session is lost: stop trying. */
   active(): boolean;
@@ -73,9 +73,13 @@ export interface ResumeDeps {
  */
 export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired' | 'stopped'> {
   const { channel } = d;
-  while (d.active()) {
+  // Bound to the session it resumes: once that one is fenced and a new one opened, resuming "the session"
+  // again would take the new session's stream away from it (SESSION_RESUMED_ELSEWHERE) mid-flight.
+  const resuming = d.session().sessionId;
+  const current = () => d.active() && d.session().sessionId === resuming;
+  while (current()) {
     try {
-      const opened = await d.dial({ resume: d.session() });
+      const opened = await d.dial({ resume: d.session() }, current);
       const epoch = Number(opened.epoch);
       const { asIs, asNew } = channel.pending.toResend(epoch, Number(opened.lastRequestId));
       channel.epoch = epoch;
