@@ -51,6 +51,10 @@ const FOUND_BY_SEED: readonly { seed: number; faults: boolean; bug: string; extr
     seed: 29, faults: true, extra: { faultKinds: ['isolate', 'failover', 'break'], maxFaults: 6 },
     bug: 'a host cut off past its deadline kept resuming its old session after it had opened a new one, and took the new session\'s stream: it believed a grant the coordinator did not have',
   },
+  {
+    seed: 706, faults: true, extra: { faultKinds: ['isolate', 'failover', 'break'], maxFaults: 6 },
+    bug: 'messages of a stream that resumed the replaced session reached the new one; their sequence numbers made it drop its own replies and an operation waited forever',
+  },
 ];
 
 for (const { seed, faults, bug, extra } of FOUND_BY_SEED) {

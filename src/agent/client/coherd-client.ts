@@ -208,7 +208,9 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       firstMessage: (lastSeq) => ({ requestId: 0, ackSeq: lastSeq, ...first }),
       lastSeq: () => this.channel.lastSeq,
       handlers: (getConn) => ({
-        onMessage: (m) => this.onMessage(m),
+        // A stream that resumed a session since replaced carries that session's messages: none may reach this one
+        // (their sequence numbers would make it drop its own replies as duplicates).
+        onMessage: (m) => { if (stillWanted()) this.onMessage(m); },
         onClosed: (reason) => this.onConnectionClosed(getConn(), reason),
       }),
     });
