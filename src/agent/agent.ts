@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Clock, SystemClock } from '../common/clock';
+import { InvalidArgumentError } from '../common/errors';
 import { Logger } from '../common/logger';
 import { TlsFiles } from '../coordinator/transport-security';
 import { CoherdClient } from './client/coherd-client';
@@ -79,6 +80,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     client.on('fenced', (reason: string) => metrics.onFenced(reason));
     client.on('session', () => metrics.sessionsStarted.inc());
   }
+  const coherencyOptions = { ...o.coherency, ...plantedBugs(process.env.COHERD_TEST_PLANT) };
   let coherency: CoherencyHook | undefined;
   let fs: AgentFs;
   try {
@@ -89,8 +91,9 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       logger,
       locks: client,
       allowOther: o.allowOther,
+      kernelCache: () => coherency?.core.kernel,
       hooks: (backing: BackingStore) => {
-        coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: o.coherency });
+        coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: coherencyOptions });
         if (metrics && coherency) metrics.observeCore(coherency.core);
         return [
           ...(metrics ? [metrics.timingHook()] : []),
@@ -139,4 +142,17 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       logger.info('agent stopped');
     })()),
   };
+}
+
+/**
+ * Bugs an end-to-end test plants in a real agent to see its checks fail
+ * ($COHERD_TEST_PLANT, comma-separated): skip-kernel-invalidation (the
+ * kernel keeps what it cached after the token went). Unknown names refuse to start.
+ */
+function plantedBugs(list: string | undefined): CoherencyOptions {
+  const names = (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (n !== 'skip-kernel-invalidation') throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown COHERD_TEST_PLANT "${n}" (known: skip-kernel-invalidation)`);
+  }
+  return names.length > 0 ? { plantSkipKernelInvalidation: true } : {};
 }

@@ -1,3 +1,4 @@
+import * as nodePath from 'node:path';
 import { Logger } from '../common/logger';
 import { ChaosCluster } from './cluster/chaos-cluster';
 import { loggedErrors } from './cluster/logged-errors';
@@ -69,7 +70,9 @@ export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster |
     for (const w of o.workloads) await w.finish?.(wctx);
     const errors = await loggedErrors(cluster.agents.map((a, i) => ({ host: `agent-${i}`, file: a.agent.logFile })));
     const h: RunHistory = { meta: { seed: o.seed, startedAt, durationMs, options: o.options, loggedErrors: errors }, ops: rec.ops, faults: rec.faults, leases: rec.leases };
-    return await checkAndReport(h, o.reportDir, { linearizabilityBudgetMs: o.linearizabilityBudgetMs });
+    const report = await checkAndReport(h, o.reportDir, { linearizabilityBudgetMs: o.linearizabilityBudgetMs });
+    if (report.results.some((r) => r.verdict === 'fail')) await cluster.saveLogs(nodePath.join(o.reportDir, 'logs'));
+    return report;
   } finally {
     stopping = true;
     await cluster.stop(o.keep);

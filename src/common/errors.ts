@@ -27,6 +27,7 @@ export type ErrorReason =
   | 'QUEUE_FULL'
   | 'SESSION_CLOSING'
   | 'WAITER_QUOTA'
+  | 'WAIT_GRAPH_TOO_LARGE'
   | 'SESSION_QUOTA'
   | 'RATE_LIMITED'
   | 'PERMISSION_DENIED'
@@ -94,7 +95,7 @@ export function errorFromReason(reason: string, message: string, details: Record
   switch (r) {
     case 'INVALID_RANGE': case 'INVALID_MODE': case 'INVALID_ARGUMENT': case 'PROTOCOL_VIOLATION':
       return new InvalidArgumentError(r, message, details);
-    case 'MESSAGE_TOO_LARGE': case 'QUEUE_FULL': case 'WAITER_QUOTA': case 'SESSION_QUOTA':
+    case 'MESSAGE_TOO_LARGE': case 'QUEUE_FULL': case 'WAITER_QUOTA': case 'WAIT_GRAPH_TOO_LARGE': case 'SESSION_QUOTA':
       return new ResourceExhaustedError(r, message, details);
     case 'RATE_LIMITED':
       return new ResourceExhaustedError(r, message, details, { retryable: true });

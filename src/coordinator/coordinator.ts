@@ -12,6 +12,7 @@ import { Election } from './election';
 import { SessionRegistry, SessionEndReason, MAX_TTL_MS } from './session-registry';
 import { Session } from './session';
 import { LeaderState } from './leader-state';
+import { loadTakeover } from './leader-takeover';
 import { LockTable } from './lock-table/lock-table';
 import { LockRequests } from './lock-requests';
 import { SessionStream } from './session-stream';
@@ -90,6 +91,10 @@ class Coordinator implements RunningCoordinator {
   private election!: Election;
   private registry!: SessionRegistry;
   private leader: LeaderState | undefined;
+  /** The takeover under way or last finished: takeovers run one at a time (becomeLeader). */
+  private takeover: Promise<void> = Promise.resolve();
+  /** Test-only ($COHERD_TEST_TAKEOVER_DELAY_MS): the first takeover waits this long after loading the sessions. */
+  private takeoverDelayMs = Number(process.env.COHERD_TEST_TAKEOVER_DELAY_MS ?? 0) || 0;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
   private readonly startedAtMs: number;
@@ -198,16 +203,30 @@ class Coordinator implements RunningCoordinator {
     await this.becomeLeader();
   }
 
-  private async becomeLeader(): Promise<void> {
-    if (this.leader) return;
-    await this.registry.startWatching();
-    const restored = await this.registry.restoreFromEtcd();
-    const evictedWaitMs = await this.registry.tombstoneWaitMs();
+  private becomeLeader(): Promise<void> {
+    this.takeover = this.takeover.then(() => this.takeOver()).catch((e: Error) => { this.logger.error('taking over failed', { error: e.message }); });
+    return this.takeover;
+  }
+
+  /** Installs the leader state of the reign just won (leader-takeover.ts), unless that reign ended first. */
+  private async takeOver(): Promise<void> {
+    if (this.leader || this.stopped) return;
+    const delayMs = this.takeoverDelayMs;
+    this.takeoverDelayMs = 0;
+    const taken = await loadTakeover(this.election.epoch, {
+      registry: this.registry,
+      reignLasts: (epoch) => !this.stopped && this.election.isLeader() && this.election.epoch === epoch,
+      clock: this.clock,
+      logger: this.logger,
+      delayMs,
+    });
+    if (!taken) return;
+    const { epoch, restored, evictedWaitMs } = taken;
     this.leader = new LeaderState({
       clock: this.clock,
       logger: this.logger,
       sessions: this.registry,
-      epoch: this.election.epoch,
+      epoch,
       revokeDeadlineMs: this.o.revokeDeadlineMs ?? 5000,
       restoredSessionIds: restored,
       maxRecoveryMs: MAX_TTL_MS,

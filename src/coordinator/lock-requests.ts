@@ -113,6 +113,9 @@ export class LockRequests {
   }
 
   reclaim(session: Session, body: Record<string, unknown>): Reply {
+    // A coordinator that lost its leadership has no recovery window any more: that is NOT_LEADER (reclaim at
+    // the next leader), never a refusal, which would make the client drop grants the next leader would take.
+    const table = this.ctx.table();
     if (!this.ctx.recovering(session.id)) {
       throw new InvalidArgumentError('PROTOCOL_VIOLATION', 'reclaim is only accepted during this session\'s recovery window');
     }
@@ -120,7 +123,7 @@ export class LockRequests {
     const space = spaceFromWire(lock.space);
     const range = rangeFromWire(lock.range as { start?: unknown; end?: unknown }, space);
     const fencing = (lock.fencingToken ?? {}) as { epoch?: unknown; counter?: unknown };
-    const grant = this.ctx.table().reclaim({
+    const grant = table.reclaim({
       lockId: Number(lock.lockId),
       requestId: `${session.id}/reclaim-${String(lock.lockId)}`,
       resource: boundedString(lock.resource, 'resource', MAX_RESOURCE_BYTES, true),

@@ -57,6 +57,7 @@ export class SessionRegistry extends EventEmitter {
   }
 
   async startWatching(): Promise<void> {
+    await this.close(); // a takeover that failed half-way and loads again must not leave its first watch running
     this.watcher = await this.o.etcd.watch().prefix(this.o.keys.sessionsPrefix).create();
     this.watcher.on('delete', (kv) => {
       const id = this.o.keys.sessionIdOf(kv.key.toString());

@@ -1,6 +1,6 @@
 import { Clock } from '../common/clock';
 import { Logger } from '../common/logger';
-import { LockConflictError, TimeoutError, CancelledError } from '../common/errors';
+import { LockConflictError, TimeoutError, CancelledError, ResourceExhaustedError } from '../common/errors';
 import { toWireError } from '../common/grpc-status-table';
 import { rangeToWire } from '../common/wire';
 import { LockTableEvent } from './lock-table/types';
@@ -19,6 +19,7 @@ export function routeTableEvent(e: LockTableEvent, registry: SessionDirectory, c
       const { sessionId, clientRequestId } = parseTableRequestId(e.requestId);
       const err = e.reason === 'TIMEOUT' ? new TimeoutError('TIMEOUT', e.message)
         : e.reason === 'CANCELLED' ? new CancelledError('CANCELLED', e.message)
+        : e.reason === 'WAIT_GRAPH_TOO_LARGE' ? new ResourceExhaustedError(e.reason, e.message)
         : new LockConflictError(e.reason, e.message);
       const w = toWireError(err);
       push(registry, sessionId, { requestId: clientRequestId, error: { code: w.codeName, reason: w.reason, message: w.message, retryable: w.retryable } }, logger);

@@ -5,6 +5,7 @@ import { Logger } from '../common/logger';
 import { JournalRecord } from '../agent/journal/journal-record';
 import { InodeMap, parentOf, relOf } from './inode-map';
 import { backingSys, checkSys } from '../agent/backing/backing-sys';
+import { ExchangeIntent, exchangeKey } from './exchange-intent';
 
 const RENAME_EXCHANGE = 2;
 
@@ -21,7 +22,8 @@ export class MirrorApplier {
   private readonly touchedFiles = new Set<string>();
   private readonly touchedDirs = new Set<string>();
 
-  constructor(readonly mirrorDir: string, readonly inodes: InodeMap, private readonly logger: Logger) {}
+  /** `intent`: where an exchange is written down before it is applied (exchange-intent.ts); without it a replay after a crash may swap back. */
+  constructor(readonly mirrorDir: string, readonly inodes: InodeMap, private readonly logger: Logger, private readonly intent?: ExchangeIntent) {}
 
   async apply(r: JournalRecord): Promise<ApplyOutcome> {
     const a = r.args;
@@ -110,7 +112,7 @@ export class MirrorApplier {
       case 'fallocate': {
         const rel = this.dataPath(r);
         if (rel === undefined) return 'skipped';
-        await this.withFile(rel, async (h) => checkSys(backingSys().fallocate(h.fd, Number(a.mode), Number(a.offset), Number(a.length)), 'fallocate'));
+        await this.withFile(rel, async (h) => checkSys(await backingSys().fallocateAsync(h.fd, Number(a.mode), Number(a.offset), Number(a.length)), 'fallocate'));
         return 'applied';
       }
       case 'chmod':
@@ -132,7 +134,8 @@ export class MirrorApplier {
   /**
    * RENAME_EXCHANGE, atomically (renameat2) when both names exist in the
    * mirror. A replay is recognised by the inode map (the source inode is
-   * already at `to`); see docs/replication.md for the one case it is not.
+   * already at `to`) or, after a crash before the map was saved, by the
+   * intent written just before the swap.
    */
   private async exchange(r: JournalRecord, from: string, to: string): Promise<ApplyOutcome> {
     if (r.ino !== null && this.inodes.pathOf(r.ino) === to) return 'skipped';
@@ -141,7 +144,13 @@ export class MirrorApplier {
       this.logger.warn('rename exchange not replicated: a side is missing in the mirror', { from, to });
       return 'skipped';
     }
-    checkSys(backingSys().rename2(this.abs(from), this.abs(to), RENAME_EXCHANGE), 'rename');
+    const key = exchangeKey(r.sequence, r.timeMs, from, to);
+    if (await this.intent?.alreadySwapped(key, x.ino, y.ino)) {
+      this.logger.info('rename exchange already applied before a restart; not swapping back', { from, to });
+    } else {
+      await this.intent?.record(key, x.ino, y.ino);
+      checkSys(await backingSys().rename2Async(this.abs(from), this.abs(to), RENAME_EXCHANGE), 'rename');
+    }
     this.inodes.exchanged(from, to);
     this.touchedDirs.add(parentOf(from)).add(parentOf(to));
     return 'applied';

@@ -1,3 +1,4 @@
+import * as nodePath from 'path';
 import { Clock, SystemClock, TimerHandle } from '../common/clock';
 import { Logger } from '../common/logger';
 import { AppliedHistory } from './applied-history';
@@ -6,6 +7,7 @@ import { AgentFinder } from './agent-finder';
 import { ListSessions } from './coordinator-discovery';
 import { JournalStream } from './journal-stream';
 import { LagSamples } from './lag-samples';
+import { EXCHANGE_INTENT_FILE, ExchangeIntent } from './exchange-intent';
 import { MirrorApplier } from './mirror-apply';
 import { writeAck } from './replica-acker';
 import { AgentCursor, ReplicaState } from './replica-state';
@@ -72,7 +74,7 @@ export class ReplicaFollower {
     this.clock = o.clock ?? new SystemClock();
     this.logger = o.logger.child({ component: 'replica' });
     this.name = o.name ?? 'replica';
-    this.applier = new MirrorApplier(o.mirrorDir, state.inodeMap(), this.logger);
+    this.applier = new MirrorApplier(o.mirrorDir, state.inodeMap(), this.logger, new ExchangeIntent(nodePath.join(o.stateDir, EXCHANGE_INTENT_FILE)));
     this.finder = new AgentFinder({ namespace: o.namespace, journalRoots: o.journalRoots, listSessions: o.listSessions, clock: this.clock, logger: this.logger });
   }
 
@@ -256,7 +258,7 @@ export class ReplicaFollower {
       agents: live.map((id) => ({ agentId: id, dir: this.state.data.agents[id].dir })),
       replayWindowMs: this.o.replayWindowMs ?? 10_000, logger: this.logger,
     });
-    this.applier = new MirrorApplier(this.o.mirrorDir, result.inodes, this.logger);
+    this.applier = new MirrorApplier(this.o.mirrorDir, result.inodes, this.logger, new ExchangeIntent(nodePath.join(this.o.stateDir, EXCHANGE_INTENT_FILE)));
     this.pending = [];
     this.history = new AppliedHistory();
     for (const [agentId, from] of result.replayFrom) {

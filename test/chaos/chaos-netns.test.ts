@@ -80,9 +80,11 @@ test('namespaces left by a run that was killed outright are removed by the next 
 
 test('chaos run --netns puts every host on its own machine, injects real partitions and a slow store, passes its checkers and removes every namespace; Ctrl-C cleans up too', { skip, timeout: 240_000 }, async () => {
   const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
+  let passed = false;
   try {
     const args = ['chaos', 'run', '--netns', '--seed', '2405', '--agents', '2', '--coordinators', '2', '--lock-clients', '2', '--faults', 'partition-agent,partition-lock-client,partition-coordinator-etcd,kill-leader,slow-store', '--fault-gap', '0.5-1.5', '--report', report];
-    const child = spawnCli([...args, '--duration', '25'], { COHERD_LOG_LEVEL: 'warn' });
+    // Coordinators log at info (COHERD_TEST_LOG_LEVEL): a failed run keeps their logs.
+    const child = spawnCli([...args, '--duration', '25'], { COHERD_LOG_LEVEL: 'warn', COHERD_TEST_LOG_LEVEL: 'info' });
     const r = await collect(child, 200_000);
     console.log(r.stdout);
     const summary = JSON.parse(await fsp.readFile(path.join(report, 'summary.json'), 'utf8'));
@@ -115,7 +117,9 @@ test('chaos run --netns puts every host on its own machine, injects real partiti
     const ri = await done;
     assert.ok(ri.code === 0 || ri.code === 1, `exit ${ri.code ?? ri.signal}`);
     assert.deepEqual(namespacesOf(interrupted.pid!), [], 'Ctrl-C left namespaces behind');
+    passed = true;
   } finally {
-    await fsp.rm(report, { recursive: true, force: true });
+    // A failed run's report stays, with every process's log in logs/ (its path is in the assertion message).
+    if (passed) await fsp.rm(report, { recursive: true, force: true });
   }
 });

@@ -70,6 +70,8 @@ export class AgentProcess {
   onRecord: ((record: Record<string, unknown>) => void) | undefined;
   /** Session ids the agent has reported (at start and after each renewal), oldest first. */
   readonly sessions: string[] = [];
+  /** host:port of its /metrics when started with --metrics-listen (from its "mounted" line). */
+  metricsAddress: string | undefined;
   private log: WriteStream | undefined;
   private logTail = '';
   private sessionWaiters: Array<() => void> = [];
@@ -115,6 +117,7 @@ export class AgentProcess {
       createInterface({ input: child.stdout! }).on('line', (line) => {
         this.log?.write(`[stdout] ${line}\n`);
         if (line.startsWith('coherd agent mounted')) {
+          this.metricsAddress = /metrics on (\S+)/.exec(line)?.[1];
           clearTimeout(timer);
           resolve();
         }

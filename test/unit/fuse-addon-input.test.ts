@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
 import { describe, it } from 'node:test';
 import { loadFuseAddon } from '../../src/agent/fuse/ll/fuse-addon';
 
@@ -35,5 +38,46 @@ describe('libfuse3 addon input checks', () => {
     assert.equal(addon.sys.getxattr('/nonexistent', 'user.x', 0, true), -2);
     assert.equal(addon.sys.rename2('/nonexistent/a', '/nonexistent/b', 1), -2);
     assert.throws(() => addon.sys.getxattr('/tmp\0x', 'user.x', 0, false), TypeError);
+  });
+
+  it('runs the asynchronous system calls on the thread pool: results, -errno, and TypeError for bad arguments', async () => {
+    const sys = addon.sys;
+    const dir = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-sys-async-'));
+    try {
+      const a = nodePath.join(dir, 'a');
+      const b = nodePath.join(dir, 'b');
+      await fsp.writeFile(a, 'A');
+      await fsp.writeFile(b, 'B');
+      assert.equal(await sys.rename2Async(a, b, 2), 0, 'RENAME_EXCHANGE');
+      assert.equal(await fsp.readFile(a, 'utf8'), 'B');
+      assert.equal(await sys.rename2Async(a, b, 1), -17, 'RENAME_NOREPLACE onto an existing name: EEXIST');
+      assert.equal(await sys.mknodAsync(nodePath.join(dir, 'fifo'), 0o10644, 0), 0);
+      assert.ok((await fsp.lstat(nodePath.join(dir, 'fifo'))).isFIFO());
+      const h = await fsp.open(a, 'r+');
+      try {
+        assert.equal(await sys.fallocateAsync(h.fd, 0, 0, 8192), 0);
+        assert.equal((await h.stat()).size, 8192);
+      } finally {
+        await h.close();
+      }
+      const set = await sys.lsetxattrAsync(a, 'user.coherd', Buffer.from('v1'), 0);
+      if (set === 0) {
+        assert.equal(await sys.lgetxattrAsync(a, 'user.coherd', 0), 2);
+        assert.deepEqual(await sys.lgetxattrAsync(a, 'user.coherd', 64), Buffer.from('v1'));
+        assert.ok(((await sys.llistxattrAsync(a, 4096)) as Buffer).toString().includes('user.coherd'));
+        assert.equal(await sys.lremovexattrAsync(a, 'user.coherd'), 0);
+      } else {
+        assert.equal(set, -95, 'only a filesystem without user xattrs may refuse (EOPNOTSUPP)');
+      }
+      assert.equal(await sys.lgetxattrAsync(nodePath.join(dir, 'missing'), 'user.x', 0), -2);
+      assert.equal(await sys.fallocateAsync(-1, 0, 0, 1), -9, 'EBADF');
+      const s = sys as unknown as Record<string, (...args: unknown[]) => unknown>;
+      assert.throws(() => s.rename2Async(a, 5, 0), TypeError);
+      assert.throws(() => s.lsetxattrAsync(a, 'user.x', 'not a buffer', 0), TypeError);
+      assert.throws(() => s.fallocateAsync('x', 0, 0, 1), TypeError);
+      assert.throws(() => s.mknodAsync('/tmp\0x', 0o10644, 0), TypeError);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
   });
 });

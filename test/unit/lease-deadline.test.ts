@@ -52,3 +52,43 @@ test('an acknowledgement before the deadline pushes the fencing moment out', () 
   assert.equal(passed, 1);
   lease.stop();
 });
+
+test('acknowledgements that arrive while grants are being reclaimed at a new leader do not extend the deadline', () => {
+  const clock = new FakeClock(0);
+  let passed = 0;
+  const lease = new LeaseDeadline(clock, 0, () => { passed++; });
+  lease.start(0, 2000);
+  clock.advance(1000);
+  lease.reclaiming();
+  lease.confirmed(1000, 2000); // the new leader knows the session, not yet the grants
+  assert.equal(lease.ms, 2000);
+  clock.advance(1000);
+  assert.equal(passed, 1, 'a reclaim still running at the old deadline leaves the host fenced');
+  lease.stop();
+});
+
+test('once the grants are reclaimed the best acknowledgement seen meanwhile counts', () => {
+  const clock = new FakeClock(0);
+  const lease = new LeaseDeadline(clock, 0, () => undefined);
+  lease.start(0, 2000);
+  lease.reclaiming();
+  lease.confirmed(1200, 2000);
+  lease.confirmed(900, 2000);
+  assert.equal(lease.ms, 2000);
+  lease.reclaimed();
+  assert.equal(lease.ms, 3200);
+  lease.confirmed(1500, 2000);
+  assert.equal(lease.ms, 3500);
+  lease.stop();
+});
+
+test('a new session forgets a reclaim that never finished', () => {
+  const clock = new FakeClock(0);
+  const lease = new LeaseDeadline(clock, 0, () => undefined);
+  lease.start(0, 2000);
+  lease.reclaiming();
+  lease.start(5000, 2000);
+  lease.confirmed(6000, 2000);
+  assert.equal(lease.ms, 8000);
+  lease.stop();
+});

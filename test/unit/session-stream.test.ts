@@ -120,3 +120,13 @@ test('acquires beyond a session\'s rate get RATE_LIMITED (retryable); nothing ch
   assert.ok(hostile.call.repliesTo(22)[0].granted !== undefined);
   assert.equal(reasonOf(hostile.call.repliesTo(23)[0]), 'RATE_LIMITED');
 });
+
+test('a reclaim that reaches a coordinator after it stopped leading is answered NOT_LEADER (retry at the next leader), not refused', async () => {
+  const h = new StreamHarness();
+  const { call } = await h.openSession();
+  h.leading = false;
+  const lock = { lockId: 7, resource: 'r', space: 'RANGE_LOCK', mode: 'EXCLUSIVE', range: { start: 0, end: 100 }, owner: '', version: 1, fencingToken: { epoch: 1, counter: 3 } };
+  call.send({ requestId: 2, body: 'reclaim', reclaim: { lock } });
+  await settle();
+  assert.equal(reasonOf(call.repliesTo(2)[0]), 'NOT_LEADER', 'a refusal (PROTOCOL_VIOLATION) would make the client drop a grant the next leader takes back');
+});

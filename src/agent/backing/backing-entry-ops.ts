@@ -89,7 +89,7 @@ export class BackingEntryOps {
       await chownNew(resolved, args.owner, handle).then(() => handle.chmod(mode)).finally(() => handle.close());
     } else if (type === constants.S_IFIFO || type === constants.S_IFSOCK || type === constants.S_IFCHR || type === constants.S_IFBLK) {
       const dev = typeof args.dev === 'number' && Number.isInteger(args.dev) && args.dev >= 0 ? args.dev : 0;
-      checkSys(backingSys().mknod(resolved, type | mode, dev), 'mknod');
+      checkSys(await backingSys().mknodAsync(resolved, type | mode, dev), 'mknod');
       await chownNew(resolved, args.owner);
       await chmodNoFollow(resolved, mode);
     } else {
@@ -113,7 +113,7 @@ export class BackingEntryOps {
     if (!Number.isInteger(flags) || (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
       throw new ErrnoError('EINVAL', 'rename flags must be RENAME_NOREPLACE or RENAME_EXCHANGE');
     }
-    checkSys(backingSys().rename2(from, to, flags), 'rename');
+    checkSys(await backingSys().rename2Async(from, to, flags), 'rename');
   }
 
   /** Hard link `dest` to the existing `path` (link(2) does not follow a symlink source). */

@@ -100,7 +100,7 @@ export class BackingFileOps {
     const offset = checkOffset(args.offset, 'offset');
     const length = checkOffset(args.length, 'length');
     if (!Number.isInteger(args.mode) || args.mode < 0 || args.mode > 0xff) throw new InvalidArgumentError('INVALID_ARGUMENT', 'fallocate mode must be FALLOC_FL_* bits', { mode: args.mode });
-    checkSys(backingSys().fallocate(this.handles.get(args.fh).handle.fd, args.mode, offset, length), 'fallocate');
+    checkSys(await backingSys().fallocateAsync(this.handles.get(args.fh).handle.fd, args.mode, offset, length), 'fallocate');
   }
 
   async read(args: VopArgs['read']): Promise<number> {

@@ -5,9 +5,9 @@ import { ErrnoError } from './errno-error';
 const NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
 /**
- * The system calls Node's fs lacks (renameat2, fallocate), from the FUSE
- * addon. They are synchronous: a rename with flags or a fallocate blocks
- * the event loop for one system call on the backing store.
+ * The system calls Node's fs lacks (renameat2, mknod, fallocate, xattrs),
+ * from the FUSE addon. The agent and the replica use their *Async forms,
+ * which run on libuv's thread pool like Node's own fs calls.
  */
 export function backingSys(): SysCalls {
   return loadFuseAddon().sys;

@@ -78,6 +78,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       active: () => !this.closing && !this.isFenced(),
       onLinkLost: (fn) => { this.linkLost = fn; },
       reclaim: { held: this.held, sessionId: () => this.sessionId, request, listener, logger: this.logger },
+      lease: { reclaiming: () => this.lease.reclaiming(), reclaimed: () => this.lease.reclaimed() },
     };
     this.ttlMs = o.ttlMs ?? 10_000;
     const driftMarginMs = o.driftMarginMs ?? Math.max(100, Math.round(this.ttlMs * 0.02));

@@ -57,6 +57,8 @@ export interface ResumeDeps {
   /** Registers what interrupts a reclaim when the new stream dies (undefined: nothing to interrupt). */
   onLinkLost(fn: (() => void) | undefined): void;
   reclaim: ReclaimDeps;
+  /** The lease: heartbeat acknowledgements must not extend it while grants are being reclaimed (LeaseDeadline.reclaiming). */
+  lease: { reclaiming(): void; reclaimed(): void };
 }
 
 /**
@@ -78,6 +80,8 @@ export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired
       const { asIs, asNew } = channel.pending.toResend(epoch, Number(opened.lastRequestId));
       channel.epoch = epoch;
       if (opened.reclaimRequired === true) {
+        // Before anything is awaited: no acknowledgement from this leader may count until it took the grants.
+        d.lease.reclaiming();
         channel.releases.clear();
         // Releases and revoke answers name the earlier leader's lock ids, which the new leader may hand out
         // anew (to this very session): sent again, they would give up a new lock. What they gave up is not
@@ -85,6 +89,7 @@ export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired
         const stale = channel.pending.takeWhere((p) => p.epoch !== epoch && ('release' in p.message || 'revokeAck' in p.message));
         for (const p of stale) p.reject(new NotFoundError('LOCK_NOT_FOUND', 'the lock belonged to an earlier leader; not sent again', {}));
         await reclaimOnThisStream(d);
+        d.lease.reclaimed();
         for (const p of [...asIs, ...asNew]) if (!stale.includes(p)) channel.resendAsNew(p);
       } else {
         channel.releases.resumedWithSameLeader();

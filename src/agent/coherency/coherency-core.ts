@@ -6,6 +6,7 @@ import { AttrCache } from './attr-cache';
 import type { CoherencyBacking } from './coherency-backing';
 import { PageCache } from './page-cache';
 import { DirectIo } from './direct-io';
+import { KernelCache } from './kernel-cache';
 import { createRevokeHandler, dropUncovered, giveUp, ProtectedCaches } from './revoke-handler';
 import { TokenCache } from './token-cache';
 import { WriteBack } from './write-back';
@@ -24,6 +25,8 @@ export interface CoherencyOptions {
   maxWriteBytes?: number;
   /** DIRECT tokens are given back and asked for again after this long (docs/direct-mode.md). Default 1000. */
   directRenewMs?: number;
+  /** Test-only planted bug: never invalidate the kernel's cache (e2e tests show they then fail). */
+  plantSkipKernelInvalidation?: boolean;
 }
 
 export interface CoherencyCoreDeps {
@@ -53,6 +56,8 @@ export class CoherencyCore implements ProtectedCaches {
   readonly writeBack: WriteBack;
   readonly attrs = new AttrCache();
   readonly direct: DirectIo;
+  /** The kernel's cache of this mount under the tokens (kernel-cache.ts). */
+  readonly kernel: KernelCache;
 
   constructor(deps: CoherencyCoreDeps) {
     const o = deps.options ?? {};
@@ -64,6 +69,10 @@ export class CoherencyCore implements ProtectedCaches {
     this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens, clock: this.clock, directRenewMs: o.directRenewMs });
     this.pages = new PageCache({ maxBytes: o.pageCacheBytes });
     this.direct = new DirectIo(this);
+    this.kernel = new KernelCache(this.tokens, this.namespace, this.logger, {
+      plantSkipInvalidation: o.plantSkipKernelInvalidation,
+      leaseLeftMs: () => this.client.leaseDeadlineMs() - this.clock.nowMs(),
+    });
     this.writeBack = new WriteBack({
       pages: this.pages,
       clock: this.clock,
@@ -88,6 +97,7 @@ export class CoherencyCore implements ProtectedCaches {
         this.logger.error('token lost without a revoke; dropping what it covered', { lockId: token.lockId, resource: token.resource, space: token.space, reason });
         if (token.space !== 'dir') this.writeBack.abandonFile(token.resource, reason);
         this.attrs.drop(token.resource);
+        if (token.space === 'attr') void this.kernel.dropAttrs(token.resource);
       },
     });
     this.client.setRevokeHandler(createRevokeHandler(this));
@@ -110,5 +120,6 @@ export class CoherencyCore implements ProtectedCaches {
     this.writeBack.abandonAll(reason);
     this.tokens.dropAll();
     this.attrs.clear();
+    this.kernel.dropAll();
   }
 }

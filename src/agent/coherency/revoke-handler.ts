@@ -4,6 +4,7 @@ import type { Logger } from '../../common/logger';
 import type { RevokeAnswer, RevokeNotice } from '../client/types';
 import type { AttrCache } from './attr-cache';
 import type { HeldToken, TokenMode } from './held-token';
+import type { KernelCache } from './kernel-cache';
 import type { PageCache } from './page-cache';
 import { affectedRange, planRevoke } from './revoke-plan';
 import type { TokenCache } from './token-cache';
@@ -15,6 +16,8 @@ export interface ProtectedCaches {
   pages: PageCache;
   writeBack: WriteBack;
   attrs: AttrCache;
+  /** The kernel's cache on the mount (absent: the kernel caches nothing). */
+  kernel?: KernelCache;
   logger?: Logger;
 }
 
@@ -78,6 +81,8 @@ export async function giveUp(caches: ProtectedCaches, token: HeldToken, answer: 
     // Under attr WRITE the dirty data may extend the file: its size must be on the backing store first.
     if (token.mode === 'WRITE') await writeBack.flush(key);
     attrs.drop(key);
+    // The kernel may hold these attributes with a timeout: it drops them before the token goes.
+    await caches.kernel?.dropAttrs(key);
     return;
   }
   if (token.space !== 'data') return;

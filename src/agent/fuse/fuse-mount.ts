@@ -1,13 +1,16 @@
 import { promises as fsp } from 'fs';
 import * as nodePath from 'path';
+import { Clock, SystemClock } from '../../common/clock';
 import { CancelledError, InvalidArgumentError } from '../../common/errors';
 import { Logger } from '../../common/logger';
 import { BackingStore, BackingStoreOptions } from '../backing/backing-store';
 import { compose } from '../hooks/compose';
+import type { KernelCacheLink } from '../coherency/kernel-cache';
 import { Hook } from '../vop';
 import { buildFuseOptions } from './fuse-options';
 import { FuseSession } from './ll/fuse-session';
 import { vopLowLevelOps } from './ll/vop-low-level-ops';
+import { KernelAttrCache } from './ll/kernel-attr-cache';
 import { PathNodeTable } from './ll/path-node-table';
 import { ClusterLocks, RangeLockClient } from './ll/locks/cluster-locks';
 import { withClusterLocks } from './ll/locks/lock-ops';
@@ -41,6 +44,14 @@ export interface MountAgentFsOptions {
    * the kernel keeps fcntl/flock locks local to this host.
    */
   locks?: RangeLockClient;
+  /**
+   * The coherency layer's side of the kernel cache, asked for at each mount
+   * once the hooks exist: replies carry attribute timeouts while it allows,
+   * and it invalidates through this mount. Without it the kernel caches nothing.
+   */
+  kernelCache?: () => KernelCacheLink | undefined;
+  /** Times the kernel cache's retries (real time: the kernel's timeouts are). Default SystemClock. */
+  clock?: Clock;
 }
 
 /** A coherd FUSE mount. mount() and unmount() are idempotent and serialized; after unmount() it can be mounted again. */
@@ -65,6 +76,7 @@ interface Live {
   session: FuseSession;
   backing: BackingStore;
   abort: AbortController;
+  kernel: KernelCacheLink | undefined;
 }
 
 export class AgentFsMount implements AgentFs {
@@ -120,11 +132,13 @@ export class AgentFsMount implements AgentFs {
     const vops = new VopBuilder(backing, abort.signal);
     const mountOptions = buildFuseOptions(options);
     let session: FuseSession;
+    const kernel = options.kernelCache?.();
     try {
       const rootIno = await backing.lookupIno('/');
       if (rootIno === undefined) throw new InvalidArgumentError('INVALID_ARGUMENT', 'backing directory vanished', { backingDir });
       const nodes = new PathNodeTable(rootIno);
-      let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes);
+      const attrCache = kernel && new KernelAttrCache(nodes, kernel, options.clock ?? new SystemClock(), logger);
+      let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && ((n, st) => attrCache.timeoutFor(n, st)));
       if (options.locks) {
         const resourceOf = (id: number) => {
           const node = nodes.get(id);
@@ -134,17 +148,22 @@ export class AgentFsMount implements AgentFs {
         ops = withClusterLocks(ops, new ClusterLocks({ client: options.locks, resourceOf, logger }));
       }
       session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined });
+      if (kernel && attrCache) {
+        attrCache.setNotifier(session);
+        kernel.attach(attrCache);
+      }
     } catch (e) {
       await backing.close();
       await forceUnmount(mountPoint, logger).catch(() => undefined);
       throw e;
     }
-    this.live = { session, backing, abort };
+    this.live = { session, backing, abort, kernel };
     logger.info('mounted', { namespace: this.namespace, backingDir, options: mountOptions.join(',') });
   }
 
   private async doUnmount(live: Live): Promise<void> {
     live.abort.abort(new CancelledError('CANCELLED', 'unmounting'));
+    live.kernel?.attach(undefined);
     try {
       await live.session.unmount();
     } catch (e) {

@@ -195,6 +195,13 @@ export class ChaosCluster {
     }
   }
 
+  /** Copies every agent's and coordinator's log into dir (a failed run's evidence); the agents must be stopped. */
+  async saveLogs(dir: string): Promise<void> {
+    await fsp.mkdir(dir, { recursive: true });
+    for (const [i, a] of this.agents.entries()) await fsp.copyFile(a.agent.logFile, nodePath.join(dir, `agent-${i}.log`)).catch(() => undefined);
+    for (const c of this.coordinators) await fsp.writeFile(nodePath.join(dir, `${c.name}.log`), c.logs());
+  }
+
   private async doStop(keep: boolean): Promise<void> {
     const quietly = (p: Promise<unknown>) => p.catch((e: Error) => this.o.logger.warn('cleanup step failed', { error: e.message }));
     await this.stopAgents();

@@ -19,6 +19,8 @@ export class CoordinatorSlot {
   readonly etcdProxies: TcpProxy[] = [];
   proc: CoordinatorProcess | undefined;
   private etcdEndpoints: string[] = [];
+  /** What earlier processes of this slot logged (a killed leader's log is evidence too). */
+  private earlierLogs = '';
 
   constructor(readonly index: number, readonly address: string, private readonly args: string[], private readonly netns?: CoordinatorNetns) {}
 
@@ -62,7 +64,13 @@ export class CoordinatorSlot {
     await this.spawn();
   }
 
+  /** Everything every process of this slot logged, oldest first. */
+  logs(): string {
+    return this.earlierLogs + (this.proc?.log() ?? '');
+  }
+
   async spawn(): Promise<void> {
+    if (this.proc) this.earlierLogs += this.proc.log();
     this.proc = await spawnCoordinator(this.etcdEndpoints.join(','), this.args, this.address, this.netns?.wrapper ?? []);
   }
 

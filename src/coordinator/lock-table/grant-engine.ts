@@ -1,12 +1,12 @@
 import type { Clock, TimerHandle } from '../../common/clock';
-import { LockConflictError, ResourceExhaustedError, SessionLostError } from '../../common/errors';
+import { LockConflictError, ResourceExhaustedError, SessionLostError, isCoherdError } from '../../common/errors';
 import type { WorkSlicer } from '../../common/loop-slicer';
 import { Entry, Waiter } from './entries';
 import type { EventOutbox } from './event-outbox';
 import type { Fencing } from './fencing';
 import type { HoldPolicy } from './hold-policy';
 import { END_OF_FILE } from '../../common/byte-range';
-import { hasDirectMode, isDirect, isExclusive, isUpgrade } from './modes';
+import { hasDirectMode, isExclusive, isUpgrade } from './modes';
 import { walkQueue } from './queue-walk';
 import { expandRange } from './range-expansion';
 import type { CheckedRequest } from './request-check';
@@ -17,8 +17,8 @@ import { releaseSession } from './session-release';
 import type { HolderRef, SessionRecord, SessionRegistry } from './sessions';
 import { toGrant } from './snapshots';
 import { FencingToken, Grant, LockMode } from './types';
-import { reachesItself } from './wait-for-graph';
-import { findOverlap } from './interval-tree';
+import { closesCycle } from './wait-for-graph';
+import { cannotUnblockAnyone } from './settle-shortcut';
 
 export interface GrantEngineDeps {
   clock: Clock;
@@ -90,8 +90,7 @@ export class GrantEngine {
     }
     const w = new Waiter(r.requestId, state, r.mode, r.start, r.end, holder, conversion, target, this.nextSeq++, this.d.clock.nowMs());
     this.addWaiter(w);
-    if (state.space === 'range' && reachesItself(holder)) {
-      this.removeWaiter(w);
+    if (state.space === 'range' && closesCycle(holder, () => this.removeWaiter(w))) {
       throw new LockConflictError('DEADLOCK', 'waiting would close a cycle in the wait-for graph', { requestId: r.requestId });
     }
     if (state.isToken) state.forEachConflictingGranted(r.mode, holder, r.start, r.end, (e) => this.revoker.ensure(e));
@@ -188,8 +187,7 @@ export class GrantEngine {
     const upgrade = isUpgrade(e.mode, e.start, e.end, r.mode, r.start, r.end);
     const [oldMode, oldStart, oldEnd] = [e.mode, e.start, e.end];
     this.reshape(e, r.mode, r.start, r.end);
-    if (upgrade && e.state.space === 'range' && reachesItself(e.holder)) {
-      this.reshape(e, oldMode, oldStart, oldEnd);
+    if (upgrade && e.state.space === 'range' && closesCycle(e.holder, () => this.reshape(e, oldMode, oldStart, oldEnd))) {
       throw new LockConflictError('DEADLOCK', 'converting would close a cycle in the wait-for graph', { lockId: e.lockId });
     }
     e.requestId = r.requestId;
@@ -210,8 +208,7 @@ export class GrantEngine {
   /** Inserts a new granted entry; one that would close a wait-for cycle is taken out again and refused. */
   private tryInsert(e: Entry, mayAddEdges: boolean): void {
     e.state.addGranted(e);
-    if (mayAddEdges && e.state.space === 'range' && reachesItself(e.holder, e)) {
-      e.state.removeGranted(e);
+    if (mayAddEdges && e.state.space === 'range' && closesCycle(e.holder, () => e.state.removeGranted(e), e)) {
       throw new LockConflictError('DEADLOCK', 'granting would close a cycle in the wait-for graph', { requestId: e.requestId });
     }
   }
@@ -229,8 +226,9 @@ export class GrantEngine {
       this.afterGrant(e);
       return freed;
     } catch (err) {
-      if (!(err instanceof LockConflictError)) throw err;
-      this.fail(w, 'DEADLOCK', 'granting would close a cycle in the wait-for graph');
+      if (isCoherdError(err) && err.reason === 'WAIT_GRAPH_TOO_LARGE') this.fail(w, 'WAIT_GRAPH_TOO_LARGE', err.message);
+      else if (err instanceof LockConflictError) this.fail(w, 'DEADLOCK', 'granting would close a cycle in the wait-for graph');
+      else throw err;
       this.d.sessions.prune(w.holder);
       return false;
     }
@@ -245,7 +243,7 @@ export class GrantEngine {
     this.settleAfterLeaving(w);
   }
 
-  private fail(w: Waiter, reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED', message: string): void {
+  private fail(w: Waiter, reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED' | 'WAIT_GRAPH_TOO_LARGE', message: string): void {
     this.d.outbox.emit({ kind: 'failed', requestId: w.requestId, holder: w.holder.toHolder(), reason, message });
   }
 
@@ -336,27 +334,3 @@ export class GrantEngine {
     return this.d.clock.setTimer(delayMs, () => { if (this.d.mayAct()) this.d.outbox.run(fn); });
   }
 }
-
-/**
- * True when removing waiter w from a settled queue (every waiter blocked)
- * cannot make anyone grantable. Waiters ahead of w and conversions never
- * depended on it; a later ordinary waiter v could only be freed if it
- * overlaps w in a conflicting mode — and then, if a granted entry g covers
- * w's range in a mode conflicting with every such v, g still blocks v
- * unless v is g's own holder's (checked: g's holder waits for nothing
- * here). Granting never unblocks anyone else, so there is no cascade.
- */
-function cannotUnblockAnyone(w: Waiter): boolean {
-  const state = w.state;
-  if (state.waiterCount === 0) return true;
-  const covers = (e: Entry) => e.start <= w.start && w.end <= e.end;
-  // g must conflict with every mode that conflicts with w's: WRITE for a WRITE waiter, WRITE or READ for
-  // a READ one (READ conflicts with WRITE and DIRECT), WRITE or DIRECT for a DIRECT one.
-  const g = findOverlap(state.exclusiveGranted, w.start, w.end, covers)
-    ?? (isExclusive(w.mode) ? undefined : findOverlap(isDirect(w.mode) ? state.directGranted : state.sharedGranted, w.start, w.end, covers));
-  if (g === undefined) return false;
-  // Range holders are counted one by one; token holders are whole sessions (owner ''), counted per session.
-  const ownWaiting = state.space === 'range' ? g.holder.rangeWaitersByState.get(state)?.size ?? 0 : g.holder.session.waitersOn(state);
-  return ownWaiting === 0;
-}
-

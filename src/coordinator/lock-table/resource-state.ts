@@ -99,6 +99,16 @@ export class ResourceState {
     return w.conversion ? this.normHead : null;
   }
 
+  /** The ordinary (non-conversion) waiter of another holder queued last, walking back over holder's own; step() per waiter looked at. */
+  latestOrdinaryWaiterNotOf(holder: HolderRef, step: () => void): Waiter | null {
+    let w = this.normTail;
+    while (w !== null && w.holder === holder) {
+      step();
+      w = w.prev;
+    }
+    return w;
+  }
+
   /** True when w is the last waiter in queue order. */
   isLastWaiter(w: Waiter): boolean {
     return w.next === null && (!w.conversion || this.normHead === null);

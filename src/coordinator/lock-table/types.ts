@@ -48,7 +48,7 @@ export interface Grant {
 /** What the table tells the outside world; the coordinator turns these into messages. */
 export type LockTableEvent =
   | { kind: 'granted'; grant: Grant }
-  | { kind: 'failed'; requestId: string; holder: Holder; reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED' | 'LOCK_CONFLICT'; message: string }
+  | { kind: 'failed'; requestId: string; holder: Holder; reason: 'TIMEOUT' | 'DEADLOCK' | 'CANCELLED' | 'LOCK_CONFLICT' | 'WAIT_GRAPH_TOO_LARGE'; message: string }
   | { kind: 'revoke'; lockId: number; version: number; holder: Holder; resource: string; space: LockSpace; range: ByteRange; wantedMode: LockMode; attempt: number }
   | { kind: 'revokeOverdue'; lockId: number; holder: Holder; resource: string };
 

@@ -64,6 +64,15 @@ export interface SysCalls {
   fallocate(fd: number, mode: number, offset: number, length: number): number;
   linkat(from: string, to: string): number;
   readlinkFd(fd: number): string | number;
+  /** The same calls on libuv's thread pool (sys-async.c): the JS thread does not wait for the backing store. */
+  rename2Async(from: string, to: string, flags: number): Promise<number>;
+  mknodAsync(path: string, mode: number, dev: number): Promise<number>;
+  fallocateAsync(fd: number, mode: number, offset: number, length: number): Promise<number>;
+  /** The l*xattr variants only (a final symlink is never followed). */
+  lgetxattrAsync(path: string, name: string, size: number): Promise<Buffer | number>;
+  llistxattrAsync(path: string, size: number): Promise<Buffer | number>;
+  lsetxattrAsync(path: string, name: string, value: Buffer, flags: number): Promise<number>;
+  lremovexattrAsync(path: string, name: string): Promise<number>;
 }
 
 let loaded: FuseAddon | null = null;

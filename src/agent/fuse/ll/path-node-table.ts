@@ -23,6 +23,11 @@ export class PathNodeTable {
     return this.nodes.get(id);
   }
 
+  /** The node the kernel knows backing inode `ino` by, if any. */
+  byBackingIno(ino: number): PathNode | undefined {
+    return this.byIno.get(ino);
+  }
+
   childPath(parent: PathNode, name: string): string {
     return parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
   }

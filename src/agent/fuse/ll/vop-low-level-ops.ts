@@ -21,13 +21,17 @@ function ownerOf(ctx: RequestContext): NewOwner | undefined {
   return isRoot && (ctx.uid !== 0 || ctx.gid !== 0) ? { uid: ctx.uid, gid: ctx.gid } : undefined;
 }
 
+/** The attribute timeout (seconds) of a reply about a node; 0 = the kernel asks again every time. */
+export type AttrTimeoutOf = (node: PathNode, st: VopStat) => number;
+
 /**
  * The agent's ops on the low-level session: every kernel request becomes a
  * vop run through `compose([journal, coherency, rangeLock], backing)`, as
- * with fuse-native. Caching stays off (zero timeouts, direct_io) until the
- * coherency hook drives the kernel cache with notifications.
+ * with fuse-native. Attribute timeouts come from `attrTimeout`
+ * (kernel-attr-cache.ts: non-zero only under attr tokens); entry timeouts
+ * stay 0 and every open is direct_io (docs/fuse.md, "Kernel cache").
  */
-export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable): LowLevelOps {
+export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, attrTimeout: AttrTimeoutOf = () => 0): LowLevelOps {
   const dirs = new Map<number, { path: string; entries: VopDirEntry[] | null }>();
   let nextDir = 1;
   const node = (id: number): PathNode => {
@@ -35,7 +39,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     if (!n) throw errno('ESTALE');
     return n;
   };
-  const entryOf = (n: PathNode, st: VopStat): AddonEntry => ({ ino: n.id, generation: 1, attr: st, attrTimeout: 0, entryTimeout: 0 });
+  const entryOf = (n: PathNode, st: VopStat): AddonEntry => ({ ino: n.id, generation: 1, attr: st, attrTimeout: attrTimeout(n, st), entryTimeout: 0 });
   const lookupPath = async (path: string): Promise<AddonEntry> => {
     const st = await run(await vops.getattrOnPath(path));
     return entryOf(nodes.ref(st.ino, path), st);
@@ -61,11 +65,14 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     lookup: (_c, parent, name) => lookupPath(child(parent, name)),
     forget: (id, n) => nodes.forget(id, n),
     async getattr(_c, id, fh) {
-      const path = node(id).path;
-      const attr = fh !== undefined ? await run(vops.onHandle('getattr', path, fh, { fh })) : await run(await vops.getattrOnPath(path));
-      return { attr, attrTimeout: 0 };
+      const n = node(id);
+      const attr = fh !== undefined ? await run(vops.onHandle('getattr', n.path, fh, { fh })) : await run(await vops.getattrOnPath(n.path));
+      return { attr, attrTimeout: attrTimeout(n, attr) };
     },
-    setattr: async (_c, id, changes, fh) => ({ attr: await setattr(id, changes, fh), attrTimeout: 0 }),
+    async setattr(_c, id, changes, fh) {
+      const attr = await setattr(id, changes, fh);
+      return { attr, attrTimeout: attrTimeout(node(id), attr) };
+    },
     readlink: async (_c, id) => run(await vops.onPath('readlink', node(id).path, {})),
     async mknod(ctx, parent, name, mode, dev) {
       await run(await vops.onEntry('mknod', child(parent, name), { mode, dev, owner: ownerOf(ctx) }, false));
@@ -151,6 +158,8 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
         if (!e.stat) continue;
         const dot = e.name === '.' || e.name === '..';
         const ino = dot ? 0 : nodes.ref(e.stat.ino, nodes.childPath(node(id), e.name)).id;
+        // These attributes come from the directory listing, not from under the entry's attr token
+        // (nor with this host's unflushed size): the kernel takes them but never keeps them.
         out.push({ name: e.name, off: i + 1, ino, generation: 1, attr: e.stat, attrTimeout: 0, entryTimeout: 0 });
       }
       return { entries: out, sent: (count) => { for (const e of out.slice(count)) if (e.ino !== 0) nodes.forget(e.ino, 1); } };

@@ -9,6 +9,7 @@ static napi_value init(napi_env env, napi_value exports) {
   cf_init_notify(env, exports);
   napi_create_object(env, &sys);
   cf_init_sys(env, sys);
+  cf_init_sys_async(env, sys);
   napi_set_named_property(env, exports, "sys", sys);
   return exports;
 }

@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { promises as fsp } from 'node:fs';
+import { scrapeMetrics } from '../../src/cli/metrics-scrape';
+import { AgentCluster } from '../support/agent-cluster';
+
+/**
+ * The kernel cache on the agent mount (docs/fuse.md, "Kernel cache"): the
+ * kernel answers fstat/stat itself while its host holds the file's attr
+ * token, and drops what it cached before another host gets the token. Two
+ * real agents over one backing directory, real etcd and coordinator.
+ */
+let cluster: AgentCluster;
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+const A = (rel: string) => cluster.mnt(0, rel);
+const B = (rel: string) => cluster.mnt(1, rel);
+const py = async (code: string, ...args: string[]) => (await cluster.sh(`python3 -c ${q(code)} ${args.map(q).join(' ')}`)).trim();
+
+/** getattr vops agent i has run so far (lookups included: each is one getattr vop). */
+async function getattrVops(i: number): Promise<number> {
+  const address = cluster.agents[i].metricsAddress;
+  assert.ok(address, `agent ${i} serves no metrics`);
+  const samples = await scrapeMetrics(address);
+  return samples
+    .filter((s) => s.name === 'coherd_agent_vop_duration_seconds_count' && s.labels.op === 'getattr')
+    .reduce((sum, s) => sum + s.value, 0);
+}
+
+/** Opens the file on A, fstats it (the kernel caches), then lets B chmod, truncate and utime it; A's fstat after each. */
+const ATTRS_AFTER_B = `
+import os, sys, json
+a, b = sys.argv[1], sys.argv[2]
+fd = os.open(a, os.O_RDONLY)
+os.fstat(fd); os.fstat(fd)
+out = {}
+os.chmod(b, 0o600); out['mode'] = oct(os.fstat(fd).st_mode & 0o777)
+os.truncate(b, 3); out['size'] = os.fstat(fd).st_size
+os.utime(b, (1000000000, 1000000000)); out['mtime'] = int(os.fstat(fd).st_mtime)
+out['path_mode'] = oct(os.stat(a).st_mode & 0o777)
+os.close(fd)
+print(json.dumps(out))
+`;
+
+async function attrsSeenAfterB(name: string): Promise<Record<string, unknown>> {
+  await cluster.sh(`printf 'hello world' > ${q(A(name))} && chmod 644 ${q(A(name))}`);
+  return JSON.parse(await py(ATTRS_AFTER_B, A(name), B(name))) as Record<string, unknown>;
+}
+
+const WANT_AFTER_B = { mode: '0o600', size: 3, mtime: 1000000000, path_mode: '0o600' };
+
+before(async () => {
+  cluster = await AgentCluster.start({ agents: 2, agentArgs: ['--metrics-listen', '127.0.0.1:0'] });
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+describe('kernel attribute cache under attr tokens', () => {
+  it('answers fstat on a file this host holds attr READ on from the kernel: no getattr request reaches the agent', { timeout: 60_000 }, async (t) => {
+    await cluster.sh(`printf data > ${q(A('fst'))}`);
+    const fstats = `
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.fstat(fd)
+for _ in range(200): os.fstat(fd)
+os.close(fd)
+print('ok')`;
+    await py(fstats, A('fst')); // warm: A holds the attr token from now on
+    const before = await getattrVops(0);
+    assert.equal(await py(fstats, A('fst')), 'ok');
+    const fstatCost = (await getattrVops(0)) - before;
+    assert.ok(fstatCost <= 10, `201 fstats cost ${fstatCost} getattr requests (the kernel should answer them)`);
+
+    const stats = `
+import os, sys
+for _ in range(100): os.stat(sys.argv[1])
+print('ok')`;
+    const before2 = await getattrVops(0);
+    assert.equal(await py(stats, A('fst')), 'ok');
+    const statCost = (await getattrVops(0)) - before2;
+    // A stat by path is a GETATTR of the mount's root (directories are not cached: the permission check of the walk
+    // needs its attributes) and a LOOKUP of the file (entry timeout 0), whose attributes the kernel keeps: no GETATTR
+    // of the file after it (uncached: 3 per stat).
+    t.diagnostic(`201 fstats: ${fstatCost} getattr vops; 100 stats by path: ${statCost}`);
+    assert.ok(statCost <= 210, `100 stats by path cost ${statCost} getattr vops (want the root's GETATTR + the LOOKUP, not a GETATTR of the file too)`);
+  });
+
+  it('shows on A, at once, the mode, size and mtime B just set on a file A had cached', { timeout: 60_000 }, async () => {
+    assert.deepEqual(await attrsSeenAfterB('chg'), WANT_AFTER_B);
+  });
+
+  it('a directory\'s attributes are never cached: a file B creates in it moves its mtime on A at once', { timeout: 60_000 }, async () => {
+    await cluster.sh(`mkdir ${q(A('dm'))}`);
+    const code = `
+import os, sys, time
+a, b = sys.argv[1], sys.argv[2]
+m0 = os.stat(a).st_mtime_ns
+time.sleep(0.02)
+open(os.path.join(b, 'new'), 'w').close()
+print('moved' if os.stat(a).st_mtime_ns != m0 else 'same')`;
+    assert.equal(await py(code, A('dm'), B('dm')), 'moved');
+  });
+
+  it('a re-read on A after B wrote returns B\'s bytes', { timeout: 60_000 }, async () => {
+    await cluster.sh(`printf 'first version' > ${q(A('rr'))}`);
+    const code = `
+import os, sys
+a, b = sys.argv[1], sys.argv[2]
+fd = os.open(a, os.O_RDONLY)
+os.pread(fd, 100, 0); os.pread(fd, 100, 0)
+w = os.open(b, os.O_WRONLY)
+os.pwrite(w, b'SECOND', 0)
+os.close(w)
+print(os.pread(fd, 100, 0).decode())
+os.close(fd)`;
+    assert.equal(await py(code, A('rr'), B('rr')), 'SECONDversion');
+  });
+
+  it('two hosts that read one file and then write it at once, 20 rounds: no error, no eviction, every write kept', { timeout: 120_000 }, async () => {
+    const sessions = [cluster.agents[0].sessionId, cluster.agents[1].sessionId];
+    await cluster.sh(`head -c 8192 /dev/zero > ${q(A('both'))}`);
+    const code = `
+import os, sys
+path, host = sys.argv[1], int(sys.argv[2])
+for r in range(20):
+    fd = os.open(path, os.O_RDWR)
+    os.pread(fd, 8192, 0); os.fstat(fd)
+    os.pwrite(fd, bytes([65 + r]) * 16, host * 4096 + r * 16)
+    os.fstat(fd)
+    os.close(fd)
+print('ok')`;
+    const [ra, rb] = await Promise.all([cluster.run(`python3 -c ${q(code)} ${q(A('both'))} 0`), cluster.run(`python3 -c ${q(code)} ${q(B('both'))} 1`)]);
+    assert.equal(ra.stdout.trim() + rb.stdout.trim(), 'okok', `A: ${ra.stderr} B: ${rb.stderr}`);
+    const want = Buffer.alloc(8192);
+    for (const host of [0, 1]) for (let r = 0; r < 20; r++) want.fill(65 + r, host * 4096 + r * 16, host * 4096 + r * 16 + 16);
+    for (const i of [0, 1]) {
+      const got = Buffer.from((await cluster.sh(`base64 -w0 ${q(cluster.mnt(i, 'both'))}`)).trim(), 'base64');
+      assert.ok(got.equals(want), `host ${i} reads what both wrote`);
+    }
+    assert.ok((await fsp.readFile(cluster.bak('both'))).equals(want));
+    assert.deepEqual([cluster.agents[0].sessionId, cluster.agents[1].sessionId], sessions, 'no agent lost its session');
+    assert.deepEqual((await cluster.liveSessions()).sort(), [...sessions].sort());
+  });
+
+  it('fails with the invalidation planted away: A then serves the attributes it had cached (the checks above can fail)', { timeout: 90_000 }, async () => {
+    process.env.COHERD_TEST_PLANT = 'skip-kernel-invalidation';
+    try {
+      await cluster.restartAgent(0);
+    } finally {
+      delete process.env.COHERD_TEST_PLANT;
+    }
+    try {
+      const seen = await attrsSeenAfterB('planted');
+      assert.notDeepEqual(seen, WANT_AFTER_B, 'without the invalidation A must see stale attributes');
+      assert.equal(seen.mode, '0o644', 'A\'s kernel still had the mode it cached');
+    } finally {
+      await cluster.restartAgent(0);
+    }
+    assert.deepEqual(await attrsSeenAfterB('unplanted'), WANT_AFTER_B);
+  });
+});

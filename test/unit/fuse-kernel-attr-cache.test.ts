@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { constants } from 'node:os';
+import { FakeClock } from '../../src/common/clock';
+import { silentLogger } from '../../src/common/logger';
+import { ATTR_TIMEOUT_S, KernelAttrCache } from '../../src/agent/fuse/ll/kernel-attr-cache';
+import { PathNodeTable } from '../../src/agent/fuse/ll/path-node-table';
+import type { VopStat } from '../../src/agent/vop';
+
+const ENOENT = -constants.errno.ENOENT;
+const file = { mode: 0o100644 } as VopStat;
+const dir = { mode: 0o040755 } as VopStat;
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function setup(cacheable = true, leaseLeftMs = 10_000) {
+  const clock = new FakeClock(1000);
+  const nodes = new PathNodeTable(1);
+  const calls: Array<[number, number, number]> = [];
+  const answers: number[] = [];
+  const link = { attrsCacheable: () => cacheable, leaseLeftMs: () => leaseLeftMs, attach: () => undefined };
+  const cache = new KernelAttrCache(nodes, link, clock, silentLogger());
+  cache.setNotifier({
+    invalidateInode: async (ino, off, len) => {
+      calls.push([ino, off, len]);
+      return answers.shift() ?? 0;
+    },
+  });
+  return { clock, nodes, calls, answers, cache };
+}
+
+describe('kernel attribute cache (FUSE side)', () => {
+  it('gives files a timeout while the coherency layer allows it, never directories', () => {
+    const { nodes, cache } = setup();
+    assert.equal(cache.timeoutFor(nodes.ref(10, '/f'), file), ATTR_TIMEOUT_S);
+    assert.equal(cache.timeoutFor(nodes.ref(11, '/d'), dir), 0);
+    assert.equal(setup(false).cache.timeoutFor(nodes.ref(12, '/g'), file), 0);
+  });
+
+  it('never lets a timeout outlive the lease: a paused agent could not invalidate past its deadline', () => {
+    const near = setup(true, 600);
+    assert.equal(near.cache.timeoutFor(near.nodes.ref(10, '/f'), file), 0.5, 'the lease left (600 ms) less the 100 ms margin');
+    const over = setup(true, 80);
+    assert.equal(over.cache.timeoutFor(over.nodes.ref(10, '/f'), file), 0, 'nothing within the margin');
+  });
+
+  it('invalidates attributes only (offset -1) of the node that got a timeout, and nothing for one that did not', async () => {
+    const { nodes, calls, cache } = setup();
+    const n = nodes.ref(10, '/f');
+    nodes.ref(11, '/g');
+    cache.timeoutFor(n, file);
+    await cache.attrs(11);
+    await cache.attrs(99);
+    assert.deepEqual(calls, []);
+    await cache.attrs(10);
+    assert.deepEqual(calls, [[n.id, -1, 0]]);
+    await cache.attrs(10); // already dropped, nothing given since
+    assert.equal(calls.length, 1);
+  });
+
+  it('retries an ENOENT while the kernel holds references (it is still making the inode), until the kernel has it', async () => {
+    const { clock, nodes, calls, answers, cache } = setup();
+    const n = nodes.ref(10, '/f');
+    cache.timeoutFor(n, file);
+    answers.push(ENOENT, ENOENT, 0);
+    let done = false;
+    void cache.attrs(10).then(() => (done = true));
+    for (let i = 0; i < 10 && !done; i++) {
+      await flush();
+      clock.advance(5);
+    }
+    assert.equal(done, true);
+    assert.equal(calls.length, 3);
+  });
+
+  it('stops retrying once the kernel forgot the node', async () => {
+    const { clock, nodes, calls, answers, cache } = setup();
+    const n = nodes.ref(10, '/f');
+    cache.timeoutFor(n, file);
+    answers.push(ENOENT, ENOENT, ENOENT, ENOENT);
+    let done = false;
+    void cache.attrs(10).then(() => (done = true));
+    await flush();
+    nodes.forget(n.id, 1);
+    for (let i = 0; i < 10 && !done; i++) {
+      clock.advance(5);
+      await flush();
+    }
+    assert.equal(done, true);
+    assert.equal(calls.length, 2);
+  });
+
+  it('gives up an ENOENT once the reply\'s timeout and a second more have run out', async () => {
+    const { clock, nodes, answers, cache } = setup();
+    cache.timeoutFor(nodes.ref(10, '/f'), file);
+    for (let i = 0; i < 1000; i++) answers.push(ENOENT);
+    let done = false;
+    void cache.attrs(10).then(() => (done = true));
+    for (let i = 0; i < 100 && !done; i++) {
+      await flush();
+      clock.advance(50);
+    }
+    assert.equal(done, true);
+    assert.ok(clock.nowMs() >= 1000 + ATTR_TIMEOUT_S * 1000 + 1000);
+  });
+});
