@@ -300,9 +300,8 @@ class Coordinator implements RunningCoordinator {
           clock: this.clock,
           streamLimits,
           rate: this.quotas,
-          // Stream pacing (inbound-pacer.ts) is off: with it the replica e2e tests hung on file operations in
-          // 5 of 7 full runs, without it 0 of 3 (docs/lock-table.md "Never stalling the loop"); cause not found.
-          slicer: undefined,
+          // A flooding stream's messages wait for later slices (inbound-pacer.ts; docs/lock-table.md "Never stalling the loop").
+          slicer: this.slicer,
         }),
     });
     this.server.addService(adminServiceDefinition(), adminHandlers({

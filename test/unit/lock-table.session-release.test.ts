@@ -69,3 +69,60 @@ test('freed at once without a slicer, as the property model expects', () => {
   table.releaseSession(ending.sessionId);
   assert.equal(table.stats().waiters, 0);
 });
+
+// A step resumed after a yield once re-ran the earlier phases with the later phase's cursor (one index for all
+// three), skipping grants to free or resources to settle: a dead session kept blocking (replica e2e hang, issue 15).
+
+test('a session freed over many slices settles every resource it held: each waiter behind it is granted', () => {
+  const { slicer, drain } = steppedSlicer(5);
+  const { table, req, grant, of } = setup({ ...quotas, slicer });
+  const resources = Array.from({ length: 50 }, (_, k) => `ns/${k}`);
+  for (const resource of resources) grant({ ...req(ending, 'range', 'EXCLUSIVE', 0, 100), resource });
+  for (const resource of resources) assert.equal(table.acquire({ ...req(B, 'range', 'EXCLUSIVE', 0, 100), resource }), 'queued');
+  table.releaseSession(ending.sessionId);
+  assert.ok(drain() >= 5, 'freed over several slices');
+  assert.deepEqual(table.grantsOf(ending.sessionId), []);
+  assert.deepEqual(of('granted').map((e) => e.grant.resource).sort(), [...resources].sort());
+  assert.deepEqual(table.stats(), { grants: 50, waiters: 0, resources: 50 });
+});
+
+test('a session with waiters and grants freed over many slices loses every grant', () => {
+  const { slicer, drain } = steppedSlicer(5);
+  const { table, req, grant } = setup({ ...quotas, slicer });
+  grant(req(A, 'range', 'EXCLUSIVE', 0, 100));
+  for (let i = 0; i < 40; i++) table.acquire(req(ending, 'range', 'EXCLUSIVE', 0, 100));
+  for (let k = 0; k < 40; k++) grant({ ...req(ending, 'range', 'EXCLUSIVE', 0, 100), resource: `ns/own-${k}` });
+  table.releaseSession(ending.sessionId);
+  drain();
+  assert.deepEqual(table.grantsOf(ending.sessionId), []);
+  assert.deepEqual(table.stats(), { grants: 1, waiters: 0, resources: 1 });
+});
+
+test('a session is freed even when every slice is used up before its turn comes', () => {
+  const { slicer, drain } = steppedSlicer(1);
+  const { table, req, grant, of } = setup({ ...quotas, slicer });
+  for (let k = 0; k < 20; k++) grant({ ...req(ending, 'range', 'EXCLUSIVE', 0, 100), resource: `ns/${k}` });
+  table.acquire({ ...req(B, 'range', 'EXCLUSIVE', 0, 100), resource: 'ns/7' });
+  table.releaseSession(ending.sessionId);
+  assert.ok(drain(1000) < 1000, 'the job ends');
+  assert.deepEqual(table.grantsOf(ending.sessionId), []);
+  assert.deepEqual(of('granted').map((e) => e.grant.holder.sessionId), [B.sessionId]);
+});
+
+test('releaseSession while a dropWaiters job is settling frees the grants and settles their resources', () => {
+  const { slicer, nextSlice, drain } = steppedSlicer(5);
+  const { table, req, grant, of } = setup({ ...quotas, slicer });
+  const own = grant({ ...req(ending, 'range', 'EXCLUSIVE', 0, 100), resource: 'ns/own' });
+  table.acquire({ ...req(B, 'range', 'EXCLUSIVE', 0, 100), resource: 'ns/own' });
+  for (let k = 0; k < 200; k++) {
+    grant({ ...req(A, 'range', 'EXCLUSIVE', 0, 100), resource: `ns/${k}` });
+    table.acquire({ ...req(ending, 'range', 'EXCLUSIVE', 0, 100), resource: `ns/${k}` });
+  }
+  table.dropWaiters(ending.sessionId);
+  while (table.stats().waiters > 1) assert.ok(nextSlice(), 'the job goes on');
+  assert.ok(table.getGrant(own.lockId), 'its grant stays while only its waiters go');
+  table.releaseSession(ending.sessionId);
+  drain();
+  assert.deepEqual(table.grantsOf(ending.sessionId), []);
+  assert.deepEqual(of('granted').map((e) => e.grant.holder.sessionId), [B.sessionId]);
+});

@@ -40,41 +40,53 @@ export function releaseSession(session: SessionRecord, withGrants: boolean, ops:
   session.releasing = job;
   const touched = new Set<ResourceState>();
   const waiters = [...session.waiters];
+  // Each phase keeps its own cursor: a step resumed after a yield goes on
+  // where its phase stopped and never runs an earlier phase again.
+  let phase: 'waiters' | 'grants' | 'settle' = 'waiters';
+  let waiterAt = 0;
+  /** Taken when the grant phase starts; null when the job did not free grants then. */
   let grants: Entry[] | null = null;
-  let order: ResourceState[] | null = null;
-  let i = 0;
+  let grantAt = 0;
+  let order: ResourceState[] = [];
+  let settleAt = 0;
   const step = (): void => {
+    // At least one unit of work per step, so the job advances even when every slice is used up before it runs.
+    let first = true;
     const yielded = () => {
+      if (first) {
+        first = false;
+        return false;
+      }
       if (!ops.slicer.overBudget()) return false;
       ops.later(step);
       return true;
     };
-    for (; i < waiters.length; i++) {
-      if (yielded()) return;
-      const w = waiters[i];
-      if (!ops.isWaiting(w)) continue;
-      ops.removeWaiter(w);
-      touched.add(w.state);
+    if (phase === 'waiters') {
+      for (; waiterAt < waiters.length; waiterAt++) {
+        if (yielded()) return;
+        const w = waiters[waiterAt];
+        if (!ops.isWaiting(w)) continue;
+        ops.removeWaiter(w);
+        touched.add(w.state);
+      }
+      if (job.withGrants) grants = [...session.grants];
+      phase = 'grants';
     }
-    if (job.withGrants && grants === null) {
-      grants = [...session.grants];
-      i = 0;
-    }
-    for (; grants !== null && i < grants.length; i++) {
-      if (yielded()) return;
-      const e = grants[i];
-      if (!ops.isGranted(e)) continue;
-      ops.removeEntry(e);
-      touched.add(e.state);
-    }
-    if (order === null) {
+    if (phase === 'grants') {
+      for (; grants !== null && grantAt < grants.length; grantAt++) {
+        if (yielded()) return;
+        const e = grants[grantAt];
+        if (!ops.isGranted(e)) continue;
+        ops.removeEntry(e);
+        touched.add(e.state);
+      }
       for (const h of [...session.holders.values()]) ops.prune(h);
       order = [...touched].sort((a, b) => compare(a.resource, b.resource) || compare(a.space, b.space));
-      i = 0;
+      phase = 'settle';
     }
-    for (; i < order.length; i++) {
+    for (; settleAt < order.length; settleAt++) {
       if (yielded()) return;
-      ops.settle(order[i]);
+      ops.settle(order[settleAt]);
     }
     session.releasing = null;
     // Widened to grants after its grant phase: free them too.

@@ -98,7 +98,8 @@ export class MemoryDirectory implements SessionDirectory {
 /**
  * A coordinator's stream side without gRPC or etcd: the real SessionStream,
  * LockRequests and LeaderState over FakeCalls, a FakeClock and sessions in
- * memory. `leading = false` makes the table unavailable (NOT_LEADER), as
+ * memory (a `slicer` in the context also paces the table, as in the
+ * coordinator). `leading = false` makes the table unavailable (NOT_LEADER), as
  * after a lost election before the streams are ended.
  */
 export class StreamHarness {
@@ -116,7 +117,7 @@ export class StreamHarness {
     this.directory = new MemoryDirectory(this.clock, (s, reason) => this.leader.freeGrantsOf(s, reason, () => this.leading));
     this.leader = new LeaderState({
       clock: this.clock, logger: this.logger, sessions: this.directory, epoch: 1, revokeDeadlineMs: 5000,
-      restoredSessionIds: [], maxRecoveryMs: 30_000, evictedWaitMs: 0,
+      restoredSessionIds: [], maxRecoveryMs: 30_000, evictedWaitMs: 0, slicer: extra.slicer,
     });
     this.requests = new LockRequests({
       table: () => {
