@@ -49,10 +49,10 @@ export async function loadTakeover(epoch: number, d: TakeoverDeps): Promise<Take
       if (d.reignLasts(epoch)) return { epoch, restored, evictedWaitMs };
       d.logger.warn('leadership changed while taking over; dropping this takeover', { epoch });
     } catch (e) {
-      d.registry.forgetAll();
-      await d.registry.close();
       if (d.reignLasts(epoch)) {
         d.logger.warn('taking over failed; loading again', { epoch, error: (e as Error).message });
+        d.registry.forgetAll();
+        await d.registry.close();
         await new Promise((r) => d.clock.setTimer(d.retryMs ?? 500, () => r(undefined)));
         continue;
       }

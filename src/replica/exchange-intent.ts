@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, promises as fsp } from 'fs';
-import * as nodePath from 'path';
+import { promises as fsp } from 'fs';
+import { writeFileDurably } from './durable-file';
 
 /** In the replica's state directory. */
 export const EXCHANGE_INTENT_FILE = 'exchange-intent.json';
@@ -38,22 +38,8 @@ export class ExchangeIntent {
   }
 
   /** Durably records the exchange about to be applied (write, fsync, rename, fsync the directory). */
-  async record(key: string, fromIno: number, toIno: number): Promise<void> {
-    const tmp = `${this.file}.tmp`;
-    const h = await fsp.open(tmp, 'w');
-    try {
-      await h.writeFile(JSON.stringify({ key, fromIno, toIno } satisfies IntentData));
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fsp.rename(tmp, this.file);
-    const fd = openSync(nodePath.dirname(this.file), 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+  record(key: string, fromIno: number, toIno: number): Promise<void> {
+    return writeFileDurably(this.file, JSON.stringify({ key, fromIno, toIno } satisfies IntentData));
   }
 }
 

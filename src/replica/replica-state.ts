@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, openSync, promises as fsp } from 'fs';
+import { promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { FencingToken } from '../coordinator/lock-table/types';
 import { InternalError } from '../common/errors';
+import { writeFileDurably } from './durable-file';
 import { InodeMap } from './inode-map';
 
 /** One followed agent, as the replica last made durable. */
@@ -58,21 +59,7 @@ export class ReplicaState {
   async save(inodes: InodeMap): Promise<void> {
     this.data.inodes = inodes.toJSON();
     this.data.savedWallMs = Date.now();
-    const file = nodePath.join(this.dir, FILE);
-    const h = await fsp.open(`${file}.tmp`, 'w');
-    try {
-      await h.writeFile(JSON.stringify(this.data));
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-    await fsp.rename(`${file}.tmp`, file);
-    const fd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    await writeFileDurably(nodePath.join(this.dir, FILE), JSON.stringify(this.data));
   }
 }
 

@@ -126,26 +126,25 @@ static napi_value async_fallocate(napi_env env, napi_callback_info info) {
   return job_queue(env, j, "coherd.fallocate");
 }
 
-/* lgetxattrAsync(path, name, size): size 0 -> the size; else a Buffer, or -errno. */
-static napi_value async_getxattr(napi_env env, napi_callback_info info) {
+/* A read of `strings` names then a buffer size (capped at XATTR_MAX_BYTES): size 0 -> the size; else a Buffer, or -errno. */
+static napi_value async_sized_read(napi_env env, napi_callback_info info, enum job_op op, int strings, const char *name) {
   napi_value a[3];
   struct sys_job *j;
   uint64_t size;
-  if (cf_args(env, info, 3, a) || !(j = job_new(env, J_GETXATTR))) return NULL;
-  if (cf_get_u64(env, a[2], &size)) { job_free(env, j); return NULL; }
+  if (cf_args(env, info, (size_t)strings + 1, a) || !(j = job_new(env, op))) return NULL;
+  if (cf_get_u64(env, a[strings], &size)) { job_free(env, j); return NULL; }
   j->n[0] = size > XATTR_MAX_BYTES ? XATTR_MAX_BYTES : (int64_t)size;
-  return job_strings(env, j, a, 2) ? NULL : job_queue(env, j, "coherd.getxattr");
+  return job_strings(env, j, a, strings) ? NULL : job_queue(env, j, name);
 }
 
-/* llistxattrAsync(path, size): like lgetxattrAsync, the NUL-separated list. */
+/* lgetxattrAsync(path, name, size) */
+static napi_value async_getxattr(napi_env env, napi_callback_info info) {
+  return async_sized_read(env, info, J_GETXATTR, 2, "coherd.getxattr");
+}
+
+/* llistxattrAsync(path, size): the NUL-separated list. */
 static napi_value async_listxattr(napi_env env, napi_callback_info info) {
-  napi_value a[2];
-  struct sys_job *j;
-  uint64_t size;
-  if (cf_args(env, info, 2, a) || !(j = job_new(env, J_LISTXATTR))) return NULL;
-  if (cf_get_u64(env, a[1], &size)) { job_free(env, j); return NULL; }
-  j->n[0] = size > XATTR_MAX_BYTES ? XATTR_MAX_BYTES : (int64_t)size;
-  return job_strings(env, j, a, 1) ? NULL : job_queue(env, j, "coherd.listxattr");
+  return async_sized_read(env, info, J_LISTXATTR, 1, "coherd.listxattr");
 }
 
 /* lsetxattrAsync(path, name, value, flags) */
