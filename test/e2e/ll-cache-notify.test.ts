@@ -65,6 +65,21 @@ describe('low-level mount: kernel cache and notifications', () => {
     assert.equal(await fsp.readFile(mnt('e2'), 'utf8'), 'e');
   });
 
+  it('drops every cached name at once with an epoch increment, taking no lock', async () => {
+    await fsp.mkdir(mnt('ep'));
+    await fsp.writeFile(mnt('ep', 'a1'), 'a');
+    await fsp.writeFile(mnt('b1'), 'b');
+    await Promise.all([fsp.stat(mnt('ep', 'a1')), fsp.stat(mnt('b1'))]);
+    await fsp.rename(bak('ep', 'a1'), bak('ep', 'a2'));
+    await fsp.rename(bak('b1'), bak('b2'));
+    assert.equal((await fsp.stat(mnt('ep', 'a1'))).size, 1, 'cached entry');
+    assert.equal(await child.query('epoch'), 'epoch 0');
+    assert.equal(await errnoOf(fsp.stat(mnt('ep', 'a1'))), 'ENOENT');
+    assert.equal(await errnoOf(fsp.stat(mnt('b1'))), 'ENOENT');
+    assert.equal(await fsp.readFile(mnt('ep', 'a2'), 'utf8'), 'a');
+    assert.equal(await fsp.readFile(mnt('b2'), 'utf8'), 'b');
+  });
+
   it('removes a deleted name with notify_delete', async () => {
     await fsp.writeFile(mnt('d'), 'd');
     await fsp.stat(mnt('d'));

@@ -31,7 +31,8 @@ export interface LlMountChild {
   /**
    * Asks the child: "inodes" -> "inodes <table size>"; "inval <name>",
    * "invalentry <name>", "delete <name>" (a name in the root) -> "<cmd> <result>"
-   * after the kernel notification (0 or -errno).
+   * after the kernel notification (0 or -errno); "epoch" -> "epoch <result>"
+   * (FUSE_NOTIFY_INC_EPOCH).
    */
   query(cmd: string): Promise<string>;
   /** SIGTERM (clean unmount), SIGKILL after 5 s, then force-unmounts. Idempotent. */
@@ -79,6 +80,7 @@ async function childMain(arg: string): Promise<void> {
     inodes: async () => core.table.size,
     inval: async (name) => session.invalidateInode(await idOf(name)),
     invalentry: async (name) => session.invalidateEntry(1, name),
+    epoch: async () => session.incrementEpoch(),
     delete: async (name) => session.notifyDelete(1, Number(name.split('/')[1] ?? 0), name.split('/')[0]),
     idof: async (name) => idOf(name),
   };

@@ -65,6 +65,16 @@ export class FuseSession {
     return this.track((h) => this.addon.notifyDelete(h, parent, child, name));
   }
 
+  /**
+   * Every dentry the kernel holds is invalid from its next use on
+   * (FUSE_NOTIFY_INC_EPOCH, kernel 6.16+). Synchronous and lock-free in the
+   * kernel, so safe from anywhere. 0, or -errno (-EINVAL: kernel too old).
+   */
+  incrementEpoch(): number {
+    if (!this.handle || this.closing) return -constants.errno.ENOTCONN;
+    return this.addon.notifyIncEpoch(this.handle);
+  }
+
   /** Idempotent: waits for notifications in flight, then unmounts (lazily) and frees the session. */
   unmount(): Promise<void> {
     if (!this.closing) this.closing = this.close();

@@ -9,7 +9,12 @@
 #include "fuse-addon.h"
 #include <errno.h>
 #include <stdlib.h>
+#include <linux/fuse.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Kernel 6.16 (protocol 7.44); libfuse 3.14 predates it, so the message is written here. */
+#define CF_NOTIFY_INC_EPOCH 8
 
 enum job_kind { INVAL_INODE, INVAL_ENTRY, DELETE };
 
@@ -142,11 +147,29 @@ static napi_value entry_job(napi_env env, napi_callback_info info, enum job_kind
 static napi_value inval_entry(napi_env env, napi_callback_info info) { return entry_job(env, info, INVAL_ENTRY); }
 static napi_value notify_delete(napi_env env, napi_callback_info info) { return entry_job(env, info, DELETE); }
 
+/*
+ * notifyIncEpoch(session): every dentry the kernel holds becomes invalid at
+ * its next use (FUSE_NOTIFY_INC_EPOCH). The kernel takes no lock for it
+ * (an atomic increment), so unlike inval_entry it cannot wait for a
+ * request and runs synchronously on the JS thread. Returns 0, or -errno
+ * (-EINVAL: a kernel without it).
+ */
+static napi_value inc_epoch(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  struct cf_session *s;
+  if (cf_args(env, info, 1, a) || cf_session_from_js(env, a[0], &s)) return NULL;
+  if (!s->se) return cf_int(env, -ENOTCONN);
+  struct fuse_out_header out = { .len = sizeof out, .error = CF_NOTIFY_INC_EPOCH, .unique = 0 };
+  ssize_t n = write(fuse_session_fd(s->se), &out, sizeof out);
+  return cf_int(env, n == (ssize_t)sizeof out ? 0 : n < 0 ? -errno : -EIO);
+}
+
 napi_value cf_init_notify(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     { "notifyInvalInode", NULL, inval_inode, NULL, NULL, NULL, napi_default, NULL },
     { "notifyInvalEntry", NULL, inval_entry, NULL, NULL, NULL, napi_default, NULL },
     { "notifyDelete", NULL, notify_delete, NULL, NULL, NULL, napi_default, NULL },
+    { "notifyIncEpoch", NULL, inc_epoch, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;
