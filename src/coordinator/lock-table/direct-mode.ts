@@ -11,7 +11,10 @@
  *   which, within REVOKE_WINDOW_MS, had another session's token of that
  *   (resource, space) revoked for itself: A lost it to B, now B loses it to
  *   A (ping-pong between hosts; readers revoked for a writer, or one host
- *   losing its token to others in turn, is not).
+ *   losing its token to others in turn, is not). Or, one revoke earlier,
+ *   an acquire by A that conflicts with a token of B, within
+ *   REVOKE_WINDOW_MS of A losing one to B: that acquire is already DIRECT,
+ *   so B's token is revoked at once (no minimum hold) and once.
  * - Shared: the resource counts as shared at the moment it enters, at
  *   every later first revoke of its tokens, and at every acquire of its
  *   data or attr tokens made while another session holds or waits for any
@@ -64,6 +67,19 @@ export class DirectModes {
     if (!pingPong) return;
     this.records.set(resource, { resource, enteredAtMs: nowMs, lastSharedMs: nowMs, reason: reason() });
     this.enteredCount++;
+  }
+
+  /**
+   * An acquire that takes a token back from the session it lost one to
+   * (ping-pong seen at the acquire): the resource enters now. False when
+   * direct mode is off (aloneMs 0).
+   */
+  enter(resource: string, nowMs: number, reason: string): boolean {
+    if (this.aloneMs <= 0) return false;
+    if (this.live(resource, nowMs) !== undefined) return true;
+    this.records.set(resource, { resource, enteredAtMs: nowMs, lastSharedMs: nowMs, reason });
+    this.enteredCount++;
+    return true;
   }
 
   /** At an acquire of a data or attr token: true when it is to be granted DIRECT; `shared` when another session holds or waits there. */

@@ -5,8 +5,8 @@ import { Entry, Waiter } from './entries';
 import type { EventOutbox } from './event-outbox';
 import type { Fencing } from './fencing';
 import type { HoldPolicy } from './hold-policy';
-import { END_OF_FILE } from '../../common/byte-range';
-import { hasDirectMode, isExclusive, isUpgrade } from './modes';
+import { directShape } from './direct-shape';
+import { isExclusive, isUpgrade } from './modes';
 import { walkQueue } from './queue-walk';
 import { expandRange } from './range-expansion';
 import type { CheckedRequest } from './request-check';
@@ -71,7 +71,7 @@ export class GrantEngine {
   /** acquire (target null) or convert (target = the lock): grant now, queue, or throw. */
   request(state: ResourceState, target: Entry | null, req: CheckedRequest, holder: HolderRef): Grant | 'queued' {
     if (holder.session.releasing !== null) throw new SessionLostError('SESSION_CLOSING', 'the session is being freed', { sessionId: holder.sessionId });
-    const r = target === null ? this.directShape(state, req, holder) : req;
+    const r = target === null ? directShape(this.d, state, req, holder) : req;
     const conversion = state.holderContains(holder, r.start, r.end);
     const inTheWay = state.conflictingGranted(r.mode, holder, r.start, r.end);
     const grantable = inTheWay === undefined && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
@@ -308,23 +308,6 @@ export class GrantEngine {
     if (!cannotUnblockAnyone(w)) return this.settle(w.state);
     this.revoker.reevaluate(w.state);
     this.d.registry.dropIfEmpty(w.state);
-  }
-
-  /**
-   * An acquire of a data or attr token of a resource in direct mode is
-   * granted DIRECT over the whole file, whatever mode it asked
-   * (direct-mode.ts); the acquire also tells the policy whether another
-   * session holds or waits for the resource's tokens.
-   */
-  private directShape(state: ResourceState, r: CheckedRequest, holder: HolderRef): CheckedRequest {
-    if (!hasDirectMode(state.space) || r.mode === 'DIRECT') return r;
-    const shared = (): boolean => {
-      const data = this.d.registry.peek('data', state.resource);
-      const attr = this.d.registry.peek('attr', state.resource);
-      return (data?.hasOtherSession(holder.sessionId) ?? false) || (attr?.hasOtherSession(holder.sessionId) ?? false);
-    };
-    if (!this.d.hold.direct.atAcquire(state.resource, this.d.clock.nowMs(), shared)) return r;
-    return { ...r, mode: 'DIRECT', start: 0, end: END_OF_FILE };
   }
 
   private isUncached(state: ResourceState): boolean {

@@ -17,7 +17,9 @@ import type { ResourceState } from './resource-state';
  *   UNCACHED_FOR_MS; token grants made meanwhile carry `uncached: true`;
  * - direct mode (direct-mode.ts): a session losing a data or attr token
  *   within REVOKE_WINDOW_MS of having had another session's token revoked
- *   for itself (ping-pong) puts the resource in direct mode.
+ *   for itself (ping-pong) puts the resource in direct mode; so does an
+ *   acquire that conflicts with the token of a session it lost one to
+ *   within REVOKE_WINDOW_MS (the same ping-pong, seen one revoke earlier).
  *
  * "A revoke" is the first send of a revoke to a lock (attempt 1); resends
  * do not count. "Within REVOKE_WINDOW_MS" means at times t with
@@ -87,6 +89,17 @@ export class ContentionRecord {
       const i = at(k);
       if (!(nowMs - this.revokeTimes[i] < REVOKE_WINDOW_MS)) return false;
       if (this.waiterSessions[i] === loser && this.revokedSessions[i] !== loser) return true;
+    }
+    return false;
+  }
+
+  /** True if, within REVOKE_WINDOW_MS, `loser` had a token revoked to make room for `winner`. */
+  lostTo(loser: string, winner: string, nowMs: number): boolean {
+    const n = UNCACHED_REVOKES;
+    for (let k = 1; k <= n; k++) {
+      const i = (this.next - k + n * 2) % n;
+      if (!(nowMs - this.revokeTimes[i] < REVOKE_WINDOW_MS)) return false;
+      if (this.revokedSessions[i] === loser && this.waiterSessions[i] === winner) return true;
     }
     return false;
   }

@@ -67,11 +67,30 @@ export class LockTableModel {
     return false;
   }
 
-  /** An acquire of a data or attr token of a direct resource becomes DIRECT over the whole file. */
+  /** Within the second (and the last 8 revokes of the key), `loser` had a token revoked to make room for `winner`. */
+  private lostTo(key: string, loser: string, winner: string, now: number): boolean {
+    const list = this.revokes.get(key) ?? [];
+    const who = this.revokedSessions.get(key) ?? [];
+    for (let j = list.length - 1; j >= 0 && j >= list.length - 8 && now - list[j] < 1000; j--) {
+      if (who[j].lost === loser && who[j].gained === winner) return true;
+    }
+    return false;
+  }
+
+  /**
+   * An acquire of a data or attr token of a direct resource becomes DIRECT
+   * over the whole file; an acquire that conflicts with a grant of a session
+   * it lost a token of the same key to within the second enters direct mode.
+   */
   private directShape(r: Req): Req {
     if ((r.space !== 'data' && r.space !== 'attr') || r.mode === 'DIRECT') return r;
     const now = this.nowMs();
-    if (!this.isDirect(r.resource, now)) return r;
+    if (!this.isDirect(r.resource, now)) {
+      const s = r.holder.sessionId;
+      const takesBack = this.grants.some((g) => conflicts(g, r) && g.holder.sessionId !== s && this.lostTo(keyOf(r), s, g.holder.sessionId, now));
+      if (!takesBack) return r;
+      this.direct.set(r.resource, now);
+    }
     const mine = (x: { resource: string; space: Space; holder: MHolder }) => x.resource === r.resource && (x.space === 'data' || x.space === 'attr') && x.holder.sessionId !== r.holder.sessionId;
     if (this.grants.some(mine) || this.waiters.some(mine)) this.direct.set(r.resource, now);
     this.directGrants++;
