@@ -50,7 +50,12 @@ export interface VopDirEntry {
  * must copy it.
  */
 export interface VopArgs {
-  getattr: { fh?: number };
+  /**
+   * seen: the path's attributes as read while finding its inode, during this
+   * request and before any token was claimed; usable only where any moment
+   * of the request is a valid read (DIRECT mode: the store itself is coherent).
+   */
+  getattr: { fh?: number; seen?: VopStat };
   access: { mode: number };
   statfs: Record<string, never>;
   readdir: Record<string, never>;

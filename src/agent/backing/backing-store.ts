@@ -1,5 +1,6 @@
 import { Logger } from '../../common/logger';
-import { Terminal, Vop, VopResult } from '../vop';
+import { Terminal, Vop, VopResult, VopStat } from '../vop';
+import { toVopStat } from './backing-stat';
 import { BackingEntryOps } from './backing-entry-ops';
 import { BackingFileOps } from './backing-file-ops';
 import { DEFAULT_MAX_IO_LENGTH, XATTR_NAME_MAX, XATTR_SIZE_MAX } from './backing-limits';
@@ -63,9 +64,10 @@ export class BackingStore {
    * would fail with (the same resolve and lstat, errno-mapped): a caller
    * can answer a getattr of a missing or invalid path without asking twice.
    */
-  async lookup(path: string): Promise<{ ino: number } | { error: Error }> {
+  async lookup(path: string): Promise<{ ino: number; stat: VopStat } | { error: Error }> {
     try {
-      return { ino: (await this.paths.lstat(path)).ino };
+      const st = await this.paths.lstat(path);
+      return { ino: st.ino, stat: toVopStat(st) };
     } catch (e) {
       return { error: normalizeBackingError(e, 'getattr') };
     }

@@ -61,21 +61,28 @@ export class DirectIo {
     await next(vop);
   }
 
-  /** Attributes from the backing store, never cached. */
+  /**
+   * Attributes from the backing store, never cached. Those the lookup just
+   * read (`seen`) serve when this host had nothing to flush: the store is
+   * coherent, so any moment of the request is a valid read.
+   */
   async getattr(vop: VopOf<'getattr'>, next: Next, key: string): Promise<VopStat> {
     this.counts.getattr++;
-    await this.settle(key);
+    const flushed = await this.settle(key);
+    if (vop.args.seen !== undefined && !flushed) return vop.args.seen;
     return (await next(vop)) as VopStat;
   }
 
-  /** This host's own dirty bytes reach the store first; its clean pages and cached attributes go. */
-  private async settle(key: string): Promise<void> {
+  /** This host's own dirty bytes reach the store first; its clean pages and cached attributes go. True if it flushed. */
+  private async settle(key: string): Promise<boolean> {
     this.core.attrs.drop(key);
     const file = this.core.pages.file(key);
-    if (file === undefined) return;
-    if (file.dirty.size > 0) await this.core.writeBack.flush(key);
+    if (file === undefined) return false;
+    const dirty = file.dirty.size > 0;
+    if (dirty) await this.core.writeBack.flush(key);
     const now = this.core.pages.file(key);
     if (now) this.core.pages.dropRange(now, WHOLE_FILE, true);
+    return dirty;
   }
 
   private checkNotFenced(op: string): void {

@@ -28,7 +28,7 @@ export class VopBuilder {
   async getattrOnPath(path: string): Promise<VopOf<'getattr'>> {
     const found = await this.backing.lookup(path);
     if ('error' in found) throw found.error;
-    return { op: 'getattr', path, ino: found.ino, args: {}, signal: this.signal };
+    return { op: 'getattr', path, ino: found.ino, args: { seen: found.stat }, signal: this.signal };
   }
 
   /** An op that adds or removes the entry `path`: parentIno = its directory; ino if `withIno`. */
@@ -38,6 +38,11 @@ export class VopBuilder {
       withIno ? this.backing.lookupIno(path) : Promise.resolve(undefined),
     ]);
     return { op, path, ino, parentIno, args, signal: this.signal };
+  }
+
+  /** An op on a path whose inode the caller already knows (a hint: hooks that need it exact hold tokens and re-check). */
+  onKnownPath<N extends VopName>(op: N, path: string, ino: number, args: VopArgs[N]): VopOf<N> {
+    return { op, path, ino, args, signal: this.signal };
   }
 
   /** An op on an open handle: ino from the handle table, no lookup. */
