@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { KernelInvalidator } from '../../src/agent/coherency/kernel-cache';
+import { DIR_PREFETCH_BACKOFF_MS, type KernelInvalidator } from '../../src/agent/coherency/kernel-cache';
 import { settle, twoHosts } from './coherency-fakes.test';
 
 /** An invalidator whose calls wait until the test lets them finish. */
 function heldInvalidator() {
-  const calls: Array<number | 'all'> = [];
+  const calls: Array<number | 'all' | 'epoch'> = [];
   const waiting: Array<() => void> = [];
   const inv: KernelInvalidator = {
     attrs: (ino) => {
@@ -14,6 +14,9 @@ function heldInvalidator() {
     },
     allAttrs: async () => {
       calls.push('all');
+    },
+    entries: () => {
+      calls.push('epoch');
     },
   };
   return { inv, calls, finish: () => waiting.splice(0).forEach((f) => f()) };
@@ -55,7 +58,7 @@ describe('kernel attribute cache under attr tokens (coherency side)', () => {
     assert.equal(a.core.kernel.attrsCacheable(ino), false);
     a.client.fence();
     await settle();
-    assert.deepEqual(calls, [ino, 'all']);
+    assert.deepEqual(calls, [ino, 'epoch', 'all']);
   });
 
   it('never allows caching under a DIRECT token', async () => {
@@ -66,6 +69,41 @@ describe('kernel attribute cache under attr tokens (coherency side)', () => {
     for (const g of coordinator.held(a.client, `ns/${ino}`)) g.mode = 'DIRECT';
     for (const t of a.core.tokens.tokensOf(`ns/${ino}`, 'attr')) a.core.tokens.apply(t, { released: false, mode: 'DIRECT', range: t.range, version: t.version });
     assert.equal(a.core.kernel.attrsCacheable(ino), false);
+  });
+
+  it('keeps names under a dir token, and drops them all (epoch) and the directory\'s attributes before another host changes it', async () => {
+    const { a, b } = twoHosts();
+    const { inv, calls, finish } = heldInvalidator();
+    a.core.kernel.attach(inv);
+    assert.equal(a.core.kernel.entriesHold(1), undefined, 'no dir token yet');
+    a.core.kernel.wantEntries(1);
+    await settle();
+    const hold = a.core.kernel.entriesHold(1);
+    assert.ok(hold !== undefined && hold.holds(), 'the background dir READ arrived');
+
+    let created = false;
+    const c = b.create('/n').then(() => (created = true));
+    await settle();
+    assert.deepEqual(calls, ['epoch', 1], 'A dropped its names, then asked to drop the directory\'s attributes');
+    assert.equal(hold.holds(), false, 'a reply made now gets no timeout');
+    assert.equal(created, false, 'B waits until A\'s kernel dropped them');
+    finish();
+    await c;
+    assert.equal(a.core.kernel.entriesHold(1), undefined);
+  });
+
+  it('does not ask for a dir token in the background right after losing one', async () => {
+    const { a, b, clock, coordinator } = twoHosts();
+    a.core.kernel.wantEntries(1);
+    await settle();
+    await b.create('/m');
+    a.core.kernel.wantEntries(1);
+    await settle();
+    assert.equal(coordinator.held(a.client, 'ns/1').length, 0, 'backing off');
+    clock.advance(DIR_PREFETCH_BACKOFF_MS);
+    a.core.kernel.wantEntries(1);
+    await settle();
+    assert.equal(coordinator.held(a.client, 'ns/1').length, 1);
   });
 
   it('with the planted bug, B is granted the token while A\'s kernel still holds the attributes', async () => {

@@ -12,12 +12,18 @@ const file = { mode: 0o100644 } as VopStat;
 const dir = { mode: 0o040755 } as VopStat;
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function setup(cacheable = true, leaseLeftMs = 10_000) {
+function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
   const clock = new FakeClock(1000);
   const nodes = new PathNodeTable(1);
   const calls: Array<[number, number, number]> = [];
   const answers: number[] = [];
-  const link = { attrsCacheable: () => cacheable, leaseLeftMs: () => leaseLeftMs, attach: () => undefined };
+  const link = {
+    attrsCacheable: () => cacheable,
+    leaseLeftMs: () => leaseLeftMs,
+    attach: () => undefined,
+    entriesHold: () => ({ holds: dirHeld }),
+    wantEntries: () => undefined,
+  };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());
   cache.setNotifier({
     invalidateInode: async (ino, off, len) => {
@@ -29,11 +35,22 @@ function setup(cacheable = true, leaseLeftMs = 10_000) {
 }
 
 describe('kernel attribute cache (FUSE side)', () => {
-  it('gives files a timeout while the coherency layer allows it, never directories', () => {
+  it('gives files a timeout while the coherency layer allows it, a directory none without its dir token', () => {
     const { nodes, cache } = setup();
     assert.equal(cache.timeoutFor(nodes.ref(10, '/f'), file), ATTR_TIMEOUT_S);
     assert.equal(cache.timeoutFor(nodes.ref(11, '/d'), dir), 0);
     assert.equal(setup(false).cache.timeoutFor(nodes.ref(12, '/g'), file), 0);
+  });
+
+  it('gives a directory a timeout only under a dir token held from before the stat to the reply', () => {
+    let held = true;
+    const { nodes, cache } = setup(true, 10_000, () => held);
+    const d = nodes.ref(11, '/d');
+    assert.equal(cache.since(d)(dir), ATTR_TIMEOUT_S);
+    const pending = cache.since(d);
+    held = false; // revoked while the stat ran
+    assert.equal(pending(dir), 0);
+    assert.equal(cache.timeoutFor(d, dir), 0, 'a lookup reply (no dir token from before) never caches a directory');
   });
 
   it('never lets a timeout outlive the lease: a paused agent could not invalidate past its deadline', () => {

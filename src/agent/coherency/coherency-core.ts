@@ -72,6 +72,7 @@ export class CoherencyCore implements ProtectedCaches {
     this.kernel = new KernelCache(this.tokens, this.namespace, this.logger, {
       plantSkipInvalidation: o.plantSkipKernelInvalidation,
       leaseLeftMs: () => this.client.leaseDeadlineMs() - this.clock.nowMs(),
+      nowMs: () => this.clock.nowMs(),
     });
     this.writeBack = new WriteBack({
       pages: this.pages,
@@ -98,6 +99,7 @@ export class CoherencyCore implements ProtectedCaches {
         if (token.space !== 'dir') this.writeBack.abandonFile(token.resource, reason);
         this.attrs.drop(token.resource);
         if (token.space === 'attr') void this.kernel.dropAttrs(token.resource);
+        if (token.space === 'dir') void this.kernel.dropDir(token.resource);
       },
     });
     this.client.setRevokeHandler(createRevokeHandler(this));

@@ -13,12 +13,24 @@ export interface KernelInvalidator {
   attrs(ino: number): Promise<void>;
   /** Every inode's cached attributes (the session that allowed them is gone). */
   allAttrs(): Promise<void>;
+  /** Every name the kernel caches (FUSE_NOTIFY_INC_EPOCH: synchronous, no lock taken). */
+  entries(): void;
 }
 
 /** The link between the token cache and the kernel cache of one mount. */
 export interface KernelCacheLink {
   /** True while the kernel may cache the attributes of backing inode `ino` (attr READ/WRITE held, no revoke running, not DIRECT). */
   attrsCacheable(ino: number): boolean;
+  /**
+   * The dir token under which the kernel may keep the names in directory
+   * `ino`, and its size, times and link count (dir READ or WRITE, no revoke
+   * running): another host changes them only under dir WRITE, which revokes
+   * this host's token first. Taken before a lookup; if it still holds when
+   * the reply is made, nobody changed the directory in between.
+   */
+  entriesHold(ino: number): EntriesHold | undefined;
+  /** A lookup in directory `ino` found no dir token: ask for dir READ in the background (not soon after losing one). */
+  wantEntries(ino: number): void;
   /**
    * Milliseconds left before this host's lease deadline. A paused agent
    * cannot invalidate anything, so no timeout may outlive the deadline:
@@ -29,12 +41,23 @@ export interface KernelCacheLink {
   attach(invalidator: KernelInvalidator | undefined): void;
 }
 
+/** See KernelCacheLink.entriesHold. */
+export interface EntriesHold {
+  /** The same token is still held and no revoke of it runs. */
+  holds(): boolean;
+}
+
 export interface KernelCacheOptions {
   /** Test-only planted bug: never invalidate (the e2e tests must then fail). */
   plantSkipInvalidation?: boolean;
   /** Milliseconds left before the lease deadline (default: unbounded, for tests of the token side only). */
   leaseLeftMs?: () => number;
+  /** For the dir READ backoff (default: Date.now). */
+  nowMs?: () => number;
 }
+
+/** A directory whose dir token this host gave up is not asked for again in the background for this long. */
+export const DIR_PREFETCH_BACKOFF_MS = 2000;
 
 /**
  * The kernel's attribute cache under attr tokens: the FUSE layer gives a
@@ -46,6 +69,8 @@ export interface KernelCacheOptions {
 export class KernelCache implements KernelCacheLink {
   private invalidator: KernelInvalidator | undefined;
   private readonly prefix: string;
+  /** Directory resource → when this host last gave its dir token up (the backoff of wantEntries). */
+  private readonly dirLostAt = new Map<string, number>();
 
   constructor(
     private readonly tokens: TokenCache,
@@ -71,6 +96,38 @@ export class KernelCache implements KernelCacheLink {
     return t !== undefined && t.mode !== 'DIRECT' && !this.tokens.isDirect(resource, 'data');
   }
 
+  entriesHold(ino: number): EntriesHold | undefined {
+    const t = this.tokens.find({ resource: this.prefix + ino, space: 'dir', mode: 'READ', range: WHOLE_FILE });
+    return t && { holds: () => t.alive && !t.isBlockedFor(WHOLE_FILE) };
+  }
+
+  wantEntries(ino: number): void {
+    const resource = this.prefix + ino;
+    const lost = this.dirLostAt.get(resource);
+    const now = this.nowMs();
+    if (lost !== undefined && now - lost < DIR_PREFETCH_BACKOFF_MS) return;
+    if (lost !== undefined) this.dirLostAt.delete(resource);
+    this.tokens.prefetch([{ resource, space: 'dir', mode: 'READ', range: WHOLE_FILE }]);
+  }
+
+  /**
+   * Before a dir token of `resource` goes (released, not downgraded to
+   * READ): the kernel drops every name it caches (the epoch: no lock, so
+   * no request this host still has to answer can hold it up) and the
+   * directory's attributes.
+   */
+  async dropDir(resource: string): Promise<void> {
+    this.noteDirLost(resource);
+    const ino = this.inoOf(resource);
+    if (this.invalidator === undefined || ino === undefined || this.options.plantSkipInvalidation) return;
+    try {
+      this.invalidator.entries();
+      await this.invalidator.attrs(ino);
+    } catch (e) {
+      this.logger.error('kernel name invalidation failed', { resource, error: (e as Error).message });
+    }
+  }
+
   /** Before an attr token of `resource` goes: the kernel drops the attributes cached under it. */
   async dropAttrs(resource: string): Promise<void> {
     const ino = this.inoOf(resource);
@@ -84,8 +141,19 @@ export class KernelCache implements KernelCacheLink {
 
   /** The session is lost: its tokens are void, so is everything the kernel cached under them. */
   dropAll(): void {
+    this.dirLostAt.clear();
     if (this.invalidator === undefined || this.options.plantSkipInvalidation) return;
+    this.invalidator.entries();
     this.invalidator.allAttrs().catch((e: Error) => this.logger.error('kernel attribute invalidation failed', { error: e.message }));
+  }
+
+  private noteDirLost(resource: string): void {
+    if (this.dirLostAt.size >= 4096) this.dirLostAt.clear(); // a backoff, not a record: forgetting it only asks sooner
+    this.dirLostAt.set(resource, this.nowMs());
+  }
+
+  private nowMs(): number {
+    return this.options.nowMs?.() ?? Date.now();
   }
 
   private inoOf(resource: string): number | undefined {

@@ -82,6 +82,9 @@ export class MetaOps {
     return this.under(vop, reqs, async () => {
       try {
         const result = await next(vop);
+        // The kernel may be about to install a parent's attributes from a GETATTR answered before
+        // this change (it marks them stale on the reply, but takes a racing reply): bump their version first.
+        for (const p of parents) await this.core.kernel.dropAttrs(this.core.resourceOf(p));
         if (vop.op === 'rename' && target !== undefined) this.renamed(target, vop.path, vop.args.dest);
         if (vop.op === 'rename' && displaced !== undefined) {
           if (exchange) this.renamed(displaced, vop.args.dest, vop.path);

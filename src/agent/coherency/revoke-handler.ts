@@ -85,6 +85,11 @@ export async function giveUp(caches: ProtectedCaches, token: HeldToken, answer: 
     await caches.kernel?.dropAttrs(key);
     return;
   }
+  if (token.space === 'dir') {
+    // A downgrade to READ keeps the names valid: nobody else may change the directory meanwhile.
+    if (answer.released || answer.mode !== 'READ') await caches.kernel?.dropDir(key);
+    return;
+  }
   if (token.space !== 'data') return;
   const affected = affectedRange(token, answer);
   if (!affected) return;

@@ -11,6 +11,7 @@ import { buildFuseOptions } from './fuse-options';
 import { FuseSession } from './ll/fuse-session';
 import { vopLowLevelOps } from './ll/vop-low-level-ops';
 import { KernelAttrCache } from './ll/kernel-attr-cache';
+import { KernelEntryCache } from './ll/kernel-entry-cache';
 import { PathNodeTable } from './ll/path-node-table';
 import { ClusterLocks, RangeLockClient } from './ll/locks/cluster-locks';
 import { withClusterLocks } from './ll/locks/lock-ops';
@@ -138,7 +139,12 @@ export class AgentFsMount implements AgentFs {
       if (rootIno === undefined) throw new InvalidArgumentError('INVALID_ARGUMENT', 'backing directory vanished', { backingDir });
       const nodes = new PathNodeTable(rootIno);
       const attrCache = kernel && new KernelAttrCache(nodes, kernel, options.clock ?? new SystemClock(), logger);
-      let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && ((n, st) => attrCache.timeoutFor(n, st)));
+      const entryCache = kernel && new KernelEntryCache(kernel, logger);
+      let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && entryCache ? {
+        attr: (n, st) => attrCache.timeoutFor(n, st),
+        attrSince: (n) => attrCache.since(n),
+        entry: (parent) => entryCache.begin(parent),
+      } : {});
       if (options.locks) {
         const resourceOf = (id: number) => {
           const node = nodes.get(id);
@@ -148,9 +154,10 @@ export class AgentFsMount implements AgentFs {
         ops = withClusterLocks(ops, new ClusterLocks({ client: options.locks, resourceOf, logger }));
       }
       session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined });
-      if (kernel && attrCache) {
+      if (kernel && attrCache && entryCache) {
         attrCache.setNotifier(session);
-        kernel.attach(attrCache);
+        entryCache.setNotifier(session);
+        kernel.attach({ attrs: (ino) => attrCache.attrs(ino), allAttrs: () => attrCache.allAttrs(), entries: () => entryCache.entries() });
       }
     } catch (e) {
       await backing.close();

@@ -1,7 +1,7 @@
 import { constants } from 'os';
 import type { Clock } from '../../../common/clock';
 import type { Logger } from '../../../common/logger';
-import type { KernelCacheLink, KernelInvalidator } from '../../coherency/kernel-cache';
+import type { EntriesHold, KernelCacheLink, KernelInvalidator } from '../../coherency/kernel-cache';
 import type { VopStat } from '../../vop';
 import type { PathNode, PathNodeTable } from './path-node-table';
 
@@ -26,8 +26,8 @@ export interface InodeNotifier {
  * The attribute timeouts the agent's replies carry, and their
  * invalidation (docs/fuse.md, "Kernel cache"). A reply carries
  * ATTR_TIMEOUT_S only while the coherency layer says the attributes are
- * cacheable (attr token held, no revoke running, not DIRECT, not a
- * directory); each node that got one is remembered until it is
+ * cacheable (attr token held, no revoke running, not DIRECT; for a
+ * directory also its dir token); each node that got one is remembered until it is
  * invalidated or forgotten (no "it must have expired by now": the kernel
  * starts the timeout when it installs the reply, maybe much later). Before the token goes, `attrs(ino)` invalidates them with
  * notify_inval_inode(offset -1): attributes only, no page lock, so it never
@@ -42,7 +42,7 @@ export interface InodeNotifier {
  * until it succeeds, the node is forgotten, or the reply's timeout (plus a
  * second) ran out.
  */
-export class KernelAttrCache implements KernelInvalidator {
+export class KernelAttrCache implements Omit<KernelInvalidator, 'entries'> {
   /** Node id → when the last reply with a timeout was sent (clock ms). */
   private readonly cachedAt = new Map<number, number>();
   private notifier: InodeNotifier | undefined;
@@ -60,14 +60,26 @@ export class KernelAttrCache implements KernelInvalidator {
     this.notifier = notifier;
   }
 
-  /** The attribute timeout of a reply about `node` with attributes `st` (records it when not 0). */
-  timeoutFor(node: PathNode, st: VopStat): number {
-    if ((st.mode & S_IFMT) === S_IFDIR || !this.link.attrsCacheable(node.ino)) return 0;
+  /**
+   * The attribute timeout of a reply about `node` with attributes `st`
+   * (records it when not 0). A directory's size, times and link count
+   * change with its entries: they are kept only under a dir token held from
+   * before the stat (`dirHold`, see since()) to the reply.
+   */
+  timeoutFor(node: PathNode, st: VopStat, dirHold?: EntriesHold): number {
+    if ((st.mode & S_IFMT) === S_IFDIR && !(dirHold?.holds() ?? false)) return 0;
+    if (!this.link.attrsCacheable(node.ino)) return 0;
     const ms = Math.min(ATTR_TIMEOUT_MS, this.link.leaseLeftMs() - LEASE_MARGIN_MS);
     if (ms <= 0) return 0;
     if (this.cachedAt.size >= this.sweepAt) this.sweep();
     this.cachedAt.set(node.id, this.clock.nowMs());
     return ms / 1000;
+  }
+
+  /** Called before a GETATTR or SETATTR of `node`: its reply's timeout, given the attributes. */
+  since(node: PathNode): (st: VopStat) => number {
+    const dirHold = this.link.entriesHold(node.ino);
+    return (st) => this.timeoutFor(node, st, dirHold);
   }
 
   async attrs(ino: number): Promise<void> {

@@ -23,15 +23,30 @@ function ownerOf(ctx: RequestContext): NewOwner | undefined {
 
 /** The attribute timeout (seconds) of a reply about a node; 0 = the kernel asks again every time. */
 export type AttrTimeoutOf = (node: PathNode, st: VopStat) => number;
+/** Called before a lookup or create in directory `parent`: returns the reply's entry timeout (seconds) when called at reply time. */
+export type EntryTimeoutOf = (parent: PathNode) => () => number;
+
+/** The kernel cache's timeouts (default: nothing cached). */
+export interface ReplyTimeouts {
+  /** Of a reply made by a lookup or create (a directory's: 0, see attrSince). */
+  attr?: AttrTimeoutOf;
+  /** Of a GETATTR or SETATTR reply: called before the op, the function it returns at reply time (a directory's attributes need its dir token from before the stat). */
+  attrSince?: (node: PathNode) => (st: VopStat) => number;
+  entry?: EntryTimeoutOf;
+}
 
 /**
  * The agent's ops on the low-level session: every kernel request becomes a
  * vop run through `compose([journal, coherency, rangeLock], backing)`, as
- * with fuse-native. Attribute timeouts come from `attrTimeout`
- * (kernel-attr-cache.ts: non-zero only under attr tokens); entry timeouts
- * stay 0 and every open is direct_io (docs/fuse.md, "Kernel cache").
+ * with fuse-native. Attribute timeouts come from `timeouts.attr`
+ * (kernel-attr-cache.ts: non-zero only under attr tokens), entry timeouts
+ * from `timeouts.entry` (kernel-entry-cache.ts: only under the parent's dir
+ * token); every open is direct_io (docs/fuse.md, "Kernel cache").
  */
-export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, attrTimeout: AttrTimeoutOf = () => 0): LowLevelOps {
+export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}): LowLevelOps {
+  const attrTimeout = timeouts.attr ?? (() => 0);
+  const entryTimeout = timeouts.entry ?? (() => () => 0);
+  const attrSince = timeouts.attrSince ?? ((n: PathNode) => (st: VopStat) => attrTimeout(n, st));
   const dirs = new Map<number, { path: string; entries: VopDirEntry[] | null }>();
   let nextDir = 1;
   const node = (id: number): PathNode => {
@@ -39,10 +54,15 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     if (!n) throw errno('ESTALE');
     return n;
   };
-  const entryOf = (n: PathNode, st: VopStat): AddonEntry => ({ ino: n.id, generation: 1, attr: st, attrTimeout: attrTimeout(n, st), entryTimeout: 0 });
-  const lookupPath = async (path: string): Promise<AddonEntry> => {
+  const entryOf = (n: PathNode, st: VopStat, entryTimeoutNow: () => number): AddonEntry =>
+    ({ ino: n.id, generation: 1, attr: st, attrTimeout: attrTimeout(n, st), entryTimeout: entryTimeoutNow() });
+  /** The entry `name` of directory `parent` (its path from the parent's current one); `since`: from entryTimeout, taken before the op that made it. */
+  const lookupEntry = async (parent: number, name: string, since?: () => number): Promise<AddonEntry> => {
+    const dir = node(parent);
+    const timeoutNow = since ?? entryTimeout(dir);
+    const path = nodes.childPath(dir, name);
     const st = await run(await vops.getattrOnPath(path));
-    return entryOf(nodes.ref(st.ino, path), st);
+    return entryOf(nodes.ref(st.ino, path), st, timeoutNow);
   };
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
@@ -62,31 +82,36 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
   }
 
   return {
-    lookup: (_c, parent, name) => lookupPath(child(parent, name)),
+    lookup: (_c, parent, name) => lookupEntry(parent, name),
     forget: (id, n) => nodes.forget(id, n),
     async getattr(_c, id, fh) {
       const n = node(id);
+      const timeoutOf = attrSince(n);
       const attr = fh !== undefined ? await run(vops.onHandle('getattr', n.path, fh, { fh })) : await run(await vops.getattrOnPath(n.path));
-      return { attr, attrTimeout: attrTimeout(n, attr) };
+      return { attr, attrTimeout: timeoutOf(attr) };
     },
     async setattr(_c, id, changes, fh) {
+      const timeoutOf = attrSince(node(id));
       const attr = await setattr(id, changes, fh);
-      return { attr, attrTimeout: attrTimeout(node(id), attr) };
+      return { attr, attrTimeout: timeoutOf(attr) };
     },
     readlink: async (_c, id) => run(await vops.onPath('readlink', node(id).path, {})),
     async mknod(ctx, parent, name, mode, dev) {
+      const since = entryTimeout(node(parent));
       await run(await vops.onEntry('mknod', child(parent, name), { mode, dev, owner: ownerOf(ctx) }, false));
-      return lookupPath(child(parent, name));
+      return lookupEntry(parent, name, since);
     },
     async mkdir(ctx, parent, name, mode) {
+      const since = entryTimeout(node(parent));
       await run(await vops.onEntry('mkdir', child(parent, name), { mode, owner: ownerOf(ctx) }, false));
-      return lookupPath(child(parent, name));
+      return lookupEntry(parent, name, since);
     },
     unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
     rmdir: async (_c, parent, name) => { await run(await vops.onEntry('rmdir', child(parent, name), {}, true)); },
     async symlink(ctx, parent, name, target) {
+      const since = entryTimeout(node(parent));
       await run(await vops.onEntry('symlink', child(parent, name), { target, owner: ownerOf(ctx) }, false));
-      return lookupPath(child(parent, name));
+      return lookupEntry(parent, name, since);
     },
     async rename(_c, parent, name, newParent, newName, flags) {
       if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) throw errno('EINVAL');
@@ -103,20 +128,23 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     },
     async link(_c, id, newParent, newName) {
       const dest = child(newParent, newName);
+      const since = entryTimeout(node(newParent));
       const [vop, entry] = await Promise.all([vops.onPath('link', node(id).path, { dest }), vops.onEntry('link', dest, { dest }, false)]);
       vop.parentIno = entry.parentIno;
       await run(vop);
-      return lookupPath(dest);
+      return lookupEntry(newParent, newName, since);
     },
     async open(_c, id, flags) {
       const path = node(id).path;
       // O_TRUNC arrives with the open (atomic_o_trunc): a truncate vop first, so hooks journal and fence it.
       if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', path, { size: 0 }));
-      const r = await run(await vops.onPath('open', path, { flags: flags & ~O_TRUNC }));
+      // The node's inode is hint enough: the open itself resolves the path, and the handle takes the inode it opened.
+      const r = await run(vops.onKnownPath('open', path, node(id).ino, { flags: flags & ~O_TRUNC }));
       return { fh: r.fh, directIo: true };
     },
     async create(ctx, parent, name, mode, flags) {
       const path = child(parent, name);
+      const since = entryTimeout(node(parent));
       const r = await run(await vops.onEntry('create', path, { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) }, false));
       // Another host made the name since our negative lookup: open(O_CREAT|O_TRUNC) truncates it, journaled as a truncate.
       if (r.existed && flags & O_TRUNC) {
@@ -128,7 +156,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
           throw e;
         }
       }
-      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat), open: { fh: r.fh, directIo: true } };
+      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, since), open: { fh: r.fh, directIo: true } };
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
