@@ -44,7 +44,16 @@ export class CoherdError extends Error {
   readonly retryable: boolean;
 
   constructor(reason: ErrorReason, message: string, details: Record<string, unknown> = {}, options: CoherdErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A domain error is an expected outcome, often in bursts (10,000 waiters timing out together): its reason and
+    // details say what happened, and capturing a stack trace for each cost the coordinator milliseconds. Only
+    // INTERNAL (a bug) keeps one.
+    const limit = Error.stackTraceLimit;
+    if (reason !== 'INTERNAL') Error.stackTraceLimit = 0;
+    try {
+      super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'CoherdError';
     this.reason = reason;
     this.details = details;

@@ -27,6 +27,7 @@ import { coordinatorOps, timeRecovery } from './coordinator-ops';
 import { OpsEndpoint } from '../common/metrics/ops-server';
 import { instrumentRequests } from './instrumented-requests';
 import { LoopSlicer } from '../common/loop-slicer';
+import { limitReceiveWindow } from './receive-window';
 import { ensureAdminToken } from '../common/admin-token';
 
 export interface CoordinatorOptions extends EtcdConnectionOptions {
@@ -123,6 +124,7 @@ class Coordinator implements RunningCoordinator {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 1_000,
     });
+    limitReceiveWindow(this.server, this.logger);
   }
 
   isLeader(): boolean {

@@ -4,6 +4,8 @@ import { startCluster, TestCluster } from '../support/cluster';
 import { openRaw, reasonOf } from '../support/raw-stream';
 import { AdminClient } from '../../src/agent/client/admin-client';
 import { eventually } from '../support/eventually';
+import * as http2 from 'node:http2';
+import { STREAM_RECEIVE_WINDOW_BYTES } from '../../src/coordinator/receive-window';
 
 let cluster: TestCluster;
 
@@ -73,4 +75,18 @@ test('the server finishes a stream its client half-closed', async () => {
   const status = await Promise.race([raw.status, new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000))]);
   assert.ok(status !== undefined, 'the stream ended within 5 s');
   raw.close();
+});
+
+test('the coordinator advertises a 16 KiB HTTP/2 stream window: one flooding stream can put only that much before grpc-js in an event-loop turn', async () => {
+  const session = http2.connect(`http://${cluster.coordinator.address}`);
+  try {
+    const settings = await new Promise<http2.Settings>((resolve, reject) => {
+      session.once('remoteSettings', resolve);
+      session.once('error', reject);
+    });
+    assert.equal(settings.initialWindowSize, STREAM_RECEIVE_WINDOW_BYTES);
+    assert.equal(STREAM_RECEIVE_WINDOW_BYTES, 16 * 1024);
+  } finally {
+    session.destroy();
+  }
 });
