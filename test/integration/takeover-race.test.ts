@@ -63,5 +63,7 @@ test('a coordinator that loses and wins leadership again while taking over never
   await b.stop();
   const fromA = await tokenFrom([a.address], 'takeover-race', 30_000).catch((e: Error) => assert.fail(`${e.message}; A logged:\n${a.log().slice(-3000)}`));
   assert.ok(fromA.epoch > fromB.epoch, `A granted epoch ${fromA.epoch}.${fromA.counter} after B's ${fromB.epoch}.${fromB.counter}:\n${a.log().slice(-2000)}`);
-  assert.match(a.log(), /leadership changed while taking over/);
+  // The first reign's takeover kept nothing: either it finished after the reign ended, or an etcd call of it failed
+  // (the blackhole drops A's connection, sometimes before the delay) and the reign was over by then.
+  assert.match(a.log(), /leadership changed while taking over|taking over failed and the reign is over/);
 });
