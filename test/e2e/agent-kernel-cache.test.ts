@@ -63,7 +63,10 @@ def seen(name):
 for n in ('x', 'r'):
     with open(os.path.join(a, n), 'w') as f: f.write(n)
 # stat only: a read marks atime stale, and the stat after it would ask the agent, which resolves paths itself
-for _ in range(3): os.stat(os.path.join(a, 'x')); os.stat(os.path.join(a, 'r'))
+for _ in range(3):
+    os.stat(os.path.join(a, 'x')); os.stat(os.path.join(a, 'r'))
+    try: os.stat(os.path.join(a, 'w'))  # not there yet: a negative entry
+    except FileNotFoundError: pass
 out = {}
 os.rename(os.path.join(b, 'x'), os.path.join(b, 'y')); out['renamed_from'] = seen('x'); out['renamed_to'] = seen('y')
 os.unlink(os.path.join(b, 'y')); out['removed'] = seen('y')
@@ -193,6 +196,7 @@ print('ok')`;
       assert.equal(seen.mode, '0o644', 'A\'s kernel still had the mode it cached');
       const names = await namesSeenAfterB('planted-names');
       assert.notEqual(names.renamed_from, 'ENOENT', 'A\'s kernel still had the name B renamed away');
+      assert.equal(names.created, 'ENOENT', 'A\'s kernel still had the name B created as missing');
     } finally {
       await cluster.restartAgent(0);
     }

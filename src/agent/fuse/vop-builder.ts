@@ -31,6 +31,11 @@ export class VopBuilder {
     return { op: 'getattr', path, ino: found.ino, args: { seen: found.stat }, signal: this.signal };
   }
 
+  /** The inode `path` leads to now (undefined if none). */
+  inoOf(path: string): Promise<number | undefined> {
+    return this.backing.lookupIno(path);
+  }
+
   /** An op that adds or removes the entry `path`: parentIno = its directory; ino if `withIno`. */
   async onEntry<N extends VopName>(op: N, path: string, args: VopArgs[N], withIno: boolean): Promise<VopOf<N>> {
     const [parentIno, ino] = await Promise.all([

@@ -1,6 +1,7 @@
 import { constants } from 'os';
 import { VopBuilder } from '../vop-builder';
 import { NewOwner, VopDirEntry, VopRunner, VopStat } from '../../vop';
+import { fuseErrnoOf } from '../fuse-errno';
 import { AddonDirEntry, AddonEntry } from './fuse-addon';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
@@ -56,13 +57,34 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
   };
   const entryOf = (n: PathNode, st: VopStat, entryTimeoutNow: () => number): AddonEntry =>
     ({ ino: n.id, generation: 1, attr: st, attrTimeout: attrTimeout(n, st), entryTimeout: entryTimeoutNow() });
-  /** The entry `name` of directory `parent` (its path from the parent's current one); `since`: from entryTimeout, taken before the op that made it. */
+  /**
+   * True if `dir`'s path still leads to its inode. Paths are what this
+   * mount last saw; another host may have renamed a directory above it, and
+   * a name found through a stale path belongs to another directory: such a
+   * reply is given, as before, but never kept.
+   */
+  const pathStillLeadsTo = async (dir: PathNode): Promise<boolean> => dir.id === 1 || (await vops.inoOf(dir.path)) === dir.ino;
+  /**
+   * The entry `name` of directory `parent` (its path from the parent's
+   * current one); `since`: from entryTimeout, taken before the op that made
+   * it. A name that does not exist is kept as a negative entry on the same
+   * terms, so the create after it, or the next lookup, asks nobody.
+   */
   const lookupEntry = async (parent: number, name: string, since?: () => number): Promise<AddonEntry> => {
     const dir = node(parent);
     const timeoutNow = since ?? entryTimeout(dir);
     const path = nodes.childPath(dir, name);
-    const st = await run(await vops.getattrOnPath(path));
-    return entryOf(nodes.ref(st.ino, path), st, timeoutNow);
+    const sure = pathStillLeadsTo(dir);
+    let st: VopStat;
+    try {
+      st = await run(await vops.getattrOnPath(path));
+    } catch (e) {
+      const t = fuseErrnoOf(e).name === 'ENOENT' && (await sure) ? timeoutNow() : 0;
+      if (t > 0) return { ino: 0, generation: 0, attrTimeout: 0, entryTimeout: t };
+      throw e;
+    }
+    const n = nodes.ref(st.ino, path);
+    return entryOf(n, st, (await sure) ? timeoutNow : () => 0);
   };
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
@@ -145,7 +167,9 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     async create(ctx, parent, name, mode, flags) {
       const path = child(parent, name);
       const since = entryTimeout(node(parent));
-      const r = await run(await vops.onEntry('create', path, { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) }, false));
+      const vop = await vops.onEntry('create', path, { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) }, false);
+      const sure = vop.parentIno === node(parent).ino; // else the path went elsewhere: see pathStillLeadsTo
+      const r = await run(vop);
       // Another host made the name since our negative lookup: open(O_CREAT|O_TRUNC) truncates it, journaled as a truncate.
       if (r.existed && flags & O_TRUNC) {
         try {
@@ -156,7 +180,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
           throw e;
         }
       }
-      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, since), open: { fh: r.fh, directIo: true } };
+      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, sure ? since : () => 0), open: { fh: r.fh, directIo: true } };
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
