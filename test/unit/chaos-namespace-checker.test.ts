@@ -126,6 +126,16 @@ test('an ambiguous create may have happened at any time after its call; a lost m
   assert.equal(checkNamespace(b.history()).verdict, 'pass');
 });
 
+test('a create whose open made the name but whose write failed makes it present with unknown content', () => {
+  const b = new HistoryBuilder();
+  nameOp(b, 'agent-0/names', 'name-create', A, 0, 10, { value: 'x', error: 'CREATED_THEN_ENOENT' });
+  nameOp(b, 'agent-1/names', 'name-read', A, 20, 25, { value: 'whatever' });
+  nameOp(b, 'agent-1/names', 'name-create', A, 30, 35, { result: 'fail', error: 'EEXIST', value: 'y' });
+  assert.equal(checkNamespace(b.history()).verdict, 'pass');
+  nameOp(b, 'agent-1/names', 'name-stat', A, 40, 45, { result: 'fail', error: 'ENOENT' });
+  assert.equal(checkNamespace(b.history()).verdict, 'fail');
+});
+
 test('a search that runs out of its budget says unknown, never pass', () => {
   const r = checkNamespace(simulatedHistory(7).history(), 0);
   assert.equal(r.verdict, 'unknown');

@@ -1,5 +1,6 @@
 import { RunHistory } from '../history/history-file';
 import { Operation } from '../history/operation';
+import { CREATED_THEN } from '../traffic/file-worker-main';
 import { CheckResult, Violation, groupBy } from './check-result';
 import { DEFAULT_BUDGET_MS } from './register-linearizability';
 import { SearchOp, wglSearch } from './wgl-search';
@@ -8,6 +9,9 @@ export const NAMESPACE = 'namespace';
 
 /** A pair of names (slot 0: pN-a, slot 1: pN-b): null absent, else present with that content. */
 type PairState = readonly [string | null, string | null];
+
+/** The content of a name whose create made it but failed to write its value (never a workload value). */
+const UNKNOWN = '\u0000unknown';
 
 const NAME = /^(.*\/p\d+)-([ab])$/;
 
@@ -38,7 +42,8 @@ function toStep(o: Operation): NameStep | undefined {
   const mk = (step: NameStep['step']): NameStep => ({ pair, op: o, step });
   switch (o.type) {
     case 'name-create': {
-      const v = String(o.value ?? '');
+      // Its open made the name but its write failed: present, content unknown.
+      const v = o.error?.startsWith(CREATED_THEN) ? UNKNOWN : String(o.value ?? '');
       if (done) return mk((s) => (s[slot] === null ? set(s, slot, v) : undefined));
       if (o.result === 'fail' && o.error === 'EEXIST') return mk((s) => (s[slot] !== null ? s : undefined));
       return undefined;
@@ -58,7 +63,7 @@ function toStep(o: Operation): NameStep | undefined {
       if (o.result !== 'ok') return undefined;
       // An empty read is a file between its O_EXCL open and the write of its value: present, content unknown.
       const v = o.type === 'name-read' && o.value ? String(o.value) : undefined;
-      return mk((s) => (s[slot] !== null && (v === undefined || s[slot] === v) ? s : undefined));
+      return mk((s) => (s[slot] !== null && (v === undefined || s[slot] === v || s[slot] === UNKNOWN) ? s : undefined));
     }
     default:
       return undefined;

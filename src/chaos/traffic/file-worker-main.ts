@@ -23,6 +23,9 @@ export interface FileRequest {
 
 export const RECORD_BYTES = 64;
 
+/** Error code prefix of a create whose O_EXCL open succeeded but whose write or close then failed. */
+export const CREATED_THEN = 'CREATED_THEN_';
+
 async function handle(r: FileRequest): Promise<string | null | undefined> {
   switch (r.op) {
     case 'read-record': {
@@ -61,10 +64,15 @@ async function handle(r: FileRequest): Promise<string | null | undefined> {
     }
     case 'create': {
       const fh = await fsp.open(r.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      // The name exists from here on: a failure of the write or close is no failure of the create.
       try {
-        await fh.write(r.data ?? '');
-      } finally {
-        await fh.close();
+        try {
+          await fh.write(r.data ?? '');
+        } finally {
+          await fh.close();
+        }
+      } catch (e) {
+        throw Object.assign(new Error('created, then the write failed'), { code: `${CREATED_THEN}${(e as NodeJS.ErrnoException).code ?? 'EIO'}` });
       }
       return undefined;
     }

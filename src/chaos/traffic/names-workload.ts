@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { OpType } from '../history/operation';
 import { FileAnswer, FileClient } from './file-client';
-import { RECORD_BYTES } from './file-worker-main';
+import { CREATED_THEN, RECORD_BYTES } from './file-worker-main';
 import { DEFINITE_FAILURES, Workload, WorkloadContext, sleep } from './workload';
 
 /** The shared directory (under data/) and its names: pairs pN-a, pN-b. */
@@ -84,9 +84,15 @@ export class NamesWorkload implements Workload {
   }
 }
 
-/** A mutation's answer: ok; a definite failure (ENOENT, EEXIST, ENOMOUNT: nothing happened); else ambiguous. */
+/**
+ * A mutation's answer: ok; a create whose open succeeded but whose write
+ * or close failed (CREATED_THEN_…: the name exists, its content is
+ * unknown) is ok with that error; a definite failure (ENOENT, EEXIST,
+ * ENOMOUNT: nothing happened); else ambiguous.
+ */
 function settle(ctx: WorkloadContext, op: Parameters<WorkloadContext['rec']['complete']>[0], a: FileAnswer): void {
   if (a.ok) ctx.rec.complete(op, 'ok');
+  else if (a.code.startsWith(CREATED_THEN)) ctx.rec.complete(op, 'ok', { error: a.code });
   else if (DEFINITE_FAILURES.has(a.code) || a.code === 'ENOMOUNT') ctx.rec.complete(op, 'fail', { error: a.code });
   else ctx.rec.ambiguous(op, a.code);
 }
