@@ -2,13 +2,24 @@ import { InvalidArgumentError } from '../common/errors';
 import { AppendWorkload } from './traffic/append-workload';
 import { ChurnWorkload } from './traffic/churn-workload';
 import { LockWorkload } from './traffic/lock-workload';
+import { NamesWorkload } from './traffic/names-workload';
 import { RegisterWorkload } from './traffic/register-workload';
 import { Workload } from './traffic/workload';
 
-export const WORKLOAD_NAMES = ['locks', 'register', 'rmw', 'append', 'churn'] as const;
+export const WORKLOAD_NAMES = ['locks', 'register', 'rmw', 'append', 'churn', 'names'] as const;
 
-/** Bugs the harness can plant in its own clients (--plant), to see checkers fail end to end. */
-export const PLANTS = ['ignore-lease'] as const;
+/**
+ * Bugs the harness can plant (--plant), to see checkers fail end to end:
+ * ignore-lease in its own lock holders; stale-names in agent-0, started
+ * with COHERD_TEST_PLANT=skip-kernel-invalidation (the kernel keeps names
+ * after the dir token went).
+ */
+export const PLANTS = ['ignore-lease', 'stale-names'] as const;
+
+/** The COHERD_TEST_PLANT value agent-0 gets for the chosen plants, if any. */
+export function agentPlant(plants: readonly string[]): string | undefined {
+  return plants.includes('stale-names') ? 'skip-kernel-invalidation' : undefined;
+}
 
 /** The --workload list → fresh workload objects. */
 export function parseWorkloads(list: string, plants: readonly string[] = []): Workload[] {
@@ -25,6 +36,7 @@ export function parseWorkloads(list: string, plants: readonly string[] = []): Wo
       case 'rmw': return new RegisterWorkload('rmw');
       case 'append': return new AppendWorkload();
       case 'churn': return new ChurnWorkload();
+      case 'names': return new NamesWorkload();
       default: throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown workload "${n}" (known: all, ${WORKLOAD_NAMES.join(', ')})`);
     }
   });

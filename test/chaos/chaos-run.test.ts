@@ -97,3 +97,27 @@ test('a bug planted in the harness\'s own lock holders (writing past their lease
     await fsp.rm(report, { recursive: true, force: true });
   }
 });
+
+test('stale names on one agent (kernel invalidation planted away) fail the namespace checker; the same run without the plant passes', { timeout: 120_000 }, async () => {
+  const run = async (plant: boolean) => {
+    const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
+    try {
+      const child = spawnCli(['chaos', 'run', '--seed', '5', '--duration', '12', '--agents', '2', '--coordinators', '2', '--lock-clients', '1', '--workload', 'names', '--faults', 'none', ...(plant ? ['--plant', 'stale-names'] : []), '--report', report], { COHERD_LOG_LEVEL: 'warn' });
+      const r = await collect(child, 55_000);
+      const summary = JSON.parse(await fsp.readFile(path.join(report, 'summary.json'), 'utf8').catch(() => assert.fail(`chaos run exited ${r.code} without a report:\n${r.stderr}\n${r.stdout}`)));
+      const namespace = summary.checkers.find((c: { checker: string }) => c.checker === 'namespace');
+      return { code: r.code, stdout: r.stdout, namespace, ops: summary.operations.total as number };
+    } finally {
+      await fsp.rm(report, { recursive: true, force: true });
+    }
+  };
+  const planted = await run(true);
+  assert.equal(planted.code, 1, planted.stdout);
+  assert.equal(planted.namespace.verdict, 'fail', planted.stdout);
+  assert.match(planted.stdout, /namespace: .*agent-0\/names's/, 'the stale host is the planted one');
+  const clean = await run(false);
+  assert.ok(clean.namespace.checkedOps > 200, `only ${clean.namespace.checkedOps} name operations checked`);
+  assert.equal(clean.code, 0, clean.stdout);
+  assert.equal(clean.namespace.verdict, 'pass');
+  assert.deepEqual(await leftoverMounts(), []);
+});

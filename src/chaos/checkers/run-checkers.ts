@@ -5,11 +5,12 @@ import { checkLeaseDeadline } from './lease-deadline';
 import { checkLockLoss } from './lock-loss';
 import { checkLostWrites } from './lost-writes';
 import { checkMutualExclusion } from './mutual-exclusion';
+import { checkNamespace } from './namespace-linearizability';
 import { checkLinearizability } from './register-linearizability';
 import { checkStaleReads } from './stale-reads';
 
 export interface CheckOptions {
-  /** Time budget of the linearizability search, ms. */
+  /** Time budget of each linearizability search (registers, names), ms. */
   linearizabilityBudgetMs?: number;
 }
 
@@ -23,6 +24,7 @@ export function runCheckers(h: RunHistory, o: CheckOptions = {}): CheckResult[] 
     checkLinearizability(h, o.linearizabilityBudgetMs),
     checkStaleReads(h),
     checkLostWrites(h),
+    checkNamespace(h, o.linearizabilityBudgetMs),
   ];
 }
 

@@ -27,6 +27,8 @@ export interface ChaosClusterOptions {
   netns?: boolean;
   /** The agents' backing directory is a delaying passthrough of the store (for the slow-store fault). */
   slowStore?: boolean;
+  /** COHERD_TEST_PLANT of agent-0 (every start of it): a bug planted in a real agent. */
+  agentPlant?: string;
 }
 
 /** A host's way to the coordinators: fault proxies on loopback, or (--netns) its machine's links. */
@@ -154,6 +156,7 @@ export class ChaosCluster {
       '--ttl', String(this.o.ttlSeconds),
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: 'info', COHERD_LOG_LEASE_DEADLINE: '1' };
+    if (this.o.agentPlant && a === this.agents[0]) env.COHERD_TEST_PLANT = this.o.agentPlant;
     if (faketime) Object.assign(env, { LD_PRELOAD: LIBFAKETIME, FAKETIME: faketime, FAKETIME_NO_CACHE: '1' });
     await a.agent.start(args, env, 30_000, a.wrapper);
   }

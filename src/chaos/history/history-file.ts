@@ -11,7 +11,7 @@ export interface RunHistory {
   leases?: LeaseRecord[];
 }
 
-const OP_TYPES = new Set(['lock', 'unlock', 'store-write', 'read', 'write', 'append', 'final-read', 'create', 'rename', 'unlink']);
+const OP_TYPES = new Set(['lock', 'unlock', 'store-write', 'read', 'write', 'append', 'final-read', 'create', 'rename', 'unlink', 'name-create', 'name-unlink', 'name-rename', 'name-stat', 'name-read']);
 const RESULTS = new Set(['ok', 'fail', 'info']);
 
 export function historyToJsonl(h: RunHistory): string {

@@ -21,7 +21,13 @@ export type OpType =
   | 'final-read' // after the run, from the backing directory: value is the file's lines
   | 'create'
   | 'rename'
-  | 'unlink';
+  | 'unlink'
+  // names workload (key: names/pN-a or -b; rename: names/pN-a>names/pN-b): fail ENOENT/EEXIST are definite outcomes
+  | 'name-create' // O_CREAT|O_EXCL, then write of value (unique)
+  | 'name-unlink'
+  | 'name-rename' // plain rename within one pair (replaces the target)
+  | 'name-stat' // ok: exists; fail ENOENT: absent
+  | 'name-read'; // ok: value is the content ('' empty); fail ENOENT: absent
 
 export interface FencingTokenValue {
   epoch: number;

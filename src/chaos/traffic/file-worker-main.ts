@@ -9,13 +9,22 @@ import { createInterface } from 'node:readline';
 
 export interface FileRequest {
   id: number;
-  op: 'read-record' | 'write-record' | 'append' | 'create' | 'rename' | 'unlink';
+  op: 'read-record' | 'write-record' | 'append' | 'create' | 'rename' | 'unlink' | 'stat';
   path: string;
   to?: string;
   data?: string;
+  /**
+   * A directory of the mount: an ENOENT answer counts only if it existed,
+   * on the same device, before and after the call; otherwise the answer is
+   * ENOMOUNT (the mount was gone: the name's absence says nothing).
+   */
+  guard?: string;
 }
 
 export const RECORD_BYTES = 64;
+
+/** Error code prefix of a create whose O_EXCL open succeeded but whose write or close then failed. */
+export const CREATED_THEN = 'CREATED_THEN_';
 
 async function handle(r: FileRequest): Promise<string | null | undefined> {
   switch (r.op) {
@@ -55,10 +64,15 @@ async function handle(r: FileRequest): Promise<string | null | undefined> {
     }
     case 'create': {
       const fh = await fsp.open(r.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      // The name exists from here on: a failure of the write or close is no failure of the create.
       try {
-        await fh.write(r.data ?? '');
-      } finally {
-        await fh.close();
+        try {
+          await fh.write(r.data ?? '');
+        } finally {
+          await fh.close();
+        }
+      } catch (e) {
+        throw Object.assign(new Error('created, then the write failed'), { code: `${CREATED_THEN}${(e as NodeJS.ErrnoException).code ?? 'EIO'}` });
       }
       return undefined;
     }
@@ -68,8 +82,26 @@ async function handle(r: FileRequest): Promise<string | null | undefined> {
     case 'unlink':
       await fsp.unlink(r.path);
       return undefined;
+    case 'stat':
+      await fsp.stat(r.path);
+      return undefined;
     default:
       throw Object.assign(new Error(`unknown op ${String((r as { op: unknown }).op)}`), { code: 'EINVAL' });
+  }
+}
+
+/** handle(), with an ENOENT turned into ENOMOUNT unless r.guard was the same directory before and after. */
+async function guarded(r: FileRequest): Promise<string | null | undefined> {
+  if (r.guard === undefined) return handle(r);
+  const dev = async () => (await fsp.stat(r.guard!).catch(() => undefined))?.dev;
+  const before = await dev();
+  try {
+    return await handle(r);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const after = await dev();
+    if (before === undefined || after !== before) throw Object.assign(new Error('mount gone'), { code: 'ENOMOUNT' });
+    throw e;
   }
 }
 
@@ -86,7 +118,7 @@ if (require.main === module) {
         return;
       }
       try {
-        const value = await handle(req);
+        const value = await guarded(req);
         process.stdout.write(JSON.stringify({ id: req.id, ok: true, value }) + '\n');
       } catch (e) {
         process.stdout.write(JSON.stringify({ id: req.id, ok: false, code: (e as NodeJS.ErrnoException).code ?? (e as Error).message }) + '\n');
