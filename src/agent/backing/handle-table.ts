@@ -20,6 +20,8 @@ export const DEFAULT_MAX_OPEN_FILES = 65536;
  */
 export class HandleTable {
   private readonly files = new Map<number, OpenFile>();
+  /** Backing inode → the ids of its open handles. */
+  private readonly byIno = new Map<number, Set<number>>();
   private nextId = 1;
 
   constructor(private readonly maxOpen: number = DEFAULT_MAX_OPEN_FILES) {}
@@ -34,6 +36,9 @@ export class HandleTable {
     while (this.files.has(id)) id = id >= 0xfffffffe ? 1 : id + 1;
     this.nextId = id >= 0xfffffffe ? 1 : id + 1;
     this.files.set(id, { id, handle, ino, path });
+    let ids = this.byIno.get(ino);
+    if (ids === undefined) this.byIno.set(ino, (ids = new Set()));
+    ids.add(id);
     return id;
   }
 
@@ -49,10 +54,19 @@ export class HandleTable {
     return this.files.get(id)?.ino;
   }
 
+  /** Some open handle of backing inode `ino`, or undefined: its attributes whatever its name is now. */
+  anyOf(ino: number): number | undefined {
+    const ids = this.byIno.get(ino);
+    return ids === undefined ? undefined : ids.values().next().value;
+  }
+
   /** Removes and returns the open file, or EBADF. */
   take(id: unknown): OpenFile {
     const file = this.get(id);
     this.files.delete(file.id);
+    const ids = this.byIno.get(file.ino);
+    ids?.delete(file.id);
+    if (ids?.size === 0) this.byIno.delete(file.ino);
     return file;
   }
 
@@ -60,6 +74,7 @@ export class HandleTable {
   async closeAll(): Promise<void> {
     const all = [...this.files.values()];
     this.files.clear();
+    this.byIno.clear();
     await Promise.all(all.map((f) => f.handle.close().catch(() => undefined)));
   }
 }

@@ -31,6 +31,11 @@ export class VopBuilder {
     return { op: 'getattr', path, ino: found.ino, args: { seen: found.stat }, signal: this.signal };
   }
 
+  /** An open handle of backing inode `ino`, if this mount has one. */
+  openHandleOf(ino: number): number | undefined {
+    return this.backing.handles.anyOf(ino);
+  }
+
   /** The inode `path` leads to now (undefined if none). */
   inoOf(path: string): Promise<number | undefined> {
     return this.backing.lookupIno(path);

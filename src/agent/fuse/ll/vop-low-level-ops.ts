@@ -109,7 +109,11 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     async getattr(_c, id, fh) {
       const n = node(id);
       const timeoutOf = attrSince(n);
-      const attr = fh !== undefined ? await run(vops.onHandle('getattr', n.path, fh, { fh })) : await run(await vops.getattrOnPath(n.path));
+      // Without the kernel's handle (a permission check, stat by path), one of this mount's open handles of the
+      // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
+      // rename elsewhere got ENOENT from the path, found by chaos's namespace check).
+      const handle = fh ?? vops.openHandleOf(n.ino);
+      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await run(await vops.getattrOnPath(n.path));
       return { attr, attrTimeout: timeoutOf(attr) };
     },
     async setattr(_c, id, changes, fh) {
