@@ -56,6 +56,17 @@ export interface KernelCacheOptions {
   nowMs?: () => number;
 }
 
+/** A reply's timeout stops this long before the lease deadline (the kernel may install the reply late). */
+const LEASE_MARGIN_MS = 100;
+
+/**
+ * The timeout (ms) a reply may give the kernel: at most `maxMs`, never past
+ * the lease deadline less LEASE_MARGIN_MS; 0 when nothing may be kept.
+ */
+export function leaseBoundedMs(link: Pick<KernelCacheLink, 'leaseLeftMs'>, maxMs: number): number {
+  return Math.max(0, Math.min(maxMs, link.leaseLeftMs() - LEASE_MARGIN_MS));
+}
+
 /** A directory whose dir token this host gave up is not asked for again in the background for this long. */
 export const DIR_PREFETCH_BACKOFF_MS = 2000;
 

@@ -1,15 +1,13 @@
 import { constants } from 'os';
 import type { Clock } from '../../../common/clock';
 import type { Logger } from '../../../common/logger';
-import type { EntriesHold, KernelCacheLink, KernelInvalidator } from '../../coherency/kernel-cache';
+import { leaseBoundedMs, type EntriesHold, type KernelCacheLink, type KernelInvalidator } from '../../coherency/kernel-cache';
 import type { VopStat } from '../../vop';
 import type { PathNode, PathNodeTable } from './path-node-table';
 
 /** Seconds the kernel may serve a file's attributes on its own while this host holds its attr token. */
 export const ATTR_TIMEOUT_S = 1;
 const ATTR_TIMEOUT_MS = ATTR_TIMEOUT_S * 1000;
-/** A reply gives the kernel no more than the lease's remaining time less this (the reply may be installed late). */
-const LEASE_MARGIN_MS = 100;
 /** How long past a reply's timeout an ENOENT is still retried (the kernel may install a reply late). */
 const ENOENT_RETRY_SLACK_MS = 1000;
 /** Sweep forgotten nodes once the map holds this many. */
@@ -69,8 +67,8 @@ export class KernelAttrCache implements Omit<KernelInvalidator, 'entries'> {
   timeoutFor(node: PathNode, st: VopStat, dirHold?: EntriesHold): number {
     if ((st.mode & S_IFMT) === S_IFDIR && !(dirHold?.holds() ?? false)) return 0;
     if (!this.link.attrsCacheable(node.ino)) return 0;
-    const ms = Math.min(ATTR_TIMEOUT_MS, this.link.leaseLeftMs() - LEASE_MARGIN_MS);
-    if (ms <= 0) return 0;
+    const ms = leaseBoundedMs(this.link, ATTR_TIMEOUT_MS);
+    if (ms === 0) return 0;
     if (this.cachedAt.size >= this.sweepAt) this.sweep();
     this.cachedAt.set(node.id, this.clock.nowMs());
     return ms / 1000;

@@ -1,16 +1,13 @@
 import { constants } from 'os';
 import type { Logger } from '../../../common/logger';
-import type { KernelCacheLink } from '../../coherency/kernel-cache';
+import { leaseBoundedMs, type KernelCacheLink } from '../../coherency/kernel-cache';
 import type { PathNode } from './path-node-table';
+import { NOT_KEPT } from './vop-low-level-ops';
 
 /** Seconds the kernel may keep a name on its own while this host holds the directory's dir token. */
 export const ENTRY_TIMEOUT_S = 1;
 const ENTRY_TIMEOUT_MS = ENTRY_TIMEOUT_S * 1000;
-/** As for attributes: a reply gives no more than the lease's remaining time less this. */
-const LEASE_MARGIN_MS = 100;
 const { ENODEV, ENOTCONN } = constants.errno;
-
-const zero = () => 0;
 
 /** Where the epoch goes (FuseSession, attached once the session exists). */
 export interface EpochNotifier {
@@ -53,17 +50,13 @@ export class KernelEntryCache {
    * so only a token held from before the lookup to the reply counts.
    */
   begin(parent: PathNode): () => number {
-    if (!this.epochWorks()) return zero;
+    if (!this.epochWorks()) return NOT_KEPT;
     const hold = this.link.entriesHold(parent.ino);
     if (hold === undefined) {
       this.link.wantEntries(parent.ino);
-      return zero;
+      return NOT_KEPT;
     }
-    return () => {
-      if (!hold.holds()) return 0;
-      const ms = Math.min(ENTRY_TIMEOUT_MS, this.link.leaseLeftMs() - LEASE_MARGIN_MS);
-      return ms > 0 ? ms / 1000 : 0;
-    };
+    return () => (hold.holds() ? leaseBoundedMs(this.link, ENTRY_TIMEOUT_MS) / 1000 : 0);
   }
 
   /** Every name the kernel caches becomes invalid (no lock taken: safe inside a revoke). */

@@ -24,8 +24,14 @@ function ownerOf(ctx: RequestContext): NewOwner | undefined {
 
 /** The attribute timeout (seconds) of a reply about a node; 0 = the kernel asks again every time. */
 export type AttrTimeoutOf = (node: PathNode, st: VopStat) => number;
-/** Called before a lookup or create in directory `parent`: returns the reply's entry timeout (seconds) when called at reply time. */
+/**
+ * Called before a lookup or create in directory `parent`: returns the
+ * reply's entry timeout (seconds) when called at reply time, or NOT_KEPT
+ * when it is known at once that nothing will be kept.
+ */
 export type EntryTimeoutOf = (parent: PathNode) => () => number;
+/** An entry timeout of 0 known before the op (no dir token, or no kernel epoch): no check of the parent's path is needed. */
+export const NOT_KEPT = (): number => 0;
 
 /** The kernel cache's timeouts (default: nothing cached). */
 export interface ReplyTimeouts {
@@ -46,7 +52,7 @@ export interface ReplyTimeouts {
  */
 export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}): LowLevelOps {
   const attrTimeout = timeouts.attr ?? (() => 0);
-  const entryTimeout = timeouts.entry ?? (() => () => 0);
+  const entryTimeout = timeouts.entry ?? (() => NOT_KEPT);
   const attrSince = timeouts.attrSince ?? ((n: PathNode) => (st: VopStat) => attrTimeout(n, st));
   const dirs = new Map<number, { path: string; entries: VopDirEntry[] | null }>();
   let nextDir = 1;
@@ -74,7 +80,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     const dir = node(parent);
     const timeoutNow = since ?? entryTimeout(dir);
     const path = nodes.childPath(dir, name);
-    const sure = pathStillLeadsTo(dir);
+    const sure = timeoutNow === NOT_KEPT ? Promise.resolve(false) : pathStillLeadsTo(dir);
     let st: VopStat;
     try {
       st = await run(await vops.getattrOnPath(path));
@@ -84,7 +90,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       throw e;
     }
     const n = nodes.ref(st.ino, path);
-    return entryOf(n, st, (await sure) ? timeoutNow : () => 0);
+    return entryOf(n, st, (await sure) ? timeoutNow : NOT_KEPT);
   };
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
@@ -184,7 +190,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
           throw e;
         }
       }
-      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, sure ? since : () => 0), open: { fh: r.fh, directIo: true } };
+      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, sure ? since : NOT_KEPT), open: { fh: r.fh, directIo: true } };
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
