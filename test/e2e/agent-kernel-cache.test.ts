@@ -191,9 +191,23 @@ print('ok')`;
       delete process.env.COHERD_TEST_PLANT;
     }
     try {
+      await cluster.sh(`mkdir ${q(A('planted-mv'))}`);
       const seen = await attrsSeenAfterB('planted');
       assert.notDeepEqual(seen, WANT_AFTER_B, 'without the invalidation A must see stale attributes');
       assert.equal(seen.mode, '0o644', 'A\'s kernel still had the mode it cached');
+      // A still holds the name m1 that B moved to m2, and then looks m2 up: a rename of m1 over m2 on A must reach the
+      // agent (and fail: m1 is gone), not be taken by A's kernel for one between two hard links of a file.
+      const renamed = await py(`
+import os, sys
+a, b = sys.argv[1], sys.argv[2]
+with open(os.path.join(a, 'm1'), 'w') as f: f.write('x')
+os.stat(os.path.join(a, 'm1'))
+os.rename(os.path.join(b, 'm1'), os.path.join(b, 'm2'))
+os.stat(os.path.join(a, 'm2'))
+try:
+    os.rename(os.path.join(a, 'm1'), os.path.join(a, 'm2')); print('renamed')
+except FileNotFoundError: print('ENOENT')`, A('planted-mv'), B('planted-mv'));
+      assert.equal(renamed, 'ENOENT');
       const names = await namesSeenAfterB('planted-names');
       assert.notEqual(names.renamed_from, 'ENOENT', 'A\'s kernel still had the name B renamed away');
       assert.equal(names.created, 'ENOENT', 'A\'s kernel still had the name B created as missing');

@@ -106,6 +106,8 @@ print('ok' if not bad else repr(bad[:5]))`;
       const seen = await seenAfterB('planted');
       assert.equal(seen.mmap, 'first version', 'A\'s mapping still shows the page it cached');
       assert.equal(seen.pread, 'first version', 'A\'s cached handle still reads the page it cached');
+      // The token the pages were read under is gone: a new open is answered without keep_cache, and the kernel drops them.
+      assert.equal(seen.reopen, 'SECONDversion', 'a new open on A must not keep pages no token covers');
     } finally {
       await cluster.restartAgent(0);
     }

@@ -70,10 +70,16 @@ describe('kernel pages under data tokens', () => {
     assert.equal(pages.drops(), MAX_PAGE_PASSES);
   });
 
-  it('drops nothing when a token the kernel cached nothing under is given up', async () => {
+  it('drops the pages when any data token of a cached file goes: a READ in flight under it is recorded only once served', async () => {
     const { kp, drops } = pagesWith();
     kp.opened(KEY, 7);
-    kp.served(KEY, token('READ'));
+    kp.readStarting(KEY); // in flight: not served yet
+    await kp.beforeGiveUp(token('READ'));
+    assert.equal(drops(), 1);
+  });
+
+  it('drops nothing for a file no cached open ever read', async () => {
+    const { kp, drops } = pagesWith();
     await kp.beforeGiveUp(token('READ'));
     assert.equal(drops(), 0);
   });

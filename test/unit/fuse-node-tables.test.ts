@@ -16,6 +16,20 @@ describe('the agent mount\'s node table', () => {
     assert.equal(t.get(1)?.path, '/');
   });
 
+  it('gives an inode another host moved a second node, invalidates both, and keeps the newest until both are forgotten', () => {
+    const t = new PathNodeTable(100);
+    const old = t.ref(7, '/a');
+    const moved = t.refMoved(7, '/b');
+    assert.notEqual(moved.id, old.id, 'the kernel must see two inodes: the old name may still be cached');
+    assert.equal(t.byBackingIno(7), moved);
+    assert.deepEqual(t.nodesOf(7).map((n) => n.id).sort(), [old.id, moved.id].sort());
+    t.forget(moved.id, 1);
+    assert.equal(t.byBackingIno(7), old, 'the older node is what the kernel still knows');
+    assert.deepEqual(t.nodesOf(7), [old]);
+    t.forget(old.id, 1);
+    assert.deepEqual(t.nodesOf(7), []);
+  });
+
   it('moves a renamed subtree, and swaps two subtrees on RENAME_EXCHANGE', () => {
     const t = new PathNodeTable(100);
     const d1 = t.ref(1001, '/d1'), f1 = t.ref(1002, '/d1/f'), d2 = t.ref(2001, '/d2'), f2 = t.ref(2002, '/d2/g/h'), other = t.ref(3001, '/d10');

@@ -110,13 +110,16 @@ export class KernelPages {
   }
 
   /**
-   * Token `t` is about to be blocked and given up (wholly or in part):
-   * drop the pages it may cover, in passes until one saw no READ of the
-   * file start, so the caller can block the token in the same tick.
+   * Data token `t` of a file the kernel may cache is about to be blocked
+   * and given up (wholly or in part): drop the file's pages in passes until
+   * one saw no READ of the file start, so the caller can block the token in
+   * the same tick. Whatever token the pages are recorded under: a READ in
+   * flight under `t` records it only once served (a pass waits for it), and
+   * a token that replaced another one covers what that one did.
    */
   async beforeGiveUp(t: HeldToken): Promise<void> {
     const st = this.files.get(t.resource);
-    if (!st || t.space !== 'data' || !(st.under.has(t) || st.stray)) return;
+    if (!st || t.space !== 'data') return;
     for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
       const reads = st.readsStarted;
       const generation = st.generation;

@@ -81,8 +81,7 @@ export class KernelAttrCache implements Pick<KernelInvalidator, 'attrs' | 'allAt
   }
 
   async attrs(ino: number): Promise<void> {
-    const node = this.nodes.byBackingIno(ino);
-    if (node !== undefined) await this.invalidate(node.id);
+    await Promise.all(this.nodes.nodesOf(ino).map((node) => this.invalidate(node.id)));
   }
 
   async allAttrs(): Promise<void> {

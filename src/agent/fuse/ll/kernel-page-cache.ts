@@ -69,11 +69,13 @@ export class KernelPageCache implements PageCachePolicy {
 
   /** Drops every cached page of backing inode `ino` (KernelInvalidator.pages). */
   async pages(ino: number): Promise<void> {
-    const node = this.nodes.byBackingIno(ino);
-    if (node === undefined || this.notifier === undefined) return;
-    const r = await this.notifier.invalidateInode(node.id, 0, 0);
-    if (r < 0 && r !== -constants.errno.ENOENT && r !== -constants.errno.ENOTCONN) {
-      this.logger.warn('kernel page invalidation refused', { node: node.id, errno: -r });
-    }
+    const notifier = this.notifier;
+    if (notifier === undefined) return;
+    await Promise.all(this.nodes.nodesOf(ino).map(async (node) => {
+      const r = await notifier.invalidateInode(node.id, 0, 0);
+      if (r < 0 && r !== -constants.errno.ENOENT && r !== -constants.errno.ENOTCONN) {
+        this.logger.warn('kernel page invalidation refused', { node: node.id, errno: -r });
+      }
+    }));
   }
 }

@@ -91,8 +91,20 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       if (t > 0) return { ino: 0, generation: 0, attrTimeout: 0, entryTimeout: t };
       throw e;
     }
-    const n = nodes.ref(st.ino, path);
+    const n = await refFound(st.ino, path);
     return entryOf(n, st, (await sure) ? timeoutNow : NOT_KEPT);
+  };
+  /**
+   * A reference for the inode a lookup found at `path`. If its node has
+   * another path that no longer leads to it, another host moved it: a new
+   * node (PathNodeTable.refMoved), or the kernel, still holding the old
+   * name, would take a rename between the two names for one between hard
+   * links and succeed without asking (found by chaos's namespace check).
+   */
+  const refFound = async (ino: number, path: string): Promise<PathNode> => {
+    const known = nodes.byBackingIno(ino);
+    if (known === undefined || known.id === 1 || known.path === path) return nodes.ref(ino, path);
+    return (await vops.inoOf(known.path)) === ino ? nodes.ref(ino, path) : nodes.refMoved(ino, path);
   };
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
