@@ -48,21 +48,25 @@ export class NewFileTokens {
     }
   }
 
-  private async claimBounded(reqs: TokenRequest[], signal: AbortSignal, ino: number): Promise<TokenUse[] | undefined> {
-    if (signal.aborted) return undefined;
-    const bound = new AbortController();
-    const stop = (): void => bound.abort();
-    signal.addEventListener('abort', stop, { once: true });
-    const timer = this.core.clock.setTimer(NEW_FILE_TOKENS_WAIT_MS, stop);
-    try {
-      return await this.core.tokens.useAll(reqs, bound.signal);
-    } catch (e) {
-      // The create happened: answer it without the tokens (a grant still in flight goes to the idle LRU).
-      this.core.logger.debug('new file tokens not held at create', { ino, error: (e as Error).message });
-      return undefined;
-    } finally {
-      timer.cancel();
-      signal.removeEventListener('abort', stop);
-    }
+  /** useAll, given up after NEW_FILE_TOKENS_WAIT_MS (a grant still in flight then goes to the idle LRU). */
+  private claimBounded(reqs: TokenRequest[], signal: AbortSignal, ino: number): Promise<TokenUse[] | undefined> {
+    return new Promise((resolve) => {
+      let settled = false;
+      const finish = (uses: TokenUse[] | undefined): void => {
+        if (settled) {
+          for (const u of uses ?? []) u.done();
+          return;
+        }
+        settled = true;
+        timer.cancel();
+        resolve(uses);
+      };
+      const timer = this.core.clock.setTimer(NEW_FILE_TOKENS_WAIT_MS, () => finish(undefined));
+      this.core.tokens.useAll(reqs, signal).then(finish, (e: unknown) => {
+        // The create happened: it is answered without the tokens.
+        this.core.logger.debug('new file tokens not held at create', { ino, error: (e as Error).message });
+        finish(undefined);
+      });
+    });
   }
 }
