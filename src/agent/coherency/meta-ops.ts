@@ -3,6 +3,7 @@ import { WHOLE_FILE } from '../../common/byte-range';
 import type { Next, Vop, VopOf, VopResult, VopResults, VopStat } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import type { TokenMode, TokenRequest, TokenSpace } from './held-token';
+import { NewFileTokens } from './new-file-tokens';
 
 const RENAME_EXCHANGE = 2;
 
@@ -22,7 +23,11 @@ export type AttrChangeVop = VopOf<'chmod'> | VopOf<'chown'> | VopOf<'utimens'> |
  * revoke drops the directory's cached attributes.
  */
 export class MetaOps {
-  constructor(private readonly core: CoherencyCore) {}
+  private readonly newFile: NewFileTokens;
+
+  constructor(private readonly core: CoherencyCore) {
+    this.newFile = new NewFileTokens(core);
+  }
 
   async getattr(vop: VopOf<'getattr'>, next: Next, ino: number): Promise<VopStat> {
     const { tokens, attrs, pages } = this.core;
@@ -82,9 +87,6 @@ export class MetaOps {
     return this.under(vop, reqs, async () => {
       try {
         const result = await next(vop);
-        // The kernel may be about to install a parent's attributes from a GETATTR answered before
-        // this change (it marks them stale on the reply, but takes a racing reply): bump their version first.
-        for (const p of parents) await this.core.kernel.dropAttrs(this.core.resourceOf(p));
         if (vop.op === 'rename' && target !== undefined) this.renamed(target, vop.path, vop.args.dest);
         if (vop.op === 'rename' && displaced !== undefined) {
           if (exchange) this.renamed(displaced, vop.args.dest, vop.path);
@@ -93,8 +95,14 @@ export class MetaOps {
         if (removes && target !== undefined) this.forgetClean(target);
         const created = createdIno(vop, result);
         if (created !== undefined) this.forgetClean(created);
-        // A create that opened a file another host had just made: that host is likely writing it.
-        if (vop.op === 'create' && created !== undefined && !(result as VopResults['create']).existed) this.prefetchForNewFile(created);
+        // A create that opened a file another host had just made (existed): that host is likely writing it.
+        const fresh = vop.op === 'create' && created !== undefined && !(result as VopResults['create']).existed;
+        // The kernel may be about to install a parent's attributes from a GETATTR answered before
+        // this change (it marks them stale on the reply, but takes a racing reply): bump their version first.
+        await Promise.all([
+          ...[...parents].map((p) => this.core.kernel.dropAttrs(this.core.resourceOf(p))),
+          fresh && created !== undefined ? this.newFile.hold(created, (result as VopResults['create']).stat, vop.signal) : undefined,
+        ]);
         return result;
       } finally {
         for (const p of parents) this.core.attrs.drop(this.core.resourceOf(p));
@@ -126,17 +134,6 @@ export class MetaOps {
     this.core.attrs.drop(key);
     const file = this.core.pages.file(key);
     if (file) this.core.pages.dropRange(file, WHOLE_FILE, true);
-  }
-
-  /**
-   * A created file is about to be stat'ed (libfuse does it as part of the
-   * create) and written: ask for its attr and data WRITE tokens now, in
-   * parallel and without waiting, instead of three grants one after another
-   * (attr READ, data WRITE, attr READ→WRITE to extend it).
-   */
-  private prefetchForNewFile(ino: number): void {
-    const key = this.core.resourceOf(ino);
-    this.core.tokens.prefetch([this.req(key, 'attr', 'WRITE'), this.req(key, 'data', 'WRITE')]);
   }
 
   private renamed(ino: number, from: string, to: string): void {
