@@ -78,6 +78,15 @@ describe('kernel pages under data tokens', () => {
     assert.equal(drops(), 1);
   });
 
+  it('runs no pass for a token over a part of the file (a pass could wait on a READ waiting for a blocked whole-file token)', async () => {
+    const { kp, drops } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.served(KEY, token('READ'));
+    await kp.beforeGiveUp(token('READ', { start: 0, end: 4096 }));
+    await kp.beforeGiveUp(token('DIRECT'));
+    assert.equal(drops(), 0);
+  });
+
   it('drops nothing for a file no cached open ever read', async () => {
     const { kp, drops } = pagesWith();
     await kp.beforeGiveUp(token('READ'));

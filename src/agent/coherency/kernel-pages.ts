@@ -110,16 +110,21 @@ export class KernelPages {
   }
 
   /**
-   * Data token `t` of a file the kernel may cache is about to be blocked
-   * and given up (wholly or in part): drop the file's pages in passes until
-   * one saw no READ of the file start, so the caller can block the token in
-   * the same tick. Whatever token the pages are recorded under: a READ in
-   * flight under `t` records it only once served (a pass waits for it), and
-   * a token that replaced another one covers what that one did.
+   * A whole-file data token `t` of a file the kernel may cache is about to
+   * be blocked and given up (wholly or in part): drop the file's pages in
+   * passes until one saw no READ of the file start, so the caller can block
+   * the token in the same tick. Whatever token the pages are recorded
+   * under: a READ in flight under `t` records it only once served (a pass
+   * waits for it), and a token that replaced another one covers what that
+   * one did. Only whole-file tokens: the kernel caches nothing under a
+   * part (READs of cached opens ask for the whole file; what other tokens
+   * served is stray), and a pass for a part could wait on a READ that waits
+   * for a whole-file token already blocked, while `t` itself serves every
+   * READ its own passes wait on.
    */
   async beforeGiveUp(t: HeldToken): Promise<void> {
     const st = this.files.get(t.resource);
-    if (!st || t.space !== 'data') return;
+    if (!st || !coversKernelPages(t)) return;
     for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
       const reads = st.readsStarted;
       const generation = st.generation;
