@@ -1,8 +1,8 @@
 import { constants } from 'os';
 import { VopBuilder } from '../vop-builder';
 import { NewOwner, VopDirEntry, VopRunner, VopStat } from '../../vop';
-import { fuseErrnoOf } from '../fuse-errno';
-import { AddonDirEntry, AddonEntry } from './fuse-addon';
+import { AddonDirEntry } from './fuse-addon';
+import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
@@ -23,16 +23,8 @@ function ownerOf(ctx: RequestContext): NewOwner | undefined {
   return isRoot && (ctx.uid !== 0 || ctx.gid !== 0) ? { uid: ctx.uid, gid: ctx.gid } : undefined;
 }
 
-/** The attribute timeout (seconds) of a reply about a node; 0 = the kernel asks again every time. */
-export type AttrTimeoutOf = (node: PathNode, st: VopStat) => number;
-/**
- * Called before a lookup or create in directory `parent`: returns the
- * reply's entry timeout (seconds) when called at reply time, or NOT_KEPT
- * when it is known at once that nothing will be kept.
- */
-export type EntryTimeoutOf = (parent: PathNode) => () => number;
-/** An entry timeout of 0 known before the op (no dir token, or no kernel epoch): no check of the parent's path is needed. */
-export const NOT_KEPT = (): number => 0;
+export { NOT_KEPT } from './entry-lookup';
+export type { AttrTimeoutOf, EntryTimeoutOf } from './entry-lookup';
 
 /** The kernel cache's timeouts (default: nothing cached). */
 export interface ReplyTimeouts {
@@ -63,49 +55,9 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     if (!n) throw errno('ESTALE');
     return n;
   };
-  const entryOf = (n: PathNode, st: VopStat, entryTimeoutNow: () => number): AddonEntry =>
-    ({ ino: n.id, generation: 1, attr: st, attrTimeout: attrTimeout(n, st), entryTimeout: entryTimeoutNow() });
-  /**
-   * True if `dir`'s path still leads to its inode. Paths are what this
-   * mount last saw; another host may have renamed a directory above it, and
-   * a name found through a stale path belongs to another directory: such a
-   * reply is given, as before, but never kept.
-   */
-  const pathStillLeadsTo = async (dir: PathNode): Promise<boolean> => dir.id === 1 || (await vops.inoOf(dir.path)) === dir.ino;
-  /**
-   * The entry `name` of directory `parent` (its path from the parent's
-   * current one); `since`: from entryTimeout, taken before the op that made
-   * it. A name that does not exist is kept as a negative entry on the same
-   * terms, so the create after it, or the next lookup, asks nobody.
-   */
-  const lookupEntry = async (parent: number, name: string, since?: () => number): Promise<AddonEntry> => {
-    const dir = node(parent);
-    const timeoutNow = since ?? entryTimeout(dir);
-    const path = nodes.childPath(dir, name);
-    const sure = timeoutNow === NOT_KEPT ? Promise.resolve(false) : pathStillLeadsTo(dir);
-    let st: VopStat;
-    try {
-      st = await run(await vops.getattrOnPath(path));
-    } catch (e) {
-      const t = fuseErrnoOf(e).name === 'ENOENT' && (await sure) ? timeoutNow() : 0;
-      if (t > 0) return { ino: 0, generation: 0, attrTimeout: 0, entryTimeout: t };
-      throw e;
-    }
-    const n = await refFound(st.ino, path);
-    return entryOf(n, st, (await sure) ? timeoutNow : NOT_KEPT);
-  };
-  /**
-   * A reference for the inode a lookup found at `path`. If its node has
-   * another path that no longer leads to it, another host moved it: a new
-   * node (PathNodeTable.refMoved), or the kernel, still holding the old
-   * name, would take a rename between the two names for one between hard
-   * links and succeed without asking (found by chaos's namespace check).
-   */
-  const refFound = async (ino: number, path: string): Promise<PathNode> => {
-    const known = nodes.byBackingIno(ino);
-    if (known === undefined || known.id === 1 || known.path === path) return nodes.ref(ino, path);
-    return (await vops.inoOf(known.path)) === ino ? nodes.ref(ino, path) : nodes.refMoved(ino, path);
-  };
+  const entries = new EntryLookup(run, vops, nodes, attrTimeout, entryTimeout);
+  const entryOf = (n: PathNode, st: VopStat, entryTimeoutNow: () => number) => entries.entryOf(n, st, entryTimeoutNow);
+  const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
   async function setattr(id: number, c: AttrChanges, fh?: number): Promise<VopStat> {
