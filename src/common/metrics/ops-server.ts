@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { Logger } from '../logger';
 import { splitHostPort } from '../../coordinator/transport-security';
+import { metricsText } from './metrics-text';
 
 /** What a process exposes to operators: its metrics and whether it is alive and ready. */
 export interface OpsEndpoint {
@@ -25,7 +26,7 @@ export async function serveOps(listen: string, endpoint: OpsEndpoint, logger: Lo
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'only GET\n');
     if (path === '/metrics') {
-      endpoint.registry.metrics().then(
+      metricsText(endpoint.registry).then(
         (text) => reply(res, 200, text, endpoint.registry.contentType),
         (e) => {
           logger.error('metrics collection failed', { error: (e as Error).stack });
