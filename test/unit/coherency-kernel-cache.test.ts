@@ -18,7 +18,6 @@ function heldInvalidator() {
     entries: () => {
       calls.push('epoch');
     },
-    pages: async () => undefined,
   };
   return { inv, calls, finish: () => waiting.splice(0).forEach((f) => f()) };
 }

@@ -23,10 +23,6 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
     attach: () => undefined,
     entriesHold: () => ({ holds: dirHeld }),
     wantEntries: () => undefined,
-    openCached: () => undefined,
-    releasedCached: () => undefined,
-    readStarting: () => undefined,
-    beforeGetattr: async () => undefined,
   };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());
   cache.setNotifier({

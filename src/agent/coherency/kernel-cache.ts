@@ -1,6 +1,5 @@
 import { WHOLE_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
-import { KernelPages } from './kernel-pages';
 import type { TokenCache } from './token-cache';
 
 /**
@@ -16,8 +15,6 @@ export interface KernelInvalidator {
   allAttrs(): Promise<void>;
   /** Every name the kernel caches (FUSE_NOTIFY_INC_EPOCH: synchronous, no lock taken). */
   entries(): void;
-  /** Every page the kernel caches of backing inode `ino` (notify_inval_inode, offset 0: waits for page locks). */
-  pages(ino: number): Promise<void>;
 }
 
 /** The link between the token cache and the kernel cache of one mount. */
@@ -42,18 +39,6 @@ export interface KernelCacheLink {
   leaseLeftMs(): number;
   /** The mount's invalidator (undefined once it is unmounted). */
   attach(invalidator: KernelInvalidator | undefined): void;
-  /**
-   * An O_RDONLY open of regular file `ino` is being answered: undefined
-   * when it must be direct_io (DIRECT or uncached now, or no mount), else
-   * whether the kernel may keep the pages it has (kernel-pages.ts).
-   */
-  openCached(ino: number): { keepCache: boolean } | undefined;
-  /** A cached open of `ino` was released. */
-  releasedCached(ino: number): void;
-  /** A READ of `ino` reached the agent (counted before it is served: see KernelPages.beforeGiveUp). */
-  readStarting(ino: number): void;
-  /** Before a GETATTR of `ino` is answered: pages no token covers are dropped first. */
-  beforeGetattr(ino: number): Promise<void>;
 }
 
 /** See KernelCacheLink.entriesHold. */
@@ -97,8 +82,6 @@ export class KernelCache implements KernelCacheLink {
   private readonly prefix: string;
   /** Directory resource → when this host last gave its dir token up (the backoff of wantEntries). */
   private readonly dirLostAt = new Map<string, number>();
-  /** The kernel's page cache under data tokens. */
-  readonly pages: KernelPages;
 
   constructor(
     private readonly tokens: TokenCache,
@@ -107,30 +90,10 @@ export class KernelCache implements KernelCacheLink {
     private readonly options: KernelCacheOptions = {},
   ) {
     this.prefix = `${namespace}/`;
-    this.pages = new KernelPages(logger, options.plantSkipInvalidation);
   }
 
   attach(invalidator: KernelInvalidator | undefined): void {
     this.invalidator = invalidator;
-    this.pages.attach(invalidator && ((ino) => invalidator.pages(ino)));
-  }
-
-  openCached(ino: number): { keepCache: boolean } | undefined {
-    const resource = this.prefix + ino;
-    if (!this.pages.supported || this.tokens.isDirect(resource, 'data') || this.tokens.isUncached(resource)) return undefined;
-    return { keepCache: this.pages.opened(resource, ino) };
-  }
-
-  releasedCached(ino: number): void {
-    this.pages.released(this.prefix + ino);
-  }
-
-  readStarting(ino: number): void {
-    this.pages.readStarting(this.prefix + ino);
-  }
-
-  beforeGetattr(ino: number): Promise<void> {
-    return this.pages.beforeGetattr(this.prefix + ino);
   }
 
   leaseLeftMs(): number {
@@ -190,7 +153,6 @@ export class KernelCache implements KernelCacheLink {
   /** The session is lost: its tokens are void, so is everything the kernel cached under them. */
   dropAll(): void {
     this.dirLostAt.clear();
-    this.pages.lostAll();
     if (this.invalidator === undefined || this.options.plantSkipInvalidation) return;
     this.invalidator.entries();
     this.invalidator.allAttrs().catch((e: Error) => this.logger.error('kernel attribute invalidation failed', { error: e.message }));

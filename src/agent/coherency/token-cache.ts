@@ -24,8 +24,6 @@ export interface TokenCacheOptions {
 export interface TokenCacheListener {
   /** Before an idle token is returned: flush dirty data and drop everything cached under it. */
   retiring(token: HeldToken): Promise<void>;
-  /** Before an idle token is blocked for its retirement (it still serves meanwhile). */
-  beforeRetiring?(token: HeldToken): Promise<void>;
   /** A convert left a token smaller: drop clean caches in `range` (a READ token covers nothing dirty). */
   coverageLost(token: HeldToken, range: ByteRange): void;
   /** The coordinator no longer has the token (a refused reclaim): what was cached and dirty under it is lost. */
@@ -102,7 +100,6 @@ export class TokenCache {
       maxTokens,
       heldCount: () => this.table.size,
       retiring: (t) => this.listener?.retiring(t),
-      beforeBlock: async (t) => this.listener?.beforeRetiring?.(t),
       forget: (t) => this.remove(t),
     });
   }

@@ -3,7 +3,6 @@ import { VopBuilder } from '../vop-builder';
 import { NewOwner, VopDirEntry, VopRunner, VopStat } from '../../vop';
 import { AddonDirEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
-import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
@@ -41,10 +40,9 @@ export interface ReplyTimeouts {
  * with fuse-native. Attribute timeouts come from `timeouts.attr`
  * (kernel-attr-cache.ts: non-zero only under attr tokens), entry timeouts
  * from `timeouts.entry` (kernel-entry-cache.ts: only under the parent's dir
- * token); O_RDONLY opens may use the kernel's page cache (`pages`:
- * kernel-page-cache.ts), every other open is direct_io.
+ * token); every open is direct_io (docs/fuse.md, "The page cache").
  */
-export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}, pages?: PageCachePolicy): LowLevelOps {
+export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}): LowLevelOps {
   const attrTimeout = timeouts.attr ?? (() => 0);
   const entryTimeout = timeouts.entry ?? (() => NOT_KEPT);
   const attrSince = timeouts.attrSince ?? ((n: PathNode) => (st: VopStat) => attrTimeout(n, st));
@@ -80,8 +78,6 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     forget: (id, n) => nodes.forget(id, n),
     async getattr(_c, id, fh) {
       const n = node(id);
-      // read(2) of a cached open asks for attributes first: pages no token covers go before it may read them.
-      await pages?.beforeGetattr(n);
       const timeoutOf = attrSince(n);
       // Without the kernel's handle (a permission check, stat by path), one of this mount's open handles of the
       // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
@@ -140,7 +136,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', n.path, { size: 0 }));
       // The node's inode is hint enough: the open itself resolves the path, and the handle takes the inode it opened.
       const r = await run(vops.onKnownPath('open', n.path, n.ino, { flags: flags & ~O_TRUNC }));
-      return { fh: r.fh, ...(pages?.opened(n, flags, r.fh) ?? { directIo: true }) };
+      return { fh: r.fh, directIo: true };
     },
     async create(ctx, parent, name, mode, flags) {
       const path = child(parent, name);
@@ -162,17 +158,12 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
-      const nd = node(id);
-      pages?.readStarting(nd);
-      const n = await run(vops.onHandle('read', nd.path, fh, { fh, buffer, length: size, offset }));
+      const n = await run(vops.onHandle('read', node(id).path, fh, { fh, buffer, length: size, offset }));
       return buffer.subarray(0, n);
     },
     write: async (_c, id, fh, data, offset) => run(vops.onHandle('write', node(id).path, fh, { fh, data, offset })),
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
-    release: async (_c, id, fh) => {
-      pages?.released(fh);
-      await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh }));
-    },
+    release: async (_c, id, fh) => { await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh })); },
     fallocate: async (_c, id, fh, mode, offset, length) => { await run(vops.onHandle('fallocate', node(id).path, fh, { fh, mode, offset, length })); },
     fsync: async (_c, id, fh, datasync) => { await run(vops.onHandle('fsync', node(id).path, fh, { fh, datasync })); },
     async opendir(_c, id) {
