@@ -83,14 +83,17 @@ export class PathNodeTable {
     const node = this.nodes.forget(id, n);
     if (!node) return;
     const older = this.older.get(node.ino);
-    if (older?.delete(node) && older.size === 0) this.older.delete(node.ino);
-    if (this.byIno.get(node.ino) !== node) return;
-    this.byIno.delete(node.ino);
-    const promoted = older?.values().next().value;
-    if (promoted === undefined) return;
-    older!.delete(promoted);
-    if (older!.size === 0) this.older.delete(node.ino);
-    this.byIno.set(node.ino, promoted);
+    older?.delete(node);
+    if (this.byIno.get(node.ino) === node) {
+      // The newest node is gone: an older one the kernel still knows becomes what invalidations and lookups find.
+      const promoted = older?.values().next().value;
+      if (promoted === undefined) this.byIno.delete(node.ino);
+      else {
+        older!.delete(promoted);
+        this.byIno.set(node.ino, promoted);
+      }
+    }
+    if (older?.size === 0) this.older.delete(node.ino);
   }
 
   /** After a rename from → to through this mount: every path at or below `from` moves. */

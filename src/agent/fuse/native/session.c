@@ -43,8 +43,6 @@ static void on_init(void *userdata, struct fuse_conn_info *conn) {
   conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
   /* Writes go through the agent: no kernel writeback cache (a revoke could not flush it). */
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
-  /* Cached opens rely on it: read(2) then asks for attributes first, which lets the agent drop pages no token covers. */
-  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 static void *loop_main(void *arg) {
