@@ -18,6 +18,7 @@ function heldInvalidator() {
     entries: () => {
       calls.push('epoch');
     },
+    pages: async () => undefined,
   };
   return { inv, calls, finish: () => waiting.splice(0).forEach((f) => f()) };
 }
