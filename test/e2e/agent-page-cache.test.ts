@@ -49,6 +49,26 @@ async function seenAfterB(name: string): Promise<Record<string, string>> {
   return JSON.parse(await py(SEEN_AFTER_B, A(name), B(name))) as Record<string, string>;
 }
 
+/** A reads through one cached handle, B appends after each read (40 rounds): 'ok', or the first rounds A read wrong. */
+const APPEND_ROUNDS = `
+import os, sys
+a, b = sys.argv[1], sys.argv[2]
+fd = os.open(a, os.O_RDONLY)
+w = os.open(b, os.O_WRONLY | os.O_APPEND)
+bad = []
+for r in range(40):
+    os.write(w, b'%03d;' % r)
+    got = os.pread(fd, 4096, 0)
+    want = b''.join(b'%03d;' % i for i in range(r + 1))
+    if got != want: bad.append((r, got[-12:].decode()))
+os.close(w); os.close(fd)
+print('ok' if not bad else repr(bad[:5]))`;
+
+async function appendRounds(name: string): Promise<string> {
+  await cluster.sh(`: > ${q(A(name))}`);
+  return py(APPEND_ROUNDS, A(name), B(name));
+}
+
 const WANT_AFTER_B = { pread: 'SECONDversion', mmap: 'SECONDversion', reopen: 'SECONDversion' };
 
 before(async () => {
@@ -78,21 +98,7 @@ describe('kernel page cache under data tokens', () => {
   });
 
   it('keeps a file read-only handle coherent while B appends to it, one append after each read, 40 rounds', { timeout: 90_000 }, async () => {
-    await cluster.sh(`: > ${q(A('log'))}`);
-    const code = `
-import os, sys
-a, b = sys.argv[1], sys.argv[2]
-fd = os.open(a, os.O_RDONLY)
-w = os.open(b, os.O_WRONLY | os.O_APPEND)
-bad = []
-for r in range(40):
-    os.write(w, b'%03d;' % r)
-    got = os.pread(fd, 4096, 0)
-    want = b''.join(b'%03d;' % i for i in range(r + 1))
-    if got != want: bad.append((r, got[-12:].decode()))
-os.close(w); os.close(fd)
-print('ok' if not bad else repr(bad[:5]))`;
-    assert.equal(await py(code, A('log'), B('log')), 'ok');
+    assert.equal(await appendRounds('log'), 'ok');
   });
 
   it('keeps a read-only handle coherent while B overwrites its bytes in place (same size), one write after each read, 40 rounds', { timeout: 90_000 }, async () => {
@@ -143,6 +149,7 @@ print('ok' if not bad else repr(bad[:5]))`;
       assert.equal(seen.pread, 'first version', 'A\'s cached handle still reads the page it cached');
       // The token the pages were read under is gone: a new open is answered without keep_cache, and the kernel drops them.
       assert.equal(seen.reopen, 'SECONDversion', 'a new open on A must not keep pages no token covers');
+      assert.notEqual(await appendRounds('planted-log'), 'ok', 'A\'s cached handle misses B\'s appends');
     } finally {
       await cluster.restartAgent(0);
     }

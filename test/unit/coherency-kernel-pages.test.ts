@@ -118,9 +118,11 @@ describe('kernel pages under data tokens', () => {
 
   it('drops the bytes a write of this host replaced before it is answered, only for a file with a cached open', async () => {
     const { kp, ranges } = pagesWith();
-    assert.equal(kp.writeStarting(KEY), false, 'no cached open: nothing to drop');
-    kp.opened(KEY, 7);
-    assert.equal(kp.writeStarting(KEY), true);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 100);
+    assert.deepEqual(ranges, [], 'no cached open: nothing to drop');
+    kp.writeStarting(KEY);
+    kp.opened(KEY, 7); // a cached open made while the write runs
     await kp.written(KEY, 8192, 100);
     assert.deepEqual(ranges, [[8192, 100]]);
   });
@@ -140,6 +142,18 @@ describe('kernel pages under data tokens', () => {
     assert.deepEqual(ranges, [[0, 10]], 'the drop comes after the reply, not in the READ');
     await kp.beforeGiveUp(t);
     assert.deepEqual(ranges, [[0, 10], [0, 0], [0, 0]], 'the scheduled drop, then the revoke\'s pass');
+  });
+
+  it('schedules no such drop while the file is DIRECT (it could race a later GETATTR; read(2) revalidates by mtime there)', async () => {
+    const { kp, ranges } = pagesWith();
+    kp.opened(KEY, 7);
+    const beside = kp.readStarting(KEY);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 10);
+    kp.readAnswered(KEY, beside, true);
+    await immediate();
+    await immediate();
+    assert.deepEqual(ranges, [[0, 10]]);
   });
 
   it('treats pages read under a part of the file as stray: the next cached open does not keep them', () => {

@@ -27,7 +27,7 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
     releasedCached: () => undefined,
     readStarting: () => undefined,
     readAnswered: () => undefined,
-    writeStarting: () => false,
+    writeStarting: () => undefined,
     written: async () => undefined,
   };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());

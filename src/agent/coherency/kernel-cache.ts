@@ -55,7 +55,7 @@ export interface KernelCacheLink {
   /** That READ's reply was sent. */
   readAnswered(ino: number, ticket: ReadTicket | undefined): void;
   /** A WRITE of `ino` reached the agent; `written` once it is done, awaited before its reply. */
-  writeStarting(ino: number): boolean;
+  writeStarting(ino: number): void;
   written(ino: number, offset: number, length: number): Promise<void>;
 }
 
@@ -135,11 +135,12 @@ export class KernelCache implements KernelCacheLink {
   }
 
   readAnswered(ino: number, ticket: ReadTicket | undefined): void {
-    this.pages.readAnswered(this.prefix + ino, ticket);
+    const resource = this.prefix + ino;
+    this.pages.readAnswered(resource, ticket, this.tokens.isDirect(resource, 'data'));
   }
 
-  writeStarting(ino: number): boolean {
-    return this.pages.writeStarting(this.prefix + ino);
+  writeStarting(ino: number): void {
+    this.pages.writeStarting(this.prefix + ino);
   }
 
   written(ino: number, offset: number, length: number): Promise<void> {

@@ -22,9 +22,6 @@ interface FilePagesState {
   stray: boolean;
   /** READs of the inode seen so far (any handle): a pass that saw none start is the last one. */
   readsStarted: number;
-  /** WRITEs of the inode on this host seen so far, and those not answered yet (a READ beside one may cache older bytes). */
-  writesStarted: number;
-  writesInFlight: number;
   /** Bumped at every change of `under` or `stray`: a drop forgets only what it saw. */
   generation: number;
   /** A drop scheduled after a READ's reply (a local write ran beside it); revokes wait for it. */
@@ -59,6 +56,14 @@ export function coversKernelPages(t: HeldToken): boolean {
  */
 export class KernelPages {
   private readonly files = new Map<string, FilePagesState>();
+  /**
+   * WRITEs of this host seen so far per file and those not answered yet
+   * (a READ beside one may cache older bytes), kept for every file while
+   * one is in flight (a cached open may start during a write) or while the
+   * file has a record.
+   */
+  private readonly writes = new Map<string, { started: number; inFlight: number }>();
+  private writeSerial = 0;
   /** Resource → when this host last served it under DIRECT (bounded: a hint, forgetting it only caches sooner). */
   private readonly directSeenAt = new Map<string, number>();
   private invalidate: PageInvalidator | undefined;
@@ -143,7 +148,8 @@ export class KernelPages {
     const st = this.files.get(key);
     if (!st) return undefined;
     st.readsStarted++;
-    return { writesStarted: st.writesStarted, writing: st.writesInFlight > 0 };
+    const w = this.writes.get(key);
+    return { writesStarted: w?.started ?? -1, writing: (w?.inFlight ?? 0) > 0 };
   }
 
   /** A READ of `key` was served under `token`: its pages are the kernel's now (they may be). */
@@ -162,11 +168,15 @@ export class KernelPages {
   /**
    * A READ's reply went out. If a write of this host ran beside it, the
    * READ may have cached bytes older than the write, after the write's own
-   * drop: drop again (a local race; revokes wait for this drop).
+   * drop: drop again (revokes wait for this drop). Not while the file is
+   * DIRECT (`direct`): another host's DIRECT write revokes nothing, so this
+   * drop could race the GETATTR of a later read(2) and lose the size it
+   * brings; read(2) revalidates by mtime there, which the write changed.
    */
-  readAnswered(key: string, ticket: ReadTicket | undefined): void {
+  readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
     const st = this.files.get(key);
-    if (!st || !ticket || (!ticket.writing && ticket.writesStarted === st.writesStarted)) return;
+    const w = this.writes.get(key);
+    if (!st || !ticket || direct || (!ticket.writing && ticket.writesStarted === (w?.started ?? -1))) return;
     if (st.pendingDrop) return;
     const drop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.dropPages(st, 0, 0));
     st.pendingDrop = drop.finally(() => {
@@ -175,24 +185,26 @@ export class KernelPages {
     });
   }
 
-  /** A write of this host to `key` is starting (any handle). */
-  writeStarting(key: string): boolean {
-    const st = this.files.get(key);
-    if (!st) return false;
-    st.writesStarted++;
-    st.writesInFlight++;
-    return true;
+  /** A write of this host to `key` is starting (any handle); `written` follows, whatever its outcome. */
+  writeStarting(key: string): void {
+    let w = this.writes.get(key);
+    if (!w) {
+      w = { started: ++this.writeSerial, inFlight: 0 };
+      this.writes.set(key, w);
+    }
+    w.started = ++this.writeSerial;
+    w.inFlight++;
   }
 
   /** The write done, before its reply: the kernel drops the bytes it wrote (so this host's next read(2) asks for them). */
   async written(key: string, offset: number, length: number): Promise<void> {
     const st = this.files.get(key);
-    if (!st) return;
     try {
-      if (length > 0) await this.dropPages(st, offset, length);
+      if (st && length > 0) await this.dropPages(st, offset, length);
     } finally {
-      st.writesInFlight = Math.max(0, st.writesInFlight - 1);
-      this.maybeDelete(key, st);
+      const w = this.writes.get(key);
+      // Kept while the file has a record: a READ that started before this write compares `started` when answered.
+      if (w && --w.inFlight <= 0 && !this.files.has(key)) this.writes.delete(key);
     }
   }
 
@@ -269,21 +281,23 @@ export class KernelPages {
   private stateOf(key: string, ino: number): FilePagesState {
     let st = this.files.get(key);
     if (!st) {
-      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, writesStarted: 0, writesInFlight: 0, generation: 0, pendingDrop: undefined };
+      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, generation: 0, pendingDrop: undefined };
       this.files.set(key, st);
     }
     return st;
   }
 
   /**
-   * Kept while a cached open, a write or a token may still concern pages:
+   * Kept while a cached open, a drop or a token may still concern pages:
    * bounded by the open files and the held tokens. Stray pages need no
    * record once no cached open is left: only an open reaches pages, and an
    * open with no record is answered without keep_cache.
    */
   private maybeDelete(key: string, st: FilePagesState): void {
-    if (st.cachedOpens > 0 || st.pendingDrop || st.writesInFlight > 0) return;
+    if (st.cachedOpens > 0 || st.pendingDrop) return;
     for (const t of st.under) if (!t.alive) st.under.delete(t);
-    if (st.under.size === 0) this.files.delete(key);
+    if (st.under.size > 0) return;
+    this.files.delete(key);
+    if ((this.writes.get(key)?.inFlight ?? 1) === 0) this.writes.delete(key);
   }
 }

@@ -21,7 +21,7 @@ export interface PageCachePolicy {
   released(fh: number): void;
   readStarting(node: PathNode): ReadTicket | undefined;
   readAnswered(node: PathNode, ticket: ReadTicket | undefined): void;
-  writeStarting(node: PathNode): boolean;
+  writeStarting(node: PathNode): void;
   /** A WRITE of `node` is done and not answered yet: the kernel drops the bytes it wrote. */
   written(node: PathNode, offset: number, length: number): Promise<void>;
 }
@@ -71,8 +71,8 @@ export class KernelPageCache implements PageCachePolicy {
     this.link.readAnswered(node.ino, ticket);
   }
 
-  writeStarting(node: PathNode): boolean {
-    return this.link.writeStarting(node.ino);
+  writeStarting(node: PathNode): void {
+    this.link.writeStarting(node.ino);
   }
 
   written(node: PathNode, offset: number, length: number): Promise<void> {

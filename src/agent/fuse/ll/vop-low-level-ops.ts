@@ -171,12 +171,12 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     },
     async write(_c, id, fh, data, offset) {
       const nd = node(id);
-      const tracked = pages?.writeStarting(nd) ?? false;
+      pages?.writeStarting(nd);
       try {
         return await run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
       } finally {
         // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts).
-        if (tracked) await pages?.written(nd, offset, data.length);
+        await pages?.written(nd, offset, data.length);
       }
     },
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
