@@ -1,6 +1,7 @@
 import { WHOLE_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
-import { KernelPages, type ReadTicket } from './kernel-pages';
+import { KernelPages } from './kernel-pages';
+import type { ReadTicket } from './local-writes';
 import type { TokenCache } from './token-cache';
 
 /**

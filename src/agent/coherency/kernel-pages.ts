@@ -1,6 +1,7 @@
 import { END_OF_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
 import type { HeldToken } from './held-token';
+import { LocalWrites, type ReadTicket } from './local-writes';
 
 /** Drops the pages the kernel caches of backing inode `ino` in [offset, offset + length) (length 0: to the end; notify_inval_inode). */
 export type PageInvalidator = (ino: number, offset: number, length: number) => Promise<void>;
@@ -28,12 +29,6 @@ interface FilePagesState {
   pendingDrop: Promise<void> | undefined;
 }
 
-/** What a READ saw of this host's writes when it started (KernelPages.readStarting). */
-export interface ReadTicket {
-  readonly writesStarted: number;
-  readonly writing: boolean;
-}
-
 /** A token the kernel may cache pages under: whole file, caching mode, not uncached, still held. */
 export function coversKernelPages(t: HeldToken): boolean {
   return t.alive && t.space === 'data' && t.mode !== 'DIRECT' && !t.uncached && t.range.start === 0 && t.range.end === END_OF_FILE;
@@ -56,14 +51,7 @@ export function coversKernelPages(t: HeldToken): boolean {
  */
 export class KernelPages {
   private readonly files = new Map<string, FilePagesState>();
-  /**
-   * WRITEs of this host seen so far per file and those not answered yet
-   * (a READ beside one may cache older bytes), kept for every file while
-   * one is in flight (a cached open may start during a write) or while the
-   * file has a record.
-   */
-  private readonly writes = new Map<string, { started: number; inFlight: number }>();
-  private writeSerial = 0;
+  private readonly writes = new LocalWrites((key) => this.files.has(key));
   /** Resource → when this host last served it under DIRECT (bounded: a hint, forgetting it only caches sooner). */
   private readonly directSeenAt = new Map<string, number>();
   private invalidate: PageInvalidator | undefined;
@@ -148,8 +136,7 @@ export class KernelPages {
     const st = this.files.get(key);
     if (!st) return undefined;
     st.readsStarted++;
-    const w = this.writes.get(key);
-    return { writesStarted: w?.started ?? -1, writing: (w?.inFlight ?? 0) > 0 };
+    return this.writes.ticket(key);
   }
 
   /** A READ of `key` was served under `token`: its pages are the kernel's now (they may be). */
@@ -175,8 +162,7 @@ export class KernelPages {
    */
   readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
     const st = this.files.get(key);
-    const w = this.writes.get(key);
-    if (!st || !ticket || direct || (!ticket.writing && ticket.writesStarted === (w?.started ?? -1))) return;
+    if (!st || !ticket || direct || !this.writes.ranBeside(key, ticket)) return;
     if (st.pendingDrop) return;
     const drop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.dropPages(st, 0, 0));
     st.pendingDrop = drop.finally(() => {
@@ -187,13 +173,7 @@ export class KernelPages {
 
   /** A write of this host to `key` is starting (any handle); `written` follows, whatever its outcome. */
   writeStarting(key: string): void {
-    let w = this.writes.get(key);
-    if (!w) {
-      w = { started: ++this.writeSerial, inFlight: 0 };
-      this.writes.set(key, w);
-    }
-    w.started = ++this.writeSerial;
-    w.inFlight++;
+    this.writes.starting(key);
   }
 
   /** The write done, before its reply: the kernel drops the bytes it wrote (so this host's next read(2) asks for them). */
@@ -202,9 +182,7 @@ export class KernelPages {
     try {
       if (st && length > 0) await this.dropPages(st, offset, length);
     } finally {
-      const w = this.writes.get(key);
-      // Kept while the file has a record: a READ that started before this write compares `started` when answered.
-      if (w && --w.inFlight <= 0 && !this.files.has(key)) this.writes.delete(key);
+      this.writes.done(key);
     }
   }
 
@@ -298,6 +276,6 @@ export class KernelPages {
     for (const t of st.under) if (!t.alive) st.under.delete(t);
     if (st.under.size > 0) return;
     this.files.delete(key);
-    if ((this.writes.get(key)?.inFlight ?? 1) === 0) this.writes.delete(key);
+    this.writes.recordGone(key);
   }
 }

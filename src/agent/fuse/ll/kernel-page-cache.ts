@@ -1,7 +1,7 @@
 import { constants } from 'os';
 import type { Logger } from '../../../common/logger';
 import type { KernelCacheLink } from '../../coherency/kernel-cache';
-import type { ReadTicket } from '../../coherency/kernel-pages';
+import type { ReadTicket } from '../../coherency/local-writes';
 import type { InodeNotifier } from './kernel-attr-cache';
 import type { PathNode, PathNodeTable } from './path-node-table';
 
