@@ -90,14 +90,18 @@ export class KernelPages {
    * A cached open of `key` is being answered: whether the kernel may keep
    * the pages it has (keep_cache), which it may only when every one of them
    * is covered by a token still held. Otherwise the kernel drops them at
-   * this open (no attr_version bump), so what was stray is forgotten.
+   * this open (no attr_version bump). Stray stays stray: a READ under
+   * DIRECT in flight meanwhile may install its page after that drop.
    */
   opened(key: string, ino: number): boolean {
     const st = this.stateOf(key, ino);
     st.cachedOpens++;
     // Nothing recorded: whatever the kernel has (if anything) came from before this record; it goes.
     const keep = !st.stray && st.under.size > 0 && [...st.under].every(coversKernelPages);
-    if (!keep) this.forget(st);
+    if (!keep) {
+      st.under.clear();
+      st.generation++;
+    }
     return keep;
   }
 
