@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DIR_PREFETCH_BACKOFF_MS, type KernelInvalidator } from '../../src/agent/coherency/kernel-cache';
+import { END_OF_FILE } from '../../src/common/byte-range';
+import { HeldToken } from '../../src/agent/coherency/held-token';
 import { settle, twoHosts } from './coherency-fakes.test';
 
 /** An invalidator whose calls wait until the test lets them finish. */
@@ -18,6 +20,7 @@ function heldInvalidator() {
     entries: () => {
       calls.push('epoch');
     },
+    pages: async () => undefined,
   };
   return { inv, calls, finish: () => waiting.splice(0).forEach((f) => f()) };
 }
@@ -69,6 +72,22 @@ describe('kernel attribute cache under attr tokens (coherency side)', () => {
     for (const g of coordinator.held(a.client, `ns/${ino}`)) g.mode = 'DIRECT';
     for (const t of a.core.tokens.tokensOf(`ns/${ino}`, 'attr')) a.core.tokens.apply(t, { released: false, mode: 'DIRECT', range: t.range, version: t.version });
     assert.equal(a.core.kernel.attrsCacheable(ino), false);
+  });
+
+  it('gives no attribute timeout to a file whose cached open read pages under DIRECT, answers its GETATTR from the store, and makes its next opens direct_io', async () => {
+    const { a, store } = twoHosts();
+    const ino = store.create('/p', 'abc');
+    const { inv } = heldInvalidator();
+    a.core.kernel.attach(inv);
+    await a.getattr('/p');
+    assert.equal(a.core.kernel.attrsCacheable(ino), true);
+    assert.deepEqual(a.core.kernel.openCached(ino), { keepCache: false });
+    const direct = new HeldToken({ lockId: 99, resource: `ns/${ino}`, space: 'data', mode: 'DIRECT', range: { start: 0, end: END_OF_FILE }, owner: '', fencingToken: { epoch: 1, counter: 99 }, uncached: false, version: 1 });
+    a.core.kernel.pages.served(`ns/${ino}`, direct);
+    assert.equal(a.core.kernel.attrsCacheable(ino), false, 'read(2) must ask for attributes every time');
+    store.pwrite(ino, 3, Buffer.from('def')); // another host's DIRECT write: it revokes nothing of A's
+    assert.equal((await a.getattr('/p')).size, 6, 'from the store, not from the attribute cache');
+    assert.equal(a.core.kernel.openCached(ino), undefined, 'served under DIRECT lately: direct_io');
   });
 
   it('keeps names under a dir token, and drops them all (epoch) and the directory\'s attributes before another host changes it', async () => {

@@ -23,6 +23,12 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
     attach: () => undefined,
     entriesHold: () => ({ holds: dirHeld }),
     wantEntries: () => undefined,
+    openCached: () => undefined,
+    releasedCached: () => undefined,
+    readStarting: () => undefined,
+    readAnswered: () => undefined,
+    writeStarting: () => undefined,
+    written: async () => undefined,
   };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());
   cache.setNotifier({

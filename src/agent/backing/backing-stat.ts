@@ -13,7 +13,9 @@ export function toVopStat(st: Stats): VopStat {
     blksize: st.blksize,
     blocks: st.blocks,
     atimeMs: Math.floor(st.atimeMs),
-    mtimeMs: Math.floor(st.mtimeMs),
+    // Not floored: the kernel revalidates cached pages by mtime (AUTO_INVAL_DATA), and two writes within one
+    // millisecond must differ (docs/fuse.md, "The page cache"). The fraction keeps well under a microsecond.
+    mtimeMs: st.mtimeMs,
     ctimeMs: Math.floor(st.ctimeMs),
   };
 }

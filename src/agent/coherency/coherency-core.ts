@@ -87,7 +87,12 @@ export class CoherencyCore implements ProtectedCaches {
     });
     this.tokens.setListener({
       retiring: (token) => giveUp(this, token, { released: true }),
-      coverageLost: (token, range) => dropUncovered(this, token, range),
+      beforeRetiring: (token) => this.kernel.pages.beforeGiveUp(token),
+      coverageLost: (token, range) => {
+        this.kernel.pages.shrunk(token);
+        dropUncovered(this, token, range);
+      },
+      keepsDirect: (token) => token.space === 'data' && this.kernel.pages.keepsDirect(token.resource),
       directRetired: (token) => {
         // Direct writes under the old token may have landed after a caching token beside it filled pages.
         this.attrs.drop(token.resource);
@@ -100,6 +105,7 @@ export class CoherencyCore implements ProtectedCaches {
         this.attrs.drop(token.resource);
         if (token.space === 'attr') void this.kernel.dropAttrs(token.resource);
         if (token.space === 'dir') void this.kernel.dropDir(token.resource);
+        if (token.space === 'data') this.kernel.pages.lost(token.resource);
       },
     });
     this.client.setRevokeHandler(createRevokeHandler(this));

@@ -33,23 +33,35 @@ export class DataOps {
     if (!isValidOffset(offset) || !Number.isInteger(length) || length <= 0 || !Buffer.isBuffer(buffer) || buffer.length < length) {
       return (await next(vop)) as number; // the backing store answers bad input with its own error
     }
-    const { tokens, writeBack } = this.core;
+    const { tokens } = this.core;
     const key = this.core.resourceOf(ino);
+    const kernelPages = this.core.kernel.pages;
     const range = { start: alignDown(offset), end: alignUp(offset + length) };
-    const dataReq = req(key, 'data', 'READ', range);
+    // While the kernel caches the file's pages (a cached open), they must lie under one whole-file token (kernel-pages.ts).
+    const dataReq = req(key, 'data', 'READ', kernelPages.wholeFileReads(key) ? WHOLE_FILE : range);
     const use = tokens.tryUse(dataReq) ?? (await tokens.use(dataReq, vop.signal));
     try {
-      if (use.token.mode === 'DIRECT') return await this.core.direct.read(vop, next, key);
-      if (tokens.isUncached(key)) {
-        await writeBack.flush(key, { start: offset, end: END_OF_FILE });
-        this.dropCleanPages(key);
-        return (await next(vop)) as number;
-      }
-      if (length >= LARGE_IO_BYTES) return await this.large.read(vop, next, key);
-      return await this.readCached(vop, next, ino, key, range, use.token);
+      // A cached open meets DIRECT: its pages are revalidated by read(2) only (kernel-pages.ts), so the kernel may
+      // keep no attributes from before (given under an attr token that another host's DIRECT write never revokes).
+      if (use.token.mode === 'DIRECT' && kernelPages.wholeFileReads(key)) await this.core.kernel.dropAttrs(key);
+      const n = await this.readUnder(vop, next, ino, key, range, use.token);
+      kernelPages.served(key, use.token);
+      return n;
     } finally {
       use.done();
     }
+  }
+
+  private async readUnder(vop: VopOf<'read'>, next: Next, ino: number, key: string, range: ByteRange, token: HeldToken): Promise<number> {
+    const { tokens, writeBack } = this.core;
+    if (token.mode === 'DIRECT') return this.core.direct.read(vop, next, key);
+    if (tokens.isUncached(key)) {
+      await writeBack.flush(key, { start: vop.args.offset, end: END_OF_FILE });
+      this.dropCleanPages(key);
+      return (await next(vop)) as number;
+    }
+    if (vop.args.length >= LARGE_IO_BYTES) return this.large.read(vop, next, key);
+    return this.readCached(vop, next, ino, key, range, token);
   }
 
   /** A small read: from the page cache, or from the backing store into it (with read-ahead when sequential). */

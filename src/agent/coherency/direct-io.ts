@@ -75,6 +75,7 @@ export class DirectIo {
 
   /** This host's own dirty bytes reach the store first; its clean pages and cached attributes go. True if it flushed. */
   private async settle(key: string): Promise<boolean> {
+    this.core.kernel.pages.sawDirect(key); // its next opens are direct_io (kernel-pages.ts)
     this.core.attrs.drop(key);
     const file = this.core.pages.file(key);
     if (file === undefined) return false;

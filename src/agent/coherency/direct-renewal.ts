@@ -16,6 +16,8 @@ export interface DirectRenewalOptions {
   reacquire(t: HeldToken): Promise<void>;
   /** The old token is gone after a renewal: drop what may have been cached beside it meanwhile. */
   retired(t: HeldToken): void;
+  /** Renew `t` even if unused: the kernel holds pages read under it that a writer's caching token must revoke first (kernel-pages.ts). */
+  keep?(t: HeldToken): boolean;
   renewMs?: number;
 }
 
@@ -63,7 +65,7 @@ export class DirectRenewal {
 
   private async renew(t: HeldToken): Promise<void> {
     if (!t.alive) return;
-    const used = t.usedSinceRenewal;
+    const used = t.usedSinceRenewal || (this.o.keep?.(t) ?? false);
     t.usedSinceRenewal = false;
     if (used) {
       try {

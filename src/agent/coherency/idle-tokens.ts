@@ -12,6 +12,8 @@ export interface IdleTokensOptions {
   heldCount(): number;
   /** Flushes and drops what is cached under the token, before it goes. */
   retiring(t: HeldToken): Promise<void> | undefined;
+  /** Before the token is blocked: what must go while it still serves (the kernel's pages: kernel-pages.ts). */
+  beforeBlock?(t: HeldToken): Promise<void>;
   /** Forgets the token in the cache. */
   forget(t: HeldToken): void;
 }
@@ -73,6 +75,8 @@ export class IdleTokens {
   private retire(t: HeldToken): Promise<boolean> {
     return t.exclusive(async () => {
       if (!t.alive || t.inUse > 0) return false;
+      await this.o.beforeBlock?.(t);
+      if (!t.alive || t.inUse > 0) return false; // used during the passes: back in the LRU once that use ends
       t.block(t.range);
       try {
         await this.o.retiring(t);

@@ -1,5 +1,7 @@
 import { WHOLE_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
+import { KernelPages } from './kernel-pages';
+import type { ReadTicket } from './local-writes';
 import type { TokenCache } from './token-cache';
 
 /**
@@ -15,6 +17,8 @@ export interface KernelInvalidator {
   allAttrs(): Promise<void>;
   /** Every name the kernel caches (FUSE_NOTIFY_INC_EPOCH: synchronous, no lock taken). */
   entries(): void;
+  /** The pages the kernel caches of backing inode `ino` in [offset, offset + length), length 0: to the end (notify_inval_inode: waits for page locks). */
+  pages(ino: number, offset: number, length: number): Promise<void>;
 }
 
 /** The link between the token cache and the kernel cache of one mount. */
@@ -39,6 +43,21 @@ export interface KernelCacheLink {
   leaseLeftMs(): number;
   /** The mount's invalidator (undefined once it is unmounted). */
   attach(invalidator: KernelInvalidator | undefined): void;
+  /**
+   * An O_RDONLY open of regular file `ino` is being answered: undefined
+   * when it must be direct_io (DIRECT or uncached now, or no mount), else
+   * whether the kernel may keep the pages it has (kernel-pages.ts).
+   */
+  openCached(ino: number): { keepCache: boolean } | undefined;
+  /** A cached open of `ino` was released. */
+  releasedCached(ino: number): void;
+  /** A READ of `ino` reached the agent (counted before it is served: see KernelPages.beforeGiveUp). */
+  readStarting(ino: number): ReadTicket | undefined;
+  /** That READ's reply was sent. */
+  readAnswered(ino: number, ticket: ReadTicket | undefined): void;
+  /** A WRITE of `ino` reached the agent; `written` once it is done, awaited before its reply. */
+  writeStarting(ino: number): void;
+  written(ino: number, offset: number, length: number): Promise<void>;
 }
 
 /** See KernelCacheLink.entriesHold. */
@@ -82,6 +101,8 @@ export class KernelCache implements KernelCacheLink {
   private readonly prefix: string;
   /** Directory resource → when this host last gave its dir token up (the backoff of wantEntries). */
   private readonly dirLostAt = new Map<string, number>();
+  /** The kernel's page cache under data tokens. */
+  readonly pages: KernelPages;
 
   constructor(
     private readonly tokens: TokenCache,
@@ -90,10 +111,41 @@ export class KernelCache implements KernelCacheLink {
     private readonly options: KernelCacheOptions = {},
   ) {
     this.prefix = `${namespace}/`;
+    this.pages = new KernelPages(logger, options.plantSkipInvalidation, () => this.nowMs());
   }
 
   attach(invalidator: KernelInvalidator | undefined): void {
     this.invalidator = invalidator;
+    this.pages.attach(invalidator && ((ino, offset, length) => invalidator.pages(ino, offset, length)));
+  }
+
+  openCached(ino: number): { keepCache: boolean } | undefined {
+    const resource = this.prefix + ino;
+    // A file that is (or was lately) contended is direct_io: a cached open would meet DIRECT (kernel-pages.ts).
+    const direct = this.tokens.isDirect(resource, 'data') || this.tokens.isDirect(resource, 'attr') || !this.pages.mayCache(resource);
+    if (!this.pages.supported || direct || this.tokens.isUncached(resource)) return undefined;
+    return { keepCache: this.pages.opened(resource, ino) };
+  }
+
+  releasedCached(ino: number): void {
+    this.pages.released(this.prefix + ino);
+  }
+
+  readStarting(ino: number): ReadTicket | undefined {
+    return this.pages.readStarting(this.prefix + ino);
+  }
+
+  readAnswered(ino: number, ticket: ReadTicket | undefined): void {
+    const resource = this.prefix + ino;
+    this.pages.readAnswered(resource, ticket, this.tokens.isDirect(resource, 'data'));
+  }
+
+  writeStarting(ino: number): void {
+    this.pages.writeStarting(this.prefix + ino);
+  }
+
+  written(ino: number, offset: number, length: number): Promise<void> {
+    return this.pages.written(this.prefix + ino, offset, length);
   }
 
   leaseLeftMs(): number {
@@ -104,7 +156,7 @@ export class KernelCache implements KernelCacheLink {
     const resource = this.prefix + ino;
     // find() skips a token a revoke or a retirement has blocked: nothing new is cached while one runs.
     const t = this.tokens.find({ resource, space: 'attr', mode: 'READ', range: WHOLE_FILE });
-    return t !== undefined && t.mode !== 'DIRECT' && !this.tokens.isDirect(resource, 'data');
+    return t !== undefined && t.mode !== 'DIRECT' && !this.tokens.isDirect(resource, 'data') && !this.pages.hasStray(resource);
   }
 
   entriesHold(ino: number): EntriesHold | undefined {
@@ -153,6 +205,7 @@ export class KernelCache implements KernelCacheLink {
   /** The session is lost: its tokens are void, so is everything the kernel cached under them. */
   dropAll(): void {
     this.dirLostAt.clear();
+    this.pages.lostAll();
     if (this.invalidator === undefined || this.options.plantSkipInvalidation) return;
     this.invalidator.entries();
     this.invalidator.allAttrs().catch((e: Error) => this.logger.error('kernel attribute invalidation failed', { error: e.message }));

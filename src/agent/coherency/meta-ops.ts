@@ -35,7 +35,8 @@ export class MetaOps {
     const [use] = await tokens.useAll([this.req(key, 'attr', 'READ')], vop.signal);
     try {
       if (use.token.mode === 'DIRECT') return await this.core.direct.getattr(vop, next, key);
-      let st = attrs.get(key);
+      // The kernel revalidates pages read under DIRECT by size and mtime: those come from the store (kernel-pages.ts).
+      let st = this.core.kernel.pages.hasStray(key) ? undefined : attrs.get(key);
       if (!st) {
         st = (await next(vop)) as VopStat;
         // A directory's size, times and link count change with its entries, which the attr token does not cover.

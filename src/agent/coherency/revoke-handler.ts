@@ -45,6 +45,10 @@ export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNot
         const answer = planRevoke(token, notice.range, wantedTokenMode(notice.wantedMode));
         const affected = affectedRange(token, answer);
         if (!affected) return answer;
+        // The kernel's pages go while the token still serves READs (a pass waits on READs holding page locks); then
+        // the token is blocked in the same tick, so no READ can cache a page after the last pass unseen.
+        await caches.kernel?.pages.beforeGiveUp(token);
+        if (!token.alive || token.version !== version) continue;
         token.block(affected);
         try {
           await token.waitIdle(affected);

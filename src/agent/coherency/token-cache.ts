@@ -24,12 +24,16 @@ export interface TokenCacheOptions {
 export interface TokenCacheListener {
   /** Before an idle token is returned: flush dirty data and drop everything cached under it. */
   retiring(token: HeldToken): Promise<void>;
+  /** Before an idle token is blocked for its retirement (it still serves meanwhile). */
+  beforeRetiring?(token: HeldToken): Promise<void>;
   /** A convert left a token smaller: drop clean caches in `range` (a READ token covers nothing dirty). */
   coverageLost(token: HeldToken, range: ByteRange): void;
   /** The coordinator no longer has the token (a refused reclaim): what was cached and dirty under it is lost. */
   lost(token: HeldToken, reason: string): void;
   /** A renewed DIRECT token is gone after its last use: drop what a caching token beside it may have cached meanwhile. */
   directRetired?(token: HeldToken): void;
+  /** A DIRECT token not used since its grant is renewed anyway while this says so (the kernel's pages depend on it). */
+  keepsDirect?(token: HeldToken): boolean;
 }
 
 const MAX_ORPHANS = 1024;
@@ -92,6 +96,7 @@ export class TokenCache {
           if (use) use.token.usedSinceRenewal = false; // claimed by the renewal, not by an operation
         }),
         retired: (t) => this.listener?.directRetired?.(t),
+        keep: (t) => this.listener?.keepsDirect?.(t) ?? false,
       });
     }
     this.idle = new IdleTokens({
@@ -100,6 +105,7 @@ export class TokenCache {
       maxTokens,
       heldCount: () => this.table.size,
       retiring: (t) => this.listener?.retiring(t),
+      beforeBlock: async (t) => this.listener?.beforeRetiring?.(t),
       forget: (t) => this.remove(t),
     });
   }

@@ -11,6 +11,7 @@ import { buildFuseOptions } from './fuse-options';
 import { FuseSession } from './ll/fuse-session';
 import { vopLowLevelOps } from './ll/vop-low-level-ops';
 import { KernelAttrCache } from './ll/kernel-attr-cache';
+import { KernelPageCache } from './ll/kernel-page-cache';
 import { KernelEntryCache } from './ll/kernel-entry-cache';
 import { PathNodeTable } from './ll/path-node-table';
 import { ClusterLocks, RangeLockClient } from './ll/locks/cluster-locks';
@@ -140,11 +141,12 @@ export class AgentFsMount implements AgentFs {
       const nodes = new PathNodeTable(rootIno);
       const attrCache = kernel && new KernelAttrCache(nodes, kernel, options.clock ?? new SystemClock(), logger);
       const entryCache = kernel && new KernelEntryCache(kernel, logger);
+      const pageCache = kernel && new KernelPageCache(nodes, kernel, logger);
       let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && entryCache ? {
         attr: (n, st) => attrCache.timeoutFor(n, st),
         attrSince: (n) => attrCache.since(n),
         entry: (parent) => entryCache.begin(parent),
-      } : {});
+      } : {}, pageCache);
       if (options.locks) {
         const resourceOf = (id: number) => {
           const node = nodes.get(id);
@@ -154,10 +156,16 @@ export class AgentFsMount implements AgentFs {
         ops = withClusterLocks(ops, new ClusterLocks({ client: options.locks, resourceOf, logger }));
       }
       session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined });
-      if (kernel && attrCache && entryCache) {
+      if (kernel && attrCache && entryCache && pageCache) {
         attrCache.setNotifier(session);
         entryCache.setNotifier(session);
-        kernel.attach({ attrs: (ino) => attrCache.attrs(ino), allAttrs: () => attrCache.allAttrs(), entries: () => entryCache.entries() });
+        pageCache.setNotifier(session);
+        kernel.attach({
+          attrs: (ino) => attrCache.attrs(ino),
+          allAttrs: () => attrCache.allAttrs(),
+          entries: () => entryCache.entries(),
+          pages: (ino, offset, length) => pageCache.pages(ino, offset, length),
+        });
       }
     } catch (e) {
       await backing.close();

@@ -40,7 +40,7 @@ export interface InodeNotifier {
  * until it succeeds, the node is forgotten, or the reply's timeout (plus a
  * second) ran out.
  */
-export class KernelAttrCache implements Omit<KernelInvalidator, 'entries'> {
+export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pages'> {
   /** Node id → when the last reply with a timeout was sent (clock ms). */
   private readonly cachedAt = new Map<number, number>();
   private notifier: InodeNotifier | undefined;

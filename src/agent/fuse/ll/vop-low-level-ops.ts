@@ -3,6 +3,7 @@ import { VopBuilder } from '../vop-builder';
 import { NewOwner, VopDirEntry, VopRunner, VopStat } from '../../vop';
 import { AddonDirEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
+import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
@@ -40,9 +41,10 @@ export interface ReplyTimeouts {
  * with fuse-native. Attribute timeouts come from `timeouts.attr`
  * (kernel-attr-cache.ts: non-zero only under attr tokens), entry timeouts
  * from `timeouts.entry` (kernel-entry-cache.ts: only under the parent's dir
- * token); every open is direct_io (docs/fuse.md, "The page cache").
+ * token); O_RDONLY opens may use the kernel's page cache (`pages`:
+ * kernel-page-cache.ts), every other open is direct_io.
  */
-export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}): LowLevelOps {
+export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}, pages?: PageCachePolicy): LowLevelOps {
   const attrTimeout = timeouts.attr ?? (() => 0);
   const entryTimeout = timeouts.entry ?? (() => NOT_KEPT);
   const attrSince = timeouts.attrSince ?? ((n: PathNode) => (st: VopStat) => attrTimeout(n, st));
@@ -136,7 +138,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', n.path, { size: 0 }));
       // The node's inode is hint enough: the open itself resolves the path, and the handle takes the inode it opened.
       const r = await run(vops.onKnownPath('open', n.path, n.ino, { flags: flags & ~O_TRUNC }));
-      return { fh: r.fh, directIo: true };
+      return { fh: r.fh, ...(pages?.opened(n, flags, r.fh) ?? { directIo: true }) };
     },
     async create(ctx, parent, name, mode, flags) {
       const path = child(parent, name);
@@ -158,12 +160,30 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
-      const n = await run(vops.onHandle('read', node(id).path, fh, { fh, buffer, length: size, offset }));
-      return buffer.subarray(0, n);
+      const nd = node(id);
+      const ticket = pages?.readStarting(nd);
+      try {
+        const n = await run(vops.onHandle('read', nd.path, fh, { fh, buffer, length: size, offset }));
+        return buffer.subarray(0, n);
+      } finally {
+        pages?.readAnswered(nd, ticket);
+      }
     },
-    write: async (_c, id, fh, data, offset) => run(vops.onHandle('write', node(id).path, fh, { fh, data, offset })),
+    async write(_c, id, fh, data, offset) {
+      const nd = node(id);
+      pages?.writeStarting(nd);
+      try {
+        return await run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
+      } finally {
+        // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts).
+        await pages?.written(nd, offset, data.length);
+      }
+    },
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
-    release: async (_c, id, fh) => { await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh })); },
+    release: async (_c, id, fh) => {
+      pages?.released(fh);
+      await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh }));
+    },
     fallocate: async (_c, id, fh, mode, offset, length) => { await run(vops.onHandle('fallocate', node(id).path, fh, { fh, mode, offset, length })); },
     fsync: async (_c, id, fh, datasync) => { await run(vops.onHandle('fsync', node(id).path, fh, { fh, datasync })); },
     async opendir(_c, id) {

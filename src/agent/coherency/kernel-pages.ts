@@ -1,0 +1,285 @@
+import { END_OF_FILE } from '../../common/byte-range';
+import type { Logger } from '../../common/logger';
+import type { HeldToken } from './held-token';
+import { LocalWrites, type ReadTicket } from './local-writes';
+
+/** Drops the pages the kernel caches of backing inode `ino` in [offset, offset + length) (length 0: to the end; notify_inval_inode). */
+export type PageInvalidator = (ino: number, offset: number, length: number) => Promise<void>;
+
+/** Passes of one revoke before it answers with pages possibly cached (a hot reader; logged). */
+export const MAX_PAGE_PASSES = 16;
+
+/** An O_RDONLY open of a file this host served under DIRECT this recently is direct_io (it is, or was, contended). */
+export const DIRECT_RECENT_MS = 10_000;
+
+/** What the kernel may cache of one file's data, and under what. */
+interface FilePagesState {
+  readonly ino: number;
+  /** Opens whose READs the kernel caches (no direct_io). */
+  cachedOpens: number;
+  /** The whole-file tokens that READs were served under: the kernel's pages are valid while every one of them is. */
+  readonly under: Set<HeldToken>;
+  /** Pages may be cached that no whole-file token covers (served under DIRECT, a part or an uncached token). */
+  stray: boolean;
+  /** READs of the inode seen so far (any handle): a pass that saw none start is the last one. */
+  readsStarted: number;
+  /** Bumped at every change of `under` or `stray`: a drop forgets only what it saw. */
+  generation: number;
+  /** A drop scheduled after a READ's reply (a local write ran beside it); revokes wait for it. */
+  pendingDrop: Promise<void> | undefined;
+}
+
+/** A token the kernel may cache pages under: whole file, caching mode, not uncached, still held. */
+export function coversKernelPages(t: HeldToken): boolean {
+  return t.alive && t.space === 'data' && t.mode !== 'DIRECT' && !t.uncached && t.range.start === 0 && t.range.end === END_OF_FILE;
+}
+
+/**
+ * The kernel's page cache of the agent mount under data tokens (docs/fuse.md,
+ * "The page cache"). Only O_RDONLY opens are cached, and only of files this
+ * host has not served under DIRECT lately; while a file has one, every READ
+ * of it asks for a whole-file token, so the kernel's pages lie under such
+ * tokens. The only drops that can reach a file another host writes are the
+ * ones a revoke or retirement needs before it answers (`beforeGiveUp`, in
+ * passes that run while the token still serves READs): a drop bumps the
+ * inode's attr_version, which makes the kernel discard a GETATTR in flight,
+ * and a cached read(2) is bounded by the i_size that GETATTR should have
+ * brought. Pages read under DIRECT by an open that predates it are never
+ * dropped by the agent: read(2) revalidates them (attribute timeout 0 under
+ * DIRECT, AUTO_INVAL_DATA drops them when size or mtime changed). This
+ * host's own writes drop the bytes they wrote before they are answered.
+ */
+export class KernelPages {
+  private readonly files = new Map<string, FilePagesState>();
+  private readonly writes = new LocalWrites((key) => this.files.has(key));
+  /** Resource → when this host last served it under DIRECT (bounded: a hint, forgetting it only caches sooner). */
+  private readonly directSeenAt = new Map<string, number>();
+  private invalidate: PageInvalidator | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly plantSkipInvalidation = false,
+    private readonly nowMs: () => number = Date.now,
+  ) {}
+
+  /** Where drops go (undefined: no mount, nothing is cached). */
+  attach(invalidate: PageInvalidator | undefined): void {
+    this.invalidate = invalidate;
+  }
+
+  get supported(): boolean {
+    return this.invalidate !== undefined;
+  }
+
+  /** An operation of `key` was served under a DIRECT token. */
+  sawDirect(key: string): void {
+    if (this.directSeenAt.size >= 4096 && !this.directSeenAt.has(key)) this.directSeenAt.clear();
+    this.directSeenAt.set(key, this.nowMs());
+  }
+
+  /** False while `key` is, or was lately, contended: its opens are direct_io. */
+  mayCache(key: string): boolean {
+    const at = this.directSeenAt.get(key);
+    if (at === undefined) return true;
+    if (this.nowMs() - at < DIRECT_RECENT_MS) return false;
+    this.directSeenAt.delete(key);
+    return true;
+  }
+
+  /**
+   * A cached open of `key` is being answered: whether the kernel may keep
+   * the pages it has (keep_cache), which it may only when every one of them
+   * is covered by a token still held. Otherwise the kernel drops them at
+   * this open (no attr_version bump). Stray stays stray: a READ under
+   * DIRECT in flight meanwhile may install its page after that drop.
+   */
+  opened(key: string, ino: number): boolean {
+    const st = this.stateOf(key, ino);
+    st.cachedOpens++;
+    // Nothing recorded: whatever the kernel has (if anything) came from before this record; it goes.
+    const keep = !st.stray && st.under.size > 0 && [...st.under].every(coversKernelPages);
+    if (!keep) {
+      st.under.clear();
+      st.generation++;
+    }
+    return keep;
+  }
+
+  released(key: string): void {
+    const st = this.files.get(key);
+    if (!st) return;
+    st.cachedOpens = Math.max(0, st.cachedOpens - 1);
+    this.maybeDelete(key, st);
+  }
+
+  /**
+   * The kernel may hold pages of `key` no token covers (read under DIRECT):
+   * its attributes get no timeout, so every read(2) asks for them and the
+   * kernel drops those pages when size or mtime changed (AUTO_INVAL_DATA).
+   */
+  hasStray(key: string): boolean {
+    return this.files.get(key)?.stray ?? false;
+  }
+
+  /**
+   * A DIRECT data token of `key` is renewed even if unused while a cached
+   * open may read pages read under DIRECT: a writer that leaves direct mode
+   * must then revoke this host's token, whose revoke drops them first.
+   */
+  keepsDirect(key: string): boolean {
+    const st = this.files.get(key);
+    return st !== undefined && st.stray && st.cachedOpens > 0;
+  }
+
+  /** READs of `key` ask for the whole file while a cached open of it exists. */
+  wholeFileReads(key: string): boolean {
+    return (this.files.get(key)?.cachedOpens ?? 0) > 0;
+  }
+
+  readStarting(key: string): ReadTicket | undefined {
+    const st = this.files.get(key);
+    if (!st) return undefined;
+    st.readsStarted++;
+    return this.writes.ticket(key);
+  }
+
+  /** A READ of `key` was served under `token`: its pages are the kernel's now (they may be). */
+  served(key: string, token: HeldToken): void {
+    const st = this.files.get(key);
+    if (!st) return;
+    st.generation++;
+    if (token.mode === 'DIRECT') this.sawDirect(key);
+    if (coversKernelPages(token)) st.under.add(token);
+    else if (!st.stray) {
+      st.stray = true;
+      this.logger.debug('kernel pages read under a token that does not cover them', { resource: key, mode: token.mode });
+    }
+  }
+
+  /**
+   * A READ's reply went out. If a write of this host ran beside it, the
+   * READ may have cached bytes older than the write, after the write's own
+   * drop: drop again (revokes wait for this drop). Not while the file is
+   * DIRECT (`direct`): another host's DIRECT write revokes nothing, so this
+   * drop could race the GETATTR of a later read(2) and lose the size it
+   * brings; read(2) revalidates by mtime there, which the write changed.
+   */
+  readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
+    const st = this.files.get(key);
+    if (!st || !ticket || direct || !this.writes.ranBeside(key, ticket)) return;
+    if (st.pendingDrop) return;
+    const drop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.dropPages(st, 0, 0));
+    st.pendingDrop = drop.finally(() => {
+      st.pendingDrop = undefined;
+      this.maybeDelete(key, st);
+    });
+  }
+
+  /** A write of this host to `key` is starting (any handle); `written` follows, whatever its outcome. */
+  writeStarting(key: string): void {
+    this.writes.starting(key);
+  }
+
+  /** The write done, before its reply: the kernel drops the bytes it wrote (so this host's next read(2) asks for them). */
+  async written(key: string, offset: number, length: number): Promise<void> {
+    const st = this.files.get(key);
+    try {
+      if (st && length > 0) await this.dropPages(st, offset, length);
+    } finally {
+      this.writes.done(key);
+    }
+  }
+
+  /**
+   * A data token `t` of a file the kernel may cache is about to be blocked
+   * and given up (wholly or in part): drop the file's pages in passes until
+   * one saw no READ of the file start, so the caller can block the token in
+   * the same tick. A pass waits only on READs holding page locks, which `t`
+   * (still usable) serves. Only whole-file caching tokens: READs of cached
+   * opens ask for the whole file; pages served under DIRECT are revalidated
+   * by read(2) itself (see the class comment).
+   */
+  async beforeGiveUp(t: HeldToken): Promise<void> {
+    const st = this.files.get(t.resource);
+    // A DIRECT token is revoked (not renewed) only for a caching token elsewhere: pages read under it go first.
+    const strayUnder = st !== undefined && st.stray && t.alive && t.space === 'data' && t.mode === 'DIRECT';
+    if (!st || (!coversKernelPages(t) && !strayUnder)) return;
+    if (st.pendingDrop) await st.pendingDrop;
+    for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
+      const reads = st.readsStarted;
+      const generation = st.generation;
+      await this.dropPages(st, 0, 0);
+      if (st.readsStarted === reads) {
+        if (st.generation === generation) this.forget(st);
+        else st.under.delete(t);
+        this.maybeDelete(t.resource, st);
+        return;
+      }
+    }
+    this.logger.warn('reads kept coming while the kernel dropped a file\'s pages; answering anyway', { resource: t.resource, passes: MAX_PAGE_PASSES });
+    st.under.delete(t);
+  }
+
+  /** A new grant made `t` smaller than the whole file without a revoke: the kernel drops what it read under it. */
+  shrunk(t: HeldToken): void {
+    const st = this.files.get(t.resource);
+    if (!st || !st.under.delete(t)) return;
+    st.generation++;
+    st.stray = true;
+    this.lost(t.resource);
+  }
+
+  /** A token was lost without a revoke, or the session is gone: nothing it covered may stay. */
+  lost(key: string): void {
+    const st = this.files.get(key);
+    if (!st) return;
+    const generation = st.generation;
+    void this.dropPages(st, 0, 0).then(() => {
+      if (st.generation === generation) this.forget(st);
+      this.maybeDelete(key, st);
+    });
+  }
+
+  lostAll(): void {
+    for (const key of [...this.files.keys()]) this.lost(key);
+  }
+
+  private async dropPages(st: FilePagesState, offset: number, length: number): Promise<void> {
+    if (this.invalidate === undefined || this.plantSkipInvalidation) return;
+    try {
+      await this.invalidate(st.ino, offset, length);
+    } catch (e) {
+      this.logger.error('kernel page invalidation failed', { ino: st.ino, error: (e as Error).message });
+    }
+  }
+
+  private forget(st: FilePagesState): void {
+    if (st.stray) this.logger.debug('kernel pages no token covered are gone', { ino: st.ino });
+    st.under.clear();
+    st.stray = false;
+    st.generation++;
+  }
+
+  private stateOf(key: string, ino: number): FilePagesState {
+    let st = this.files.get(key);
+    if (!st) {
+      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, generation: 0, pendingDrop: undefined };
+      this.files.set(key, st);
+    }
+    return st;
+  }
+
+  /**
+   * Kept while a cached open, a drop or a token may still concern pages:
+   * bounded by the open files and the held tokens. Stray pages need no
+   * record once no cached open is left: only an open reaches pages, and an
+   * open with no record is answered without keep_cache.
+   */
+  private maybeDelete(key: string, st: FilePagesState): void {
+    if (st.cachedOpens > 0 || st.pendingDrop) return;
+    for (const t of st.under) if (!t.alive) st.under.delete(t);
+    if (st.under.size > 0) return;
+    this.files.delete(key);
+    this.writes.recordGone(key);
+  }
+}

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { END_OF_FILE } from '../../src/common/byte-range';
+import { silentLogger } from '../../src/common/logger';
+import { HeldToken, type TokenMode } from '../../src/agent/coherency/held-token';
+import { DIRECT_RECENT_MS, KernelPages, MAX_PAGE_PASSES } from '../../src/agent/coherency/kernel-pages';
+
+const KEY = 'ns/7';
+let nextLockId = 1;
+
+function token(mode: TokenMode, range = { start: 0, end: END_OF_FILE }): HeldToken {
+  return new HeldToken({ lockId: nextLockId++, resource: KEY, space: 'data', mode, range, owner: '', fencingToken: { epoch: 1, counter: nextLockId }, uncached: false, version: 1 });
+}
+
+/** KernelPages over a recording invalidator; `duringDrop` runs inside each drop (a READ arriving while the kernel drops pages). */
+function pagesWith(duringDrop: (drops: number) => void = () => undefined, nowMs: () => number = () => 0) {
+  let drops = 0;
+  const ranges: Array<[number, number]> = [];
+  const kp = new KernelPages(silentLogger(), false, nowMs);
+  kp.attach(async (ino, offset, length) => {
+    assert.equal(ino, 7);
+    drops++;
+    ranges.push([offset, length]);
+    duringDrop(drops);
+  });
+  return { kp, drops: () => drops, ranges };
+}
+
+const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+describe('kernel pages under data tokens', () => {
+  it('lets a cached open keep its pages only while the whole-file token they were read under is held', () => {
+    const { kp } = pagesWith();
+    const t = token('READ');
+    assert.equal(kp.opened(KEY, 7), false, 'nothing recorded: whatever the kernel has goes');
+    kp.readStarting(KEY);
+    kp.served(KEY, t);
+    assert.equal(kp.opened(KEY, 7), true);
+    t.alive = false;
+    assert.equal(kp.opened(KEY, 7), false, 'the token is gone: the kernel must drop its pages at this open');
+  });
+
+  it('asks for whole-file reads exactly while a cached open exists', () => {
+    const { kp } = pagesWith();
+    assert.equal(kp.wholeFileReads(KEY), false);
+    kp.opened(KEY, 7);
+    assert.equal(kp.wholeFileReads(KEY), true);
+    kp.released(KEY);
+    assert.equal(kp.wholeFileReads(KEY), false);
+  });
+
+  it('drops the pages before a token they lie under is given up, and again while READs keep arriving during a pass', async () => {
+    let kp!: KernelPages;
+    const pages = pagesWith((n) => { if (n < 3) kp.readStarting(KEY); });
+    kp = pages.kp;
+    const t = token('READ');
+    kp.opened(KEY, 7);
+    kp.readStarting(KEY);
+    kp.served(KEY, t);
+    await kp.beforeGiveUp(t);
+    assert.equal(pages.drops(), 3, 'passes 1 and 2 saw a READ start, pass 3 saw none');
+  });
+
+  it('gives up after MAX_PAGE_PASSES when every pass sees a READ (a hot reader), without hanging', async () => {
+    let kp!: KernelPages;
+    const pages = pagesWith(() => kp.readStarting(KEY));
+    kp = pages.kp;
+    const t = token('READ');
+    kp.opened(KEY, 7);
+    kp.served(KEY, t);
+    await kp.beforeGiveUp(t);
+    assert.equal(pages.drops(), MAX_PAGE_PASSES);
+  });
+
+  it('drops the pages when any data token of a cached file goes: a READ in flight under it is recorded only once served', async () => {
+    const { kp, drops } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.readStarting(KEY); // in flight: not served yet
+    await kp.beforeGiveUp(token('READ'));
+    assert.equal(drops(), 1);
+  });
+
+  it('runs no pass for a token over a part of the file (a pass could wait on a READ waiting for a blocked whole-file token)', async () => {
+    const { kp, drops } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.served(KEY, token('READ'));
+    await kp.beforeGiveUp(token('READ', { start: 0, end: 4096 }));
+    await kp.beforeGiveUp(token('DIRECT'));
+    assert.equal(drops(), 0);
+  });
+
+  it('drops nothing for a file no cached open ever read', async () => {
+    const { kp, drops } = pagesWith();
+    await kp.beforeGiveUp(token('READ'));
+    assert.equal(drops(), 0);
+  });
+
+  it('never drops pages a READ under a DIRECT token cached (a drop would race the GETATTR read(2) sends), but the next open does not keep them', async () => {
+    const { kp, drops } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.served(KEY, token('DIRECT'));
+    kp.served(KEY, token('DIRECT'));
+    await immediate();
+    assert.equal(drops(), 0);
+    assert.equal(kp.opened(KEY, 7), false);
+  });
+
+  it('refuses cached opens of a file served under DIRECT for DIRECT_RECENT_MS', () => {
+    let now = 1000;
+    const { kp } = pagesWith(undefined, () => now);
+    assert.equal(kp.mayCache(KEY), true);
+    kp.sawDirect(KEY);
+    now += DIRECT_RECENT_MS - 1;
+    assert.equal(kp.mayCache(KEY), false);
+    now += 1;
+    assert.equal(kp.mayCache(KEY), true);
+  });
+
+  it('drops the bytes a write of this host replaced before it is answered, only for a file with a cached open', async () => {
+    const { kp, ranges } = pagesWith();
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 100);
+    assert.deepEqual(ranges, [], 'no cached open: nothing to drop');
+    kp.writeStarting(KEY);
+    kp.opened(KEY, 7); // a cached open made while the write runs
+    await kp.written(KEY, 8192, 100);
+    assert.deepEqual(ranges, [[8192, 100]]);
+  });
+
+  it('drops the file after a READ that ran beside a write of this host, and a revoke waits for that drop', async () => {
+    const { kp, ranges } = pagesWith();
+    const t = token('READ');
+    kp.opened(KEY, 7);
+    const quiet = kp.readStarting(KEY);
+    kp.served(KEY, t);
+    kp.readAnswered(KEY, quiet);
+    const beside = kp.readStarting(KEY);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 10);
+    kp.served(KEY, t);
+    kp.readAnswered(KEY, beside);
+    assert.deepEqual(ranges, [[0, 10]], 'the drop comes after the reply, not in the READ');
+    await kp.beforeGiveUp(t);
+    assert.deepEqual(ranges, [[0, 10], [0, 0], [0, 0]], 'the scheduled drop, then the revoke\'s pass');
+  });
+
+  it('schedules no such drop while the file is DIRECT (it could race a later GETATTR; read(2) revalidates by mtime there)', async () => {
+    const { kp, ranges } = pagesWith();
+    kp.opened(KEY, 7);
+    const beside = kp.readStarting(KEY);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 10);
+    kp.readAnswered(KEY, beside, true);
+    await immediate();
+    await immediate();
+    assert.deepEqual(ranges, [[0, 10]]);
+  });
+
+  it('treats pages read under a part of the file as stray: the next cached open does not keep them', () => {
+    const { kp } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.served(KEY, token('READ', { start: 0, end: 4096 }));
+    assert.equal(kp.opened(KEY, 7), false);
+  });
+
+  it('drops every file\'s pages when the session is lost', async () => {
+    const { kp, drops } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.served(KEY, token('READ'));
+    kp.lostAll();
+    await immediate();
+    assert.equal(drops(), 1);
+  });
+});
