@@ -34,6 +34,8 @@ export interface ReplicaOptions {
   discoverEveryMs?: number;
   /** After a rescan, journal records from this long before it are replayed; default 10 s. */
   replayWindowMs?: number;
+  /** A rescan whose replay point is recent waits this long after it (an agent flushes a dirty file within 1 s); default 3 s. */
+  rescanSettleMs?: number;
   clock?: Clock;
   logger: Logger;
 }
@@ -256,7 +258,7 @@ export class ReplicaFollower {
     const result = await rescanJournals({
       backingDir: this.o.backingDir, mirrorDir: this.o.mirrorDir, namespace: this.o.namespace,
       agents: live.map((id) => ({ agentId: id, dir: this.state.data.agents[id].dir })),
-      replayWindowMs: this.o.replayWindowMs ?? 10_000, logger: this.logger,
+      replayWindowMs: this.o.replayWindowMs ?? 10_000, settleMs: this.o.rescanSettleMs ?? 3000, clock: this.clock, logger: this.logger,
     });
     this.applier = new MirrorApplier(this.o.mirrorDir, result.inodes, this.logger, new ExchangeIntent(nodePath.join(this.o.stateDir, EXCHANGE_INTENT_FILE)));
     this.pending = [];
