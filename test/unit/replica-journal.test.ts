@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as nodePath from 'path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/common/logger';
+import { crc32c } from '../../src/agent/journal/crc32c';
 import { decodeAt, encodeRecord, REPLICAS_DIR } from '../../src/agent/journal/journal-codec';
 import { JournalRecord } from '../../src/agent/journal/journal-record';
 import { listSegments } from '../../src/agent/journal/journal-dir';
@@ -50,6 +52,29 @@ describe('journal records on disk', () => {
     }
     assert.deepEqual(decodeAt(bytes.subarray(0, bytes.length - 5), 0), { incomplete: true });
     assert.ok('error' in decodeAt(Buffer.from(JSON.stringify(record(7)) + '\n'), 0));
+  });
+});
+
+describe('journal checksums', () => {
+  it('computes CRC-32C (the standard check value of "123456789" is e3069283), continuing a previous checksum as over the concatenation', () => {
+    assert.equal(crc32c(Buffer.from('123456789')).toString(16), 'e3069283');
+    const a = Buffer.from('journal header '), b = randomBytes(100_003);
+    assert.equal(crc32c(b, crc32c(a)), crc32c(Buffer.concat([a, b])));
+    assert.equal(crc32c(Buffer.alloc(0)), 0);
+    assert.throws(() => (crc32c as (x: unknown) => number)('not a buffer'), /Buffer/);
+  });
+
+  it('still reads a record journaled with a SHA-256 checksum (journals written before CRC-32C), and detects a flip in it', () => {
+    const { payload, ...rest } = record(7);
+    const json = JSON.stringify({ ...rest, payloadLength: payload!.length });
+    const sum = createHash('sha256').update(json).update(payload!).digest('hex');
+    const bytes = Buffer.concat([Buffer.from(`${sum} ${json}\n`), payload!, Buffer.from('\n')]);
+    const decoded = decodeAt(bytes, 0);
+    assert.ok('record' in decoded, JSON.stringify(decoded));
+    assert.deepEqual(decoded.record, record(7));
+    const flipped = Buffer.from(bytes);
+    flipped[bytes.length - 2] ^= 0x01;
+    assert.deepEqual(decodeAt(flipped, 0), { error: 'checksum mismatch' });
   });
 });
 
