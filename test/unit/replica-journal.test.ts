@@ -98,6 +98,26 @@ describe('segmented journal', () => {
     await b.close();
   });
 
+  it('starts a sync in the background each time earlySyncBytes were appended since the last one', async () => {
+    const dir = await freshDir();
+    const size = Buffer.concat(encodeRecord(record(1))).length;
+    const j = await SegmentedJournal.open({ dir, namespace: 'ns', logger, earlySyncBytes: size * 3 });
+    for (let s = 1; s <= 2; s++) j.append(record(s));
+    assert.equal(j.earlySyncs, 0);
+    j.append(record(3));
+    assert.equal(j.earlySyncs, 1);
+    await j.sync(); // an application's sync counts too: the next early one is 3 records after it
+    for (let s = 4; s <= 5; s++) j.append(record(s));
+    assert.equal(j.earlySyncs, 1);
+    j.append(record(6));
+    assert.equal(j.earlySyncs, 2);
+    await j.close();
+    const off = await SegmentedJournal.open({ dir: await freshDir(), namespace: 'ns', logger, earlySyncBytes: 0 });
+    for (let s = 1; s <= 20; s++) off.append(record(s));
+    assert.equal(off.earlySyncs, 0);
+    await off.close();
+  });
+
   it('refuses a journal directory of another namespace', async () => {
     const dir = await freshDir();
     await (await SegmentedJournal.open({ dir, namespace: 'ns', logger })).close();
