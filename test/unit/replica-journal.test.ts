@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as nodePath from 'path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/common/logger';
-import { crc32c } from '../../src/agent/journal/crc32c';
+import { crc32c, crc32cPortable } from '../../src/agent/journal/crc32c';
 import { decodeAt, encodeRecord, REPLICAS_DIR } from '../../src/agent/journal/journal-codec';
 import { JournalRecord } from '../../src/agent/journal/journal-record';
 import { listSegments } from '../../src/agent/journal/journal-dir';
@@ -62,6 +62,15 @@ describe('journal checksums', () => {
     assert.equal(crc32c(b, crc32c(a)), crc32c(Buffer.concat([a, b])));
     assert.equal(crc32c(Buffer.alloc(0)), 0);
     assert.throws(() => (crc32c as (x: unknown) => number)('not a buffer'), /Buffer/);
+  });
+
+  it('gives the table fallback\'s sum on the three-stream SSE4.2 path, at every length around its block sizes', () => {
+    const lengths = [0, 1, 7, 8, 9, 767, 768, 769, 775, 24_575, 24_576, 24_577, 24_576 + 768 + 3, 100_003, 1 << 20];
+    for (const n of lengths) {
+      const data = randomBytes(n);
+      for (const previous of [0, 0xdeadbeef]) assert.equal(crc32c(data, previous), crc32cPortable(data, previous), `${n} bytes from ${previous}`);
+    }
+    assert.equal(crc32cPortable(Buffer.from('123456789')).toString(16), 'e3069283');
   });
 
   it('still reads a record journaled with a SHA-256 checksum (journals written before CRC-32C), and detects a flip in it', () => {

@@ -17,7 +17,7 @@ const crcHex = (crc: number): string => crc.toString(16).padStart(CRC_LENGTH, '0
  * covers the JSON and the bytes, so a flipped bit, a torn write or an
  * edited record is detected before anything is applied (as SHA-256 did,
  * which checked no more: anybody could recompute either; CRC-32C costs
- * 0.12 ms per MiB of payload against SHA-256's 0.66 here). The data is not put
+ * ~0.05 ms per MiB of payload against SHA-256's 0.66-0.9 here). The data is not put
  * in the JSON: base64 and JSON escaping cost ~1 ms per 128 KiB write.
  */
 export function encodeRecord(record: JournalRecord): Buffer[] {
