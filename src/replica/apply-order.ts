@@ -1,5 +1,6 @@
 import { JournalRecord } from '../agent/journal/journal-record';
 import { compareTokens, conflictKeys, ConflictKey, keysConflict } from './conflict-keys';
+import { followsCreate } from './create-order';
 
 /** A record read from an agent's stream and not applied yet. */
 export interface PendingRecord {
@@ -38,7 +39,8 @@ export interface ApplyPlan {
  * is done. So after round `readyRound + 1`, the records of rounds up to
  * `readyRound` are applied, with whatever must precede them; then the
  * order is one host's records by sequence, conflicting records of
- * different hosts by fencing token.
+ * different hosts by fencing token, and where those allow it another
+ * host's records on a new inode after its create (create-order.ts).
  */
 export function planApply(pending: PendingRecord[], readyRound: number, limit = 4096): ApplyPlan {
   const byAgent = new Map<string, PendingRecord[]>();
@@ -61,7 +63,7 @@ export function planApply(pending: PendingRecord[], readyRound: number, limit = 
       for (let b = 0; b < lists.length; b++) {
         if (a === b) continue;
         for (let j = lists[b].length - 1; j >= take[b]; j--) {
-          if (lists[a].slice(0, take[a]).some((r) => mustPrecede(lists[b][j], r))) {
+          if (lists[a].slice(0, take[a]).some((r) => mustPrecede(lists[b][j], r) || followsCreate(lists[b][j], r))) {
             take[b] = j + 1;
             changed = true;
             break;
@@ -74,14 +76,18 @@ export function planApply(pending: PendingRecord[], readyRound: number, limit = 
   const order: PendingRecord[] = [];
   let forced = 0;
   const remaining = () => lists.some((l, i) => heads[i] < take[i]);
-  while (remaining()) {
-    let pick = -1;
-    for (let a = 0; a < lists.length && pick < 0; a++) {
+  const freeHead = (before: (r: PendingRecord, head: PendingRecord) => boolean): number => {
+    for (let a = 0; a < lists.length; a++) {
       if (heads[a] >= take[a]) continue;
       const head = lists[a][heads[a]];
-      const blocked = lists.some((l, b) => b !== a && l.slice(heads[b], take[b]).some((r) => mustPrecede(r, head)));
-      if (!blocked) pick = a;
+      if (!lists.some((l, b) => b !== a && l.slice(heads[b], take[b]).some((r) => before(r, head)))) return a;
     }
+    return -1;
+  };
+  while (remaining()) {
+    // Soft create edges (create-order.ts) first; where they contradict the hard rules, the hard rules alone.
+    let pick = freeHead((r, head) => mustPrecede(r, head) || followsCreate(r, head));
+    if (pick < 0) pick = freeHead(mustPrecede);
     if (pick < 0) {
       forced++;
       pick = lowestTokenHead(lists, heads, take);

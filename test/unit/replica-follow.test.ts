@@ -83,8 +83,13 @@ async function world(hosts = 2): Promise<World> {
   const backing = await BackingStore.open({ dir: backingDir, logger });
   const list: Host[] = [];
   for (let i = 0; i < hosts; i++) list.push(await Host.start(backing, nodePath.join(dir, 'journals', `host-${i}`)));
-  return { dir, backingDir, mirrorDir: nodePath.join(dir, 'mirror'), stateDir: nodePath.join(dir, 'state'), backing, hosts: list };
+  const w = { dir, backingDir, mirrorDir: nodePath.join(dir, 'mirror'), stateDir: nodePath.join(dir, 'state'), backing, hosts: list };
+  worlds.push(w);
+  return w;
 }
+
+/** Every world made, so that a failed test's journals are closed too (an open one keeps the process alive). */
+const worlds: World[] = [];
 
 async function follower(w: World, extra: { backing?: boolean } = {}): Promise<ReplicaFollower> {
   await fsp.mkdir(w.mirrorDir, { recursive: true });
@@ -108,6 +113,7 @@ describe('replica following journals (no FUSE)', () => {
     root = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-replica-follow-'));
   });
   after(async () => {
+    for (const w of worlds) await shutdown(w).catch(() => undefined);
     await fsp.rm(root, { recursive: true, force: true });
   });
 
@@ -175,6 +181,34 @@ describe('replica following journals (no FUSE)', () => {
     assert.equal(await fsp.readFile(nodePath.join(w.mirrorDir, 'log'), 'utf8'), 'new file');
     assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
     await shutdown(w);
+  });
+
+  it('replays another host\'s write to a new file after its create when the new file got a removed file\'s inode number', async () => {
+    // Both ways round, three times: which journal the replica reads first varies (journals are found in parallel).
+    for (const writerIndex of [0, 1, 0, 1, 0, 1]) {
+      const w = await world();
+      const writer = w.hosts[writerIndex];
+      const maker = w.hosts[1 - writerIndex];
+      // The maker makes /log, removes it and makes it again until the backing store reuses the number (ext4 does at once).
+      const first = await maker.entry('create', '/log', { mode: 0o640 });
+      await maker.handle('write', '/log', first.fh, { fh: first.fh, data: Buffer.from('old contents'), offset: 0 });
+      await maker.handle('release', '/log', first.fh, { fh: first.fh });
+      let reused = false;
+      for (let tries = 0; tries < 20 && !reused; tries++) {
+        await maker.entry('unlink', '/log', {}, true);
+        const made = await maker.entry('create', '/log', { mode: 0o640 });
+        await maker.handle('release', '/log', made.fh, { fh: made.fh });
+        reused = made.stat.ino === first.stat.ino;
+      }
+      assert.ok(reused, 'the backing store never reused the inode number');
+      const { fh } = await writer.entry('open', '/log', { flags: 1 }, true);
+      await writer.handle('write', '/log', fh, { fh, data: Buffer.from('new file'), offset: 0 });
+      const f = await follower(w);
+      await catchUp(f);
+      assert.equal(await fsp.readFile(nodePath.join(w.mirrorDir, 'log'), 'utf8'), 'new file', `writer is host ${writerIndex}`);
+      assert.deepEqual(await verifyMirror(w.backingDir, w.mirrorDir), []);
+      await shutdown(w);
+    }
   });
 
   it('resumes from its durable cursor after a restart and acknowledges to every journal', async () => {

@@ -33,6 +33,20 @@ function create(sequence: number, dir: number, counter: number): JournalRecord {
   };
 }
 
+/** An unlink of file `ino` in `dir`: dir WRITE on the parent (often held for long), attr and data WRITE on the file. */
+function unlink(sequence: number, ino: number, dir: [number, number], fileCounter: number): JournalRecord {
+  const t = (counter: number) => ({ epoch: 1, counter });
+  return {
+    namespace: 'ns', ino, parentIno: dir[0], op: 'unlink', path: '/f', sequence, timeMs: 0, fencingToken: t(dir[1]), args: {},
+    resourceTokens: [{ ino: dir[0], space: 'dir', token: t(dir[1]) }, { ino, space: 'attr', token: t(fileCounter) }, { ino, space: 'data', token: t(fileCounter) }],
+  };
+}
+
+/** A create of `ino` in `dir` under the parent's dir token (the number may be one the backing store reused). */
+function createIno(sequence: number, ino: number, dir: [number, number]): JournalRecord {
+  return { ...create(sequence, dir[0], dir[1]), ino, path: '/f' };
+}
+
 const p = (agent: string, r: JournalRecord, round = 1): PendingRecord => pendingOf(agent, r, round, 100);
 const ids = (order: PendingRecord[]) => order.map((x) => `${x.agentId}${x.record.sequence}`);
 
@@ -96,6 +110,22 @@ describe('replica ordering rule', () => {
     assert.equal(history.lateAgainst(p('A', write(1, 7, 50, 10, 10))), undefined, 'disjoint range');
     assert.equal(history.lateAgainst(p('A', write(1, 7, 5, 10, 30))), undefined, 'later token');
     assert.equal(history.lateAgainst(p('B', write(2, 7, 5, 10, 10))), undefined, 'same host');
+  });
+
+  it('applies another host\'s write to a new file after its create, though no token orders them and the inode number was reused', () => {
+    // A wrote file 7, unlinked it and made a new file that got number 7 again; B then wrote the new file.
+    const pending = [p('B', write(1, 7, 0, 5, 9)), p('A', write(1, 7, 0, 3, 2)), p('A', unlink(2, 7, [1, 3], 4)), p('A', createIno(3, 7, [1, 3]))];
+    const plan = planApply(pending, 1);
+    assert.deepEqual(ids(plan.order), ['A1', 'A2', 'A3', 'B1']);
+    assert.equal(plan.forced, 0);
+  });
+
+  it('keeps a write to a number\'s previous file before the unlink that freed it, though it carries a later token than the new create', () => {
+    // A's dir token (1) is older than B's write to the first file 7 (5): the hard rule (B1 before the unlink) wins.
+    const pending = [p('B', write(1, 7, 0, 5, 5)), p('B', write(2, 7, 0, 5, 8)), p('A', createIno(1, 7, [1, 1])), p('A', unlink(2, 7, [1, 1], 6)), p('A', createIno(3, 7, [1, 1]))];
+    const plan = planApply(pending, 1);
+    assert.deepEqual(ids(plan.order), ['A1', 'B1', 'A2', 'A3', 'B2']);
+    assert.equal(plan.forced, 0);
   });
 
   it('orders records without a token by their host\'s sequence only', () => {
