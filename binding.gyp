@@ -23,6 +23,12 @@
       "libraries": ["-lfuse3", "-lpthread"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "defines": ["NAPI_VERSION=8"]
+    },
+    {
+      "target_name": "coherd_crc",
+      "sources": ["src/agent/journal/native/crc32c.c"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

@@ -122,6 +122,36 @@ describe('journal hook', () => {
     await run(vop('read', '/a', { fh: 1, buffer: Buffer.alloc(1), length: 1, offset: 0 }, 5));
     assert.equal(syncs, 1);
   });
+
+  it('syncs the journal while the fsync runs, and answers the fsync only once both are done', async () => {
+    const events: string[] = [];
+    let finishOp!: () => void;
+    let finishSync!: () => void;
+    const sink = new MemoryJournalSink();
+    sink.sync = () => { events.push('journal sync started'); return new Promise<void>((r) => { finishSync = () => { events.push('journal synced'); r(); }; }); };
+    const run = compose([createJournalHook({ namespace: 'ns', sink, logger })], (v) => {
+      events.push(`${v.op} started`);
+      return new Promise((r) => { finishOp = () => { events.push(`${v.op} done`); r(undefined); }; });
+    });
+    let answered = false;
+    const fsync = run(vop('fsync', '/a', { fh: 1, datasync: false }, 5)).then(() => { answered = true; });
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(events, ['journal sync started', 'fsync started']);
+    finishOp();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(answered, false, 'answered before the journal was synced');
+    finishSync();
+    await fsync;
+    assert.deepEqual(events, ['journal sync started', 'fsync started', 'fsync done', 'journal synced']);
+  });
+
+  it('fails an fsync whose journal sync failed, and reports the op\'s own error first', async () => {
+    const sink = new MemoryJournalSink();
+    sink.sync = async () => { throw new Error('journal write failed'); };
+    const run = compose([createJournalHook({ namespace: 'ns', sink, logger })], terminal);
+    await assert.rejects(run(vop('fsync', '/a', { fh: 1, datasync: false }, 5)), /journal write failed/);
+    await assert.rejects(run(vop('fsync', '/fail/a', { fh: 1, datasync: false }, 5)), /no such file/);
+  });
 });
 
 describe('range-lock hook (fencing)', () => {

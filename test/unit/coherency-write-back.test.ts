@@ -175,3 +175,28 @@ test('a read through the cache overlays dirty bytes on backing bytes', () => {
   assert.equal(pages.readCached(file, 0, 10, true)?.toString(), 'abXYef');
   assert.equal(pages.readCached(file, 0, 10, false), undefined, 'end of file known only under a token reaching it');
 });
+
+test('flushes fdatasync a file each time earlySyncBytes were written since its last sync, and a failed sync is the file\'s error', async () => {
+  const clock = new FakeClock(0);
+  const pages = new PageCache({ maxBytes: 1024 * PAGE_SIZE });
+  const events: string[] = [];
+  let syncFails = false;
+  const wb = new WriteBack({
+    pages, clock, deadlineMs: () => Number.MAX_SAFE_INTEGER, maxWriteBytes: 2 * PAGE_SIZE,
+    flushFn: async (_f, offset, data) => { events.push(`pwrite ${offset / PAGE_SIZE}+${data.length / PAGE_SIZE}`); },
+    syncFn: async (f) => { events.push(`sync fh ${f.fh}`); if (syncFails) throw new Error('EIO: fdatasync'); },
+    earlySyncBytes: 3 * PAGE_SIZE,
+  });
+  const file = pages.fileFor('ns/7', ref);
+  assert.equal(pages.write(file, 0, Buffer.alloc(6 * PAGE_SIZE, 1)), -1);
+  await wb.flush('ns/7');
+  assert.deepEqual(events, ['pwrite 0+2', 'pwrite 2+2', 'sync fh 1', 'pwrite 4+2']);
+  assert.equal(wb.earlySync?.count, 1);
+  syncFails = true;
+  assert.equal(pages.write(file, 6 * PAGE_SIZE, Buffer.alloc(PAGE_SIZE, 2)), -1);
+  await wb.flush('ns/7'); // 3 pages since the sync: 4+2 before, 6+1 now
+  assert.deepEqual(events.slice(4), ['pwrite 6+1', 'sync fh 1']);
+  assert.match(String(wb.takeError('ns/7')), /fdatasync/);
+  const without = new WriteBack({ pages, clock, deadlineMs: () => Number.MAX_SAFE_INTEGER, flushFn: async () => undefined });
+  assert.equal(without.earlySync, undefined);
+});

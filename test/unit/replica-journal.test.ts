@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as nodePath from 'path';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../src/common/logger';
+import { crc32c, crc32cPortable } from '../../src/agent/journal/crc32c';
 import { decodeAt, encodeRecord, REPLICAS_DIR } from '../../src/agent/journal/journal-codec';
 import { JournalRecord } from '../../src/agent/journal/journal-record';
 import { listSegments } from '../../src/agent/journal/journal-dir';
@@ -53,6 +55,38 @@ describe('journal records on disk', () => {
   });
 });
 
+describe('journal checksums', () => {
+  it('computes CRC-32C (the standard check value of "123456789" is e3069283), continuing a previous checksum as over the concatenation', () => {
+    assert.equal(crc32c(Buffer.from('123456789')).toString(16), 'e3069283');
+    const a = Buffer.from('journal header '), b = randomBytes(100_003);
+    assert.equal(crc32c(b, crc32c(a)), crc32c(Buffer.concat([a, b])));
+    assert.equal(crc32c(Buffer.alloc(0)), 0);
+    assert.throws(() => (crc32c as (x: unknown) => number)('not a buffer'), /Buffer/);
+  });
+
+  it('gives the table fallback\'s sum on the three-stream SSE4.2 path, at every length around its block sizes', () => {
+    const lengths = [0, 1, 7, 8, 9, 767, 768, 769, 775, 24_575, 24_576, 24_577, 24_576 + 768 + 3, 100_003, 1 << 20];
+    for (const n of lengths) {
+      const data = randomBytes(n);
+      for (const previous of [0, 0xdeadbeef]) assert.equal(crc32c(data, previous), crc32cPortable(data, previous), `${n} bytes from ${previous}`);
+    }
+    assert.equal(crc32cPortable(Buffer.from('123456789')).toString(16), 'e3069283');
+  });
+
+  it('still reads a record journaled with a SHA-256 checksum (journals written before CRC-32C), and detects a flip in it', () => {
+    const { payload, ...rest } = record(7);
+    const json = JSON.stringify({ ...rest, payloadLength: payload!.length });
+    const sum = createHash('sha256').update(json).update(payload!).digest('hex');
+    const bytes = Buffer.concat([Buffer.from(`${sum} ${json}\n`), payload!, Buffer.from('\n')]);
+    const decoded = decodeAt(bytes, 0);
+    assert.ok('record' in decoded, JSON.stringify(decoded));
+    assert.deepEqual(decoded.record, record(7));
+    const flipped = Buffer.from(bytes);
+    flipped[bytes.length - 2] ^= 0x01;
+    assert.deepEqual(decodeAt(flipped, 0), { error: 'checksum mismatch' });
+  });
+});
+
 describe('segmented journal', () => {
   before(async () => {
     root = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-replica-journal-'));
@@ -71,6 +105,26 @@ describe('segmented journal', () => {
     assert.equal(b.lastSequence, 3);
     assert.equal(b.meta.agentId, a.meta.agentId);
     await b.close();
+  });
+
+  it('starts a sync in the background each time earlySyncBytes were appended since the last one', async () => {
+    const dir = await freshDir();
+    const size = Buffer.concat(encodeRecord(record(1))).length;
+    const j = await SegmentedJournal.open({ dir, namespace: 'ns', logger, earlySyncBytes: size * 3 });
+    for (let s = 1; s <= 2; s++) j.append(record(s));
+    assert.equal(j.earlySyncs, 0);
+    j.append(record(3));
+    assert.equal(j.earlySyncs, 1);
+    await j.sync(); // an application's sync counts too: the next early one is 3 records after it
+    for (let s = 4; s <= 5; s++) j.append(record(s));
+    assert.equal(j.earlySyncs, 1);
+    j.append(record(6));
+    assert.equal(j.earlySyncs, 2);
+    await j.close();
+    const off = await SegmentedJournal.open({ dir: await freshDir(), namespace: 'ns', logger, earlySyncBytes: 0 });
+    for (let s = 1; s <= 20; s++) off.append(record(s));
+    assert.equal(off.earlySyncs, 0);
+    await off.close();
   });
 
   it('refuses a journal directory of another namespace', async () => {

@@ -13,6 +13,8 @@ export interface CoherencyBacking {
   write(file: FileRef, offset: number, data: Buffer): Promise<void>;
   /** The file's attributes (through FileRef.fh when set, else by path). */
   stat(file: FileRef): Promise<VopStat>;
+  /** fdatasync through the file's open handle: write-back starts the disk writing early (write-back.ts, earlySyncBytes). */
+  datasync?(file: FileRef): Promise<void>;
 }
 
 /**
@@ -26,6 +28,10 @@ export function coherencyBackingOf(store: BackingStore): CoherencyBacking {
     async write(file, offset, data) {
       if (file.fh === undefined) throw new InternalError('INTERNAL', 'write-back without an open handle', { ino: file.ino, path: file.path });
       await store.execute({ op: 'write', path: file.path, ino: file.ino, args: { fh: file.fh, data, offset }, signal });
+    },
+    async datasync(file) {
+      if (file.fh === undefined) throw new InternalError('INTERNAL', 'write-back sync without an open handle', { ino: file.ino, path: file.path });
+      await store.execute({ op: 'fsync', path: file.path, ino: file.ino, args: { fh: file.fh, datasync: true }, signal });
     },
     async stat(file) {
       const args = file.fh === undefined ? {} : { fh: file.fh };

@@ -4,6 +4,7 @@ import type { Logger } from '../../common/logger';
 import type { TokenClient } from '../client/types';
 import { AttrCache } from './attr-cache';
 import type { CoherencyBacking } from './coherency-backing';
+import type { FileRef } from './page';
 import { PageCache } from './page-cache';
 import { DirectIo } from './direct-io';
 import { KernelCache } from './kernel-cache';
@@ -79,6 +80,7 @@ export class CoherencyCore implements ProtectedCaches {
       clock: this.clock,
       logger: this.logger,
       flushFn: (file, offset, data) => this.backing.write(file, offset, data),
+      ...(this.backing.datasync ? { syncFn: (file: FileRef) => this.backing.datasync!(file) } : {}),
       deadlineMs: () => this.client.leaseDeadlineMs(),
       isFenced: () => this.client.isFenced(),
       maxDirtyBytes: o.maxDirtyBytes,

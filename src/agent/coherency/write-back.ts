@@ -2,6 +2,7 @@ import { ByteRange, overlaps } from '../../common/byte-range';
 import type { Clock, TimerHandle } from '../../common/clock';
 import { SessionLostError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
+import { EarlySync, SyncFn } from './early-sync';
 import { FlushBuffers } from './flush-buffers';
 import { FilePages, FileRef, Page, PAGE_SIZE } from './page';
 import type { PageCache } from './page-cache';
@@ -26,6 +27,10 @@ export interface WriteBackOptions {
   flushDelayMs?: number;
   /** Largest single pwrite of coalesced pages. Default 4 MiB. */
   maxWriteBytes?: number;
+  /** fdatasync of a file through its handle: with it, flushes sync a file every earlySyncBytes (early-sync.ts). */
+  syncFn?: SyncFn;
+  /** Default 8 MiB. */
+  earlySyncBytes?: number;
 }
 
 interface Run {
@@ -60,6 +65,8 @@ export class WriteBack {
   private readonly timers = new Map<string, TimerHandle>();
   private readonly chains = new Map<string, Promise<void>>();
   private readonly errors = new Map<string, Error>();
+  /** Syncs a file inside its flushes every few MiB (absent without syncFn). */
+  readonly earlySync?: EarlySync;
   private relief: Promise<void> | undefined;
   private background: Promise<void> | undefined;
   private readonly buffers: FlushBuffers;
@@ -78,6 +85,7 @@ export class WriteBack {
     this.backgroundDirtyBytes = positive(options.backgroundDirtyBytes ?? this.maxDirtyBytes / 4, 'backgroundDirtyBytes');
     this.maxWriteBytes = Math.max(PAGE_SIZE, positive(options.maxWriteBytes ?? 4 * 1024 * 1024, 'maxWriteBytes'));
     this.buffers = new FlushBuffers(this.maxWriteBytes);
+    if (options.syncFn) this.earlySync = new EarlySync(options.syncFn, options.earlySyncBytes);
   }
 
   /**
@@ -176,6 +184,7 @@ export class WriteBack {
       try {
         await this.flushFn(file.ref, run.offset, run.data);
         for (const p of run.pages) this.pages.markClean(p.page, p.version);
+        await this.earlySync?.flushed(file, run.data.length);
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e));
         this.recordError(key, error);

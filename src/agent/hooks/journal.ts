@@ -1,6 +1,6 @@
 import { Logger } from '../../common/logger';
 import { JournalRecord, JournalSink, ResourceToken } from '../journal/journal-record';
-import { Hook, MUTATING_OPS, Vop, VopResult, VopResults, VopStat } from '../vop';
+import { Hook, MUTATING_OPS, Next, Vop, VopResult, VopResults, VopStat } from '../vop';
 
 export interface JournalHookOptions {
   /** Configured name of the shared filesystem (DESIGN §2). */
@@ -26,14 +26,8 @@ export function createJournalHook(options: JournalHookOptions): Hook {
   let sequence = sink.lastSequence;
 
   return async (vop, next) => {
-    if (!MUTATING_OPS.has(vop.op)) {
-      const result = await next(vop);
-      if (vop.op === 'fsync' || vop.op === 'fsyncdir') {
-        await sink.sync();
-        if (sink.waitForSyncReplicas) await sink.waitForSyncReplicas(sink.lastSequence);
-      }
-      return result;
-    }
+    if (vop.op === 'fsync' || vop.op === 'fsyncdir') return syncBoth(vop, next);
+    if (!MUTATING_OPS.has(vop.op)) return next(vop);
     if (!sink.hasRoom()) await sink.waitForRoom();
     const result = await next(vop);
     // A create without O_EXCL that opened a file another host had just made changed nothing.
@@ -62,6 +56,29 @@ export function createJournalHook(options: JournalHookOptions): Hook {
     }
     return result;
   };
+
+  /**
+   * fsync/fsyncdir: the journal is synced alongside the op, not after it.
+   * Every write the application completed before calling fsync already has
+   * its record in the journal file (appended when its vop completed), so
+   * syncing from now covers them; the op's own flush of dirty pages makes
+   * no records. The reply waits for both (and then for synchronous
+   * replicas), so an acknowledged fsync still means: on the backing file
+   * and in the journal (docs/fuse.md, "Create and write throughput").
+   */
+  async function syncBoth(vop: Vop, next: Next): Promise<VopResult> {
+    const upTo = sink.lastSequence;
+    const journalSynced = sink.sync();
+    let result: VopResult;
+    try {
+      result = await next(vop);
+    } finally {
+      await journalSynced.catch(() => undefined); // never left running unobserved; its error is reported below
+    }
+    await journalSynced;
+    if (sink.waitForSyncReplicas) await sink.waitForSyncReplicas(upTo);
+    return result;
+  }
 }
 
 /** The inode a record is about: the new one for ops that create, else the vop's. */
