@@ -40,7 +40,7 @@ export const TARGETS: readonly Target[] = [
   ...P6_METRICS.map<Target>((metric) => ({
     caseId: 'P6',
     metric,
-    text: '≥ 0.8× a plain fuse-native passthrough',
+    text: '≥ 0.8× the plain passthrough on the addon',
     kind: 'ratio',
     baseline: 'plain-passthrough',
     op: '>=',
