@@ -6,19 +6,20 @@ import { NamesWorkload } from './traffic/names-workload';
 import { RegisterWorkload } from './traffic/register-workload';
 import { Workload } from './traffic/workload';
 
-export const WORKLOAD_NAMES = ['locks', 'register', 'rmw', 'append', 'churn', 'names'] as const;
+export const WORKLOAD_NAMES = ['locks', 'register', 'register-mmap', 'rmw', 'append', 'churn', 'names'] as const;
 
 /**
  * Bugs the harness can plant (--plant), to see checkers fail end to end:
- * ignore-lease in its own lock holders; stale-names in agent-0, started
- * with COHERD_TEST_PLANT=skip-kernel-invalidation (the kernel keeps names
- * after the dir token went).
+ * ignore-lease in its own lock holders; stale-names and stale-pages (two
+ * names of one plant, after what each checker should see) in agent-0,
+ * started with COHERD_TEST_PLANT=skip-kernel-invalidation (the kernel
+ * keeps names and pages after the token went).
  */
-export const PLANTS = ['ignore-lease', 'stale-names'] as const;
+export const PLANTS = ['ignore-lease', 'stale-names', 'stale-pages'] as const;
 
 /** The COHERD_TEST_PLANT value agent-0 gets for the chosen plants, if any. */
 export function agentPlant(plants: readonly string[]): string | undefined {
-  return plants.includes('stale-names') ? 'skip-kernel-invalidation' : undefined;
+  return plants.includes('stale-names') || plants.includes('stale-pages') ? 'skip-kernel-invalidation' : undefined;
 }
 
 /** The --workload list → fresh workload objects. */
@@ -27,12 +28,14 @@ export function parseWorkloads(list: string, plants: readonly string[] = []): Wo
     if (!(PLANTS as readonly string[]).includes(p)) throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown --plant "${p}" (known: ${PLANTS.join(', ')})`);
   }
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  const chosen = names.length === 1 && names[0] === 'all' ? [...WORKLOAD_NAMES] : names;
+  // register-mmap is left out of "all": it fails on a documented limit (docs/chaos.md, "Held readers").
+  const chosen = names.length === 1 && names[0] === 'all' ? WORKLOAD_NAMES.filter((n) => n !== 'register-mmap') : names;
   if (chosen.length === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', '--workload needs at least one workload');
   return chosen.map((n) => {
     switch (n) {
       case 'locks': return new LockWorkload(plants.includes('ignore-lease'));
       case 'register': return new RegisterWorkload('register');
+      case 'register-mmap': return new RegisterWorkload('register', 3, ['pread', 'mmap']);
       case 'rmw': return new RegisterWorkload('rmw');
       case 'append': return new AppendWorkload();
       case 'churn': return new ChurnWorkload();

@@ -30,7 +30,7 @@ export function chaosRunCommand(): Command {
     .option('--seed <n>', 'seed of the fault schedule and workloads (printed when omitted)')
     .option('--duration <seconds>', 'how long to run the workloads', '60')
     .option('--faults <list>', 'fault kinds (comma list, "all" or "none")', 'all')
-    .option('--workload <list>', 'workloads: locks, register, rmw, append, churn, names (comma list or "all")', 'all')
+    .option('--workload <list>', 'workloads: locks, register, register-mmap, rmw, append, churn, names (comma list or "all": all but register-mmap)', 'all')
     .option('--agents <n>', 'agents (FUSE mounts of one backing directory)', '3')
     .option('--coordinators <n>', 'coordinators (2 or 3)', '3')
     .option('--lock-clients <n>', 'lock-holding client hosts', '3')
@@ -39,7 +39,7 @@ export function chaosRunCommand(): Command {
     .option('--fault-gap <min-max>', 'quiet seconds between faults', '1-4')
     .option('--report <dir>', 'where to write index.html, history.jsonl, summary.json (default ./chaos-report-SEED)')
     .option('--budget <seconds>', 'time budget of the linearizability search', '60')
-    .option('--plant <list>', 'plant a bug in the harness\'s own clients to see the checkers fail: ignore-lease (lock holders write past their lease deadline), stale-names (agent-0 skips every kernel invalidation)')
+    .option('--plant <list>', 'plant a bug in the harness\'s own clients to see the checkers fail: ignore-lease (lock holders write past their lease deadline), stale-names or stale-pages (agent-0 skips every kernel invalidation)')
     .option('--keep', 'keep the cluster directory (logs, backing files) for inspection')
     .option('--netns', 'each host (etcd members, coordinators, agents, lock clients) in its own network namespace; partitions drop real packets (root)')
     .action(async (opts) => {

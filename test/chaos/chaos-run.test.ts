@@ -121,3 +121,19 @@ test('stale names on one agent (kernel invalidation planted away) fail the names
   assert.equal(clean.namespace.verdict, 'pass');
   assert.deepEqual(await leftoverMounts(), []);
 });
+
+test('stale pages on one agent (kernel invalidation planted away) fail the register checkers through that agent\'s held-open reads', { timeout: 120_000 }, async () => {
+  const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
+  try {
+    const child = spawnCli(['chaos', 'run', '--seed', '5', '--duration', '15', '--agents', '2', '--coordinators', '2', '--lock-clients', '1', '--workload', 'register', '--faults', 'none', '--plant', 'stale-pages', '--report', report], { COHERD_LOG_LEVEL: 'warn' });
+    const r = await collect(child, 70_000);
+    const summary = JSON.parse(await fsp.readFile(path.join(report, 'summary.json'), 'utf8').catch(() => assert.fail(`chaos run exited ${r.code} without a report:\n${r.stderr}\n${r.stdout}`)));
+    assert.equal(r.code, 1, r.stdout);
+    const messages: string[] = summary.violations.map((v: { message: string }) => v.message);
+    // A stale record (a value, not the empty file) read through agent-0's kept open: the planted pages, not the size race of docs/chaos.md.
+    assert.ok(messages.some((m) => /agent-0\/held-pread(?:'s)? read (?:of )?"/.test(m)), `no stale value read through agent-0's held open:\n${r.stdout}`);
+    assert.deepEqual(await leftoverMounts(), []);
+  } finally {
+    await fsp.rm(report, { recursive: true, force: true });
+  }
+});

@@ -123,8 +123,40 @@ describe('kernel pages under data tokens', () => {
     assert.deepEqual(ranges, [], 'no cached open: nothing to drop');
     kp.writeStarting(KEY);
     kp.opened(KEY, 7); // a cached open made while the write runs
+    kp.readStarting(KEY);
+    kp.served(KEY, token('READ'));
     await kp.written(KEY, 8192, 100);
     assert.deepEqual(ranges, [[8192, 100]]);
+  });
+
+  it('drops nothing for a write while the kernel holds no page of the file (no READ since the record, or since a whole-file drop began): the drop would cost a GETATTR in flight its size', async () => {
+    let readDuringDrop = false;
+    let kp!: KernelPages;
+    const { kp: pages, ranges } = pagesWith(() => {
+      if (readDuringDrop) kp.readStarting(KEY);
+    });
+    kp = pages;
+    const t = token('READ');
+    kp.opened(KEY, 7);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 64);
+    assert.deepEqual(ranges, [], 'a cached open that read nothing yet: the kernel has no page');
+    kp.readStarting(KEY);
+    kp.served(KEY, t);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 64);
+    assert.deepEqual(ranges, [[0, 64]], 'a READ was served: its page may hold the old bytes');
+    await kp.beforeGiveUp(t);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 64);
+    assert.deepEqual(ranges, [[0, 64], [0, 0]], 'the revoke\'s drop took every page, no READ since');
+    readDuringDrop = true;
+    kp.lost(KEY);
+    await immediate();
+    readDuringDrop = false;
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 64);
+    assert.deepEqual(ranges, [[0, 64], [0, 0], [0, 0], [0, 64]], 'a READ arrived during that drop: its page may be there');
   });
 
   it('drops the file after a READ that ran beside a write of this host, and a revoke waits for that drop', async () => {

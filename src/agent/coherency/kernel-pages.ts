@@ -23,6 +23,13 @@ interface FilePagesState {
   stray: boolean;
   /** READs of the inode seen so far (any handle): a pass that saw none start is the last one. */
   readsStarted: number;
+  /**
+   * `readsStarted` when the last whole-file drop that completed began (or
+   * when the record was made): equal to it, the kernel holds no page of the
+   * file (pages come only from READs; one that arrived before a drop began
+   * holds its page locked, so the drop waits for it and takes its page).
+   */
+  cleanAt: number;
   /** Bumped at every change of `under` or `stray`: a drop forgets only what it saw. */
   generation: number;
   /** A drop scheduled after a READ's reply (a local write ran beside it); revokes wait for it. */
@@ -180,11 +187,18 @@ export class KernelPages {
     this.writes.starting(key);
   }
 
-  /** The write done, before its reply: the kernel drops the bytes it wrote (so this host's next read(2) asks for them). */
+  /**
+   * The write done, before its reply: the kernel drops the bytes it wrote
+   * (so this host's next read(2) asks for them). Not when the kernel holds
+   * no page of the file: the drop would bump the inode's attr_version for
+   * nothing, and a GETATTR of a read(2) in flight, waiting for the same
+   * token grant as this write, would lose the size another host's write
+   * gave the file (docs/chaos.md, "Page-cache runs").
+   */
   async written(key: string, offset: number, length: number): Promise<void> {
     const st = this.files.get(key);
     try {
-      if (st && length > 0) await this.dropPages(st, offset, length);
+      if (st && length > 0 && st.readsStarted !== st.cleanAt) await this.dropPages(st, offset, length);
     } finally {
       this.writes.done(key);
     }
@@ -246,8 +260,10 @@ export class KernelPages {
 
   private async dropPages(st: FilePagesState, offset: number, length: number): Promise<void> {
     if (this.invalidate === undefined || this.plantSkipInvalidation) return;
+    const reads = st.readsStarted;
     try {
       await this.invalidate(st.ino, offset, length);
+      if (offset === 0 && length === 0 && reads > st.cleanAt) st.cleanAt = reads;
     } catch (e) {
       this.logger.error('kernel page invalidation failed', { ino: st.ino, error: (e as Error).message });
     }
@@ -263,7 +279,7 @@ export class KernelPages {
   private stateOf(key: string, ino: number): FilePagesState {
     let st = this.files.get(key);
     if (!st) {
-      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, generation: 0, pendingDrop: undefined };
+      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, cleanAt: 0, generation: 0, pendingDrop: undefined };
       this.files.set(key, st);
     }
     return st;

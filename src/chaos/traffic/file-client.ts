@@ -5,6 +5,12 @@ import { FileRequest } from './file-worker-main';
 
 export type FileAnswer = { ok: true; value?: string | null } | { ok: false; code: string };
 
+/** A request of a held reader child (held-reader-script.ts). */
+export interface HeldReadRequest {
+  op: 'held-pread' | 'held-mmap' | 'reopen';
+  path: string;
+}
+
 const WORKER = path.join(__dirname, 'file-worker-main.js');
 
 /**
@@ -17,9 +23,13 @@ export class FileClient {
   private nextId = 1;
   private waiting: { id: number; resolve: (a: FileAnswer) => void } | undefined;
 
-  constructor(private readonly timeoutMs: number) {}
+  /** argv: the child to run (default: file-worker-main.js under this Node). */
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly argv: readonly string[] = [process.execPath, WORKER],
+  ) {}
 
-  call(req: Omit<FileRequest, 'id'>): Promise<FileAnswer> {
+  call(req: Omit<FileRequest, 'id'> | HeldReadRequest): Promise<FileAnswer> {
     const child = this.worker();
     const id = this.nextId++;
     return new Promise<FileAnswer>((resolve) => {
@@ -48,8 +58,15 @@ export class FileClient {
 
   private worker(): ChildProcess {
     if (this.child) return this.child;
-    const child = spawn(process.execPath, [WORKER], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(this.argv[0], this.argv.slice(1), { stdio: ['pipe', 'pipe', 'ignore'] });
     child.stdin!.on('error', () => undefined);
+    child.once('error', () => {
+      // Could not start (e.g. no python3): the call fails, the next one tries again.
+      if (this.child === child) this.child = undefined;
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.resolve({ ok: false, code: 'WORKER_GONE' });
+    });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let a: { id: number } & FileAnswer;
       try {

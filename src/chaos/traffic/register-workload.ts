@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import { FileClient } from './file-client';
+import { HELD_READER_ARGV } from './held-reader-script';
 import { RECORD_BYTES } from './file-worker-main';
 import { DEFINITE_FAILURES, Workload, WorkloadContext, sleep } from './workload';
 
@@ -9,14 +10,26 @@ import { DEFINITE_FAILURES, Workload, WorkloadContext, sleep } from './workload'
  * unique value, fsync) one of a few files at random. With `rmw`, every
  * process instead reads one shared file and writes it back (concurrent
  * read-then-write from several hosts); both are checked as registers.
+ * In 'register' mode each host also runs held readers: processes that keep
+ * their O_RDONLY opens across reads (re-reads a page cache may serve), by
+ * pread (a tenth of its reads open the file anew first) and, in the
+ * 'register-mmap' workload (files regm-N), also through a shared mapping
+ * of the kept open; their reads are register reads too.
  */
+export type HeldReader = 'pread' | 'mmap';
+
 export class RegisterWorkload implements Workload {
   readonly name: string;
   private readonly keys: string[];
 
-  constructor(private readonly mode: 'register' | 'rmw', files = 3) {
-    this.name = mode;
-    this.keys = mode === 'rmw' ? ['rmw-0'] : Array.from({ length: files }, (_, i) => `reg-${i}`);
+  constructor(
+    private readonly mode: 'register' | 'rmw',
+    files = 3,
+    private readonly heldReaders: readonly HeldReader[] = mode === 'register' ? ['pread'] : [],
+  ) {
+    const mmap = heldReaders.includes('mmap');
+    this.name = mmap ? `${mode}-mmap` : mode;
+    this.keys = mode === 'rmw' ? ['rmw-0'] : Array.from({ length: files }, (_, i) => `${mmap ? 'regm' : 'reg'}-${i}`);
   }
 
   async prepare(ctx: WorkloadContext): Promise<void> {
@@ -24,7 +37,28 @@ export class RegisterWorkload implements Workload {
   }
 
   async run(ctx: WorkloadContext): Promise<void> {
-    await Promise.all(ctx.cluster.agents.map((_, i) => this.loop(ctx, i)));
+    await Promise.all(ctx.cluster.agents.flatMap((_, i) => [this.loop(ctx, i), ...this.heldReaders.map((r) => this.heldLoop(ctx, i, r))]));
+  }
+
+  /** A held reader on agent `agent`: reads only, through opens (and mappings) it keeps. */
+  private async heldLoop(ctx: WorkloadContext, agent: number, kind: HeldReader): Promise<void> {
+    const host = `agent-${agent}`;
+    const process = `${host}/held-${kind}`;
+    const rnd = ctx.rnd.fork(process);
+    const files = new FileClient(ctx.opTimeoutMs, HELD_READER_ARGV);
+    try {
+      for (let n = 0; ctx.running() && n < ctx.maxOpsPerProcess; n++) {
+        const key = rnd.pick(this.keys);
+        const how = kind === 'mmap' ? 'held-mmap' : rnd.next() < 0.1 ? 'reopen' : 'held-pread';
+        const op = ctx.rec.invoke({ process, host, type: 'read', key });
+        const a = await files.call({ op: how, path: ctx.cluster.mnt(agent, key) });
+        if (a.ok) ctx.rec.complete(op, 'ok', { value: a.value ?? null });
+        else ctx.rec.complete(op, 'fail', { error: a.code });
+        await sleep(rnd.int(5, 40));
+      }
+    } finally {
+      files.kill();
+    }
   }
 
   private async loop(ctx: WorkloadContext, agent: number): Promise<void> {
