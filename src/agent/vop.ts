@@ -77,6 +77,8 @@ export interface VopArgs {
   truncate: { size: number; fh?: number };
   /** fallocate(2) on an open handle: mode 0 allocates (and extends), FALLOC_FL_* bits as Linux defines them. */
   fallocate: { fh: number; mode: number; offset: number; length: number };
+  /** lseek(2) with SEEK_DATA (3) or SEEK_HOLE (4) on an open handle. */
+  lseek: { fh: number; offset: number; whence: number };
   unlink: Record<string, never>;
   rmdir: Record<string, never>;
   /**
@@ -134,6 +136,8 @@ export interface VopResults {
   release: void;
   truncate: void;
   fallocate: void;
+  /** The offset SEEK_DATA or SEEK_HOLE found. */
+  lseek: number;
   unlink: void;
   rmdir: void;
   rename: void;

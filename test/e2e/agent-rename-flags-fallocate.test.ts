@@ -89,4 +89,14 @@ describe('renameat2 flags and fallocate across two agents', () => {
     assert.equal((await sh(`head -c 8192 ${q(B('f'))} | tail -c 4096 | tr -d x | wc -c`)).trim(), '0', 'the rest is still there');
     assert.equal((await fsp.stat(cluster.bak('f'))).size, 1048576);
   });
+  it('SEEK_DATA and SEEK_HOLE on B find the holes of a file A wrote sparsely; on A they count its own unflushed writes as data', { timeout: 60_000 }, async () => {
+    const SEEK = 'import os,sys,errno\nfd=os.open(sys.argv[1],os.O_RDONLY)\nfor a in sys.argv[2:]:\n  w,o=a.split(":")\n  try: print(os.lseek(fd,int(o),os.SEEK_DATA if w=="D" else os.SEEK_HOLE))\n  except OSError as e: print(errno.errorcode[e.errno])';
+    const seek = async (path: string, ...asks: string[]) => (await sh(`python3 -c ${q(SEEK)} ${q(path)} ${asks.join(' ')}`)).trim().split('\n');
+    await sh(`python3 -c 'import os,sys; fd=os.open(sys.argv[1],os.O_WRONLY|os.O_CREAT,0o644); os.pwrite(fd,b"x"*4096,0); os.pwrite(fd,b"y"*4096,1<<20); os.close(fd)' ${q(A('sparse'))}`);
+    // Without an lseek op the kernel calls the whole file data: SEEK_HOLE from 0 would give the size, 1052672.
+    assert.deepEqual(await seek(B('sparse'), 'H:0', 'D:4096', 'H:1048576', 'D:1052672'), ['4096', '1048576', '1052672', 'ENXIO']);
+    const OWN = 'import os,sys\nfd=os.open(sys.argv[1],os.O_RDWR)\nos.pwrite(fd,b"z"*4096,2<<20)\nprint(os.lseek(fd,1052672,os.SEEK_DATA))';
+    assert.equal((await sh(`python3 -c ${q(OWN)} ${q(A('sparse'))}`)).trim(), '2097152', 'A\'s own write, still in its write-back, is data');
+    assert.deepEqual(await seek(B('sparse'), 'D:1052672', 'H:2097152'), ['2097152', '2101248']);
+  });
 });

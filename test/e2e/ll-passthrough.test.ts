@@ -138,6 +138,12 @@ describe('low-level passthrough: data and namespace', () => {
     await fsp.unlink(mnt('tr'));
   });
 
+  it('finds holes with SEEK_DATA and SEEK_HOLE as the backing file has them', async () => {
+    const code = 'import os\nfd=os.open("holes",os.O_RDWR|os.O_CREAT,0o644)\nos.pwrite(fd,b"x"*4096,1<<20)\nprint(os.lseek(fd,0,os.SEEK_DATA),os.lseek(fd,1<<20,os.SEEK_HOLE))';
+    assert.equal((await py(code)).stdout.trim(), '1048576 1052672');
+    await fsp.unlink(mnt('holes'));
+  });
+
   it('refuses bad requests with errno and keeps serving', async () => {
     assert.equal(await errnoOf(fsp.readFile(mnt('missing'))), 'ENOENT');
     assert.equal(await errnoOf(fsp.rmdir(mnt('missing'))), 'ENOENT');

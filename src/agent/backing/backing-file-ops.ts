@@ -9,6 +9,10 @@ import { toVopStat } from './backing-stat';
 import { ErrnoError } from './errno-error';
 import { HandleTable } from './handle-table';
 
+/** lseek(2) whences (unistd.h) the FUSE lseek request carries: the kernel answers SEEK_SET/CUR/END itself. */
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
 /**
  * Open flags passed through to the backing open. Dropped: O_CREAT/O_EXCL
  * (create is its own op), O_TRUNC (the kernel truncates with setattr, so it
@@ -101,6 +105,15 @@ export class BackingFileOps {
     const length = checkOffset(args.length, 'length');
     if (!Number.isInteger(args.mode) || args.mode < 0 || args.mode > 0xff) throw new InvalidArgumentError('INVALID_ARGUMENT', 'fallocate mode must be FALLOC_FL_* bits', { mode: args.mode });
     checkSys(await backingSys().fallocateAsync(this.handles.get(args.fh).handle.fd, args.mode, offset, length), 'fallocate');
+  }
+
+  /** SEEK_DATA / SEEK_HOLE on the handle's descriptor (what the backing store knows of holes; ENXIO past the data). */
+  async lseek(args: VopArgs['lseek']): Promise<number> {
+    const offset = checkOffset(args.offset, 'offset');
+    if (args.whence !== SEEK_DATA && args.whence !== SEEK_HOLE) throw new InvalidArgumentError('INVALID_ARGUMENT', 'lseek whence must be SEEK_DATA (3) or SEEK_HOLE (4)', { whence: args.whence });
+    const found = await backingSys().lseekAsync(this.handles.get(args.fh).handle.fd, offset, args.whence);
+    checkSys(found, 'lseek');
+    return found;
   }
 
   async read(args: VopArgs['read']): Promise<number> {

@@ -111,6 +111,7 @@ export class BackingStore {
       case 'release': return this.files.release(vop.args);
       case 'truncate': return this.files.truncate(path, vop.args);
       case 'fallocate': return this.files.fallocate(vop.args);
+      case 'lseek': return this.files.lseek(vop.args);
       case 'unlink': return this.entries.unlink(path);
       case 'rmdir': return this.entries.rmdir(path);
       case 'rename': return this.entries.rename(path, vop.args);

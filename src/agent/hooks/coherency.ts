@@ -4,6 +4,7 @@ import { onValidatedInode } from '../coherency/validated-inode';
 import { CoherencyCore, CoherencyCoreDeps } from '../coherency/coherency-core';
 import { DataOps } from '../coherency/data-ops';
 import { fallocateUnderTokens } from '../coherency/fallocate-op';
+import { seekUnderTokens } from '../coherency/seek-op';
 import { MetaOps } from '../coherency/meta-ops';
 import type { Hook, Next, Vop, VopResult, VopResults } from '../vop';
 
@@ -24,7 +25,7 @@ export type CoherencyHook = Hook & { readonly core: CoherencyCore };
 
 /** Ops that need a token from the coordinator before they may run. */
 const NEEDS_TOKEN = new Set<Vop['op']>([
-  'read', 'write', 'getattr', 'truncate', 'fallocate', 'readdir',
+  'read', 'write', 'getattr', 'truncate', 'fallocate', 'lseek', 'readdir',
   'create', 'mkdir', 'mknod', 'symlink', 'unlink', 'rmdir', 'rename', 'link',
   'chmod', 'chown', 'utimens', 'setxattr', 'removexattr',
 ]);
@@ -80,6 +81,8 @@ export function createCoherencyHook(deps: CoherencyHookDeps): CoherencyHook {
         return vop.args.fh === undefined ? onValidatedInode(core, vop, next, ino, (v, n, i) => data.truncate(v, n, i)) : data.truncate(vop, next, ino);
       case 'fallocate':
         return ino === undefined ? next(vop) : fallocateUnderTokens(core, vop, next, ino);
+      case 'lseek':
+        return ino === undefined ? next(vop) : seekUnderTokens(core, vop, next, ino);
       case 'getattr':
         return ino === undefined ? next(vop) : meta.getattr(vop, next, ino);
       case 'readdir':

@@ -37,6 +37,7 @@ export interface FuseAddon {
   replyOpen(id: number, fh: number, options: AddonOpenOptions): boolean;
   replyCreate(id: number, entry: AddonEntry, fh: number, options: AddonOpenOptions): boolean;
   replyWrite(id: number, count: number): boolean;
+  replyLseek(id: number, offset: number): boolean;
   replyXattrSize(id: number, size: number): boolean;
   replyReadlink(id: number, target: string): boolean;
   replyStatfs(id: number, st: Record<string, number | bigint>): boolean;
@@ -70,6 +71,7 @@ export interface SysCalls {
   rename2Async(from: string, to: string, flags: number): Promise<number>;
   mknodAsync(path: string, mode: number, dev: number): Promise<number>;
   fallocateAsync(fd: number, mode: number, offset: number, length: number): Promise<number>;
+  lseekAsync(fd: number, offset: number, whence: number): Promise<number>;
   /** The l*xattr variants only (a final symlink is never followed). */
   lgetxattrAsync(path: string, name: string, size: number): Promise<Buffer | number>;
   llistxattrAsync(path: string, size: number): Promise<Buffer | number>;

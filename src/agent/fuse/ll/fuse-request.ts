@@ -3,7 +3,8 @@ export type FuseOpName =
   | 'lookup' | 'forget' | 'getattr' | 'setattr' | 'readlink' | 'mknod' | 'mkdir' | 'unlink' | 'rmdir'
   | 'symlink' | 'rename' | 'link' | 'open' | 'read' | 'write' | 'flush' | 'release' | 'fsync' | 'opendir'
   | 'readdirplus' | 'releasedir' | 'fsyncdir' | 'statfs' | 'setxattr' | 'getxattr' | 'listxattr'
-  | 'removexattr' | 'access' | 'create' | 'getlk' | 'setlk' | 'flock' | 'fallocate' | 'interrupt' | 'closed';
+  | 'removexattr' | 'access' | 'create' | 'getlk' | 'setlk' | 'flock' | 'fallocate' | 'interrupt' | 'closed'
+  | 'lseek';
 
 /** A posix lock as the kernel sends it (start/len, len 0 = to the end). */
 export interface FuseLock { type: number; start: number; len: number; pid: number }
@@ -26,6 +27,8 @@ export interface FuseRequest {
   fh: number; hasFh: boolean;
   size: number; offset: number;
   nlookup?: number; rdev?: number; datasync?: boolean; mask?: number; length?: number;
+  /** lseek: SEEK_DATA (3) or SEEK_HOLE (4); the kernel answers the others itself. */
+  whence?: number;
   /** setattr */
   valid?: number; attrMode?: number; attrUid?: number; attrGid?: number; attrSize?: number;
   atimeSec?: number; atimeNsec?: number; mtimeSec?: number; mtimeNsec?: number;

@@ -60,6 +60,8 @@ export interface LowLevelOps {
   release?(ctx: RequestContext, ino: number, fh: number, owner: bigint, flockRelease: boolean): Promise<void>;
   fsync?(ctx: RequestContext, ino: number, fh: number, datasync: boolean): Promise<void>;
   fallocate?(ctx: RequestContext, ino: number, fh: number, mode: number, offset: number, length: number): Promise<void>;
+  /** SEEK_DATA / SEEK_HOLE from `offset`: the offset found (ENXIO past the data, as lseek(2)). */
+  lseek?(ctx: RequestContext, ino: number, fh: number, offset: number, whence: number): Promise<number>;
   opendir?(ctx: RequestContext, ino: number, flags: number): Promise<OpenReply>;
   readdirplus?(ctx: RequestContext, ino: number, fh: number, size: number, offset: number): Promise<DirBatch>;
   releasedir?(ctx: RequestContext, ino: number, fh: number): Promise<void>;

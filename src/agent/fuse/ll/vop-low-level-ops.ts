@@ -185,6 +185,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh }));
     },
     fallocate: async (_c, id, fh, mode, offset, length) => { await run(vops.onHandle('fallocate', node(id).path, fh, { fh, mode, offset, length })); },
+    lseek: async (_c, id, fh, offset, whence) => (await run(vops.onHandle('lseek', node(id).path, fh, { fh, offset, whence }))) as number,
     fsync: async (_c, id, fh, datasync) => { await run(vops.onHandle('fsync', node(id).path, fh, { fh, datasync })); },
     async opendir(_c, id) {
       const fh = nextDir++;

@@ -1,4 +1,4 @@
-/* File and directory handle requests: open/create, data, sync, readdirplus. */
+/* File and directory handle requests: open/create, data, sync, lseek, readdirplus. */
 #include "fuse-addon.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -65,6 +65,13 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, of
   cf_post(SESS(req), req, r);
 }
 
+/* Only SEEK_DATA and SEEK_HOLE reach here: the kernel answers the other whences itself. */
+static void op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi) {
+  struct cf_request *r = cf_request_new(CF_LSEEK, req, ino);
+  if (r) { r->fh = fi->fh; r->off = (uint64_t)off; r->mask = whence; }
+  cf_post(SESS(req), req, r);
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
   post_fh(CF_OPENDIR, req, ino, fi);
 }
@@ -94,6 +101,7 @@ void cf_ops_file(struct fuse_lowlevel_ops *ops) {
   ops->release = op_release;
   ops->fsync = op_fsync;
   ops->fallocate = op_fallocate;
+  ops->lseek = op_lseek;
   ops->opendir = op_opendir;
   ops->readdirplus = op_readdirplus;
   ops->releasedir = op_releasedir;

@@ -93,6 +93,15 @@ static napi_value reply_write(napi_env env, napi_callback_info info) {
   return result(env, fuse_reply_write(req, count));
 }
 
+/* replyLseek(id, offset): where SEEK_DATA/SEEK_HOLE landed. */
+static napi_value reply_lseek(napi_env env, napi_callback_info info) {
+  napi_value a[2];
+  uint64_t off;
+  if (cf_args(env, info, 2, a) || cf_get_u64(env, a[1], &off)) return NULL;
+  TAKE(env, a[0], req);
+  return result(env, fuse_reply_lseek(req, (off_t)off));
+}
+
 /* replyXattrSize(id, size): the answer to a size probe (size 0 asked). */
 static napi_value reply_xattr(napi_env env, napi_callback_info info) {
   napi_value a[2];
@@ -156,6 +165,7 @@ napi_value cf_init_reply(napi_env env, napi_value exports) {
     { "replyOpen", NULL, reply_open, NULL, NULL, NULL, napi_default, NULL },
     { "replyCreate", NULL, reply_create, NULL, NULL, NULL, napi_default, NULL },
     { "replyWrite", NULL, reply_write, NULL, NULL, NULL, napi_default, NULL },
+    { "replyLseek", NULL, reply_lseek, NULL, NULL, NULL, napi_default, NULL },
     { "replyXattrSize", NULL, reply_xattr, NULL, NULL, NULL, napi_default, NULL },
     { "replyReadlink", NULL, reply_readlink, NULL, NULL, NULL, napi_default, NULL },
     { "replyStatfs", NULL, reply_statfs, NULL, NULL, NULL, napi_default, NULL },

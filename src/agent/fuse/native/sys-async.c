@@ -1,6 +1,6 @@
 /*
  * The backing-store system calls the agent makes per file operation
- * (renameat2 flags, mknod, fallocate, xattrs), run on libuv's thread pool
+ * (renameat2 flags, mknod, fallocate, lseek, xattrs), run on libuv's thread pool
  * so the JS thread never waits for one: on an NFS export each is a network
  * round trip, and every FUSE request of the host waits behind the JS
  * thread. Each returns a Promise of what the synchronous form (sys.c)
@@ -16,7 +16,7 @@
 
 #define XATTR_MAX_BYTES (64u << 10)
 
-enum job_op { J_RENAME2, J_MKNOD, J_FALLOCATE, J_GETXATTR, J_LISTXATTR, J_SETXATTR, J_REMOVEXATTR };
+enum job_op { J_RENAME2, J_MKNOD, J_FALLOCATE, J_LSEEK, J_GETXATTR, J_LISTXATTR, J_SETXATTR, J_REMOVEXATTR };
 
 struct sys_job {
   enum job_op op;
@@ -39,6 +39,7 @@ static void job_run(napi_env env, void *data) {
     case J_RENAME2: rc = renameat2(AT_FDCWD, j->s0, AT_FDCWD, j->s1, (unsigned)j->n[0]); break;
     case J_MKNOD: rc = mknod(j->s0, (mode_t)j->n[0], (dev_t)j->n[1]); break;
     case J_FALLOCATE: rc = fallocate((int)j->n[0], (int)j->n[1], j->n[2], j->n[3]); break;
+    case J_LSEEK: rc = lseek((int)j->n[0], (off_t)j->n[1], (int)j->n[2]); break;
     case J_GETXATTR:
     case J_LISTXATTR:
       if (size > 0 && !(j->out = malloc(size))) { errno = ENOMEM; break; }
@@ -126,6 +127,15 @@ static napi_value async_fallocate(napi_env env, napi_callback_info info) {
   return job_queue(env, j, "coherd.fallocate");
 }
 
+/* lseekAsync(fd, offset, whence): the new offset, or -errno (SEEK_DATA/SEEK_HOLE on a backing fd). */
+static napi_value async_lseek(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  struct sys_job *j;
+  if (cf_args(env, info, 3, a) || !(j = job_new(env, J_LSEEK))) return NULL;
+  for (int i = 0; i < 3; i++) if (cf_get_int(env, a[i], &j->n[i])) { job_free(env, j); return NULL; }
+  return job_queue(env, j, "coherd.lseek");
+}
+
 /* A read of `strings` names then a buffer size (capped at XATTR_MAX_BYTES): size 0 -> the size; else a Buffer, or -errno. */
 static napi_value async_sized_read(napi_env env, napi_callback_info info, enum job_op op, int strings, const char *name) {
   napi_value a[3];
@@ -173,6 +183,7 @@ napi_value cf_init_sys_async(napi_env env, napi_value exports) {
     { "rename2Async", NULL, async_rename2, NULL, NULL, NULL, napi_default, NULL },
     { "mknodAsync", NULL, async_mknod, NULL, NULL, NULL, napi_default, NULL },
     { "fallocateAsync", NULL, async_fallocate, NULL, NULL, NULL, napi_default, NULL },
+    { "lseekAsync", NULL, async_lseek, NULL, NULL, NULL, napi_default, NULL },
     { "lgetxattrAsync", NULL, async_getxattr, NULL, NULL, NULL, napi_default, NULL },
     { "llistxattrAsync", NULL, async_listxattr, NULL, NULL, NULL, napi_default, NULL },
     { "lsetxattrAsync", NULL, async_setxattr, NULL, NULL, NULL, napi_default, NULL },

@@ -3,7 +3,7 @@ import { loadFuseAddon } from '../fuse-addon';
 import { LowLevelOps } from '../low-level-ops';
 import { PassthroughCore, afs, check } from './passthrough-core';
 
-type FileOps = Required<Pick<LowLevelOps, 'open' | 'create' | 'read' | 'write' | 'flush' | 'release' | 'fsync' | 'fallocate'>>;
+type FileOps = Required<Pick<LowLevelOps, 'open' | 'create' | 'read' | 'write' | 'flush' | 'release' | 'fsync' | 'fallocate' | 'lseek'>>;
 
 /** Open files are backing fds opened with the caller's flags; fh is that fd. */
 export function passthroughFileOps(core: PassthroughCore): FileOps {
@@ -56,5 +56,7 @@ export function passthroughFileOps(core: PassthroughCore): FileOps {
     fallocate: async (_ctx, _ino, fh, mode, offset, length) => {
       check(sys.fallocate(core.fh(fh), mode, offset, length), 'fallocate');
     },
+
+    lseek: async (_ctx, _ino, fh, offset, whence) => check(await sys.lseekAsync(core.fh(fh), offset, whence), 'lseek'),
   };
 }
