@@ -6,7 +6,7 @@ import { directSpec, existingMountSpec, fuseDataPathCase, plainPassthroughSpec }
 import { contendedCase } from './cases/lock-contended';
 import { pipelinedCase } from './cases/lock-pipelined';
 import { uncontendedCase } from './cases/lock-uncontended';
-import { COHERD, COHERD_PIPELINED } from './compare';
+import { COHERD, COHERD_PAGE_CACHE, COHERD_PIPELINED } from './compare';
 import type { FsTargetSpec } from './fs-target';
 import type { LockSystemSpec } from './lock-system';
 import type { CoherdPlugins } from './plugins';
@@ -33,17 +33,18 @@ export function buildCases(ctx: BenchContext, options: CatalogueOptions): BenchC
     fsSpecs.unshift(existingMountSpec(COHERD, options.coherdMountDir));
   } else if (plugins.mount) {
     const mount = plugins.mount;
-    fsSpecs.unshift({
-      name: COHERD,
+    const mountSpec = (name: string, pageCache: boolean): FsTargetSpec => ({
+      name,
       role: 'coherd',
       async prepare(c, scratch) {
         const backing = path.join(scratch, 'backing');
         const mountPoint = path.join(scratch, 'mnt');
         await fs.promises.mkdir(backing);
         await fs.promises.mkdir(mountPoint);
-        return mount(c, backing, mountPoint);
+        return mount(c, backing, mountPoint, { pageCache });
       },
     });
+    fsSpecs.unshift(mountSpec(COHERD, false), mountSpec(COHERD_PAGE_CACHE, true));
   }
 
   const cases = [

@@ -28,7 +28,7 @@ export interface CoherdPlugins {
    * made for this measurement). Serve the mount from another process than
    * this one. close() must unmount (forceUnmount in passthrough/unmount.ts).
    */
-  mount?: (ctx: BenchContext, backingDir: string, mountPoint: string) => Promise<FsTarget>;
+  mount?: (ctx: BenchContext, backingDir: string, mountPoint: string, options?: { pageCache?: boolean }) => Promise<FsTarget>;
   /**
    * Cases with no baseline (P4 re-acquire of a held token, P5 revoke round
    * trip, P7 failover, P8 scale). Their coherd subject must be named

@@ -15,14 +15,14 @@ const MOUNT_TIMEOUT_MS = 30_000;
  * another process. close() stops the agent (SIGTERM unmounts), makes sure
  * nothing is left mounted, then stops the coordinator.
  */
-export async function coherdMount(ctx: BenchContext, backingDir: string, mountPoint: string): Promise<FsTarget> {
+export async function coherdMount(ctx: BenchContext, backingDir: string, mountPoint: string, options: { pageCache?: boolean } = {}): Promise<FsTarget> {
   const stateDir = path.join(path.dirname(mountPoint), 'agent-state');
   await fs.promises.mkdir(stateDir, { recursive: true });
   const coordinator = await startCoordinatorProcess({ etcdEndpoints: [ctx.etcdEndpoint], cleanup: ctx.cleanup });
   const unmount = ctx.cleanup.add({ name: `coherd mount ${mountPoint}`, run: () => forceUnmount(mountPoint), runSync: () => forceUnmountSync(mountPoint) });
   try {
     const agent = await startCliProcess({
-      args: ['agent', '--coordinator', coordinator.address, '--backing', backingDir, '--mount', mountPoint, '--namespace', 'bench', '--state-dir', stateDir],
+      args: ['agent', '--coordinator', coordinator.address, '--backing', backingDir, '--mount', mountPoint, '--namespace', 'bench', '--state-dir', stateDir, '--kernel-page-cache', options.pageCache ? 'yes' : 'no'],
       readyPattern: /coherd agent mounted \S+ at /,
       readyTimeoutMs: MOUNT_TIMEOUT_MS,
       cleanup: ctx.cleanup,

@@ -41,6 +41,8 @@ export interface AgentOptions {
   coherency?: CoherencyOptions;
   /** Let other users use the mount (allow_other; default: when the agent runs as root). */
   allowOther?: boolean;
+  /** Answer O_RDONLY opens through the kernel's page cache (docs/fuse.md, "The page cache"); default false. */
+  kernelPageCache?: boolean;
   /** Keep Prometheus metrics (exposed as `ops`); default false. */
   metrics?: boolean;
 }
@@ -92,6 +94,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       locks: client,
       allowOther: o.allowOther,
       kernelCache: () => coherency?.core.kernel,
+      pageCache: o.kernelPageCache === true,
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: coherencyOptions });
         if (metrics && coherency) metrics.observeCore(coherency.core);

@@ -26,6 +26,8 @@ export interface ChaosRunOptions {
   linearizabilityBudgetMs: number;
   /** Every host on a network namespace of its own (needs root and ip). */
   netns?: boolean;
+  /** Agents run with the kernel page cache on. */
+  kernelPageCache?: boolean;
   /** COHERD_TEST_PLANT of agent-0 (a bug planted in a real agent, --plant stale-names). */
   agentPlant?: string;
   logger: Logger;
@@ -43,7 +45,7 @@ export interface ChaosRunOptions {
 export async function runChaos(o: ChaosRunOptions, onCluster: (c: ChaosCluster | undefined) => void): Promise<Report> {
   const startedAt = new Date().toISOString();
   const ttlMs = o.ttlSeconds * 1000;
-  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger, netns: o.netns, agentPlant: o.agentPlant, slowStore: o.faults.some((f) => f.name === 'slow-store') });
+  const cluster = await ChaosCluster.start({ agents: o.agents, coordinators: o.coordinators, lockHosts: o.workloads.some((w) => w.name === 'locks') ? o.lockClients : 0, ttlSeconds: o.ttlSeconds, logger: o.logger, netns: o.netns, agentPlant: o.agentPlant, kernelPageCache: o.kernelPageCache, slowStore: o.faults.some((f) => f.name === 'slow-store') });
   onCluster(cluster);
   let stopping = false;
   try {

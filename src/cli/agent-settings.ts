@@ -25,7 +25,8 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--journal-advertise <path>', 'the journal directory as replica hosts see it, advertised to them through the coordinator (default the journal dir; "" for none)')
     .option('--journal-segment-mib <n>', 'journal segment size in MiB', '64')
     .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)')
-    .option('--allow-other <when>', 'let other users use the mount (FUSE allow_other; the kernel checks their permissions): yes, no, or auto (when the agent runs as root)', 'auto');
+    .option('--allow-other <when>', 'let other users use the mount (FUSE allow_other; the kernel checks their permissions): yes, no, or auto (when the agent runs as root)', 'auto')
+    .option('--kernel-page-cache <yes|no>', 'answer read-only opens through the kernel page cache, kept coherent by the tokens, with the known races of docs/fuse.md ("The page cache")', 'no');
   withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
   return withEnvironment(cmd);
 }
@@ -46,6 +47,7 @@ export function agentSettings(cmd: Command): AgentSettings {
     throw new InvalidArgumentError('INVALID_ARGUMENT', `${label('journalAdvertise')} must be an absolute path, got "${o.journalAdvertise}"`);
   }
   const allowOther = parseAllowOther(String(o.allowOther), label('allowOther'));
+  const kernelPageCache = parseYesNo(String(o.kernelPageCache), label('kernelPageCache'));
   if (o.metricsListen) withLabel(label('metricsListen'), () => splitHostPort(String(o.metricsListen)));
   return {
     coordinators, backingDir, mountPoint, namespace,
@@ -58,7 +60,14 @@ export function agentSettings(cmd: Command): AgentSettings {
     tls: tlsFilesOf(cmd),
     metricsListen: o.metricsListen,
     ...(allowOther !== undefined ? { allowOther } : {}),
+    kernelPageCache,
   };
+}
+
+function parseYesNo(value: string, label: string): boolean {
+  if (/^(yes|true|on|1)$/i.test(value)) return true;
+  if (/^(no|false|off|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError('INVALID_ARGUMENT', `${label} must be yes or no, got "${value}"`);
 }
 
 /** yes/no/auto (also true/false, on/off, 1/0); auto is undefined: the mount decides (root). */

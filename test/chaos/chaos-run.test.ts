@@ -125,7 +125,7 @@ test('stale names on one agent (kernel invalidation planted away) fail the names
 test('stale pages on one agent (kernel invalidation planted away) fail the register checkers through that agent\'s held-open reads', { timeout: 120_000 }, async () => {
   const report = await fsp.mkdtemp(path.join(os.tmpdir(), 'coherd-chaos-report-'));
   try {
-    const child = spawnCli(['chaos', 'run', '--seed', '5', '--duration', '15', '--agents', '2', '--coordinators', '2', '--lock-clients', '1', '--workload', 'register', '--faults', 'none', '--plant', 'stale-pages', '--report', report], { COHERD_LOG_LEVEL: 'warn' });
+    const child = spawnCli(['chaos', 'run', '--seed', '5', '--duration', '15', '--agents', '2', '--coordinators', '2', '--lock-clients', '1', '--workload', 'register', '--faults', 'none', '--plant', 'stale-pages', '--kernel-page-cache', '--report', report], { COHERD_LOG_LEVEL: 'warn' });
     const r = await collect(child, 70_000);
     const summary = JSON.parse(await fsp.readFile(path.join(report, 'summary.json'), 'utf8').catch(() => assert.fail(`chaos run exited ${r.code} without a report:\n${r.stderr}\n${r.stdout}`)));
     assert.equal(r.code, 1, r.stdout);

@@ -51,7 +51,7 @@ async function race(shape: 'alone' | 'empty' | 'paged'): Promise<string> {
 }
 
 before(async () => {
-  cluster = await AgentCluster.start({ agents: 2 });
+  cluster = await AgentCluster.start({ agents: 2, agentArgs: ['--kernel-page-cache', 'yes'] });
 });
 
 after(async () => {

@@ -157,6 +157,18 @@ os.close(fd)`;
     assert.equal(await py(code, A('rr'), B('rr')), 'SECONDversion');
   });
 
+  it('keeps no page cache by default: a read-only open is direct_io, so a shared mapping of it is refused with ENODEV', { timeout: 60_000 }, async () => {
+    await cluster.sh(`printf 'mapped?' > ${q(A('nomap'))}`);
+    const code = `
+import errno, mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    mmap.mmap(fd, 7, mmap.MAP_SHARED, mmap.PROT_READ); print('mapped')
+except OSError as e:
+    print(errno.errorcode[e.errno])`;
+    assert.equal(await py(code, A('nomap')), 'ENODEV', '--kernel-page-cache is off unless asked for (docs/fuse.md)');
+  });
+
   it('two hosts that read one file and then write it at once, 20 rounds: no error, no eviction, every write kept', { timeout: 120_000 }, async () => {
     const sessions = [cluster.agents[0].sessionId, cluster.agents[1].sessionId];
     await cluster.sh(`head -c 8192 /dev/zero > ${q(A('both'))}`);

@@ -72,7 +72,7 @@ async function appendRounds(name: string): Promise<string> {
 const WANT_AFTER_B = { pread: 'SECONDversion', mmap: 'SECONDversion', reopen: 'SECONDversion' };
 
 before(async () => {
-  cluster = await AgentCluster.start({ agents: 2, agentArgs: ['--metrics-listen', '127.0.0.1:0'] });
+  cluster = await AgentCluster.start({ agents: 2, agentArgs: ['--metrics-listen', '127.0.0.1:0', '--kernel-page-cache', 'yes'] });
 });
 
 after(async () => {

@@ -52,6 +52,13 @@ export interface MountAgentFsOptions {
    * and it invalidates through this mount. Without it the kernel caches nothing.
    */
   kernelCache?: () => KernelCacheLink | undefined;
+  /**
+   * With kernelCache: O_RDONLY opens may also be answered through the
+   * kernel's page cache (docs/fuse.md, "The page cache"). Default off: its
+   * known races (a read beside this host's own extending write; shared
+   * mappings while the file is DIRECT) can return stale bytes.
+   */
+  pageCache?: boolean;
   /** Times the kernel cache's retries (real time: the kernel's timeouts are). Default SystemClock. */
   clock?: Clock;
 }
@@ -141,7 +148,7 @@ export class AgentFsMount implements AgentFs {
       const nodes = new PathNodeTable(rootIno);
       const attrCache = kernel && new KernelAttrCache(nodes, kernel, options.clock ?? new SystemClock(), logger);
       const entryCache = kernel && new KernelEntryCache(kernel, logger);
-      const pageCache = kernel && new KernelPageCache(nodes, kernel, logger);
+      const pageCache = kernel && options.pageCache === true ? new KernelPageCache(nodes, kernel, logger) : undefined;
       let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && entryCache ? {
         attr: (n, st) => attrCache.timeoutFor(n, st),
         attrSince: (n) => attrCache.since(n),
@@ -156,15 +163,16 @@ export class AgentFsMount implements AgentFs {
         ops = withClusterLocks(ops, new ClusterLocks({ client: options.locks, resourceOf, logger }));
       }
       session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined });
-      if (kernel && attrCache && entryCache && pageCache) {
+      if (kernel && attrCache && entryCache) {
         attrCache.setNotifier(session);
         entryCache.setNotifier(session);
-        pageCache.setNotifier(session);
+        pageCache?.setNotifier(session);
         kernel.attach({
           attrs: (ino) => attrCache.attrs(ino),
           allAttrs: () => attrCache.allAttrs(),
           entries: () => entryCache.entries(),
-          pages: (ino, offset, length) => pageCache.pages(ino, offset, length),
+          // Without the page cache every open is direct_io: the kernel holds no page to drop.
+          pages: (ino, offset, length) => (pageCache ? pageCache.pages(ino, offset, length) : Promise.resolve()),
         });
       }
     } catch (e) {
