@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FsTarget } from '../fs-target';
 import { forceUnmount, forceUnmountSync } from '../passthrough/unmount';
@@ -16,8 +17,9 @@ const MOUNT_TIMEOUT_MS = 30_000;
  * nothing is left mounted, then stops the coordinator.
  */
 export async function coherdMount(ctx: BenchContext, backingDir: string, mountPoint: string, options: { pageCache?: boolean } = {}): Promise<FsTarget> {
-  const stateDir = path.join(path.dirname(mountPoint), 'agent-state');
-  await fs.promises.mkdir(stateDir, { recursive: true });
+  // A short path of its own: the agent's lock socket lives there, and a Unix socket path is limited to 107 bytes.
+  const stateDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'coherd-p6-'));
+  const removeState = () => fs.promises.rm(stateDir, { recursive: true, force: true });
   const coordinator = await startCoordinatorProcess({ etcdEndpoints: [ctx.etcdEndpoint], cleanup: ctx.cleanup });
   const unmount = ctx.cleanup.add({ name: `coherd mount ${mountPoint}`, run: () => forceUnmount(mountPoint), runSync: () => forceUnmountSync(mountPoint) });
   try {
@@ -36,12 +38,14 @@ export async function coherdMount(ctx: BenchContext, backingDir: string, mountPo
           await unmount();
         } finally {
           await coordinator.stop();
+          await removeState();
         }
       },
     };
   } catch (e) {
     await unmount();
     await coordinator.stop();
+    await removeState();
     throw e;
   }
 }

@@ -130,8 +130,10 @@ test('stale pages on one agent (kernel invalidation planted away) fail the regis
     const summary = JSON.parse(await fsp.readFile(path.join(report, 'summary.json'), 'utf8').catch(() => assert.fail(`chaos run exited ${r.code} without a report:\n${r.stderr}\n${r.stdout}`)));
     assert.equal(r.code, 1, r.stdout);
     const messages: string[] = summary.violations.map((v: { message: string }) => v.message);
-    // A stale record (a value, not the empty file) read through agent-0's kept open: the planted pages, not the size race of docs/chaos.md.
-    assert.ok(messages.some((m) => /agent-0\/held-pread(?:'s)? read (?:of )?"/.test(m)), `no stale value read through agent-0's held open:\n${r.stdout}`);
+    // Stale reads through agent-0's kept open, again and again: the planted pages. (The size race of docs/chaos.md
+    // gives one short read beside this host's own write, not a descriptor that keeps reading what was replaced.)
+    const held = messages.filter((m) => /agent-0\/held-pread(?:'s)? read/.test(m));
+    assert.ok(held.length >= 3, `fewer than 3 stale reads through agent-0's held open (${held.length}):\n${r.stdout}`);
     assert.deepEqual(await leftoverMounts(), []);
   } finally {
     await fsp.rm(report, { recursive: true, force: true });

@@ -8,6 +8,9 @@ import { boundedString, nonNegativeMs, MAX_RESOURCE_BYTES } from '../../common/w
 import { CoherdClient } from '../client/coherd-client';
 import { LocalEvent, LocalReply, MAX_LINE_BYTES } from './protocol';
 
+/** sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
 /**
  * Serves cluster range locks to local programs through this host's
  * session (DESIGN §7: fuse-native has no lock op, so applications reach
@@ -22,6 +25,10 @@ export class LocalLockServer {
   constructor(private readonly socketPath: string, private readonly client: () => CoherdClient, private readonly logger: Logger) {}
 
   async start(): Promise<void> {
+    // Linux truncates a longer sun_path silently: the socket would appear under another name.
+    if (Buffer.byteLength(this.socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new InvalidArgumentError('INVALID_ARGUMENT', `local lock socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit): give a shorter --socket or --state-dir`, { socketPath: this.socketPath });
+    }
     fs.mkdirSync(path.dirname(this.socketPath), { recursive: true });
     fs.rmSync(this.socketPath, { force: true }); // a socket file left by a crashed agent
     this.server = net.createServer((socket) => this.serve(socket));
