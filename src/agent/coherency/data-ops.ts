@@ -119,7 +119,12 @@ export class DataOps {
         if (tokens.isUncached(key) || uses[0].token.mode === 'DIRECT') {
           await writeBack.flush(key, { start: offset, end });
           this.dropCleanPages(key);
-          const n = (await next(vop)) as number;
+          let n: number;
+          try {
+            n = (await next(vop)) as number;
+          } finally {
+            this.core.direct.dropAfterChange(key); // a read beside it may have cached the old bytes (direct-io.ts)
+          }
           if (end > size) attrs.setSize(key, end);
           return n;
         }

@@ -38,7 +38,11 @@ export class DirectIo {
     this.checkNotFenced(vop.op);
     vop.fencingToken = fencingToken;
     vop.direct = true;
-    return (await next(vop)) as number;
+    try {
+      return (await next(vop)) as number;
+    } finally {
+      this.dropAfterChange(key);
+    }
   }
 
   /** O_APPEND: the backing store appends atomically; the journal records the size seen just before. */
@@ -49,7 +53,11 @@ export class DirectIo {
     this.checkNotFenced(vop.op);
     vop.fencingToken = fencingToken;
     vop.direct = true;
-    return (await next(vop)) as number;
+    try {
+      return (await next(vop)) as number;
+    } finally {
+      this.dropAfterChange(key);
+    }
   }
 
   async truncate(vop: VopOf<'truncate'>, next: Next, key: string, fencingToken: VopOf<'truncate'>['fencingToken']): Promise<void> {
@@ -58,7 +66,25 @@ export class DirectIo {
     this.checkNotFenced(vop.op);
     vop.fencingToken = fencingToken;
     vop.direct = true;
-    await next(vop);
+    try {
+      await next(vop);
+    } finally {
+      this.dropAfterChange(key);
+    }
+  }
+
+  /**
+   * Drops this host's clean pages again once a direct change reached the
+   * store. A read of this host under a caching token it still holds may
+   * have run beside the change: it read the old bytes after settle()'s
+   * drop, so its generation check passes, and it would cache them (chaos
+   * seed 20261205: a kept descriptor read the value its own host had
+   * replaced, three times over 90 ms). The drop moves the generation on, so
+   * such a read caches nothing, or what it cached goes.
+   */
+  dropAfterChange(key: string): void {
+    const file = this.core.pages.file(key);
+    if (file) this.core.pages.dropRange(file, WHOLE_FILE, true);
   }
 
   /**
