@@ -1,5 +1,4 @@
-import { existsSync } from 'fs';
-import * as nodePath from 'path';
+import { loadNativeAddon } from '../../common/native-addon';
 
 interface CrcAddon {
   crc32c(data: Buffer, previous?: number): number;
@@ -8,19 +7,10 @@ interface CrcAddon {
 
 let loaded: CrcAddon | null = null;
 
-/** Loads build/Release/coherd_crc.node (built by node-gyp with the FUSE addon), searching up from this file. */
+/** Loads build/Release/coherd_crc.node (built by node-gyp with the FUSE addon). */
 function addon(): CrcAddon {
-  if (loaded) return loaded;
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const candidate = nodePath.join(dir, 'build', 'Release', 'coherd_crc.node');
-    if (existsSync(candidate)) {
-      loaded = require(candidate) as CrcAddon;
-      return loaded;
-    }
-    dir = nodePath.dirname(dir);
-  }
-  throw new Error('coherd_crc.node not built: run `npm ci` (node-gyp rebuild --nodedir=/usr)');
+  loaded ??= loadNativeAddon<CrcAddon>('coherd_crc.node');
+  return loaded;
 }
 
 /** CRC-32C of `data`, continuing `previous` (0 to start), as zlib's crc32(crc, buf) does. */

@@ -1,5 +1,4 @@
-import { existsSync } from 'fs';
-import * as nodePath from 'path';
+import { loadNativeAddon } from '../../../common/native-addon';
 import { FuseRequest } from './fuse-request';
 
 /** A session handle (an N-API external); only the addon looks inside. */
@@ -81,17 +80,8 @@ export interface SysCalls {
 
 let loaded: FuseAddon | null = null;
 
-/** Loads build/Release/coherd_fuse.node (built by node-gyp at npm ci), searching up from this file. */
+/** Loads build/Release/coherd_fuse.node (built by node-gyp at npm ci). */
 export function loadFuseAddon(): FuseAddon {
-  if (loaded) return loaded;
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const candidate = nodePath.join(dir, 'build', 'Release', 'coherd_fuse.node');
-    if (existsSync(candidate)) {
-      loaded = require(candidate) as FuseAddon;
-      return loaded;
-    }
-    dir = nodePath.dirname(dir);
-  }
-  throw new Error('coherd_fuse.node not built: run `npm ci` (node-gyp rebuild --nodedir=/usr)');
+  loaded ??= loadNativeAddon<FuseAddon>('coherd_fuse.node');
+  return loaded;
 }
