@@ -54,8 +54,10 @@ export interface VopArgs {
    * seen: the path's attributes as read while finding its inode, during this
    * request and before any token was claimed; usable only where any moment
    * of the request is a valid read (DIRECT mode: the store itself is coherent).
+   * expectIno (by path): the inode the caller means (its tokens are the ones
+   * held); the store answers ESTALE if the path names another inode now.
    */
-  getattr: { fh?: number; seen?: VopStat };
+  getattr: { fh?: number; seen?: VopStat; expectIno?: number };
   access: { mode: number };
   statfs: Record<string, never>;
   readdir: Record<string, never>;

@@ -95,7 +95,7 @@ export class BackingStore {
   private async dispatch(vop: Vop): Promise<VopResult> {
     const { path } = vop;
     switch (vop.op) {
-      case 'getattr': return vop.args.fh !== undefined ? this.files.getattr(vop.args.fh) : this.entries.getattr(path);
+      case 'getattr': return vop.args.fh !== undefined ? this.files.getattr(vop.args.fh) : this.entries.getattr(path, vop.args.expectIno);
       case 'access': return this.entries.access(path, vop.args);
       case 'statfs': return this.entries.statfs();
       case 'readdir': return this.entries.readdir(path);

@@ -31,6 +31,16 @@ export class VopBuilder {
     return { op: 'getattr', path, ino: found.ino, args: { seen: found.stat }, signal: this.signal };
   }
 
+  /**
+   * A getattr of a node whose inode the caller knows: the chain takes that
+   * inode's tokens first and the store stats the path once, under them,
+   * answering ESTALE if the path names another inode by then (the caller
+   * falls back to getattrOnPath). Saves the lstat that finds the inode.
+   */
+  getattrOfKnown(path: string, ino: number): VopOf<'getattr'> {
+    return { op: 'getattr', path, ino, args: { expectIno: ino }, signal: this.signal };
+  }
+
   /** An open handle of backing inode `ino`, if this mount has one. */
   openHandleOf(ino: number): number | undefined {
     return this.backing.handles.anyOf(ino);

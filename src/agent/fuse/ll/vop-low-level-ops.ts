@@ -1,4 +1,5 @@
 import { constants } from 'os';
+import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
 import { NewOwner, VopDirEntry, VopRunner, VopStat } from '../../vop';
 import { AddonDirEntry } from './fuse-addon';
@@ -75,6 +76,21 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
   }
 
+  /**
+   * A node's attributes by its path: under the node's inode's tokens, with
+   * one stat (or none, when its attributes are cached) instead of a stat to
+   * find the inode and one under its tokens. If the path names another inode
+   * now (another host replaced or moved it), as before: that inode's.
+   */
+  async function getattrOfNode(n: PathNode): Promise<VopStat> {
+    try {
+      return await run(vops.getattrOfKnown(n.path, n.ino));
+    } catch (e) {
+      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
+    }
+    return run(await vops.getattrOnPath(n.path));
+  }
+
   return {
     lookup: (_c, parent, name) => lookupEntry(parent, name),
     forget: (id, n) => nodes.forget(id, n),
@@ -85,7 +101,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
       // rename elsewhere got ENOENT from the path, found by chaos's namespace check).
       const handle = fh ?? vops.openHandleOf(n.ino);
-      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await run(await vops.getattrOnPath(n.path));
+      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await getattrOfNode(n);
       return { attr, attrTimeout: timeoutOf(attr) };
     },
     async setattr(_c, id, changes, fh) {
