@@ -5,6 +5,7 @@
  * create from the agent's /metrics, and, with `strace`, the agent's system
  * calls per create (every thread). One agent, real etcd and coordinator.
  * Usage: node dist/bench/agent-create-probe.js [files=1000] [strace]
+ * (COHERD_PROBE_NODE=<wrapper>: children run through it, e.g. with --cpu-prof.)
  */
 import { execFile, spawn } from 'child_process';
 import { promises as fsp } from 'fs';
@@ -19,6 +20,18 @@ const TICKS_PER_SEC = 100;
 async function cpuMs(pid: number): Promise<number> {
   const f = (await fsp.readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SEC; // utime, stime (fields 14, 15)
+}
+
+/** CPU ms of each thread of `pid`, summed by thread name. */
+async function threadCpuMs(pid: number): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const tid of await fsp.readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const stat = await fsp.readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => '');
+    const name = `${/\((.*)\)/.exec(stat)?.[1] ?? "?"}:${tid === String(pid) ? "main" : tid}`;
+    const f = stat.split(') ')[1]?.split(' ');
+    if (f) out[name] = (out[name] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / TICKS_PER_SEC;
+  }
+  return out;
 }
 
 async function listenerPid(address: string): Promise<number> {
@@ -40,6 +53,8 @@ async function vops(address: string): Promise<Record<string, number>> {
 async function main(): Promise<void> {
   const files = Number(process.argv[2] ?? 1000);
   const withStrace = process.argv[3] === 'strace';
+  // COHERD_PROBE_NODE: the node the agent (and every child) runs as, e.g. a wrapper adding --cpu-prof.
+  if (process.env.COHERD_PROBE_NODE) process.execPath = process.env.COHERD_PROBE_NODE;
   const cluster = await AgentCluster.start({ agents: 1, agentArgs: ['--metrics-listen', '127.0.0.1:0'] });
   try {
     const agent = cluster.agents[0];
@@ -51,12 +66,13 @@ async function main(): Promise<void> {
     await fsp.mkdir(warm); // from this process: no synchronous call into the mount, the agent is another process
     await fsp.mkdir(dir);
     await runSmallFiles('create', warm, 200, 4096, 120_000, new AbortController().signal);
-    const [a0, c0, v0] = await Promise.all([cpuMs(agent.pid), cpuMs(coordinatorPid), vops(metrics)]);
+    const [a0, c0, v0, t0] = await Promise.all([cpuMs(agent.pid), cpuMs(coordinatorPid), vops(metrics), threadCpuMs(agent.pid)]);
     const strace = withStrace ? spawn('strace', ['-c', '-f', '-p', String(agent.pid), '-o', '/tmp/create3-strace.txt'], { stdio: 'ignore' }) : undefined;
     const straceDone = strace ? new Promise((r) => strace.once('exit', r)) : undefined;
     if (strace) await new Promise((r) => setTimeout(r, 1000));
     const elapsedMs = await runSmallFiles('create', dir, files, 4096, 300_000, new AbortController().signal);
-    const [a1, c1, v1] = await Promise.all([cpuMs(agent.pid), cpuMs(coordinatorPid), vops(metrics)]);
+    const [a1, c1, v1, t1] = await Promise.all([cpuMs(agent.pid), cpuMs(coordinatorPid), vops(metrics), threadCpuMs(agent.pid)]);
+    const threads = Object.fromEntries(Object.keys(t1).map((k) => [k, ((t1[k] ?? 0) - (t0[k] ?? 0)) / files]).filter(([, ms]) => ms !== 0));
     const perFile = Object.fromEntries(Object.keys(v1).map((op) => [op, ((v1[op] ?? 0) - (v0[op] ?? 0)) / files]).filter(([, n]) => n !== 0));
     console.log(JSON.stringify({
       files,
@@ -64,6 +80,7 @@ async function main(): Promise<void> {
       agentCpuMsPerCreate: (a1 - a0) / files,
       coordinatorCpuMsPerCreate: (c1 - c0) / files,
       vopsPerCreate: perFile,
+      agentCpuMsPerCreateByThread: threads,
     }));
     if (strace) {
       strace.kill('SIGINT'); // the strace this probe started, by its pid
