@@ -70,7 +70,12 @@ export interface VopArgs {
    * O_EXCL in them an existing file is opened instead (its mode and owner
    * untouched, the result says `existed`). Absent flags: exclusive.
    */
-  create: { mode: number; flags?: number; owner?: NewOwner };
+  /**
+   * expectParentIno: the inode the caller means as the directory (its dir
+   * token is the one held); the store answers ESTALE, creating nothing, if
+   * the parent path leads to another inode. Local: never journaled.
+   */
+  create: { mode: number; flags?: number; owner?: NewOwner; expectParentIno?: number };
   read: { fh: number; buffer: Buffer; length: number; offset: number };
   write: { fh: number; data: Buffer; offset: number };
   flush: { fh: number };

@@ -64,6 +64,22 @@ export class BackingPaths {
   }
 
   /**
+   * resolve(), for a path whose directory the caller names by inode: the
+   * parent's lstat runs alongside its realpath (one thread-pool round trip),
+   * and ESTALE says the parent path leads to another inode now (or to a
+   * symlink). A top-level name's directory is the root, which never moves.
+   */
+  async resolveIn(mountPath: unknown, parentIno: number): Promise<string> {
+    const parts = this.components(mountPath);
+    if (parts.length <= 1) return this.resolve(mountPath);
+    const parentPath = nodePath.join(this.root, ...parts.slice(0, -1));
+    const [parent, st] = await Promise.all([fsp.realpath(parentPath), fsp.lstat(parentPath)]);
+    this.checkInside(parent, mountPath);
+    if (st.ino !== parentIno) throw new ErrnoError('ESTALE', 'the parent path names another inode now');
+    return nodePath.join(parent, parts[parts.length - 1]);
+  }
+
+  /**
    * lstat of a mount path, with the same containment check as resolve().
    * The lstat runs alongside the parent's realpath instead of after it (one
    * thread-pool round trip instead of two: every FUSE lookup lands here): it

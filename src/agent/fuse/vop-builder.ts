@@ -60,6 +60,15 @@ export class VopBuilder {
     return { op, path, ino, parentIno, args, signal: this.signal };
   }
 
+  /**
+   * An op that adds the entry `path` to a directory the caller knows by
+   * inode (no lookup): the store checks, under the directory's token, that
+   * the parent path still leads there (`expectParentIno`, create only).
+   */
+  onKnownEntry(path: string, parentIno: number, args: VopArgs['create']): VopOf<'create'> {
+    return { op: 'create', path, ino: undefined, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal };
+  }
+
   /** An op on a path whose inode the caller already knows (a hint: hooks that need it exact hold tokens and re-check). */
   onKnownPath<N extends VopName>(op: N, path: string, ino: number, args: VopArgs[N]): VopOf<N> {
     return { op, path, ino, args, signal: this.signal };
