@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import * as fs from 'fs';
 import { promises as fsp } from 'fs';
 import * as os from 'os';
 import * as nodePath from 'path';
@@ -94,6 +95,46 @@ describe('CREATE in a known directory', () => {
       await ops.release!(ctx, r.entry.ino, r.open.fh, 0n, false);
     } finally {
       restore();
+    }
+  });
+
+  it('resolves a directory directly under the root by its lstat alone; a deeper one still by realpath', async () => {
+    await fsp.mkdir(nodePath.join(dir, 'top', 'sub'), { recursive: true });
+    const { ops, restore } = await mount();
+    const realpath = fs.promises.realpath;
+    const resolved: string[] = [];
+    fs.promises.realpath = ((p: string) => { resolved.push(p); return realpath(p); }) as typeof realpath;
+    try {
+      const top = await ops.lookup!(ctx, 1, 'top');
+      const sub = await ops.lookup!(ctx, top.ino, 'sub');
+      resolved.length = 0;
+      const a = await ops.create!(ctx, top.ino, 'f', 0o644, O_WRONLY | O_CREAT);
+      assert.deepEqual(resolved, [], 'no realpath for /top/f');
+      const b = await ops.create!(ctx, sub.ino, 'g', 0o644, O_WRONLY | O_CREAT);
+      assert.deepEqual(resolved, [nodePath.join(dir, 'top', 'sub')], 'one realpath for /top/sub/g');
+      assert.deepEqual((await fsp.readdir(nodePath.join(dir, 'top'))).sort(), ['f', 'sub']);
+      assert.deepEqual(await fsp.readdir(nodePath.join(dir, 'top', 'sub')), ['g']);
+      await ops.release!(ctx, a.entry.ino, a.open.fh, 0n, false);
+      await ops.release!(ctx, b.entry.ino, b.open.fh, 0n, false);
+    } finally {
+      fs.promises.realpath = realpath;
+      restore();
+    }
+  });
+
+  it('refuses a create in a directory another host replaced with a symlink out of the backing directory', async () => {
+    const outside = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-outside-'));
+    await fsp.mkdir(nodePath.join(dir, 's'));
+    const { ops, restore } = await mount();
+    try {
+      const s = await ops.lookup!(ctx, 1, 's');
+      await fsp.rmdir(nodePath.join(dir, 's'));
+      await fsp.symlink(outside, nodePath.join(dir, 's'));
+      await assert.rejects(ops.create!(ctx, s.ino, 'f', 0o644, O_WRONLY | O_CREAT), (e: { code?: string; reason?: string }) => e.code === 'EACCES' || e.reason === 'PERMISSION_DENIED');
+      assert.deepEqual(await fsp.readdir(outside), [], 'nothing created outside');
+    } finally {
+      restore();
+      await fsp.rm(outside, { recursive: true, force: true });
     }
   });
 

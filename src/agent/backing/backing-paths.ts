@@ -68,11 +68,19 @@ export class BackingPaths {
    * parent's lstat runs alongside its realpath (one thread-pool round trip),
    * and ESTALE says the parent path leads to another inode now (or to a
    * symlink). A top-level name's directory is the root, which never moves.
+   * A directory directly under the root needs no realpath: the root is
+   * canonical, so a path `root/<name>` that lstat finds to be a directory
+   * (not a symlink) is its own realpath.
    */
   async resolveIn(mountPath: unknown, parentIno: number): Promise<string> {
     const parts = this.components(mountPath);
     if (parts.length <= 1) return this.resolve(mountPath);
     const parentPath = nodePath.join(this.root, ...parts.slice(0, -1));
+    if (parts.length === 2) {
+      const st = await fsp.lstat(parentPath);
+      if (st.ino !== parentIno || !st.isDirectory()) throw new ErrnoError('ESTALE', 'the parent path names another inode now');
+      return nodePath.join(parentPath, parts[1]);
+    }
     const [parent, st] = await Promise.all([fsp.realpath(parentPath), fsp.lstat(parentPath)]);
     this.checkInside(parent, mountPath);
     if (st.ino !== parentIno) throw new ErrnoError('ESTALE', 'the parent path names another inode now');
