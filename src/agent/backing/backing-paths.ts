@@ -108,6 +108,31 @@ export class BackingPaths {
     return st.value;
   }
 
+  /**
+   * lstat() of a mount path, and whether its parent path still leads to
+   * directory inode `parentIno` (the kernel-entry-cache rule; false when
+   * not asked), in one thread-pool round trip. A parent directly under the
+   * root is checked by its lstat alone, which also stands for the realpath
+   * (a directory there is its own realpath, see resolveIn); one that is not
+   * a directory takes lstat()'s way. Errors are lstat()'s.
+   */
+  async lstatIn(mountPath: unknown, parentIno: number | undefined): Promise<({ st: Stats } | { error: unknown }) & { parentLeads: boolean }> {
+    const parts = this.components(mountPath);
+    if (parts.length === 2) {
+      const parentPath = nodePath.join(this.root, parts[0]);
+      const [parent, st] = await Promise.allSettled([fsp.lstat(parentPath), fsp.lstat(nodePath.join(parentPath, parts[1]))]);
+      if (parent.status === 'fulfilled' && parent.value.isDirectory()) {
+        const parentLeads = parent.value.ino === parentIno;
+        return st.status === 'fulfilled' ? { st: st.value, parentLeads } : { error: st.reason, parentLeads };
+      }
+    }
+    const [found, leads] = await Promise.all([
+      this.lstat(mountPath).then((st) => ({ st }), (error: unknown) => ({ error })),
+      parentIno === undefined ? false : parts.length <= 1 || fsp.lstat(nodePath.join(this.root, ...parts.slice(0, -1))).then((p) => p.ino === parentIno, () => false),
+    ]);
+    return { ...found, parentLeads: leads };
+  }
+
   /** EACCES unless the realpath'd parent of a mount path lies inside the root. */
   private checkInside(realParent: string, mountPath: unknown): void {
     if (!this.contains(realParent)) {

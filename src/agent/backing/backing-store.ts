@@ -73,6 +73,17 @@ export class BackingStore {
     }
   }
 
+  /** lookup(), and whether the path's parent path still leads to directory inode `parentIno` (BackingPaths.lstatIn). */
+  async lookupIn(path: string, parentIno: number | undefined): Promise<({ ino: number; stat: VopStat } | { error: Error }) & { parentLeads: boolean }> {
+    try {
+      const found = await this.paths.lstatIn(path, parentIno);
+      if ('error' in found) return { error: normalizeBackingError(found.error, 'getattr'), parentLeads: found.parentLeads };
+      return { ino: found.st.ino, stat: toVopStat(found.st), parentLeads: found.parentLeads };
+    } catch (e) {
+      return { error: normalizeBackingError(e, 'getattr'), parentLeads: false };
+    }
+  }
+
   /** Runs one vop; rejects with an errno-mapped error. */
   async execute(vop: Vop): Promise<VopResult> {
     try {

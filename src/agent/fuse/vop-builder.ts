@@ -32,6 +32,17 @@ export class VopBuilder {
   }
 
   /**
+   * getattrOnPath() of a name in directory inode `dirIno`, and whether the
+   * directory's path still leads to it (asked only when `dirIno` is given),
+   * found by the same round trip: `vop` to run, or the lookup's `error`.
+   */
+  async getattrInDir(path: string, dirIno: number | undefined): Promise<{ vop?: VopOf<'getattr'>; error?: Error; parentLeads: boolean }> {
+    const found = await this.backing.lookupIn(path, dirIno);
+    if ('error' in found) return { error: found.error, parentLeads: found.parentLeads };
+    return { vop: { op: 'getattr', path, ino: found.ino, args: { seen: found.stat }, signal: this.signal }, parentLeads: found.parentLeads };
+  }
+
+  /**
    * A getattr of a node whose inode the caller knows: the chain takes that
    * inode's tokens first and the store stats the path once, under them,
    * answering ESTALE if the path names another inode by then (the caller
