@@ -108,3 +108,20 @@ test('to a coordinator that did not say it takes batches, every acquire leaves o
   void ch.send({ acquire: tokenAcquire('ns/7', 'DATA') });
   assert.deepEqual(sent.map((m) => [m.requestId, m.acquire !== undefined]), [[1, true], [2, true]]);
 });
+
+test('a request sent again under its old id after a resume goes before the acquires waiting in this turn', async () => {
+  const sent: Message[] = [];
+  let up = false;
+  const ch = new RequestChannel(new FakeClock());
+  ch.link = { isOpen: true, send: (m: object) => { if (up) sent.push({ ...(m as Message) }); return up; }, close: () => undefined } as unknown as SessionLink;
+  ch.batchAcquires = true;
+  void ch.send({ acquire: tokenAcquire('ns/1', 'ATTR') }); // id 1: the stream is down, it stays pending
+  await flushed();
+  up = true; // resumed at the same leader, which never saw id 1
+  void ch.send({ acquire: tokenAcquire('ns/2', 'ATTR') }); // ids 2 and 3, asked for in the same turn as the resend
+  void ch.send({ acquire: tokenAcquire('ns/2', 'DATA') });
+  ch.sendRaw(ch.pending.get(1)!.message); // what resumeSession does with what the leader did not process
+  await flushed();
+  assert.deepEqual(sent.map((m) => m.requestId), [1, 2], 'id 1 first: after 2 and 3 the coordinator would drop it as a duplicate');
+  assert.ok(sent[1].acquireBatch);
+});

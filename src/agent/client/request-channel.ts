@@ -82,9 +82,16 @@ export class RequestChannel {
     }
   }
 
-  /** Takes ownership of `message`: acks and lazy releases ride on it in place (no copy per message). */
+  /**
+   * Takes ownership of `message`: acks and lazy releases ride on it in place
+   * (no copy per message). Acquires waiting in this turn go first, unless
+   * the message is an older request sent again as it was (a resume): the
+   * coordinator takes every id at or below the highest it has seen for a
+   * duplicate.
+   */
   sendRaw(message: object): void {
-    this.flushAcquires();
+    const id = (message as { requestId?: number }).requestId ?? 0;
+    if (this.queued.length > 0 && !(id > 0 && id < this.queued[0].requestId)) this.flushAcquires();
     this.write(message);
   }
 
