@@ -54,8 +54,10 @@ export interface VopArgs {
    * seen: the path's attributes as read while finding its inode, during this
    * request and before any token was claimed; usable only where any moment
    * of the request is a valid read (DIRECT mode: the store itself is coherent).
+   * expectIno (by path): the inode the caller means (its tokens are the ones
+   * held); the store answers ESTALE if the path names another inode now.
    */
-  getattr: { fh?: number; seen?: VopStat };
+  getattr: { fh?: number; seen?: VopStat; expectIno?: number };
   access: { mode: number };
   statfs: Record<string, never>;
   readdir: Record<string, never>;
@@ -68,7 +70,12 @@ export interface VopArgs {
    * O_EXCL in them an existing file is opened instead (its mode and owner
    * untouched, the result says `existed`). Absent flags: exclusive.
    */
-  create: { mode: number; flags?: number; owner?: NewOwner };
+  /**
+   * expectParentIno: the inode the caller means as the directory (its dir
+   * token is the one held); the store answers ESTALE, creating nothing, if
+   * the parent path leads to another inode. Local: never journaled.
+   */
+  create: { mode: number; flags?: number; owner?: NewOwner; expectParentIno?: number };
   read: { fh: number; buffer: Buffer; length: number; offset: number };
   write: { fh: number; data: Buffer; offset: number };
   flush: { fh: number };

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { isCoherdError } from '../common/errors';
+import { tuneJit } from '../common/jit-tuning';
 import { coordinatorCommand } from './coordinator-command';
 import { lockCommand } from './lock-command';
 import { evictCommand, locksCommand, sessionsCommand } from './admin-commands';
@@ -12,6 +13,7 @@ import { chaosCommand } from './chaos-command';
 const USAGE_ERROR = 2;
 
 async function main(argv: string[]): Promise<void> {
+  tuneJit(); // before any daemon serves a request (src/common/jit-tuning.ts)
   const program = new Command('coherd')
     .description('cluster cache-coherency coordinator: tokens, range locks and leases for hosts sharing a filesystem')
     .version('0.1.0')

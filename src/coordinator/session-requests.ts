@@ -6,7 +6,8 @@ import { cancelledError, errorBody } from './stream-replies';
 
 /**
  * A message on a stream that carries a session: piggybacked acks and
- * releases first, then the request it holds (DESIGN §4). Duplicates from a
+ * releases first, then the request it holds, or the acquires of an
+ * AcquireBatch one after another, each under its own id (DESIGN §4). Duplicates from a
  * resumed stream are dropped (their replies are in the outbox), a closing
  * session refuses everything, acquire and convert take from the rate
  * quota; every request gets exactly one reply, an Error one when it throws.
@@ -18,13 +19,31 @@ export function handleSessionMessage(ctx: SessionStreamContext, session: Session
   if (Array.isArray(m.releaseLockIds) && m.releaseLockIds.length) ctx.requests.releaseQuietly(session, m.releaseLockIds);
   if (body === undefined || body === 'ack') return;
   if (requestId <= session.lastRequestId) return; // duplicate from a resumed stream; its reply is in the outbox
-  session.lastRequestId = requestId;
+  const msg = (m[body] ?? {}) as Record<string, unknown>;
+  if (body !== 'acquireBatch') {
+    session.lastRequestId = requestId;
+    return handleRequest(ctx, session, requestId, body, msg);
+  }
+  const batch = Array.isArray(msg.requests) ? (msg.requests as Record<string, unknown>[]) : [];
+  session.lastRequestId = requestId + Math.max(batch.length, 1) - 1; // the batch is handled whole: all its ids are used
+  if (batch.length === 0 || batch.length > MAX_ACQUIRE_BATCH) {
+    const e = new InvalidArgumentError('PROTOCOL_VIOLATION', `an acquire batch holds 1 to ${MAX_ACQUIRE_BATCH} acquires`, { count: batch.length });
+    return replyOn(ctx, session, requestId, { error: errorBody(e, ctx.clock?.nowMs()) });
+  }
+  for (let i = 0; i < batch.length; i++) handleRequest(ctx, session, requestId + i, 'acquire', batch[i] ?? {});
+}
+
+/** Most acquires one AcquireBatch may carry (session.proto). */
+export const MAX_ACQUIRE_BATCH = 16;
+
+/** One request (an acquire of a batch is one): exactly one reply, an Error one when it throws. */
+function handleRequest(ctx: SessionStreamContext, session: Session, requestId: number, body: string, msg: Record<string, unknown>): void {
   try {
     if (session.closing) throw new SessionLostError('SESSION_CLOSING', 'the session was closed by its client; open a new one', { session: session.id });
     if ((body === 'acquire' || body === 'convert') && !withinRequestRate(session, ctx.rate, ctx.clock)) {
       throw new ResourceExhaustedError('RATE_LIMITED', 'this session sends requests faster than its quota; retry later', { session: session.id, perSecond: ctx.rate?.requestsPerSecond }, { retryable: true });
     }
-    dispatch(ctx, session, requestId, body, (m[body] ?? {}) as Record<string, unknown>);
+    dispatch(ctx, session, requestId, body, msg);
   } catch (e) {
     replyOn(ctx, session, requestId, { error: errorBody(e, ctx.clock?.nowMs()) });
     if (!isCoherdError(e)) ctx.logger.error('request failed unexpectedly', { session: session.id, error: (e as Error).stack });

@@ -153,7 +153,7 @@ export class SessionStream {
       replyOn(this.ctx, session, requestId, {
         opened: {
           sessionId: session.id, resumeSecret: session.resumeSecret, ttlMs: session.ttlMs, epoch: this.ctx.epoch(),
-          resumed, lastRequestId, reclaimRequired, coordinatorId: this.ctx.coordinatorId,
+          resumed, lastRequestId, reclaimRequired, coordinatorId: this.ctx.coordinatorId, acquireBatch: true,
         },
       }, true);
     } catch (e) {

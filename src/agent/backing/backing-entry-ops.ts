@@ -26,8 +26,11 @@ const READDIR_CONCURRENCY = 64;
 export class BackingEntryOps {
   constructor(private readonly paths: BackingPaths) {}
 
-  async getattr(path: string): Promise<VopStat> {
-    return toVopStat(await this.paths.lstat(path));
+  /** lstat of `path`; with `expectIno`, ESTALE if the path names another inode (the caller's is elsewhere or gone). */
+  async getattr(path: string, expectIno?: number): Promise<VopStat> {
+    const st = await this.paths.lstat(path);
+    if (expectIno !== undefined && st.ino !== expectIno) throw new ErrnoError('ESTALE', 'the path names another inode now');
+    return toVopStat(st);
   }
 
   async access(path: string, args: VopArgs['access']): Promise<void> {

@@ -60,7 +60,7 @@ export class BackingFileOps {
     const mode = checkMode(args.mode);
     const flags = args.flags === undefined ? constants.O_EXCL : checkFlags(args.flags);
     const extra = flags & CREATE_PASSED_FLAGS;
-    const resolved = await this.paths.resolve(path);
+    const resolved = args.expectParentIno === undefined ? await this.paths.resolve(path) : await this.paths.resolveIn(path, args.expectParentIno);
     for (let attempt = 0; ; attempt++) {
       let handle: fsp.FileHandle;
       try {

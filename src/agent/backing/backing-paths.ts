@@ -64,6 +64,30 @@ export class BackingPaths {
   }
 
   /**
+   * resolve(), for a path whose directory the caller names by inode: the
+   * parent's lstat runs alongside its realpath (one thread-pool round trip),
+   * and ESTALE says the parent path leads to another inode now (or to a
+   * symlink). A top-level name's directory is the root, which never moves.
+   * A directory directly under the root needs no realpath: the root is
+   * canonical, so a path `root/<name>` that lstat finds to be a directory
+   * (not a symlink) is its own realpath.
+   */
+  async resolveIn(mountPath: unknown, parentIno: number): Promise<string> {
+    const parts = this.components(mountPath);
+    if (parts.length <= 1) return this.resolve(mountPath);
+    const parentPath = nodePath.join(this.root, ...parts.slice(0, -1));
+    if (parts.length === 2) {
+      const st = await fsp.lstat(parentPath);
+      if (st.ino !== parentIno || !st.isDirectory()) throw new ErrnoError('ESTALE', 'the parent path names another inode now');
+      return nodePath.join(parentPath, parts[1]);
+    }
+    const [parent, st] = await Promise.all([fsp.realpath(parentPath), fsp.lstat(parentPath)]);
+    this.checkInside(parent, mountPath);
+    if (st.ino !== parentIno) throw new ErrnoError('ESTALE', 'the parent path names another inode now');
+    return nodePath.join(parent, parts[parts.length - 1]);
+  }
+
+  /**
    * lstat of a mount path, with the same containment check as resolve().
    * The lstat runs alongside the parent's realpath instead of after it (one
    * thread-pool round trip instead of two: every FUSE lookup lands here): it
@@ -82,6 +106,31 @@ export class BackingPaths {
     this.checkInside(parent.value, mountPath);
     if (st.status === 'rejected') throw st.reason;
     return st.value;
+  }
+
+  /**
+   * lstat() of a mount path, and whether its parent path still leads to
+   * directory inode `parentIno` (the kernel-entry-cache rule; false when
+   * not asked), in one thread-pool round trip. A parent directly under the
+   * root is checked by its lstat alone, which also stands for the realpath
+   * (a directory there is its own realpath, see resolveIn); one that is not
+   * a directory takes lstat()'s way. Errors are lstat()'s.
+   */
+  async lstatIn(mountPath: unknown, parentIno: number | undefined): Promise<({ st: Stats } | { error: unknown }) & { parentLeads: boolean }> {
+    const parts = this.components(mountPath);
+    if (parts.length === 2) {
+      const parentPath = nodePath.join(this.root, parts[0]);
+      const [parent, st] = await Promise.allSettled([fsp.lstat(parentPath), fsp.lstat(nodePath.join(parentPath, parts[1]))]);
+      if (parent.status === 'fulfilled' && parent.value.isDirectory()) {
+        const parentLeads = parent.value.ino === parentIno;
+        return st.status === 'fulfilled' ? { st: st.value, parentLeads } : { error: st.reason, parentLeads };
+      }
+    }
+    const [found, leads] = await Promise.all([
+      this.lstat(mountPath).then((st) => ({ st }), (error: unknown) => ({ error })),
+      parentIno === undefined ? false : parts.length <= 1 || fsp.lstat(nodePath.join(this.root, ...parts.slice(0, -1))).then((p) => p.ino === parentIno, () => false),
+    ]);
+    return { ...found, parentLeads: leads };
   }
 
   /** EACCES unless the realpath'd parent of a mount path lies inside the root. */

@@ -73,6 +73,17 @@ export class BackingStore {
     }
   }
 
+  /** lookup(), and whether the path's parent path still leads to directory inode `parentIno` (BackingPaths.lstatIn). */
+  async lookupIn(path: string, parentIno: number | undefined): Promise<({ ino: number; stat: VopStat } | { error: Error }) & { parentLeads: boolean }> {
+    try {
+      const found = await this.paths.lstatIn(path, parentIno);
+      if ('error' in found) return { error: normalizeBackingError(found.error, 'getattr'), parentLeads: found.parentLeads };
+      return { ino: found.st.ino, stat: toVopStat(found.st), parentLeads: found.parentLeads };
+    } catch (e) {
+      return { error: normalizeBackingError(e, 'getattr'), parentLeads: false };
+    }
+  }
+
   /** Runs one vop; rejects with an errno-mapped error. */
   async execute(vop: Vop): Promise<VopResult> {
     try {
@@ -95,7 +106,7 @@ export class BackingStore {
   private async dispatch(vop: Vop): Promise<VopResult> {
     const { path } = vop;
     switch (vop.op) {
-      case 'getattr': return vop.args.fh !== undefined ? this.files.getattr(vop.args.fh) : this.entries.getattr(path);
+      case 'getattr': return vop.args.fh !== undefined ? this.files.getattr(vop.args.fh) : this.entries.getattr(path, vop.args.expectIno);
       case 'access': return this.entries.access(path, vop.args);
       case 'statfs': return this.entries.statfs();
       case 'readdir': return this.entries.readdir(path);

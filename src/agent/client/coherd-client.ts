@@ -218,6 +218,8 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       conn.close();
       throw new SessionLostError('LEASE_DEADLINE_PASSED', 'the session this stream resumed was replaced meanwhile');
     }
+    // Before the link is: acquires leave as a batch only to a coordinator that takes them (not one of an older version).
+    this.channel.batchAcquires = opened.acquireBatch === true;
     this.channel.link = conn;
     return opened;
   }

@@ -4,6 +4,9 @@ import { PendingRequest, PendingRequests } from './pending-requests';
 import { RidingReleases } from './riding-releases';
 import type { SessionLink } from './session-connection';
 
+/** Most acquires in one AcquireBatch (the coordinator's MAX_ACQUIRE_BATCH, session.proto). */
+const MAX_ACQUIRE_BATCH = 16;
+
 /**
  * The requests of one session and what rides on them (DESIGN §4): request
  * ids, the ack of the server's sequence, early releases. Requests outlive
@@ -21,6 +24,10 @@ export class RequestChannel {
   private sentAckSeq = 0;
   private nextRequestId = 1;
   private ackTimer: TimerHandle | undefined;
+  /** The coordinator takes AcquireBatch (its SessionOpened said so). */
+  batchAcquires = false;
+  /** Acquires sent this turn, not yet on the wire: they leave together, before any other message. */
+  private queued: Array<{ requestId: number; acquire: object }> = [];
 
   constructor(private readonly clock: Clock) {}
 
@@ -40,12 +47,55 @@ export class RequestChannel {
         resolve: (r) => { signal?.removeEventListener('abort', onAbort); resolve(r); },
         reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
       });
-      this.sendRaw(message);
+      if (this.batchAcquires && 'acquire' in body) this.queue(message as { requestId: number; acquire: object });
+      else this.sendRaw(message);
     });
   }
 
-  /** Takes ownership of `message`: acks and lazy releases ride on it in place (no copy per message). */
+  /**
+   * Acquires asked for in the same turn (a vop's missing tokens, a new
+   * file's two) leave as one AcquireBatch at the end of the turn, or as
+   * they are when alone. Anything else sent meanwhile sends them first, so
+   * request ids reach the coordinator in order. One that is no longer
+   * pending under its id by then (cancelled, or sent again under a fresh
+   * id) is left out.
+   */
+  private queue(message: { requestId: number; acquire: object }): void {
+    this.queued.push(message);
+    if (this.queued.length === 1) queueMicrotask(() => this.flushAcquires());
+  }
+
+  private flushAcquires(): void {
+    if (this.queued.length === 0) return;
+    const all = this.queued.filter((m) => this.pending.get(m.requestId)?.message === m);
+    this.queued = [];
+    for (let i = 0; i < all.length; i += MAX_ACQUIRE_BATCH) {
+      const part = all.slice(i, i + MAX_ACQUIRE_BATCH);
+      // Ids of a batch must be consecutive: a gap (one left out) splits it.
+      let start = 0;
+      for (let j = 1; j <= part.length; j++) {
+        if (j < part.length && part[j].requestId === part[j - 1].requestId + 1) continue;
+        const run = part.slice(start, j);
+        this.write(run.length === 1 ? run[0] : { requestId: run[0].requestId, acquireBatch: { requests: run.map((m) => m.acquire) } });
+        start = j;
+      }
+    }
+  }
+
+  /**
+   * Takes ownership of `message`: acks and lazy releases ride on it in place
+   * (no copy per message). Acquires waiting in this turn go first, unless
+   * the message is an older request sent again as it was (a resume): the
+   * coordinator takes every id at or below the highest it has seen for a
+   * duplicate.
+   */
   sendRaw(message: object): void {
+    const id = (message as { requestId?: number }).requestId ?? 0;
+    if (this.queued.length > 0 && !(id > 0 && id < this.queued[0].requestId)) this.flushAcquires();
+    this.write(message);
+  }
+
+  private write(message: object): void {
     const full = message as { requestId: number; ackSeq: number; releaseLockIds: number[] };
     full.ackSeq = this.lastSeq;
     full.releaseLockIds = this.releases.take(full.requestId || this.nextRequestId);

@@ -31,6 +31,27 @@ export class VopBuilder {
     return { op: 'getattr', path, ino: found.ino, args: { seen: found.stat }, signal: this.signal };
   }
 
+  /**
+   * getattrOnPath() of a name in directory inode `dirIno`, and whether the
+   * directory's path still leads to it (asked only when `dirIno` is given),
+   * found by the same round trip: `vop` to run, or the lookup's `error`.
+   */
+  async getattrInDir(path: string, dirIno: number | undefined): Promise<{ vop?: VopOf<'getattr'>; error?: Error; parentLeads: boolean }> {
+    const found = await this.backing.lookupIn(path, dirIno);
+    if ('error' in found) return { error: found.error, parentLeads: found.parentLeads };
+    return { vop: { op: 'getattr', path, ino: found.ino, args: { seen: found.stat }, signal: this.signal }, parentLeads: found.parentLeads };
+  }
+
+  /**
+   * A getattr of a node whose inode the caller knows: the chain takes that
+   * inode's tokens first and the store stats the path once, under them,
+   * answering ESTALE if the path names another inode by then (the caller
+   * falls back to getattrOnPath). Saves the lstat that finds the inode.
+   */
+  getattrOfKnown(path: string, ino: number): VopOf<'getattr'> {
+    return { op: 'getattr', path, ino, args: { expectIno: ino }, signal: this.signal };
+  }
+
   /** An open handle of backing inode `ino`, if this mount has one. */
   openHandleOf(ino: number): number | undefined {
     return this.backing.handles.anyOf(ino);
@@ -48,6 +69,15 @@ export class VopBuilder {
       withIno ? this.backing.lookupIno(path) : Promise.resolve(undefined),
     ]);
     return { op, path, ino, parentIno, args, signal: this.signal };
+  }
+
+  /**
+   * An op that adds the entry `path` to a directory the caller knows by
+   * inode (no lookup): the store checks, under the directory's token, that
+   * the parent path still leads there (`expectParentIno`, create only).
+   */
+  onKnownEntry(path: string, parentIno: number, args: VopArgs['create']): VopOf<'create'> {
+    return { op: 'create', path, ino: undefined, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal };
   }
 
   /** An op on a path whose inode the caller already knows (a hint: hooks that need it exact hold tokens and re-check). */

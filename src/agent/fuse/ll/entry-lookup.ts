@@ -38,27 +38,23 @@ export class EntryLookup {
   async lookup(dir: PathNode, name: string, since?: () => number): Promise<AddonEntry> {
     const timeoutNow = since ?? this.entryTimeout(dir);
     const path = this.nodes.childPath(dir, name);
-    const sure = timeoutNow === NOT_KEPT ? Promise.resolve(false) : this.pathStillLeadsTo(dir);
+    // Kept only if `dir`'s path still leads to its inode. Paths are what this mount last saw; another host may have
+    // renamed a directory above it, and a name found through a stale path belongs to another directory: such a reply
+    // is given, as before, but never kept. Checked by the lookup's own round trip (BackingPaths.lstatIn).
+    const wanted = timeoutNow !== NOT_KEPT;
+    const found = await this.vops.getattrInDir(path, wanted && dir.id !== 1 ? dir.ino : undefined);
+    const sure = wanted && (dir.id === 1 || found.parentLeads);
     let st: VopStat;
     try {
-      st = await this.run(await this.vops.getattrOnPath(path));
+      if (found.error !== undefined || found.vop === undefined) throw found.error;
+      st = await this.run(found.vop);
     } catch (e) {
-      const t = fuseErrnoOf(e).name === 'ENOENT' && (await sure) ? timeoutNow() : 0;
+      const t = fuseErrnoOf(e).name === 'ENOENT' && sure ? timeoutNow() : 0;
       if (t > 0) return { ino: 0, generation: 0, attrTimeout: 0, entryTimeout: t };
       throw e;
     }
     const n = await this.refFound(st.ino, path);
-    return this.entryOf(n, st, (await sure) ? timeoutNow : NOT_KEPT);
-  }
-
-  /**
-   * True if `dir`'s path still leads to its inode. Paths are what this
-   * mount last saw; another host may have renamed a directory above it, and
-   * a name found through a stale path belongs to another directory: such a
-   * reply is given, as before, but never kept.
-   */
-  private async pathStillLeadsTo(dir: PathNode): Promise<boolean> {
-    return dir.id === 1 || (await this.vops.inoOf(dir.path)) === dir.ino;
+    return this.entryOf(n, st, sure ? timeoutNow : NOT_KEPT);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { constants } from 'os';
+import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
-import { NewOwner, VopDirEntry, VopRunner, VopStat } from '../../vop';
+import { NewOwner, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
 import { AddonDirEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { PageCachePolicy } from './kernel-page-cache';
@@ -75,6 +76,21 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
   }
 
+  /**
+   * A node's attributes by its path: under the node's inode's tokens, with
+   * one stat (or none, when its attributes are cached) instead of a stat to
+   * find the inode and one under its tokens. If the path names another inode
+   * now (another host replaced or moved it), as before: that inode's.
+   */
+  async function getattrOfNode(n: PathNode): Promise<VopStat> {
+    try {
+      return await run(vops.getattrOfKnown(n.path, n.ino));
+    } catch (e) {
+      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
+    }
+    return run(await vops.getattrOnPath(n.path));
+  }
+
   return {
     lookup: (_c, parent, name) => lookupEntry(parent, name),
     forget: (id, n) => nodes.forget(id, n),
@@ -85,7 +101,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
       // rename elsewhere got ENOENT from the path, found by chaos's namespace check).
       const handle = fh ?? vops.openHandleOf(n.ino);
-      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await run(await vops.getattrOnPath(n.path));
+      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await getattrOfNode(n);
       return { attr, attrTimeout: timeoutOf(attr) };
     },
     async setattr(_c, id, changes, fh) {
@@ -142,10 +158,21 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     },
     async create(ctx, parent, name, mode, flags) {
       const path = child(parent, name);
-      const since = entryTimeout(node(parent));
-      const vop = await vops.onEntry('create', path, { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) }, false);
-      const sure = vop.parentIno === node(parent).ino; // else the path went elsewhere: see pathStillLeadsTo
-      const r = await run(vop);
+      const dir = node(parent);
+      const since = entryTimeout(dir);
+      const args = { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) };
+      // Under the directory node's dir token, the store checks the parent path still leads to it (no lookup first);
+      // if it leads elsewhere now (another host moved it), nothing was created: as before, a lookup then the create.
+      let sure = true;
+      let r: VopResults['create'];
+      try {
+        r = await run(vops.onKnownEntry(path, dir.ino, args));
+      } catch (e) {
+        if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
+        const vop = await vops.onEntry('create', path, args, false);
+        sure = vop.parentIno === node(parent).ino; // else the path went elsewhere: see pathStillLeadsTo
+        r = await run(vop);
+      }
       // Another host made the name since our negative lookup: open(O_CREAT|O_TRUNC) truncates it, journaled as a truncate.
       if (r.existed && flags & O_TRUNC) {
         try {
