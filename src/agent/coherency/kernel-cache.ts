@@ -55,9 +55,13 @@ export interface KernelCacheLink {
   readStarting(ino: number): ReadTicket | undefined;
   /** That READ's reply was sent. */
   readAnswered(ino: number, ticket: ReadTicket | undefined): void;
-  /** A WRITE of `ino` reached the agent; `written` once it is done, awaited before its reply. */
+  /**
+   * A WRITE of `ino` reached the agent; `written` once it is done, awaited
+   * before its reply. `beforeDrop` runs before the write's page drop, if
+   * one is made (KernelPages.written).
+   */
   writeStarting(ino: number): void;
-  written(ino: number, offset: number, length: number): Promise<void>;
+  written(ino: number, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void>;
 }
 
 /** See KernelCacheLink.entriesHold. */
@@ -144,8 +148,8 @@ export class KernelCache implements KernelCacheLink {
     this.pages.writeStarting(this.prefix + ino);
   }
 
-  written(ino: number, offset: number, length: number): Promise<void> {
-    return this.pages.written(this.prefix + ino, offset, length);
+  written(ino: number, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void> {
+    return this.pages.written(this.prefix + ino, offset, length, beforeDrop);
   }
 
   leaseLeftMs(): number {

@@ -193,12 +193,18 @@ export class KernelPages {
    * no page of the file: the drop would bump the inode's attr_version for
    * nothing, and a GETATTR of a read(2) in flight, waiting for the same
    * token grant as this write, would lose the size another host's write
-   * gave the file (docs/chaos.md, "Page-cache runs").
+   * gave the file (docs/chaos.md, "Page-cache runs"). When the drop is
+   * made, `beforeDrop` runs first: the FUSE side gives the kernel the
+   * file's size there (notify_store of its last byte), which a GETATTR
+   * discarded because of this drop would otherwise have brought.
    */
-  async written(key: string, offset: number, length: number): Promise<void> {
+  async written(key: string, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void> {
     const st = this.files.get(key);
     try {
-      if (st && length > 0 && st.readsStarted !== st.cleanAt) await this.dropPages(st, offset, length);
+      if (st && length > 0 && st.readsStarted !== st.cleanAt && this.invalidate !== undefined && !this.plantSkipInvalidation) {
+        if (beforeDrop) await beforeDrop().catch((e: Error) => this.logger.warn('kernel size store before a page drop failed', { resource: key, error: e.message }));
+        await this.dropPages(st, offset, length);
+      }
     } finally {
       this.writes.done(key);
     }
