@@ -89,6 +89,20 @@ describe('kernel pages under data tokens', () => {
     assert.equal(drops(), 0);
   });
 
+  it('drops pages read under an uncached whole-file token when that token goes (a shared mapping has nothing else to revalidate it), not for a part of the file', async () => {
+    const { kp, drops } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.readStarting(KEY);
+    const uncached = new HeldToken({ lockId: nextLockId++, resource: KEY, space: 'data', mode: 'READ', range: { start: 0, end: END_OF_FILE }, owner: '', fencingToken: { epoch: 1, counter: 1 }, uncached: true, version: 1 });
+    kp.served(KEY, uncached);
+    assert.equal(kp.hasStray(KEY), true);
+    await kp.beforeGiveUp(token('READ', { start: 0, end: 4096 }));
+    assert.equal(drops(), 0, 'a part of the file does not serve the whole-file READs a pass may wait on');
+    await kp.beforeGiveUp(uncached);
+    assert.equal(drops(), 1);
+    assert.equal(kp.hasStray(KEY), false, 'nothing stray is left');
+  });
+
   it('drops nothing for a file no cached open ever read', async () => {
     const { kp, drops } = pagesWith();
     await kp.beforeGiveUp(token('READ'));

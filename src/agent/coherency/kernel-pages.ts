@@ -215,14 +215,17 @@ export class KernelPages {
    * and given up (wholly or in part): drop the file's pages in passes until
    * one saw no READ of the file start, so the caller can block the token in
    * the same tick. A pass waits only on READs holding page locks, which `t`
-   * (still usable) serves. Only whole-file caching tokens: READs of cached
-   * opens ask for the whole file; pages served under DIRECT are revalidated
-   * by read(2) itself (see the class comment).
+   * (still usable) serves. Whole-file caching tokens, and any whole-file
+   * data token while stray pages may exist: pages read under an uncached
+   * grant or under DIRECT lie under nothing else, and a shared mapping of
+   * them is revalidated by nothing else (page faults send no GETATTR). A
+   * DIRECT token is revoked (not renewed) only for a caching token
+   * elsewhere. Not for a part of the file: the READs a pass waits on ask
+   * for the whole file, and such a token does not serve them.
    */
   async beforeGiveUp(t: HeldToken): Promise<void> {
     const st = this.files.get(t.resource);
-    // A DIRECT token is revoked (not renewed) only for a caching token elsewhere: pages read under it go first.
-    const strayUnder = st !== undefined && st.stray && t.alive && t.space === 'data' && t.mode === 'DIRECT';
+    const strayUnder = st !== undefined && st.stray && t.alive && t.space === 'data' && t.range.start === 0 && t.range.end === END_OF_FILE;
     if (!st || (!coversKernelPages(t) && !strayUnder)) return;
     if (st.pendingDrop) await st.pendingDrop;
     for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
