@@ -216,16 +216,19 @@ export class KernelPages {
    * one saw no READ of the file start, so the caller can block the token in
    * the same tick. A pass waits only on READs holding page locks, which `t`
    * (still usable) serves. Whole-file caching tokens, and any whole-file
-   * data token while stray pages may exist: pages read under an uncached
-   * grant or under DIRECT lie under nothing else, and a shared mapping of
-   * them is revalidated by nothing else (page faults send no GETATTR). A
+   * data token while stray pages exist or a cached open may read under it:
+   * pages read under an uncached grant or under DIRECT lie under nothing
+   * else, and a shared mapping of them is revalidated by nothing else
+   * (page faults send no GETATTR); a READ in flight under the token may
+   * make them stray only after this check began (chaos register-mmap). A
    * DIRECT token is revoked (not renewed) only for a caching token
    * elsewhere. Not for a part of the file: the READs a pass waits on ask
    * for the whole file, and such a token does not serve them.
    */
   async beforeGiveUp(t: HeldToken): Promise<void> {
     const st = this.files.get(t.resource);
-    const strayUnder = st !== undefined && st.stray && t.alive && t.space === 'data' && t.range.start === 0 && t.range.end === END_OF_FILE;
+    const wholeFile = t.range.start === 0 && t.range.end === END_OF_FILE;
+    const strayUnder = st !== undefined && (st.stray || st.cachedOpens > 0) && t.alive && t.space === 'data' && wholeFile;
     if (!st || (!coversKernelPages(t) && !strayUnder)) return;
     if (st.pendingDrop) await st.pendingDrop;
     for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
