@@ -62,6 +62,8 @@ export class KernelPages {
   /** Resource → when this host last served it under DIRECT (bounded: a hint, forgetting it only caches sooner). */
   private readonly directSeenAt = new Map<string, number>();
   private invalidate: PageInvalidator | undefined;
+  /** The mount is going away (closing()): every READ's page is dropped after its reply. */
+  private closed = false;
 
   constructor(
     private readonly logger: Logger,
@@ -173,7 +175,7 @@ export class KernelPages {
    */
   readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
     const st = this.files.get(key);
-    if (!st || !ticket || direct || !this.writes.ranBeside(key, ticket)) return;
+    if (!st || (!this.closed && (!ticket || direct || !this.writes.ranBeside(key, ticket)))) return;
     if (st.pendingDrop) return;
     const drop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.dropPages(st, 0, 0));
     st.pendingDrop = drop.finally(() => {
@@ -268,6 +270,12 @@ export class KernelPages {
 
   lostAll(): void {
     for (const key of [...this.files.keys()]) this.lost(key);
+  }
+
+  /** The mount is going away (KernelCache.close): every file's pages go, and so will those of READs still answered. */
+  async closing(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.files.values()].map((st) => this.dropPages(st, 0, 0)));
   }
 
   private async dropPages(st: FilePagesState, offset: number, length: number): Promise<void> {
