@@ -199,6 +199,33 @@ describe('kernel pages under data tokens', () => {
     assert.deepEqual(ranges, [[0, 10], [0, 0], [0, 0]], 'the scheduled drop, then the revoke\'s pass');
   });
 
+  it('drops again for a READ beside a write answered while the previous such drop already runs (it may have passed that READ\'s page)', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    let kp!: KernelPages;
+    const pages = pagesWith();
+    kp = pages.kp;
+    const ranges: Array<[number, number]> = [];
+    kp.attach(async (_ino, offset, length) => { ranges.push([offset, length]); if (ranges.length === 2) await held; });
+    const t = token('READ');
+    kp.opened(KEY, 7);
+    kp.readStarting(KEY);
+    kp.served(KEY, t);
+    const first = kp.readStarting(KEY);
+    const second = kp.readStarting(KEY);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 10);
+    kp.readAnswered(KEY, first);
+    kp.readAnswered(KEY, first); // not begun yet: one drop takes both pages
+    await immediate();
+    await immediate();
+    assert.deepEqual(ranges, [[0, 10], [0, 0]], 'the scheduled drop runs (and hangs)');
+    kp.readAnswered(KEY, second);
+    release();
+    await kp.beforeGiveUp(t);
+    assert.deepEqual(ranges, [[0, 10], [0, 0], [0, 0], [0, 0]], 'a second drop after the running one, then the revoke\'s pass');
+  });
+
   it('schedules no such drop while the file is DIRECT (it could race a later GETATTR; read(2) revalidates by mtime there)', async () => {
     const { kp, ranges } = pagesWith();
     kp.opened(KEY, 7);

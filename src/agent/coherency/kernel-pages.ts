@@ -32,8 +32,10 @@ interface FilePagesState {
   cleanAt: number;
   /** Bumped at every change of `under` or `stray`: a drop forgets only what it saw. */
   generation: number;
-  /** A drop scheduled after a READ's reply (a local write ran beside it); revokes wait for it. */
+  /** Drops scheduled after READs' replies (a local write ran beside them), chained; revokes wait for them. */
   pendingDrop: Promise<void> | undefined;
+  /** One of those drops has not begun yet: it will take the page of a READ answered now too. */
+  dropQueued: boolean;
 }
 
 /** A token the kernel may cache pages under: whole file, caching mode, not uncached, still held. */
@@ -176,12 +178,21 @@ export class KernelPages {
   readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
     const st = this.files.get(key);
     if (!st || (!this.closed && (!ticket || direct || !this.writes.ranBeside(key, ticket)))) return;
-    if (st.pendingDrop) return;
-    const drop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.dropPages(st, 0, 0));
-    st.pendingDrop = drop.finally(() => {
+    // A drop that already began may have passed this READ's page: only one not begun yet covers it.
+    if (st.dropQueued) return;
+    st.dropQueued = true;
+    const drop = (st.pendingDrop ?? Promise.resolve())
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        st.dropQueued = false;
+        return this.dropPages(st, 0, 0);
+      });
+    const tracked: Promise<void> = drop.finally(() => {
+      if (st.pendingDrop !== tracked) return;
       st.pendingDrop = undefined;
       this.maybeDelete(key, st);
     });
+    st.pendingDrop = tracked;
   }
 
   /** A write of this host to `key` is starting (any handle); `written` follows, whatever its outcome. */
@@ -299,7 +310,7 @@ export class KernelPages {
   private stateOf(key: string, ino: number): FilePagesState {
     let st = this.files.get(key);
     if (!st) {
-      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, cleanAt: 0, generation: 0, pendingDrop: undefined };
+      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, cleanAt: 0, generation: 0, pendingDrop: undefined, dropQueued: false };
       this.files.set(key, st);
     }
     return st;
