@@ -26,7 +26,7 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--journal-segment-mib <n>', 'journal segment size in MiB', '64')
     .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)')
     .option('--allow-other <when>', 'let other users use the mount (FUSE allow_other; the kernel checks their permissions): yes, no, or auto (when the agent runs as root)', 'auto')
-    .option('--kernel-page-cache <yes|no>', 'answer read-only opens through the kernel page cache, kept coherent by the tokens, with the known races of docs/fuse.md ("The page cache")', 'no');
+    .option('--kernel-page-cache <yes|no>', 'answer read-only opens through the kernel page cache, kept coherent by the tokens (docs/fuse.md, "The page cache": why it is not the default yet)', 'no');
   withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
   return withEnvironment(cmd);
 }

@@ -42,6 +42,7 @@ export class LockRequests {
       holder: { sessionId: session.id, owner },
       wait: body.wait === true,
       timeoutMs,
+      noDirect: body.noDirect === true,
     });
     return this.grantOrQueued(result);
   }

@@ -55,6 +55,21 @@ describe('low-level mount: kernel cache and notifications', () => {
     assert.equal((await fsp.stat(mnt('s'))).size, 6);
   });
 
+  it('grows the kernel\'s size of a file with notify_store of its last byte, and keeps the cached bytes before it', async () => {
+    await fsp.writeFile(mnt('g'), 'x'.repeat(10));
+    assert.equal(await fsp.readFile(mnt('g'), 'utf8'), 'x'.repeat(10));
+    assert.equal((await fsp.stat(mnt('g'))).size, 10);
+    await fsp.appendFile(bak('g'), 'y'.repeat(9) + 'z');
+    assert.equal((await fsp.stat(mnt('g'))).size, 10, 'cached attributes');
+    assert.equal(await child.query('grow g'), 'grow 0');
+    assert.equal((await fsp.stat(mnt('g'))).size, 20);
+    const after = await fsp.readFile(mnt('g'), 'utf8');
+    assert.equal(after.length, 20);
+    assert.ok(after.startsWith('x'.repeat(10)) && after.endsWith('z'), after);
+    assert.equal(await child.query('inval g'), 'inval 0');
+    assert.equal(await fsp.readFile(mnt('g'), 'utf8'), 'x'.repeat(10) + 'y'.repeat(9) + 'z');
+  });
+
   it('drops a cached name with notify_inval_entry after a rename elsewhere', async () => {
     await fsp.writeFile(mnt('e1'), 'e');
     await fsp.stat(mnt('e1'));
@@ -92,6 +107,8 @@ describe('low-level mount: kernel cache and notifications', () => {
 
   it('answers -ENOENT for an inode the kernel does not know, and keeps serving', async () => {
     assert.equal(await child.query('inval missing'), 'inval -2');
+    await fsp.writeFile(bak('unseen'), 'u');
+    assert.equal(await child.query('grow unseen'), 'grow -2');
     assert.equal(await fsp.readFile(mnt('c'), 'utf8'), 'new-bytes');
   });
 });

@@ -31,13 +31,15 @@ async function main(): Promise<void> {
   // Per seed: no faults, the default faults, and hosts cut off across failovers ('isolate', opt-in so the
   // default runs keep their schedules).
   const ISOLATE: Partial<SimOptions> = { faultKinds: ['isolate', 'failover', 'break'], maxFaults: 6 };
+  // And with h0's kernel caching the file (noDirect acquires), with faults.
+  const KERNEL: Partial<SimOptions> = { kernelCachingHost: true };
   for (let seed = 1; seed <= seeds; seed++) {
-    for (const [withFaults, extra] of [[false, {}], [true, {}], [true, ISOLATE]] as const) {
+    for (const [withFaults, extra] of [[false, {}], [true, {}], [true, ISOLATE], [true, KERNEL]] as const) {
       const r = await runSimulation({ ...scenarioFor(seed, withFaults), ...extra });
       if (r.violation) {
-        if (extra === ISOLATE) console.log(`VIOLATION seed ${seed} with isolate faults: ${r.violation}\nreplay: runSimulation({ ...scenarioFor(${seed}, true), ...${JSON.stringify(ISOLATE)} })`);
+        if (extra === ISOLATE || extra === KERNEL) console.log(`VIOLATION seed ${seed} with ${JSON.stringify(extra)}: ${r.violation}\nreplay: runSimulation({ ...scenarioFor(${seed}, true), ...${JSON.stringify(extra)} })`);
         else console.log(describeShrunk(await shrink(scenarioFor(seed, withFaults))));
-        if (extra !== ISOLATE) console.log(`VIOLATION seed ${seed}${withFaults ? ' with faults' : ''}: ${r.violation}\n${replayHint(seed, withFaults)}`);
+        if (extra !== ISOLATE && extra !== KERNEL) console.log(`VIOLATION seed ${seed}${withFaults ? ' with faults' : ''}: ${r.violation}\n${replayHint(seed, withFaults)}`);
         process.exit(1);
       }
       ops += r.ops;
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     }
     if (seed % 100 === 0) console.error(`${seed} seeds, ${Math.round((Date.now() - started) / 1000)} s`);
   }
-  console.log(`random runs: ${seeds * 3} (${seeds} seeds: no faults, faults, isolate faults), ${steps} steps, ${ops} operations, faults ${JSON.stringify(faults)}, ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(`random runs: ${seeds * 4} (${seeds} seeds: no faults, faults, isolate faults, faults with a kernel-caching host), ${steps} steps, ${ops} operations, faults ${JSON.stringify(faults)}, ${Math.round((Date.now() - started) / 1000)} s`);
   const t1 = Date.now();
   const x = await explore({ depth, maxSchedules: 1_000_000, maxMs: 60 * 60 * 1000, scenario: EXPLORE_SCENARIO });
   if (x.violation) {

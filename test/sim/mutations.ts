@@ -23,12 +23,14 @@ import type { SimHost } from './sim-host';
  *   and fill the page cache (caught as a page cached under DIRECT, or a
  *   stale read);
  * - `direct-beside-write`: the coordinator grants DIRECT beside another
- *   host's WRITE (caught as two hosts believing conflicting tokens).
+ *   host's WRITE (caught as two hosts believing conflicting tokens);
+ * - `drop-no-direct`: acquires lose their noDirect mark on the way to the
+ *   coordinator (caught as a kernel-caching host holding DIRECT).
  */
-export type Mutation = 'shrink-after-answer' | 'skip-invalidate' | 'skip-flush' | 'early-answer' | 'lose-riding-releases' | 'cached-read-under-direct' | 'direct-beside-write';
+export type Mutation = 'shrink-after-answer' | 'skip-invalidate' | 'skip-flush' | 'early-answer' | 'lose-riding-releases' | 'cached-read-under-direct' | 'direct-beside-write' | 'drop-no-direct';
 
 export const MUTATIONS: readonly Mutation[] = [
-  'shrink-after-answer', 'skip-invalidate', 'skip-flush', 'early-answer', 'lose-riding-releases', 'cached-read-under-direct', 'direct-beside-write',
+  'shrink-after-answer', 'skip-invalidate', 'skip-flush', 'early-answer', 'lose-riding-releases', 'cached-read-under-direct', 'direct-beside-write', 'drop-no-direct',
 ];
 
 /** Planted in the coordinator's code (shared by every simulated leader), undone by the returned function. */
@@ -96,6 +98,11 @@ export function applyMutation(mutation: Mutation | undefined, hosts: readonly Si
         break;
       case 'direct-beside-write':
         break; // planted in the coordinator (applyTableMutation)
+      case 'drop-no-direct': {
+        const acquire = h.client.acquire.bind(h.client);
+        h.client.acquire = (a) => acquire({ ...a, noDirect: false });
+        break;
+      }
       case 'lose-riding-releases': {
         const releases = part(part(client, 'channel'), 'releases') as Patchable & { clear(): void };
         releases.resumedWithSameLeader = () => releases.clear();

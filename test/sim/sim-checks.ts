@@ -69,3 +69,14 @@ export function cachedUnderDirect(host: string, directInUse: boolean, cleanPages
   if (!directInUse || cleanPages === 0) return undefined;
   return `${host} holds a DIRECT data token and caches ${cleanPages} clean page(s) of the file`;
 }
+
+/**
+ * A host whose kernel caches the file (a page-cache open: its pages and
+ * shared mappings are dropped only by a revoke) holds no DIRECT data or
+ * attr token of it: its acquires carry noDirect, so other hosts' DIRECT
+ * writes must revoke its caching tokens (docs/direct-mode.md).
+ */
+export function kernelCachedUnderDirect(host: string, tokens: ReadonlyArray<{ alive: boolean; mode: string; space: string; lockId: number }>): string | undefined {
+  const t = tokens.find((x) => x.alive && x.mode === 'DIRECT');
+  return t && `${host}'s kernel caches the file, yet it holds DIRECT ${t.space} token ${t.lockId}`;
+}

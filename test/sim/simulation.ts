@@ -5,7 +5,7 @@ import { SimHost, TTL_MS } from './sim-host';
 import { SimStore } from './sim-store';
 import { SimLog } from './sim-log';
 import { SimHistory } from './sim-history';
-import { beliefOutsideTable, beliefsOfGrants, beliefsOfTokens, cachedUnderDirect, conflictingBeliefs } from './sim-checks';
+import { beliefOutsideTable, beliefsOfGrants, beliefsOfTokens, cachedUnderDirect, conflictingBeliefs, kernelCachedUnderDirect } from './sim-checks';
 import { SLOT_BYTES, slotOffset, slotsOf } from './slots';
 import { applyMutation, applyTableMutation, Mutation } from './mutations';
 
@@ -35,6 +35,13 @@ export interface SimOptions {
   maxDelayMs: number;
   /** Explore mode: picks among runnable events (see SimScheduler.chooser). */
   chooser?: (candidates: readonly SimEvent[]) => number;
+  /**
+   * Host h0's kernel caches the file (a page-cache open held for the whole
+   * run, docs/fuse.md): its data and attr acquires carry noDirect, and it
+   * may never hold a DIRECT token of the file, since only a revoke drops
+   * the kernel's pages and mappings.
+   */
+  kernelCachingHost?: boolean;
   /** A deliberate bug, to show the checks catch it. */
   mutation?: Mutation;
   maxSteps?: number;
@@ -129,6 +136,9 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
     const tokens = live.flatMap((h) => beliefsOfTokens(h.name, h.core.tokens.tokensOf(RESOURCE, 'data').concat(h.core.tokens.tokensOf(RESOURCE, 'attr'))));
     const bad = conflictingBeliefs(tokens) ?? conflictingBeliefs(live.flatMap((h) => beliefsOfGrants(h.name, h.client.heldGrants())));
     if (bad) throw new Violation(`two hosts believe conflicting tokens: ${bad}`);
+    const cacher = o.kernelCachingHost ? live.find((h) => h.name === 'h0') : undefined;
+    const directThere = cacher && kernelCachedUnderDirect(cacher.name, cacher.core.tokens.tokensOf(RESOURCE, 'data').concat(cacher.core.tokens.tokensOf(RESOURCE, 'attr')));
+    if (directThere) throw new Violation(directThere);
     for (const h of live) {
       const data = h.core.tokens.tokensOf(RESOURCE, 'data').filter((t) => t.alive);
       const onlyDirect = data.length > 0 && data.every((t) => t.mode === 'DIRECT');
@@ -153,6 +163,8 @@ export async function runSimulation(o: SimOptions): Promise<SimResult> {
       void h.start(net).then(() => { up = true; });
       await drive(() => up, `${h.name} opening its session`);
       h.client.on('fenced', () => history.sessionLost(hi));
+      // The page-cache open of the FUSE layer (kernel-page-cache.ts), made before any token of the file.
+      if (o.kernelCachingHost && hi === 0) h.core.kernel.pages.opened(RESOURCE, INO);
     }
     // A paused holder learns of its loss only when it wakes; its unflushed writes are gone from the moment
     // the coordinator ended its session.

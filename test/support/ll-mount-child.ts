@@ -31,7 +31,8 @@ export interface LlMountChild {
   /**
    * Asks the child: "inodes" -> "inodes <table size>"; "inval <name>",
    * "invalentry <name>", "delete <name>" (a name in the root) -> "<cmd> <result>"
-   * after the kernel notification (0 or -errno); "epoch" -> "epoch <result>"
+   * after the kernel notification (0 or -errno); "grow <name>" stores the backing
+   * file's last byte (notify_store); "epoch" -> "epoch <result>"
    * (FUSE_NOTIFY_INC_EPOCH).
    */
   query(cmd: string): Promise<string>;
@@ -83,6 +84,11 @@ async function childMain(arg: string): Promise<void> {
     epoch: async () => session.incrementEpoch(),
     delete: async (name) => session.notifyDelete(1, Number(name.split('/')[1] ?? 0), name.split('/')[0]),
     idof: async (name) => idOf(name),
+    // The backing file's last byte, stored at its offset: the kernel's i_size grows to the backing size.
+    grow: async (name) => {
+      const data = await fsp.readFile(nodePath.join(options.backingDir, name));
+      return session.storeInode(await idOf(name), data.length - 1, data.subarray(data.length - 1));
+    },
   };
   input.on('line', (line) => {
     const [verb, arg = ''] = line.split(' ');

@@ -40,12 +40,15 @@ export class FakeCoordinator {
   expand = true;
   /** Resources whose grants say uncached. */
   readonly uncached = new Set<string>();
+  /** Resources in direct mode: data/attr acquires not marked noDirect are granted DIRECT over the whole file. */
+  readonly direct = new Set<string>();
   private nextLockId = 1;
   private counter = 0;
 
   async acquire(client: FakeTokenClient, o: AcquireOptions): Promise<ClientGrant> {
-    const range = o.space === 'data' ? { ...(o.range ?? WHOLE_FILE) } : { ...WHOLE_FILE };
-    const mode = o.mode;
+    const asDirect = this.direct.has(o.resource) && o.space !== 'dir' && o.noDirect !== true;
+    const range = o.space === 'data' && !asDirect ? { ...(o.range ?? WHOLE_FILE) } : { ...WHOLE_FILE };
+    const mode = asDirect ? 'DIRECT' : o.mode;
     if (o.wait === false && this.conflicts(client, o.resource, o.space, mode, range).length > 0) {
       throw new LockConflictError('LOCK_CONFLICT', 'conflict');
     }

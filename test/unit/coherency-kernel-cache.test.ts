@@ -64,6 +64,26 @@ describe('kernel attribute cache under attr tokens (coherency side)', () => {
     assert.deepEqual(calls, [ino, 'epoch', 'all']);
   });
 
+  it('at unmount keeps nothing new and drops names, attributes and every cached file\'s pages before the tokens go; later READs drop theirs', async () => {
+    const { a, store } = twoHosts();
+    const ino = store.create('/f', 'hello');
+    const pages: Array<[number, number, number]> = [];
+    const { inv, calls } = heldInvalidator();
+    a.core.kernel.attach({ ...inv, pages: async (i, off, len) => { pages.push([i, off, len]); } });
+    await a.getattr('/f');
+    assert.equal(a.core.kernel.attrsCacheable(ino), true);
+    assert.ok(a.core.kernel.openCached(ino), 'a cached open');
+    await a.core.kernel.close();
+    assert.deepEqual(calls, ['epoch', 'all']);
+    assert.deepEqual(pages, [[ino, 0, 0]], 'the cached file\'s pages went');
+    assert.equal(a.core.kernel.attrsCacheable(ino), false, 'the attr token is still held, but no timeout is given');
+    assert.equal(a.core.kernel.openCached(ino), undefined, 'new opens are direct_io');
+    assert.equal(a.core.kernel.entriesHold(ino), undefined);
+    a.core.kernel.readAnswered(ino, a.core.kernel.readStarting(ino));
+    await settle();
+    assert.deepEqual(pages, [[ino, 0, 0], [ino, 0, 0]], 'a READ answered after close drops its page after the reply');
+  });
+
   it('never allows caching under a DIRECT token', async () => {
     const { a, store, coordinator } = twoHosts();
     const ino = store.create('/h', 'x');

@@ -26,6 +26,8 @@ function pagesWith(duringDrop: (drops: number) => void = () => undefined, nowMs:
   return { kp, drops: () => drops, ranges };
 }
 
+const uncachedFields = () => ({ lockId: 0, resource: KEY, space: 'data' as const, mode: 'READ' as const, range: { start: 0, end: END_OF_FILE }, owner: '', fencingToken: { epoch: 1, counter: 1 }, uncached: true, version: 1 });
+
 const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('kernel pages under data tokens', () => {
@@ -85,8 +87,29 @@ describe('kernel pages under data tokens', () => {
     kp.opened(KEY, 7);
     kp.served(KEY, token('READ'));
     await kp.beforeGiveUp(token('READ', { start: 0, end: 4096 }));
-    await kp.beforeGiveUp(token('DIRECT'));
     assert.equal(drops(), 0);
+  });
+
+  it('drops pages read under an uncached whole-file token when that token goes (a shared mapping has nothing else to revalidate it), not for a part of the file', async () => {
+    const { kp, drops } = pagesWith();
+    kp.opened(KEY, 7);
+    kp.readStarting(KEY);
+    const uncached = new HeldToken({ ...uncachedFields(), lockId: nextLockId++ });
+    kp.served(KEY, uncached);
+    assert.equal(kp.hasStray(KEY), true);
+    await kp.beforeGiveUp(token('READ', { start: 0, end: 4096 }));
+    assert.equal(drops(), 0, 'a part of the file does not serve the whole-file READs a pass may wait on');
+    await kp.beforeGiveUp(uncached);
+    assert.equal(drops(), 1);
+    assert.equal(kp.hasStray(KEY), false, 'nothing stray is left');
+    // Nothing stray now, but a READ in flight under an uncached or DIRECT token may cache a page after the check
+    // began (chaos register-mmap: served 1 ms after a revoke found nothing stray): its revoke drops all the same.
+    await kp.beforeGiveUp(new HeldToken({ ...uncachedFields(), lockId: nextLockId++ }));
+    await kp.beforeGiveUp(token('DIRECT'));
+    assert.equal(drops(), 3);
+    kp.released(KEY);
+    await kp.beforeGiveUp(token('DIRECT'));
+    assert.equal(drops(), 3, 'no cached open and nothing stray: nothing to drop');
   });
 
   it('drops nothing for a file no cached open ever read', async () => {
@@ -174,6 +197,33 @@ describe('kernel pages under data tokens', () => {
     assert.deepEqual(ranges, [[0, 10]], 'the drop comes after the reply, not in the READ');
     await kp.beforeGiveUp(t);
     assert.deepEqual(ranges, [[0, 10], [0, 0], [0, 0]], 'the scheduled drop, then the revoke\'s pass');
+  });
+
+  it('drops again for a READ beside a write answered while the previous such drop already runs (it may have passed that READ\'s page)', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    let kp!: KernelPages;
+    const pages = pagesWith();
+    kp = pages.kp;
+    const ranges: Array<[number, number]> = [];
+    kp.attach(async (_ino, offset, length) => { ranges.push([offset, length]); if (ranges.length === 2) await held; });
+    const t = token('READ');
+    kp.opened(KEY, 7);
+    kp.readStarting(KEY);
+    kp.served(KEY, t);
+    const first = kp.readStarting(KEY);
+    const second = kp.readStarting(KEY);
+    kp.writeStarting(KEY);
+    await kp.written(KEY, 0, 10);
+    kp.readAnswered(KEY, first);
+    kp.readAnswered(KEY, first); // not begun yet: one drop takes both pages
+    await immediate();
+    await immediate();
+    assert.deepEqual(ranges, [[0, 10], [0, 0]], 'the scheduled drop runs (and hangs)');
+    kp.readAnswered(KEY, second);
+    release();
+    await kp.beforeGiveUp(t);
+    assert.deepEqual(ranges, [[0, 10], [0, 0], [0, 0], [0, 0]], 'a second drop after the running one, then the revoke\'s pass');
   });
 
   it('schedules no such drop while the file is DIRECT (it could race a later GETATTR; read(2) revalidates by mtime there)', async () => {

@@ -146,3 +146,37 @@ test('planRevoke keeps the contiguous rest, downgrades for readers, releases att
   assert.deepEqual(planRevoke(token, { start: 0, end: 10 }, 'READ'), { released: false, mode: 'READ', range: token.range, version: 7 });
   assert.deepEqual(planRevoke({ space: 'attr', mode: 'READ', range: WHOLE_FILE, version: 1 }, WHOLE_FILE, 'WRITE'), { released: true });
 });
+
+test('while this host\'s kernel caches a file its data and attr tokens are asked for noDirect: a direct-mode file gets caching tokens', async () => {
+  const { coordinator, client, cache } = setup();
+  coordinator.direct.add('ns/1').add('ns/2');
+  cache.setListener({ retiring: async () => undefined, coverageLost: () => undefined, lost: () => undefined, kernelCaches: (r) => r === 'ns/1' });
+  const sent: boolean[] = [];
+  const acquire = client.acquire.bind(client);
+  client.acquire = (o) => { sent.push(o.noDirect === true); return acquire(o); };
+  const cached = await cache.use(data('ns/1', 'READ'));
+  assert.equal(cached.token.mode, 'READ');
+  cached.done();
+  const attr = await cache.use({ resource: 'ns/1', space: 'attr', mode: 'READ', range: WHOLE_FILE });
+  assert.equal(attr.token.mode, 'READ');
+  attr.done();
+  const other = await cache.use(data('ns/2', 'READ'));
+  assert.equal(other.token.mode, 'DIRECT', 'a file the kernel does not cache is DIRECT as before');
+  other.done();
+  assert.deepEqual(sent, [true, true, false]);
+});
+
+test('a DIRECT grant that arrives after the kernel began caching the file goes back, and the request is made again with noDirect', async () => {
+  const { coordinator, client, cache } = setup();
+  coordinator.direct.add('ns/1');
+  let caching = false;
+  cache.setListener({ retiring: async () => undefined, coverageLost: () => undefined, lost: () => undefined, kernelCaches: () => caching });
+  const acquire = client.acquire.bind(client);
+  client.acquire = (o) => { const p = acquire(o); caching = true; return p; }; // the open is answered while the acquire is in flight
+  const use = await cache.use(data('ns/1', 'READ'));
+  assert.equal(use.token.mode, 'READ');
+  assert.equal(client.acquires, 2);
+  assert.equal(client.lazyReleases.length, 1, 'the DIRECT grant was given back');
+  assert.equal(cache.isDirect('ns/1', 'data'), false);
+  use.done();
+});

@@ -26,6 +26,7 @@ describe('libfuse3 addon input checks', () => {
     assert.throws(() => a.replyLock(1, { type: 99 }), TypeError);
     assert.throws(() => a.unmount({}), TypeError);
     assert.throws(() => a.notifyInvalInode(null, 1, 0, 0), TypeError);
+    assert.throws(() => a.notifyStore(null, 1, 0, Buffer.alloc(1)), TypeError);
     assert.throws(() => a.mount('/nonexistent', 'x', 5, {}), Error);
   });
 

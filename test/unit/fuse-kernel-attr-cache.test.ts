@@ -29,6 +29,7 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
     readAnswered: () => undefined,
     writeStarting: () => undefined,
     written: async () => undefined,
+    close: async () => undefined,
   };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());
   cache.setNotifier({

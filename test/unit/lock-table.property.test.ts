@@ -24,7 +24,7 @@ function ops(spaces: Space[], opts: { holders?: number; maxLength?: number } = {
   const wait = fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
   const timeoutMs = fc.option(fc.constantFrom(0, 30, 120, 400), { nil: undefined, freq: 2 });
   const op: fc.Arbitrary<Op> = fc.oneof(
-    { weight: 10, arbitrary: fc.record({ t: fc.constant('acq' as const), h: fc.integer({ min: 0, max: holders - 1 }), r: fc.constantFrom(0, 0, 0, RESOURCES.length - 1), space: fc.constantFrom(...spaces), excl: fc.boolean(), ...range, wait, timeoutMs }, { requiredKeys: ['t', 'h', 'r', 'space', 'excl', 's', 'len', 'wait'] }) },
+    { weight: 10, arbitrary: fc.record({ t: fc.constant('acq' as const), h: fc.integer({ min: 0, max: holders - 1 }), r: fc.constantFrom(0, 0, 0, RESOURCES.length - 1), space: fc.constantFrom(...spaces), excl: fc.boolean(), ...range, wait, timeoutMs, noDirect: fc.boolean() }, { requiredKeys: ['t', 'h', 'r', 'space', 'excl', 's', 'len', 'wait'] }) },
     { weight: 3, arbitrary: fc.record({ t: fc.constant('conv' as const), pick: fc.nat(), excl: fc.boolean(), ...range, wait, timeoutMs }, { requiredKeys: ['t', 'pick', 'excl', 's', 'len', 'wait'] }) },
     { weight: 5, arbitrary: fc.record({ t: fc.constant('rel' as const), pick: fc.nat() }) },
     { weight: 4, arbitrary: fc.record({ t: fc.constant('red' as const), pick: fc.nat(), excl: fc.boolean(), ...range, stale: fc.constantFrom(0, 0, 0, 1, 3, 4) }) },

@@ -40,6 +40,13 @@ test('the same holds through broken streams, coordinator failovers and hosts pau
   assert.ok((r.faults.break ?? 0) > 0 && (r.faults.failover ?? 0) > 0 && (r.faults.pause ?? 0) > 0, 'every kind of fault was injected');
 });
 
+test('a host whose kernel caches the file is never granted DIRECT: the other hosts\' DIRECT tokens and its caching ones revoke each other, coherently', async (t) => {
+  const quiet = await runSeeds(1, 40, false, { kernelCachingHost: true });
+  const faulty = await runSeeds(1001, 40, true, { kernelCachingHost: true });
+  t.diagnostic(`80 seeded runs, ${quiet.ops + faulty.ops} operations, ${quiet.directOps + faulty.directOps} of them under DIRECT tokens (other hosts)`);
+  assert.ok(quiet.directOps + faulty.directOps > 0, 'no run reached direct mode: the rule was not exercised');
+});
+
 /**
  * Seeds that once found a bug, replayed as they are. Each fails on the code
  * before its fix (checked when it was added).
@@ -82,6 +89,7 @@ const PLANTED: Record<Mutation, { shows: RegExp; extra?: Partial<SimOptions>; fa
   'lose-riding-releases': { shows: /responsive host evicted/, faults: true, extra: { faultKinds: ['break'], maxFaults: 12 } },
   'cached-read-under-direct': { shows: /cached under DIRECT|stale read/, faults: false },
   'direct-beside-write': { shows: /two hosts believe conflicting tokens/, faults: false },
+  'drop-no-direct': { shows: /kernel caches the file, yet it holds DIRECT/, faults: false, extra: { kernelCachingHost: true } },
 };
 
 for (const mutation of MUTATIONS) {

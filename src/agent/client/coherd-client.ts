@@ -124,7 +124,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   async acquire(a: AcquireOptions): Promise<ClientGrant> {
     const range = a.space === 'attr' || a.space === 'dir' ? WHOLE_FILE : a.range ?? WHOLE_FILE;
     const reply = await this.request(
-      { acquire: { resource: a.resource, space: spaceToWire(a.space), mode: a.mode, range: rangeToWire(range), owner: a.owner ?? '', wait: a.wait ?? true, timeoutMs: a.timeoutMs ?? 0 } },
+      { acquire: { resource: a.resource, space: spaceToWire(a.space), mode: a.mode, range: rangeToWire(range), owner: a.owner ?? '', wait: a.wait ?? true, timeoutMs: a.timeoutMs ?? 0, noDirect: a.noDirect === true } },
       a.signal,
       a.onQueued,
     );

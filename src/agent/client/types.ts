@@ -30,6 +30,8 @@ export interface AcquireOptions {
   wait?: boolean;
   /** Give up waiting after this long; default no limit. */
   timeoutMs?: number;
+  /** Data/attr tokens: never granted DIRECT (this host's kernel caches the file; docs/direct-mode.md). Default false. */
+  noDirect?: boolean;
   signal?: AbortSignal;
   /** Called when the coordinator says the request waits behind others. */
   onQueued?: () => void;

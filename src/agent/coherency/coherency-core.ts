@@ -95,6 +95,7 @@ export class CoherencyCore implements ProtectedCaches {
         dropUncovered(this, token, range);
       },
       keepsDirect: (token) => token.space === 'data' && this.kernel.pages.keepsDirect(token.resource),
+      kernelCaches: (resource) => this.kernel.pages.wholeFileReads(resource),
       directRetired: (token) => {
         // Direct writes under the old token may have landed after a caching token beside it filled pages.
         this.attrs.drop(token.resource);

@@ -43,6 +43,8 @@ export interface KernelCacheLink {
   leaseLeftMs(): number;
   /** The mount's invalidator (undefined once it is unmounted). */
   attach(invalidator: KernelInvalidator | undefined): void;
+  /** The mount is going away: nothing new is kept, everything the kernel cached goes (before the tokens do). */
+  close(): Promise<void>;
   /**
    * An O_RDONLY open of regular file `ino` is being answered: undefined
    * when it must be direct_io (DIRECT or uncached now, or no mount), else
@@ -55,9 +57,13 @@ export interface KernelCacheLink {
   readStarting(ino: number): ReadTicket | undefined;
   /** That READ's reply was sent. */
   readAnswered(ino: number, ticket: ReadTicket | undefined): void;
-  /** A WRITE of `ino` reached the agent; `written` once it is done, awaited before its reply. */
+  /**
+   * A WRITE of `ino` reached the agent; `written` once it is done, awaited
+   * before its reply. `beforeDrop` runs before the write's page drop, if
+   * one is made (KernelPages.written).
+   */
   writeStarting(ino: number): void;
-  written(ino: number, offset: number, length: number): Promise<void>;
+  written(ino: number, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void>;
 }
 
 /** See KernelCacheLink.entriesHold. */
@@ -103,6 +109,8 @@ export class KernelCache implements KernelCacheLink {
   private readonly dirLostAt = new Map<string, number>();
   /** The kernel's page cache under data tokens. */
   readonly pages: KernelPages;
+  /** Set by close(): the mount is going away, the kernel may keep nothing new. */
+  private closing = false;
 
   constructor(
     private readonly tokens: TokenCache,
@@ -120,6 +128,7 @@ export class KernelCache implements KernelCacheLink {
   }
 
   openCached(ino: number): { keepCache: boolean } | undefined {
+    if (this.closing) return undefined;
     const resource = this.prefix + ino;
     // A file that is (or was lately) contended is direct_io: a cached open would meet DIRECT (kernel-pages.ts).
     const direct = this.tokens.isDirect(resource, 'data') || this.tokens.isDirect(resource, 'attr') || !this.pages.mayCache(resource);
@@ -144,8 +153,8 @@ export class KernelCache implements KernelCacheLink {
     this.pages.writeStarting(this.prefix + ino);
   }
 
-  written(ino: number, offset: number, length: number): Promise<void> {
-    return this.pages.written(this.prefix + ino, offset, length);
+  written(ino: number, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void> {
+    return this.pages.written(this.prefix + ino, offset, length, beforeDrop);
   }
 
   leaseLeftMs(): number {
@@ -153,6 +162,7 @@ export class KernelCache implements KernelCacheLink {
   }
 
   attrsCacheable(ino: number): boolean {
+    if (this.closing) return false;
     const resource = this.prefix + ino;
     // find() skips a token a revoke or a retirement has blocked: nothing new is cached while one runs.
     const t = this.tokens.find({ resource, space: 'attr', mode: 'READ', range: WHOLE_FILE });
@@ -160,6 +170,7 @@ export class KernelCache implements KernelCacheLink {
   }
 
   entriesHold(ino: number): EntriesHold | undefined {
+    if (this.closing) return undefined;
     const t = this.tokens.find({ resource: this.prefix + ino, space: 'dir', mode: 'READ', range: WHOLE_FILE });
     return t && { holds: () => t.alive && !t.isBlockedFor(WHOLE_FILE) };
   }
@@ -199,6 +210,28 @@ export class KernelCache implements KernelCacheLink {
       await this.invalidator.attrs(ino);
     } catch (e) {
       this.logger.error('kernel attribute invalidation failed', { resource, error: (e as Error).message });
+    }
+  }
+
+  /**
+   * The mount is going away (the agent stops or restarts): descriptors
+   * and mappings outlive a lazy unmount, and once the agent is gone the
+   * kernel serves what it cached without asking anyone, while the tokens
+   * it was cached under go back with the session. From now on nothing new
+   * is kept (no timeouts, no cached opens, READs drop their pages after
+   * the reply) and everything cached goes: names, attributes, pages.
+   * Found by chaos (clock-skew restarts agent-1 gracefully: its held
+   * reader read the old value through the old mount for 400 ms after
+   * agent-0's write).
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.invalidator === undefined || this.options.plantSkipInvalidation) return;
+    try {
+      this.invalidator.entries();
+      await Promise.all([this.invalidator.allAttrs(), this.pages.closing()]);
+    } catch (e) {
+      this.logger.error('kernel cache invalidation at unmount failed', { error: (e as Error).message });
     }
   }
 

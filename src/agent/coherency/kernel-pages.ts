@@ -32,8 +32,10 @@ interface FilePagesState {
   cleanAt: number;
   /** Bumped at every change of `under` or `stray`: a drop forgets only what it saw. */
   generation: number;
-  /** A drop scheduled after a READ's reply (a local write ran beside it); revokes wait for it. */
+  /** Drops scheduled after READs' replies (a local write ran beside them), chained; revokes wait for them. */
   pendingDrop: Promise<void> | undefined;
+  /** One of those drops has not begun yet: it will take the page of a READ answered now too. */
+  dropQueued: boolean;
 }
 
 /** A token the kernel may cache pages under: whole file, caching mode, not uncached, still held. */
@@ -62,6 +64,8 @@ export class KernelPages {
   /** Resource → when this host last served it under DIRECT (bounded: a hint, forgetting it only caches sooner). */
   private readonly directSeenAt = new Map<string, number>();
   private invalidate: PageInvalidator | undefined;
+  /** The mount is going away (closing()): every READ's page is dropped after its reply. */
+  private closed = false;
 
   constructor(
     private readonly logger: Logger,
@@ -173,13 +177,22 @@ export class KernelPages {
    */
   readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
     const st = this.files.get(key);
-    if (!st || !ticket || direct || !this.writes.ranBeside(key, ticket)) return;
-    if (st.pendingDrop) return;
-    const drop = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.dropPages(st, 0, 0));
-    st.pendingDrop = drop.finally(() => {
+    if (!st || (!this.closed && (!ticket || direct || !this.writes.ranBeside(key, ticket)))) return;
+    // A drop that already began may have passed this READ's page: only one not begun yet covers it.
+    if (st.dropQueued) return;
+    st.dropQueued = true;
+    const drop = (st.pendingDrop ?? Promise.resolve())
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        st.dropQueued = false;
+        return this.dropPages(st, 0, 0);
+      });
+    const tracked: Promise<void> = drop.finally(() => {
+      if (st.pendingDrop !== tracked) return;
       st.pendingDrop = undefined;
       this.maybeDelete(key, st);
     });
+    st.pendingDrop = tracked;
   }
 
   /** A write of this host to `key` is starting (any handle); `written` follows, whatever its outcome. */
@@ -193,12 +206,18 @@ export class KernelPages {
    * no page of the file: the drop would bump the inode's attr_version for
    * nothing, and a GETATTR of a read(2) in flight, waiting for the same
    * token grant as this write, would lose the size another host's write
-   * gave the file (docs/chaos.md, "Page-cache runs").
+   * gave the file (docs/chaos.md, "Page-cache runs"). When the drop is
+   * made, `beforeDrop` runs first: the FUSE side gives the kernel the
+   * file's size there (notify_store of its last byte), which a GETATTR
+   * discarded because of this drop would otherwise have brought.
    */
-  async written(key: string, offset: number, length: number): Promise<void> {
+  async written(key: string, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void> {
     const st = this.files.get(key);
     try {
-      if (st && length > 0 && st.readsStarted !== st.cleanAt) await this.dropPages(st, offset, length);
+      if (st && length > 0 && st.readsStarted !== st.cleanAt && this.invalidate !== undefined && !this.plantSkipInvalidation) {
+        if (beforeDrop) await beforeDrop().catch((e: Error) => this.logger.warn('kernel size store before a page drop failed', { resource: key, error: e.message }));
+        await this.dropPages(st, offset, length);
+      }
     } finally {
       this.writes.done(key);
     }
@@ -209,14 +228,20 @@ export class KernelPages {
    * and given up (wholly or in part): drop the file's pages in passes until
    * one saw no READ of the file start, so the caller can block the token in
    * the same tick. A pass waits only on READs holding page locks, which `t`
-   * (still usable) serves. Only whole-file caching tokens: READs of cached
-   * opens ask for the whole file; pages served under DIRECT are revalidated
-   * by read(2) itself (see the class comment).
+   * (still usable) serves. Whole-file caching tokens, and any whole-file
+   * data token while stray pages exist or a cached open may read under it:
+   * pages read under an uncached grant or under DIRECT lie under nothing
+   * else, and a shared mapping of them is revalidated by nothing else
+   * (page faults send no GETATTR); a READ in flight under the token may
+   * make them stray only after this check began (chaos register-mmap). A
+   * DIRECT token is revoked (not renewed) only for a caching token
+   * elsewhere. Not for a part of the file: the READs a pass waits on ask
+   * for the whole file, and such a token does not serve them.
    */
   async beforeGiveUp(t: HeldToken): Promise<void> {
     const st = this.files.get(t.resource);
-    // A DIRECT token is revoked (not renewed) only for a caching token elsewhere: pages read under it go first.
-    const strayUnder = st !== undefined && st.stray && t.alive && t.space === 'data' && t.mode === 'DIRECT';
+    const wholeFile = t.range.start === 0 && t.range.end === END_OF_FILE;
+    const strayUnder = st !== undefined && (st.stray || st.cachedOpens > 0) && t.alive && t.space === 'data' && wholeFile;
     if (!st || (!coversKernelPages(t) && !strayUnder)) return;
     if (st.pendingDrop) await st.pendingDrop;
     for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
@@ -258,6 +283,12 @@ export class KernelPages {
     for (const key of [...this.files.keys()]) this.lost(key);
   }
 
+  /** The mount is going away (KernelCache.close): every file's pages go, and so will those of READs still answered. */
+  async closing(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.files.values()].map((st) => this.dropPages(st, 0, 0)));
+  }
+
   private async dropPages(st: FilePagesState, offset: number, length: number): Promise<void> {
     if (this.invalidate === undefined || this.plantSkipInvalidation) return;
     const reads = st.readsStarted;
@@ -279,7 +310,7 @@ export class KernelPages {
   private stateOf(key: string, ino: number): FilePagesState {
     let st = this.files.get(key);
     if (!st) {
-      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, cleanAt: 0, generation: 0, pendingDrop: undefined };
+      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, cleanAt: 0, generation: 0, pendingDrop: undefined, dropQueued: false };
       this.files.set(key, st);
     }
     return st;

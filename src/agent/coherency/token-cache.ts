@@ -34,6 +34,12 @@ export interface TokenCacheListener {
   directRetired?(token: HeldToken): void;
   /** A DIRECT token not used since its grant is renewed anyway while this says so (the kernel's pages depend on it). */
   keepsDirect?(token: HeldToken): boolean;
+  /**
+   * True while this host's kernel caches the resource's pages through an
+   * open (kernel-pages.ts): its data and attr tokens are then asked for
+   * with noDirect, as only a revoke can drop those pages and mappings.
+   */
+  kernelCaches?(resource: string): boolean;
 }
 
 const MAX_ORPHANS = 1024;
@@ -266,11 +272,17 @@ export class TokenCache {
   private async fetch(req: TokenRequest): Promise<TokenUse | undefined> {
     const generation = this.generation;
     const range = req.space === 'data' ? req.range : undefined;
-    const grant = await this.client.acquire({ resource: req.resource, space: req.space, mode: req.mode, range });
+    const noDirect = req.space !== 'dir' && this.listener?.kernelCaches?.(req.resource) === true;
+    const grant = await this.client.acquire({ resource: req.resource, space: req.space, mode: req.mode, range, noDirect });
     if (!contains(grant.range, req.range) || !modeSatisfies(grant.mode as TokenMode, req.mode)) {
       throw new InternalError('INTERNAL', 'grant does not cover the request', { resource: req.resource, lockId: grant.lockId });
     }
     if (generation !== this.generation) return undefined;
+    // The kernel began caching the file (an open) while this acquire was in flight: a DIRECT grant goes back and the caller asks again, with noDirect.
+    if (grant.mode === 'DIRECT' && !noDirect && this.listener?.kernelCaches?.(req.resource) === true && this.table.byId(grant.lockId) === undefined) {
+      this.client.releaseLazily(grant.lockId);
+      return undefined;
+    }
     const t = this.insert(grant);
     return t && this.claim(t, req);
   }

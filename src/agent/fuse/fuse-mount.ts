@@ -185,6 +185,9 @@ export class AgentFsMount implements AgentFs {
   }
 
   private async doUnmount(live: Live): Promise<void> {
+    // Before anything stops: open descriptors outlive the (lazy) unmount, and the kernel would serve them what it
+    // cached after this agent's tokens went back (kernel-cache.ts, close).
+    await live.kernel?.close();
     live.abort.abort(new CancelledError('CANCELLED', 'unmounting'));
     live.kernel?.attach(undefined);
     try {

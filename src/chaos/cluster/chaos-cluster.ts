@@ -158,7 +158,7 @@ export class ChaosCluster {
       '--ttl', String(this.o.ttlSeconds),
       ...(this.o.kernelPageCache ? ['--kernel-page-cache', 'yes'] : []),
     ];
-    const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: 'info', COHERD_LOG_LEASE_DEADLINE: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_CHAOS_AGENT_LOG_LEVEL ?? 'info', COHERD_LOG_LEASE_DEADLINE: '1' };
     if (this.o.agentPlant && a === this.agents[0]) env.COHERD_TEST_PLANT = this.o.agentPlant;
     if (faketime) Object.assign(env, { LD_PRELOAD: LIBFAKETIME, FAKETIME: faketime, FAKETIME_NO_CACHE: '1' });
     await a.agent.start(args, env, 30_000, a.wrapper);

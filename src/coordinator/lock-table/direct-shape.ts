@@ -19,9 +19,14 @@ export interface DirectShapeDeps {
  * acquire also tells the policy whether another session holds or waits
  * for the resource's tokens, and enters direct mode itself when it takes a
  * token back from the session it lost one to within REVOKE_WINDOW_MS.
+ * An acquire marked `noDirect` (the host's kernel caches the file: its
+ * pages and shared mappings are dropped only by a revoke) is granted as
+ * asked, and neither enters direct mode nor keeps it shared: the DIRECT
+ * tokens in its way are revoked like any other conflicting token, and
+ * other hosts' DIRECT acquires revoke its token in turn.
  */
 export function directShape(d: DirectShapeDeps, state: ResourceState, r: CheckedRequest, holder: HolderRef): CheckedRequest {
-  if (!hasDirectMode(state.space) || r.mode === 'DIRECT') return r;
+  if (!hasDirectMode(state.space) || r.mode === 'DIRECT' || r.noDirect === true) return r;
   const shared = (): boolean => {
     const data = d.registry.peek('data', state.resource);
     const attr = d.registry.peek('attr', state.resource);

@@ -68,11 +68,12 @@ export class LockTable {
       const h = check.checkHolder(r.holder);
       const wait = check.checkWait(r.wait);
       const timeoutMs = check.checkTimeout(r.timeoutMs);
+      const noDirect = check.checkNoDirect(r.noDirect);
       this.checkNotWaiting(requestId);
       const holder = this.sessions.holder(h.sessionId, h.owner);
       const state = this.registry.get(space, resource);
       try {
-        return this.engine.request(state, null, { requestId, mode, start, end, wait, timeoutMs }, holder);
+        return this.engine.request(state, null, { requestId, mode, start, end, wait, timeoutMs, noDirect }, holder);
       } finally {
         this.registry.dropIfEmpty(state);
         this.sessions.prune(holder);

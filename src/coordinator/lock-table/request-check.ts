@@ -87,6 +87,14 @@ export interface CheckedRequest {
   end: number;
   wait: boolean;
   timeoutMs: number | undefined;
+  /** Acquires of data/attr tokens: never shaped DIRECT (direct-shape.ts). */
+  noDirect?: boolean;
+}
+
+export function checkNoDirect(noDirect: unknown): boolean {
+  if (noDirect === undefined || noDirect === null) return false;
+  if (typeof noDirect !== 'boolean') throw new InvalidArgumentError('INVALID_ARGUMENT', 'noDirect must be a boolean', { noDirect });
+  return noDirect;
 }
 
 export function checkEpoch(epoch: unknown): number {

@@ -22,6 +22,8 @@ export interface AcquireRequest {
   wait: boolean;
   /** Give up waiting after this long (ms); undefined waits forever. */
   timeoutMs?: number;
+  /** Data/attr tokens: never shaped DIRECT (the holder's kernel caches the file; direct-shape.ts). Default false. */
+  noDirect?: boolean;
 }
 
 export interface Grant {

@@ -22,7 +22,7 @@ export const MAX_WAITERS_PER_SESSION = 4;
 export const MAX_WAITERS_PER_RESOURCE = 3;
 
 export type Op =
-  | { t: 'acq'; h: number; r: number; space: Space; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number }
+  | { t: 'acq'; h: number; r: number; space: Space; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number; noDirect?: boolean }
   | { t: 'conv'; pick: number; excl: boolean; s: number; len: number; wait: boolean; timeoutMs?: number }
   | { t: 'rel'; pick: number }
   | { t: 'red'; pick: number; excl: boolean; s: number; len: number; stale: number }
@@ -111,7 +111,7 @@ export class Harness {
         const whole = op.space === 'attr' || op.space === 'dir';
         const start = whole ? 0 : op.s;
         const end = whole ? EOF : Math.min(16, op.s + op.len);
-        const req = { requestId: `q${this.nextRequest++}`, resource, space: op.space, mode, range: { start, end }, holder, wait: op.wait, timeoutMs: op.timeoutMs };
+        const req = { requestId: `q${this.nextRequest++}`, resource, space: op.space, mode, range: { start, end }, holder, wait: op.wait, timeoutMs: op.timeoutMs, ...(op.noDirect ? { noDirect: true } : {}) };
         const got = this.attempt(() => this.table.acquire(req));
         const want = this.model.acquire({ ...req, start, end });
         this.compareOutcome(got, want, `acquire ${JSON.stringify(req)}`);

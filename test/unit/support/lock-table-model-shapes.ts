@@ -38,7 +38,7 @@ export interface MWaiter extends MRequestShape {
 export type Outcome = { kind: 'granted'; grant: MGrant } | { kind: 'queued' } | { kind: 'error'; reason: string };
 export interface MFailure { requestId: string; reason: string }
 
-export interface Req { requestId: string; resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; wait: boolean; timeoutMs?: number }
+export interface Req { requestId: string; resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; wait: boolean; timeoutMs?: number; noDirect?: boolean }
 export type Shape = { resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder };
 
 export const excl = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';

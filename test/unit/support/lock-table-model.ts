@@ -81,9 +81,11 @@ export class LockTableModel {
    * An acquire of a data or attr token of a direct resource becomes DIRECT
    * over the whole file; an acquire that conflicts with a grant of a session
    * it lost a token of the same key to within the second enters direct mode.
+   * One marked noDirect (its host's kernel caches the file) is left as asked
+   * and touches no direct-mode record.
    */
   private directShape(r: Req): Req {
-    if ((r.space !== 'data' && r.space !== 'attr') || r.mode === 'DIRECT') return r;
+    if ((r.space !== 'data' && r.space !== 'attr') || r.mode === 'DIRECT' || r.noDirect === true) return r;
     const now = this.nowMs();
     if (!this.isDirect(r.resource, now)) {
       const s = r.holder.sessionId;

@@ -47,6 +47,8 @@ export interface FuseAddon {
   notifyInvalInode(session: SessionHandle, ino: number, offset: number, length: number): Promise<number>;
   notifyInvalEntry(session: SessionHandle, parent: number, name: string): Promise<number>;
   notifyDelete(session: SessionHandle, parent: number, child: number, name: string): Promise<number>;
+  /** FUSE_NOTIFY_STORE on the notify thread: caches `data` (1 byte to 1 MiB, copied) at `offset` and grows i_size to its end. */
+  notifyStore(session: SessionHandle, ino: number, offset: number, data: Buffer): Promise<number>;
   /** Synchronous: 0, or -errno (-EINVAL on a kernel before 6.16). */
   notifyIncEpoch(session: SessionHandle): number;
   sys: SysCalls;

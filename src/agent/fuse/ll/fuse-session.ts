@@ -66,6 +66,15 @@ export class FuseSession {
   }
 
   /**
+   * The kernel caches `data` at `offset` of ino and grows its i_size to
+   * offset + data.length when that is larger (FUSE_NOTIFY_STORE): unlike a
+   * GETATTR reply, no concurrent invalidation can make it discard that size.
+   */
+  storeInode(ino: number, offset: number, data: Buffer): Promise<number> {
+    return this.track((h) => this.addon.notifyStore(h, ino, offset, data));
+  }
+
+  /**
    * Every dentry the kernel holds is invalid from its next use on
    * (FUSE_NOTIFY_INC_EPOCH, kernel 6.16+). Synchronous and lock-free in the
    * kernel, so safe from anywhere. 0, or -errno (-EINVAL: kernel too old).

@@ -22,9 +22,24 @@ export interface PageCachePolicy {
   readStarting(node: PathNode): ReadTicket | undefined;
   readAnswered(node: PathNode, ticket: ReadTicket | undefined): void;
   writeStarting(node: PathNode): void;
-  /** A WRITE of `node` is done and not answered yet: the kernel drops the bytes it wrote. */
-  written(node: PathNode, offset: number, length: number): Promise<void>;
+  /**
+   * A WRITE of `node` is done and not answered yet: the kernel drops the
+   * bytes it wrote. When it does, `tail` is asked first for the file's
+   * size and last byte (read through `readHandle`), which the kernel is
+   * given before the drop (KernelPageCache.storeTail).
+   */
+  written(node: PathNode, offset: number, length: number, tail?: FileTailReader): Promise<void>;
 }
+
+/** The file's size and its last byte as this host's agent answers them now; undefined: empty, or unknown. */
+export type FileTailReader = (readHandle: number) => Promise<{ size: number; last: Buffer } | undefined>;
+
+/** What the page cache sends the kernel: drops, and stores (FuseSession). */
+export interface PageNotifier extends InodeNotifier {
+  storeInode(ino: number, offset: number, data: Buffer): Promise<number>;
+}
+
+const PAGE_SIZE = 4096;
 
 /**
  * The FUSE side of the kernel page cache (docs/fuse.md, "The page cache"):
@@ -36,7 +51,7 @@ export interface PageCachePolicy {
 export class KernelPageCache implements PageCachePolicy {
   /** Cached open handle → the backing inode it opened. */
   private readonly cachedHandles = new Map<number, number>();
-  private notifier: InodeNotifier | undefined;
+  private notifier: PageNotifier | undefined;
 
   constructor(
     private readonly nodes: PathNodeTable,
@@ -44,7 +59,7 @@ export class KernelPageCache implements PageCachePolicy {
     private readonly logger: Logger,
   ) {}
 
-  setNotifier(notifier: InodeNotifier | undefined): void {
+  setNotifier(notifier: PageNotifier | undefined): void {
     this.notifier = notifier;
   }
 
@@ -75,8 +90,40 @@ export class KernelPageCache implements PageCachePolicy {
     this.link.writeStarting(node.ino);
   }
 
-  written(node: PathNode, offset: number, length: number): Promise<void> {
-    return this.link.written(node.ino, offset, length);
+  written(node: PathNode, offset: number, length: number, tail?: FileTailReader): Promise<void> {
+    return this.link.written(node.ino, offset, length, tail && (() => this.storeTail(node.ino, tail)));
+  }
+
+  /**
+   * Before a write's page drop (docs/fuse.md, "The page cache"): the drop
+   * bumps the inode's attr_version, and the kernel discards a GETATTR in
+   * flight, so a read(2) waiting on it would keep the i_size from before
+   * another host's write that extended the file. notify_store of the
+   * file's last byte grows i_size with no such check, and it lands before
+   * the drop. Its page then goes too: a byte read before another local
+   * write may have landed in it after that write's drop. Only while a
+   * cached open exists (else no read(2) is bounded by i_size and no
+   * mapping can fault); its handle reads the byte.
+   */
+  private async storeTail(ino: number, tail: FileTailReader): Promise<void> {
+    const notifier = this.notifier;
+    const fh = this.cachedHandleOf(ino);
+    if (notifier === undefined || fh === undefined) return;
+    const t = await tail(fh);
+    if (t === undefined || t.size <= 0 || t.last.length !== 1) return;
+    await Promise.all(this.nodes.nodesOf(ino).map(async (node) => {
+      const r = await notifier.storeInode(node.id, t.size - 1, t.last);
+      if (r < 0 && r !== -constants.errno.ENOENT && r !== -constants.errno.ENOTCONN) {
+        this.logger.warn('kernel size store refused', { node: node.id, errno: -r });
+      }
+    }));
+    const page = Math.floor((t.size - 1) / PAGE_SIZE) * PAGE_SIZE;
+    await this.pages(ino, page, PAGE_SIZE);
+  }
+
+  private cachedHandleOf(ino: number): number | undefined {
+    for (const [fh, i] of this.cachedHandles) if (i === ino) return fh;
+    return undefined;
   }
 
   /** Drops the cached pages of backing inode `ino` in [offset, offset + length), length 0: to the end (KernelInvalidator.pages). */

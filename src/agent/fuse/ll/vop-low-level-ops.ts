@@ -202,8 +202,15 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       try {
         return await run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
       } finally {
-        // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts).
-        await pages?.written(nd, offset, data.length);
+        // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts),
+        // and the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail).
+        await pages?.written(nd, offset, data.length, async (readFh) => {
+          const st = await run(vops.onHandle('getattr', nd.path, fh, { fh }));
+          if (st.size <= 0) return undefined;
+          const last = Buffer.alloc(1);
+          const n = await run(vops.onHandle('read', nd.path, readFh, { fh: readFh, buffer: last, length: 1, offset: st.size - 1 }));
+          return n === 1 ? { size: st.size, last } : undefined;
+        });
       }
     },
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },

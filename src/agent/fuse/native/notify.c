@@ -1,5 +1,5 @@
 /*
- * Kernel cache notifications (inval_inode, inval_entry, delete), run on a
+ * Kernel cache notifications (inval_inode, inval_entry, delete, store), run on a
  * dedicated thread per session: the kernel may wait, inside one of these
  * calls, for a request this process still has to answer (libfuse documents
  * the deadlock), so they never run on the loop thread, the JS thread or
@@ -16,7 +16,7 @@
 /* Kernel 6.16 (protocol 7.44); libfuse 3.14 predates it, so the message is written here. */
 #define CF_NOTIFY_INC_EPOCH 8
 
-enum job_kind { INVAL_INODE, INVAL_ENTRY, DELETE };
+enum job_kind { INVAL_INODE, INVAL_ENTRY, DELETE, STORE };
 
 struct job {
   struct job *next;
@@ -24,6 +24,7 @@ struct job {
   fuse_ino_t ino, child;
   int64_t off, len;
   char *name;
+  void *data; /* STORE: a copy of the bytes (len of them) */
   int rc;
   napi_deferred deferred;
 };
@@ -38,6 +39,19 @@ struct cf_notify_queue {
   struct fuse_session *se;
 };
 
+static void job_free(struct job *j) {
+  free(j->name);
+  free(j->data);
+  free(j);
+}
+
+/* FUSE_NOTIFY_STORE of the job's bytes at j->off: the kernel sets i_size to at least off + len (no attr_version check). */
+static int store(struct fuse_session *se, struct job *j) {
+  struct fuse_bufvec bufv = FUSE_BUFVEC_INIT((size_t)j->len);
+  bufv.buf[0].mem = j->data;
+  return fuse_lowlevel_notify_store(se, j->ino, (off_t)j->off, &bufv, 0);
+}
+
 static void *notify_main(void *arg) {
   struct cf_notify_queue *q = arg;
   for (;;) {
@@ -51,8 +65,9 @@ static void *notify_main(void *arg) {
       case INVAL_INODE: j->rc = fuse_lowlevel_notify_inval_inode(q->se, j->ino, j->off, j->len); break;
       case INVAL_ENTRY: j->rc = fuse_lowlevel_notify_inval_entry(q->se, j->ino, j->name, strlen(j->name)); break;
       case DELETE: j->rc = fuse_lowlevel_notify_delete(q->se, j->ino, j->child, j->name, strlen(j->name)); break;
+      case STORE: j->rc = store(q->se, j); break;
     }
-    if (napi_call_threadsafe_function(q->done, j, napi_tsfn_nonblocking) != napi_ok) { free(j->name); free(j); }
+    if (napi_call_threadsafe_function(q->done, j, napi_tsfn_nonblocking) != napi_ok) job_free(j);
   }
 }
 
@@ -60,8 +75,7 @@ static void settle(napi_env env, napi_value cb, void *ctx, void *data) {
   (void)cb; (void)ctx;
   struct job *j = data;
   if (env) napi_resolve_deferred(env, j->deferred, cf_int(env, j->rc));
-  free(j->name);
-  free(j);
+  job_free(j);
 }
 
 void cf_notify_start(napi_env env, struct cf_session *s) {
@@ -104,8 +118,8 @@ void cf_notify_stop(struct cf_session *s) {
 
 static napi_value enqueue(napi_env env, struct cf_session *s, struct job *j) {
   napi_value promise;
-  if (!s->notify) { free(j->name); free(j); napi_throw_error(env, "ENOTCONN", "notify thread not running"); return NULL; }
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) { free(j->name); free(j); return NULL; }
+  if (!s->notify) { job_free(j); napi_throw_error(env, "ENOTCONN", "notify thread not running"); return NULL; }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) { job_free(j); return NULL; }
   struct cf_notify_queue *q = s->notify;
   pthread_mutex_lock(&q->lock);
   if (q->tail) q->tail->next = j; else q->head = j;
@@ -129,6 +143,33 @@ static napi_value inval_inode(napi_env env, napi_callback_info info) {
   return enqueue(env, s, j);
 }
 
+/*
+ * notifyStore(session, ino, offset, data): the kernel caches `data` at
+ * `offset` of `ino` and grows its i_size to offset + data.length if that
+ * is larger (FUSE_NOTIFY_STORE; kernel-page-cache.ts uses it for that size,
+ * which no attr_version bump can undo, unlike a GETATTR reply). The bytes
+ * are copied; 1 to 1 MiB of them. Resolves 0 or -errno (-ENOENT: no such
+ * inode in the kernel).
+ */
+static napi_value notify_store(napi_env env, napi_callback_info info) {
+  napi_value a[4];
+  struct cf_session *s;
+  uint64_t ino;
+  int64_t off;
+  void *data;
+  size_t len;
+  if (cf_args(env, info, 4, a) || cf_session_from_js(env, a[0], &s) || cf_get_u64(env, a[1], &ino) ||
+      cf_get_int(env, a[2], &off)) return NULL;
+  if (off < 0) { napi_throw_range_error(env, NULL, "offset must not be negative"); return NULL; }
+  if (napi_get_buffer_info(env, a[3], &data, &len) != napi_ok) return CF_THROW(env, "expected a Buffer");
+  if (len == 0 || len > (1u << 20)) { napi_throw_range_error(env, NULL, "store 1 byte to 1 MiB"); return NULL; }
+  struct job *j = calloc(1, sizeof *j);
+  if (!j || !(j->data = malloc(len))) { free(j); return CF_THROW(env, "out of memory"); }
+  memcpy(j->data, data, len);
+  j->kind = STORE; j->ino = ino; j->off = off; j->len = (int64_t)len;
+  return enqueue(env, s, j);
+}
+
 /* notifyInvalEntry(session, parent, name) and notifyDelete(session, parent, child, name). */
 static napi_value entry_job(napi_env env, napi_callback_info info, enum job_kind kind) {
   napi_value a[4];
@@ -139,7 +180,7 @@ static napi_value entry_job(napi_env env, napi_callback_info info, enum job_kind
   if (kind == DELETE && cf_get_u64(env, a[2], &child)) return NULL;
   struct job *j = calloc(1, sizeof *j);
   if (!j) return CF_THROW(env, "out of memory");
-  if (!(j->name = cf_get_string(env, a[n - 1]))) { free(j); return NULL; }
+  if (!(j->name = cf_get_string(env, a[n - 1]))) { job_free(j); return NULL; }
   j->kind = kind; j->ino = parent; j->child = child;
   return enqueue(env, s, j);
 }
@@ -169,6 +210,7 @@ napi_value cf_init_notify(napi_env env, napi_value exports) {
     { "notifyInvalInode", NULL, inval_inode, NULL, NULL, NULL, napi_default, NULL },
     { "notifyInvalEntry", NULL, inval_entry, NULL, NULL, NULL, napi_default, NULL },
     { "notifyDelete", NULL, notify_delete, NULL, NULL, NULL, napi_default, NULL },
+    { "notifyStore", NULL, notify_store, NULL, NULL, NULL, napi_default, NULL },
     { "notifyIncEpoch", NULL, inc_epoch, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
