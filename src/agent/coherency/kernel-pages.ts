@@ -1,47 +1,18 @@
 import { END_OF_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
 import type { HeldToken } from './held-token';
+import { coversKernelPages, newFilePagesState, type FilePagesState } from './kernel-file-pages';
 import { LocalWrites, type ReadTicket } from './local-writes';
+import { RecentDirect } from './recent-direct';
+
+export { coversKernelPages } from './kernel-file-pages';
+export { DIRECT_RECENT_MS } from './recent-direct';
 
 /** Drops the pages the kernel caches of backing inode `ino` in [offset, offset + length) (length 0: to the end; notify_inval_inode). */
 export type PageInvalidator = (ino: number, offset: number, length: number) => Promise<void>;
 
 /** Passes of one revoke before it answers with pages possibly cached (a hot reader; logged). */
 export const MAX_PAGE_PASSES = 16;
-
-/** An O_RDONLY open of a file this host served under DIRECT this recently is direct_io (it is, or was, contended). */
-export const DIRECT_RECENT_MS = 10_000;
-
-/** What the kernel may cache of one file's data, and under what. */
-interface FilePagesState {
-  readonly ino: number;
-  /** Opens whose READs the kernel caches (no direct_io). */
-  cachedOpens: number;
-  /** The whole-file tokens that READs were served under: the kernel's pages are valid while every one of them is. */
-  readonly under: Set<HeldToken>;
-  /** Pages may be cached that no whole-file token covers (served under DIRECT, a part or an uncached token). */
-  stray: boolean;
-  /** READs of the inode seen so far (any handle): a pass that saw none start is the last one. */
-  readsStarted: number;
-  /**
-   * `readsStarted` when the last whole-file drop that completed began (or
-   * when the record was made): equal to it, the kernel holds no page of the
-   * file (pages come only from READs; one that arrived before a drop began
-   * holds its page locked, so the drop waits for it and takes its page).
-   */
-  cleanAt: number;
-  /** Bumped at every change of `under` or `stray`: a drop forgets only what it saw. */
-  generation: number;
-  /** Drops scheduled after READs' replies (a local write ran beside them), chained; revokes wait for them. */
-  pendingDrop: Promise<void> | undefined;
-  /** One of those drops has not begun yet: it will take the page of a READ answered now too. */
-  dropQueued: boolean;
-}
-
-/** A token the kernel may cache pages under: whole file, caching mode, not uncached, still held. */
-export function coversKernelPages(t: HeldToken): boolean {
-  return t.alive && t.space === 'data' && t.mode !== 'DIRECT' && !t.uncached && t.range.start === 0 && t.range.end === END_OF_FILE;
-}
 
 /**
  * The kernel's page cache of the agent mount under data tokens (docs/fuse.md,
@@ -61,8 +32,7 @@ export function coversKernelPages(t: HeldToken): boolean {
 export class KernelPages {
   private readonly files = new Map<string, FilePagesState>();
   private readonly writes = new LocalWrites((key) => this.files.has(key));
-  /** Resource → when this host last served it under DIRECT (bounded: a hint, forgetting it only caches sooner). */
-  private readonly directSeenAt = new Map<string, number>();
+  private readonly recentDirect: RecentDirect;
   private invalidate: PageInvalidator | undefined;
   /** The mount is going away (closing()): every READ's page is dropped after its reply. */
   private closed = false;
@@ -70,8 +40,10 @@ export class KernelPages {
   constructor(
     private readonly logger: Logger,
     private readonly plantSkipInvalidation = false,
-    private readonly nowMs: () => number = Date.now,
-  ) {}
+    nowMs: () => number = Date.now,
+  ) {
+    this.recentDirect = new RecentDirect(nowMs);
+  }
 
   /** Where drops go (undefined: no mount, nothing is cached). */
   attach(invalidate: PageInvalidator | undefined): void {
@@ -84,17 +56,12 @@ export class KernelPages {
 
   /** An operation of `key` was served under a DIRECT token. */
   sawDirect(key: string): void {
-    if (this.directSeenAt.size >= 4096 && !this.directSeenAt.has(key)) this.directSeenAt.clear();
-    this.directSeenAt.set(key, this.nowMs());
+    this.recentDirect.saw(key);
   }
 
   /** False while `key` is, or was lately, contended: its opens are direct_io. */
   mayCache(key: string): boolean {
-    const at = this.directSeenAt.get(key);
-    if (at === undefined) return true;
-    if (this.nowMs() - at < DIRECT_RECENT_MS) return false;
-    this.directSeenAt.delete(key);
-    return true;
+    return !this.recentDirect.isRecent(key);
   }
 
   /**
@@ -310,7 +277,7 @@ export class KernelPages {
   private stateOf(key: string, ino: number): FilePagesState {
     let st = this.files.get(key);
     if (!st) {
-      st = { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, cleanAt: 0, generation: 0, pendingDrop: undefined, dropQueued: false };
+      st = newFilePagesState(ino);
       this.files.set(key, st);
     }
     return st;
