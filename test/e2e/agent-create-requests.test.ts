@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { scrapeMetrics } from '../../src/cli/metrics-scrape';
+import { vopCounts } from '../support/vop-counts';
 import { AgentCluster } from '../support/agent-cluster';
 
 /**
@@ -14,14 +14,8 @@ let cluster: AgentCluster;
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** vops agent 0 ran so far, by op. */
-async function vops(): Promise<Record<string, number>> {
-  const address = cluster.agents[0].metricsAddress;
-  assert.ok(address, 'the agent serves no metrics');
-  const out: Record<string, number> = {};
-  for (const s of await scrapeMetrics(address)) {
-    if (s.name === 'coherd_agent_vop_duration_seconds_count') out[s.labels.op] = (out[s.labels.op] ?? 0) + s.value;
-  }
-  return out;
+function vops(): Promise<Record<string, number>> {
+  return vopCounts(cluster.agents[0]);
 }
 
 const CREATE_FILES = `

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { promises as fsp } from 'node:fs';
-import { scrapeMetrics } from '../../src/cli/metrics-scrape';
+import { vopCounts } from '../support/vop-counts';
 import { AgentCluster } from '../support/agent-cluster';
 
 /**
@@ -19,12 +19,7 @@ const py = async (code: string, ...args: string[]) => (await cluster.sh(`python3
 
 /** getattr vops agent i has run so far (lookups included: each is one getattr vop). */
 async function getattrVops(i: number): Promise<number> {
-  const address = cluster.agents[i].metricsAddress;
-  assert.ok(address, `agent ${i} serves no metrics`);
-  const samples = await scrapeMetrics(address);
-  return samples
-    .filter((s) => s.name === 'coherd_agent_vop_duration_seconds_count' && s.labels.op === 'getattr')
-    .reduce((sum, s) => sum + s.value, 0);
+  return (await vopCounts(cluster.agents[i])).getattr ?? 0;
 }
 
 /** Opens the file on A, fstats it (the kernel caches), then lets B chmod, truncate and utime it; A's fstat after each. */

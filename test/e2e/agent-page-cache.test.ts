@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { scrapeMetrics } from '../../src/cli/metrics-scrape';
+import { vopCounts } from '../support/vop-counts';
 import { AgentCluster } from '../support/agent-cluster';
 
 /**
@@ -18,10 +18,7 @@ const py = async (code: string, ...args: string[]) => (await cluster.sh(`python3
 
 /** read vops agent i has run so far. */
 async function readVops(i: number): Promise<number> {
-  const address = cluster.agents[i].metricsAddress;
-  assert.ok(address, `agent ${i} serves no metrics`);
-  const samples = await scrapeMetrics(address);
-  return samples.filter((s) => s.name === 'coherd_agent_vop_duration_seconds_count' && s.labels.op === 'read').reduce((sum, s) => sum + s.value, 0);
+  return (await vopCounts(cluster.agents[i])).read ?? 0;
 }
 
 /**
