@@ -62,6 +62,10 @@ const FOUND_BY_SEED: readonly { seed: number; faults: boolean; bug: string; extr
     seed: 706, faults: true, extra: { faultKinds: ['isolate', 'failover', 'break'], maxFaults: 6 },
     bug: 'messages of a stream that resumed the replaced session reached the new one; their sequence numbers made it drop its own replies and an operation waited forever',
   },
+  {
+    seed: 1341, faults: true, extra: { kernelCachingHost: true },
+    bug: 'a reclaim whose answers were lost with its stream, at a leader that had finished it, held the lease back for good: the responsive host lost its session at the old deadline',
+  },
 ];
 
 for (const { seed, faults, bug, extra } of FOUND_BY_SEED) {

@@ -22,15 +22,12 @@ export interface ReclaimDeps {
  * it and the dirty data under it becomes an error (listener.lost), and it is
  * logged as an error (it means a bug somewhere). Then ReclaimComplete.
  */
-export async function reclaimAll(d: ReclaimDeps, streamLost: Promise<never>): Promise<void> {
+export async function reclaimAll(d: ReclaimDeps): Promise<void> {
   const grants = d.held.all();
-  const outcomes = await Promise.race([
-    Promise.all(grants.map((g) => d.request({ reclaim: { lock: grantToWire(g, d.sessionId()) } }).then(
-      (reply) => ({ g, reply, error: undefined }),
-      (error: unknown) => ({ g, reply: undefined, error }),
-    ))),
-    streamLost,
-  ]);
+  const outcomes = await Promise.all(grants.map((g) => d.request({ reclaim: { lock: grantToWire(g, d.sessionId()) } }).then(
+    (reply) => ({ g, reply, error: undefined }),
+    (error: unknown) => ({ g, reply: undefined, error }),
+  )));
   for (const { g, reply, error } of outcomes) {
     if (reply) {
       d.held.changed(grantFromWire((reply.reclaimed as { lock: Record<string, unknown> }).lock));
@@ -42,7 +39,7 @@ export async function reclaimAll(d: ReclaimDeps, streamLost: Promise<never>): Pr
     d.logger.error('reclaim refused; the grant is lost', { lockId: g.lockId, resource: g.resource, error: (error as Error).message });
     d.listener()?.lost(g.lockId, `reclaim refused: ${(error as Error).message}`);
   }
-  await Promise.race([d.request({ reclaimComplete: {} }), streamLost]);
+  await d.request({ reclaimComplete: {} });
   d.logger.info('reclaimed grants at the new leader', { session: d.sessionId(), grants: grants.length });
 }
 
@@ -59,6 +56,8 @@ export interface ResumeDeps {
   reclaim: ReclaimDeps;
   /** The lease: heartbeat acknowledgements must not extend it while grants are being reclaimed (LeaseDeadline.reclaiming). */
   lease: { reclaiming(): void; reclaimed(): void };
+  /** A reclaim whose stream died before its answers came (set and cleared here; starts undefined). */
+  unfinishedReclaim?: { sessionId: string; done: Promise<void> };
 }
 
 /**
@@ -81,6 +80,11 @@ export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired
     try {
       const opened = await d.dial({ resume: d.session() }, current);
       const epoch = Number(opened.epoch);
+      if (opened.reclaimRequired === true) {
+        // A reclaim cut off earlier starts over: its requests are forgotten (any answer to them is ignored).
+        d.unfinishedReclaim = undefined;
+        channel.pending.dropWhere((p) => 'reclaim' in p.message || 'reclaimComplete' in p.message);
+      }
       const { asIs, asNew } = channel.pending.toResend(epoch, Number(opened.lastRequestId));
       channel.epoch = epoch;
       if (opened.reclaimRequired === true) {
@@ -100,6 +104,15 @@ export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired
         for (const p of asIs) channel.sendRaw(p.message);
         for (const p of asNew) channel.resendAsNew(p);
         if (channel.releases.size > 0) channel.sendRaw({ requestId: 0, ack: {} });
+        // This leader finished the session's reclaim (it awaits it no more), but the stream died before the
+        // answers came: they come now, from its outbox. Until they are in, which grants it refused is unknown,
+        // so its acknowledgements still do not count; never applying them at all would let the lease lapse.
+        const unfinished = d.unfinishedReclaim;
+        if (unfinished?.sessionId === resuming) {
+          await untilLinkLost(d, unfinished.done);
+          d.unfinishedReclaim = undefined;
+          d.lease.reclaimed();
+        }
       }
       return 'resumed';
     } catch (e) {
@@ -111,17 +124,29 @@ export async function resumeSession(d: ResumeDeps): Promise<'resumed' | 'expired
   return 'stopped';
 }
 
-/** Reclaims, unless the stream dies first: then its reclaim requests are forgotten (their answers never come) and it throws. */
+/**
+ * Reclaims on this stream. When the stream dies first, the reclaim's
+ * requests stay pending: at the same leader their answers come from its
+ * outbox once it resumes (resumeSession waits for them there); at a new
+ * leader they are dropped and a new reclaim starts.
+ */
 async function reclaimOnThisStream(d: ResumeDeps): Promise<void> {
+  const done = reclaimAll(d.reclaim);
+  // A reclaim that failed (not cut off) is not waited for again: its outcome is unknown, the lease stays held back.
+  done.catch(() => { if (d.unfinishedReclaim?.done === done) d.unfinishedReclaim = undefined; });
+  d.unfinishedReclaim = { sessionId: d.session().sessionId, done };
+  await untilLinkLost(d, done);
+  d.unfinishedReclaim = undefined;
+}
+
+/** Waits for `work`, or throws once the stream it runs on dies. */
+async function untilLinkLost(d: ResumeDeps, work: Promise<void>): Promise<void> {
   const lost = new Promise<never>((_, reject) => {
     d.onLinkLost(() => reject(new UnavailableError('COORDINATOR_UNAVAILABLE', 'session stream lost while reclaiming')));
   });
   lost.catch(() => undefined);
   try {
-    await reclaimAll(d.reclaim, lost);
-  } catch (e) {
-    d.channel.pending.dropWhere((p) => 'reclaim' in p.message || 'reclaimComplete' in p.message);
-    throw e;
+    await Promise.race([work, lost]);
   } finally {
     d.onLinkLost(undefined);
   }
