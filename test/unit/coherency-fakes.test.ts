@@ -216,6 +216,8 @@ export class FakeStore {
   readonly preads: Array<{ ino: number; offset: number; length: number }> = [];
   /** While set, stat() waits for it (to hold a vop in flight). */
   statGate: Promise<void> | undefined;
+  /** While set, a read vop waits for it after reading its bytes (a pread that read, then came back late). */
+  readGate: Promise<void> | undefined;
   private nextIno = 100;
 
   constructor() {
@@ -296,6 +298,7 @@ function storeTerminal(store: FakeStore, handles: Map<number, { ino: number; fla
       }
       case 'read': {
         const data = store.pread(handle(vop.args.fh).ino, vop.args.offset, vop.args.length);
+        if (store.readGate) await store.readGate;
         return data.copy(vop.args.buffer);
       }
       case 'write': {

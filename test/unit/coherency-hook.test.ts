@@ -198,3 +198,24 @@ test('reading past a write beyond end of file shows the hole as zeros', async ()
   assert.equal(got.slice(2, 5000), '\0'.repeat(4998));
   assert.equal(got[5000], 'Z');
 });
+
+test('a read whose backing pread raced the flush of this host\'s own write serves the write, and caches no older bytes', async () => {
+  // Chaos seed 17 with --kernel-page-cache: the flush cleaned (and so removed) the page holding only the
+  // write's bytes while the read's pread, made before the flush, was coming back with the old bytes;
+  // the read served them and cached them (a planted revert of DataOps.readCached's flush fails here).
+  const { store, a } = twoHosts();
+  store.create('/f', 'old data');
+  const fa = await a.open('/f');
+  await a.write(fa, 0, 'new');
+  let release!: () => void;
+  store.readGate = new Promise<void>((r) => (release = r));
+  const reading = a.read(fa, 0, 8);
+  await settle();
+  assert.equal(store.preads.length, 1, 'the read\'s pread is out, held');
+  await a.fsync(fa);
+  assert.equal(store.content('/f'), 'new data');
+  store.readGate = undefined;
+  release();
+  assert.equal(await reading, 'new data');
+  assert.equal(await a.read(fa, 0, 8), 'new data', 'the next read, from the cache');
+});

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { END_OF_FILE } from '../../src/common/byte-range';
 import { silentLogger } from '../../src/common/logger';
 import { HeldToken, type TokenMode } from '../../src/agent/coherency/held-token';
-import { DIRECT_RECENT_MS, KernelPages, MAX_PAGE_PASSES } from '../../src/agent/coherency/kernel-pages';
+import { DIRECT_RECENT_MS, KernelPages, MAX_PAGE_PASSES, READ_SETTLE_PAUSE_MS } from '../../src/agent/coherency/kernel-pages';
 
 const KEY = 'ns/7';
 let nextLockId = 1;
@@ -72,6 +72,40 @@ describe('kernel pages under data tokens', () => {
     kp.served(KEY, t);
     await kp.beforeGiveUp(t);
     assert.equal(pages.drops(), MAX_PAGE_PASSES);
+  });
+
+  it('lets READs in flight be answered and their readers take the pages before a pass drops them (no retry livelock)', async () => {
+    // The kernel side, as chaos showed it: a drop that meets a READ holding its page lock waits for the
+    // reply and takes the page before the reader (a page fault, a read(2)) got it, so the reader sends
+    // the READ again, which the next pass meets: 16 passes, then the revoke answered with a page cached.
+    const slept: number[] = [];
+    let kp!: KernelPages;
+    let drops = 0;
+    let inFlight: Promise<void> | undefined;
+    const startRead = (): void => {
+      const ticket = kp.readStarting(KEY);
+      const answered = immediate().then(() => {
+        kp.readAnswered(KEY, ticket);
+        if (inFlight === answered) inFlight = undefined;
+      });
+      inFlight = answered;
+    };
+    kp = new KernelPages(silentLogger(), false, () => 0, async (ms) => { slept.push(ms); await immediate(); });
+    kp.attach(async () => {
+      drops++;
+      const meets = inFlight;
+      if (!meets) return;
+      await meets; // waits for the page lock, then takes the page: its reader reads again
+      startRead();
+    });
+    const t = token('READ');
+    kp.opened(KEY, 7);
+    kp.served(KEY, t);
+    startRead(); // a reader's READ is in flight when the revoke begins
+    await kp.beforeGiveUp(t);
+    assert.equal(drops, 1, 'one pass, after the READ was answered');
+    assert.deepEqual(slept.slice(1), [READ_SETTLE_PAUSE_MS], 'its reader got a pause to take the page');
+    assert.equal(inFlight, undefined);
   });
 
   it('drops the pages when any data token of a cached file goes: a READ in flight under it is recorded only once served', async () => {

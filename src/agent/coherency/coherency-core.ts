@@ -74,6 +74,7 @@ export class CoherencyCore implements ProtectedCaches {
       plantSkipInvalidation: o.plantSkipKernelInvalidation,
       leaseLeftMs: () => this.client.leaseDeadlineMs() - this.clock.nowMs(),
       nowMs: () => this.clock.nowMs(),
+      sleep: (ms) => new Promise<void>((resolve) => this.clock.setTimer(ms, resolve)),
     });
     this.writeBack = new WriteBack({
       pages: this.pages,

@@ -79,6 +79,8 @@ export interface KernelCacheOptions {
   leaseLeftMs?: () => number;
   /** For the dir READ backoff (default: Date.now). */
   nowMs?: () => number;
+  /** Waits on the agent's clock: a revoke's page passes let READs in flight settle first (default: not at all). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A reply's timeout stops this long before the lease deadline (the kernel may install the reply late). */
@@ -119,7 +121,7 @@ export class KernelCache implements KernelCacheLink {
     private readonly options: KernelCacheOptions = {},
   ) {
     this.prefix = `${namespace}/`;
-    this.pages = new KernelPages(logger, options.plantSkipInvalidation, () => this.nowMs());
+    this.pages = new KernelPages(logger, options.plantSkipInvalidation, () => this.nowMs(), options.sleep);
   }
 
   attach(invalidator: KernelInvalidator | undefined): void {

@@ -12,6 +12,10 @@ export interface FilePagesState {
   stray: boolean;
   /** READs of the inode seen so far (any handle): a pass that saw none start is the last one. */
   readsStarted: number;
+  /** Of those, the ones answered (KernelPages.readAnswered); fewer: READs are in flight. */
+  readsAnswered: number;
+  /** Called once no READ is in flight (readsAnswered caught up with readsStarted). */
+  onSettled: Array<() => void>;
   /**
    * `readsStarted` when the last whole-file drop that completed began (or
    * when the record was made): equal to it, the kernel holds no page of the
@@ -34,5 +38,5 @@ export function coversKernelPages(t: HeldToken): boolean {
 
 /** The record of a file the kernel has just been allowed to cache (backing inode `ino`): nothing read yet. */
 export function newFilePagesState(ino: number): FilePagesState {
-  return { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, cleanAt: 0, generation: 0, pendingDrop: undefined, dropQueued: false };
+  return { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, readsAnswered: 0, onSettled: [], cleanAt: 0, generation: 0, pendingDrop: undefined, dropQueued: false };
 }

@@ -14,6 +14,12 @@ export type PageInvalidator = (ino: number, offset: number, length: number) => P
 /** Passes of one revoke before it answers with pages possibly cached (a hot reader; logged). */
 export const MAX_PAGE_PASSES = 16;
 
+/** Before a pass, READs of the file in flight are waited for at most this long (kernel-pages.ts, beforeGiveUp). */
+export const READ_SETTLE_MAX_MS = 50;
+
+/** After they were answered, this long for their readers to take the pages before the pass drops them. */
+export const READ_SETTLE_PAUSE_MS = 2;
+
 /**
  * The kernel's page cache of the agent mount under data tokens (docs/fuse.md,
  * "The page cache"). Only O_RDONLY opens are cached, and only of files this
@@ -41,6 +47,8 @@ export class KernelPages {
     private readonly logger: Logger,
     private readonly plantSkipInvalidation = false,
     nowMs: () => number = Date.now,
+    /** Waits `ms` on the agent's clock (default: not at all, for tests of the bookkeeping only). */
+    private readonly sleep: (ms: number) => Promise<void> = () => Promise.resolve(),
   ) {
     this.recentDirect = new RecentDirect(nowMs);
   }
@@ -144,6 +152,7 @@ export class KernelPages {
    */
   readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
     const st = this.files.get(key);
+    if (st && ticket && ++st.readsAnswered >= st.readsStarted) for (const settled of st.onSettled.splice(0)) settled();
     if (!st || (!this.closed && (!ticket || direct || !this.writes.ranBeside(key, ticket)))) return;
     // A drop that already began may have passed this READ's page: only one not begun yet covers it.
     if (st.dropQueued) return;
@@ -212,6 +221,7 @@ export class KernelPages {
     if (!st || (!coversKernelPages(t) && !strayUnder)) return;
     if (st.pendingDrop) await st.pendingDrop;
     for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
+      await this.readsSettled(st);
       const reads = st.readsStarted;
       const generation = st.generation;
       await this.dropPages(st, 0, 0);
@@ -224,6 +234,23 @@ export class KernelPages {
     }
     this.logger.warn('reads kept coming while the kernel dropped a file\'s pages; answering anyway', { resource: t.resource, passes: MAX_PAGE_PASSES });
     st.under.delete(t);
+  }
+
+  /**
+   * Before a pass: READs of the file in flight are answered, and their
+   * readers had READ_SETTLE_PAUSE_MS to take the pages. A drop that runs
+   * while a READ holds its page lock waits for it and takes the page as
+   * soon as it is unlocked, before the reader (a page fault of a mapping,
+   * a read(2)) got it; the reader then reads again, that READ meets the
+   * next pass's drop, and so on: chaos showed runs of 7 passes each seeing
+   * one READ, and a revoke that gave up after MAX_PAGE_PASSES, leaving the
+   * last page cached after the other host's write (a stale mapping read).
+   * Bounded (READ_SETTLE_MAX_MS): the pass's own drop waits for such READs anyway.
+   */
+  private async readsSettled(st: FilePagesState): Promise<void> {
+    if (st.readsAnswered >= st.readsStarted) return;
+    await Promise.race([new Promise<void>((resolve) => st.onSettled.push(resolve)), this.sleep(READ_SETTLE_MAX_MS)]);
+    await this.sleep(READ_SETTLE_PAUSE_MS);
   }
 
   /** A new grant made `t` smaller than the whole file without a revoke: the kernel drops what it read under it. */

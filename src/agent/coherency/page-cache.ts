@@ -36,6 +36,11 @@ export class PageCache extends PageStore {
     return out;
   }
 
+  /** Whether a page of `file` holds dirty bytes in `range`: a backing read there must wait for their flush (DataOps.readCached). */
+  hasDirtyIn(file: FilePages, range: ByteRange): boolean {
+    return file.dirty.size > 0 && this.pagesIn(file, range).some((p) => p.dirty);
+  }
+
   /**
    * Serves a read from pages where they are good and from `backing` (file
    * bytes read at the first page's offset) elsewhere, caching what the
