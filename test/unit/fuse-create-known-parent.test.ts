@@ -8,10 +8,8 @@ import { silentLogger } from '../../src/common/logger';
 import { BackingStore } from '../../src/agent/backing/backing-store';
 import { journalArgs } from '../../src/agent/hooks/journal';
 import { VopBuilder } from '../../src/agent/fuse/vop-builder';
-import { PathNodeTable } from '../../src/agent/fuse/ll/path-node-table';
-import { vopLowLevelOps } from '../../src/agent/fuse/ll/vop-low-level-ops';
 import type { RequestContext } from '../../src/agent/fuse/ll/low-level-ops';
-import type { Vop, VopResult } from '../../src/agent/vop';
+import { recordedLowLevelOps } from './support/recorded-ll-ops';
 
 /**
  * CREATE in a directory the kernel knows (docs/fuse.md "Creates, third
@@ -35,40 +33,18 @@ after(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-async function mount() {
-  const ran: Array<{ vop: Vop; error?: string }> = [];
-  const run = async (vop: Vop): Promise<VopResult> => {
-    const seen: (typeof ran)[number] = { vop: { ...vop, args: { ...(vop.args as object) } } as Vop };
-    ran.push(seen);
-    try {
-      return await store.execute(vop);
-    } catch (e) {
-      seen.error = (e as { code?: string }).code;
-      throw e;
-    }
-  };
-  const lookups = { count: 0 };
-  const lstat = store.paths.lstat.bind(store.paths);
-  store.paths.lstat = (p: unknown) => {
-    lookups.count++;
-    return lstat(p);
-  };
-  const nodes = new PathNodeTable((await fsp.stat(dir)).ino);
-  const ops = vopLowLevelOps(run as never, new VopBuilder(store, new AbortController().signal), nodes);
-  return { ops, nodes, ran, lookups, restore: () => { store.paths.lstat = lstat; } };
-}
 
 describe('CREATE in a known directory', () => {
   it('looks nothing up first: the vop runs on the directory node\'s inode and creates the file there', async () => {
     await fsp.mkdir(nodePath.join(dir, 'd'));
-    const { ops, nodes, ran, lookups, restore } = await mount();
+    const { ops, nodes, ran, lstats, restore } = await recordedLowLevelOps(store, dir);
     try {
       const d = await ops.lookup!(ctx, 1, 'd');
       const dIno = nodes.get(d.ino)!.ino;
       ran.length = 0;
-      lookups.count = 0;
+      lstats.count = 0;
       const r = await ops.create!(ctx, d.ino, 'f', 0o644, O_WRONLY | O_CREAT);
-      assert.equal(lookups.count, 0, 'no lstat to find the directory\'s inode');
+      assert.equal(lstats.count, 0, 'no lstat to find the directory\'s inode');
       assert.deepEqual(ran.map((x) => [x.vop.op, x.vop.parentIno, x.error]), [['create', dIno, undefined]]);
       assert.equal((await fsp.lstat(nodePath.join(dir, 'd', 'f'))).ino, r.entry.attr!.ino);
       await ops.release!(ctx, r.entry.ino, r.open.fh, 0n, false);
@@ -79,7 +55,7 @@ describe('CREATE in a known directory', () => {
 
   it('creates nothing under the old directory\'s inode when another host moved it, and then creates where the path leads now, as before', async () => {
     await fsp.mkdir(nodePath.join(dir, 'm'));
-    const { ops, nodes, ran, restore } = await mount();
+    const { ops, nodes, ran, restore } = await recordedLowLevelOps(store, dir);
     try {
       const m = await ops.lookup!(ctx, 1, 'm');
       const oldIno = nodes.get(m.ino)!.ino;
@@ -100,7 +76,7 @@ describe('CREATE in a known directory', () => {
 
   it('resolves a directory directly under the root by its lstat alone; a deeper one still by realpath', async () => {
     await fsp.mkdir(nodePath.join(dir, 'top', 'sub'), { recursive: true });
-    const { ops, restore } = await mount();
+    const { ops, restore } = await recordedLowLevelOps(store, dir);
     const realpath = fs.promises.realpath;
     const resolved: string[] = [];
     fs.promises.realpath = ((p: string) => { resolved.push(p); return realpath(p); }) as typeof realpath;
@@ -125,7 +101,7 @@ describe('CREATE in a known directory', () => {
   it('refuses a create in a directory another host replaced with a symlink out of the backing directory', async () => {
     const outside = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-outside-'));
     await fsp.mkdir(nodePath.join(dir, 's'));
-    const { ops, restore } = await mount();
+    const { ops, restore } = await recordedLowLevelOps(store, dir);
     try {
       const s = await ops.lookup!(ctx, 1, 's');
       await fsp.rmdir(nodePath.join(dir, 's'));

@@ -5,11 +5,8 @@ import * as os from 'os';
 import * as nodePath from 'path';
 import { silentLogger } from '../../src/common/logger';
 import { BackingStore } from '../../src/agent/backing/backing-store';
-import { VopBuilder } from '../../src/agent/fuse/vop-builder';
-import { PathNodeTable } from '../../src/agent/fuse/ll/path-node-table';
-import { vopLowLevelOps } from '../../src/agent/fuse/ll/vop-low-level-ops';
 import type { RequestContext } from '../../src/agent/fuse/ll/low-level-ops';
-import type { Vop, VopResult } from '../../src/agent/vop';
+import { recordedLowLevelOps } from './support/recorded-ll-ops';
 
 /**
  * GETATTR of a node the kernel knows, without a handle (the permission
@@ -31,35 +28,11 @@ after(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
-/** The ops over `store`, with every vop the chain ran and every lstat the store made. */
-async function mount() {
-  const ran: Array<{ op: string; ino: number | undefined; result?: VopResult; error?: string }> = [];
-  const run = async (vop: Vop): Promise<VopResult> => {
-    const seen: (typeof ran)[number] = { op: vop.op, ino: vop.ino };
-    ran.push(seen);
-    try {
-      seen.result = await store.execute(vop);
-      return seen.result;
-    } catch (e) {
-      seen.error = (e as { code?: string }).code;
-      throw e;
-    }
-  };
-  const lstats = { count: 0 };
-  const lstat = store.paths.lstat.bind(store.paths);
-  store.paths.lstat = (p: unknown) => {
-    lstats.count++;
-    return lstat(p);
-  };
-  const nodes = new PathNodeTable((await fsp.stat(dir)).ino);
-  const ops = vopLowLevelOps(run as never, new VopBuilder(store, new AbortController().signal), nodes);
-  return { ops, nodes, ran, lstats, restore: () => { store.paths.lstat = lstat; } };
-}
 
 describe('GETATTR of a known node', () => {
   it('stats a directory once, on the node\'s inode', async () => {
     await fsp.mkdir(nodePath.join(dir, 'small'));
-    const { ops, nodes, ran, lstats, restore } = await mount();
+    const { ops, nodes, ran, lstats, restore } = await recordedLowLevelOps(store, dir);
     try {
       const entry = await ops.lookup!(ctx, 1, 'small');
       const node = nodes.get(entry.ino)!;
@@ -68,7 +41,7 @@ describe('GETATTR of a known node', () => {
       const { attr } = await ops.getattr!(ctx, entry.ino);
       assert.equal(attr.ino, node.ino);
       assert.equal(lstats.count, 1, 'one lstat: none to find an inode the node already names');
-      assert.deepEqual(ran.map((r) => [r.op, r.ino]), [['getattr', node.ino]], 'the chain ran on the node\'s inode');
+      assert.deepEqual(ran.map((r) => [r.vop.op, r.vop.ino]), [['getattr', node.ino]], 'the chain ran on the node\'s inode');
     } finally {
       restore();
     }
@@ -76,7 +49,7 @@ describe('GETATTR of a known node', () => {
 
   it('answers the inode the path names now, as before, when another host replaced it, and never hands that inode\'s stat to the node\'s tokens', async () => {
     await fsp.writeFile(nodePath.join(dir, 'f'), 'old');
-    const { ops, nodes, ran, restore } = await mount();
+    const { ops, nodes, ran, restore } = await recordedLowLevelOps(store, dir);
     try {
       const entry = await ops.lookup!(ctx, 1, 'f');
       const node = nodes.get(entry.ino)!;
@@ -88,9 +61,9 @@ describe('GETATTR of a known node', () => {
       const { attr } = await ops.getattr!(ctx, entry.ino);
       assert.equal(attr.ino, now);
       assert.equal(attr.size, 5);
-      const onNode = ran.filter((r) => r.ino === node.ino);
-      assert.deepEqual(onNode.map((r) => [r.op, r.error]), [['getattr', 'ESTALE']], 'the run under the node\'s inode got no stat of another inode');
-      assert.deepEqual(ran.filter((r) => r.ino === now).map((r) => r.op), ['getattr']);
+      const onNode = ran.filter((r) => r.vop.ino === node.ino);
+      assert.deepEqual(onNode.map((r) => [r.vop.op, r.error]), [['getattr', 'ESTALE']], 'the run under the node\'s inode got no stat of another inode');
+      assert.deepEqual(ran.filter((r) => r.vop.ino === now).map((r) => r.vop.op), ['getattr']);
     } finally {
       restore();
     }
@@ -98,7 +71,7 @@ describe('GETATTR of a known node', () => {
 
   it('answers ENOENT for a node whose path is gone', async () => {
     await fsp.writeFile(nodePath.join(dir, 'g'), 'x');
-    const { ops, restore } = await mount();
+    const { ops, restore } = await recordedLowLevelOps(store, dir);
     try {
       const entry = await ops.lookup!(ctx, 1, 'g');
       await fsp.unlink(nodePath.join(dir, 'g'));
