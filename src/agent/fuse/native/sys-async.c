@@ -118,22 +118,23 @@ static napi_value async_mknod(napi_env env, napi_callback_info info) {
   return job_strings(env, j, a, 1) ? NULL : job_queue(env, j, "coherd.mknod");
 }
 
-/* fallocateAsync(fd, mode, offset, length) */
-static napi_value async_fallocate(napi_env env, napi_callback_info info) {
+/* A job whose `count` arguments (at most 4) are all integers, taken into n[0..count). */
+static napi_value async_ints(napi_env env, napi_callback_info info, int count, enum job_op op, const char *name) {
   napi_value a[4];
   struct sys_job *j;
-  if (cf_args(env, info, 4, a) || !(j = job_new(env, J_FALLOCATE))) return NULL;
-  for (int i = 0; i < 4; i++) if (cf_get_int(env, a[i], &j->n[i])) { job_free(env, j); return NULL; }
-  return job_queue(env, j, "coherd.fallocate");
+  if (cf_args(env, info, count, a) || !(j = job_new(env, op))) return NULL;
+  for (int i = 0; i < count; i++) if (cf_get_int(env, a[i], &j->n[i])) { job_free(env, j); return NULL; }
+  return job_queue(env, j, name);
+}
+
+/* fallocateAsync(fd, mode, offset, length) */
+static napi_value async_fallocate(napi_env env, napi_callback_info info) {
+  return async_ints(env, info, 4, J_FALLOCATE, "coherd.fallocate");
 }
 
 /* lseekAsync(fd, offset, whence): the new offset, or -errno (SEEK_DATA/SEEK_HOLE on a backing fd). */
 static napi_value async_lseek(napi_env env, napi_callback_info info) {
-  napi_value a[3];
-  struct sys_job *j;
-  if (cf_args(env, info, 3, a) || !(j = job_new(env, J_LSEEK))) return NULL;
-  for (int i = 0; i < 3; i++) if (cf_get_int(env, a[i], &j->n[i])) { job_free(env, j); return NULL; }
-  return job_queue(env, j, "coherd.lseek");
+  return async_ints(env, info, 3, J_LSEEK, "coherd.lseek");
 }
 
 /* A read of `strings` names then a buffer size (capped at XATTR_MAX_BYTES): size 0 -> the size; else a Buffer, or -errno. */
