@@ -170,7 +170,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       } catch (e) {
         if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
         const vop = await vops.onEntry('create', path, args, false);
-        sure = vop.parentIno === node(parent).ino; // else the path went elsewhere: see pathStillLeadsTo
+        sure = vop.parentIno === node(parent).ino; // else the path went elsewhere: never kept (EntryLookup.lookup)
         r = await run(vop);
       }
       // Another host made the name since our negative lookup: open(O_CREAT|O_TRUNC) truncates it, journaled as a truncate.
