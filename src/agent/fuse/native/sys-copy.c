@@ -51,7 +51,7 @@ static napi_value async_copy_file_range(napi_env env, napi_callback_info info) {
   int64_t n[5];
   if (cf_args(env, info, 5, a)) return NULL;
   for (int i = 0; i < 5; i++) if (cf_get_int(env, a[i], &n[i])) return NULL;
-  if (n[0] < 0 || n[2] < 0 || n[0] > INT32_MAX || n[2] > INT32_MAX) return CF_THROW(env, "expected file descriptors");
+  if (n[0] < INT32_MIN || n[2] < INT32_MIN || n[0] > INT32_MAX || n[2] > INT32_MAX) return CF_THROW(env, "expected file descriptors");
   if (n[1] < 0 || n[3] < 0 || n[4] < 0) return CF_THROW(env, "expected non-negative offsets and length");
   struct copy_job *j = calloc(1, sizeof *j);
   if (!j) { napi_throw_error(env, NULL, "out of memory"); return NULL; }
