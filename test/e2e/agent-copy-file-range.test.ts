@@ -129,3 +129,20 @@ print(n, os.pread(r, 64, 0).decode())`;
     assert.equal(createHash('md5').update(mirrored).digest('hex'), createHash('md5').update(await fsp.readFile(cluster.bak('r-src'))).digest('hex'));
   });
 });
+
+describe('copy_file_range turned off (--copy-file-range no)', () => {
+  let off: AgentCluster | undefined;
+  after(async () => {
+    await off?.stop();
+  });
+
+  it('answers ENOSYS, and cp still copies (the kernel goes through READ and WRITE)', { timeout: 90_000 }, async () => {
+    off = await AgentCluster.start({ agents: 1, agentArgs: ['--metrics-listen', '127.0.0.1:0', '--copy-file-range', 'no'] });
+    const m = (rel: string) => off!.mnt(0, rel);
+    await off.sh(`head -c 3000000 /dev/urandom > ${q(m('src'))} && cp --sparse=never ${q(m('src'))} ${q(m('dst'))}`);
+    assert.equal((await off.sh(`md5sum < ${q(m('dst'))}`)).trim(), (await off.sh(`md5sum < ${q(off.bak('src'))}`)).trim());
+    const samples = await scrapeMetrics(off.agents[0].metricsAddress!);
+    assert.equal(samples.filter((s) => s.name === 'coherd_agent_vop_duration_seconds_count' && s.labels.op === 'copyFileRange').length, 0, 'no copyFileRange vop ran');
+    assert.ok(samples.some((s) => s.name === 'coherd_agent_vop_duration_seconds_count' && s.labels.op === 'write' && s.value > 0), 'the copy came as writes');
+  });
+});
