@@ -1,13 +1,12 @@
 import { read as fsRead } from 'fs';
+import { constants } from 'os';
 import { checkOffset } from './backing-limits';
 import { backingSys, checkSys } from './backing-sys';
 import { ErrnoError } from './errno-error';
 import type { HandleTable } from './handle-table';
 import type { VopArgs, VopResults } from '../vop';
 
-const ENOSYS = 38;
-const EXDEV = 18;
-const EOPNOTSUPP = 95;
+const { ENOSYS, EXDEV, EOPNOTSUPP } = constants.errno;
 
 /**
  * copy_file_range(2) between two open handles, in the kernel (libuv's
