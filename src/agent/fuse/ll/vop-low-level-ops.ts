@@ -2,10 +2,10 @@ import { constants } from 'os';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
 import { NewOwner, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
+import { COPY_CHUNK_BYTES } from '../../coherency/copy-range-op';
 import { AddonDirEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { FileTailReader, PageCachePolicy } from './kernel-page-cache';
-import { COPY_CHUNK_BYTES } from '../../coherency/copy-range-op';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
@@ -219,7 +219,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     },
     async copyFileRange(_c, idIn, fhIn, offsetIn, out, length, flags) {
       const dst = node(out.ino);
-      // The tokens are the source handle's inode's (the inode it opened), as for any op on a handle.
+      // The tokens are the source handle's inode's (the inode it opened), as for any op on a handle: onHandle finds it.
       const inoIn = vops.onHandle('flush', node(idIn).path, fhIn, { fh: fhIn }).ino;
       if (inoIn === undefined) throw errno('EBADF');
       pages?.writeStarting(dst);
