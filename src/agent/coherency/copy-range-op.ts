@@ -70,7 +70,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
       } finally {
         dropCleanPages(core, dstKey);
       }
-      if (args.offset + result.copied > size) core.attrs.setSize(dstKey, args.offset + result.copied);
+      if (args.offset + result.copied > size) core.attrs.setSize(dstKey, args.offset + result.copied, result.copied);
       return result;
     } finally {
       for (const u of uses) u.done();
