@@ -23,7 +23,9 @@ export interface FuseRequest {
   name2?: string;
   ino2?: number;
   uid: number; gid: number; pid: number; umask: number;
-  mode: number; flags: number;
+  mode: number;
+  /** open/create/write/…: the op's flags; closed: why the loop ended (0 or -ENODEV when unmounted or aborted, another -errno when reading failed). */
+  flags: number;
   fh: number; hasFh: boolean;
   size: number; offset: number;
   nlookup?: number; rdev?: number; datasync?: boolean; mask?: number; length?: number;

@@ -116,7 +116,8 @@ export class FuseSession {
         return;
       case 'closed':
         if (this.handle && !this.closing) {
-          this.options.logger.warn('fuse mount closed from outside', { mountPoint: this.options.mountPoint });
+          // flags: the loop's last result, 0 or -ENODEV when unmounted or aborted, another -errno when reading failed.
+          this.options.logger.warn('fuse mount closed from outside', { mountPoint: this.options.mountPoint, loopResult: r.flags });
           void this.unmount().then(() => this.options.onClosed?.());
         }
         return;

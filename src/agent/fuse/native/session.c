@@ -67,7 +67,10 @@ static void *loop_main(void *arg) {
   if (!pfd[1].revents) {
     /* Unmounted from outside: tell JS so it can release the session. */
     struct cf_request *r = cf_request_new(CF_CLOSED, NULL, 0);
-    if (r) cf_post(s, NULL, r);
+    if (r) {
+      r->flags = res; /* why the loop ended: 0 or -ENODEV (unmounted, aborted) or another -errno */
+      cf_post(s, NULL, r);
+    }
   }
   return NULL;
 }
