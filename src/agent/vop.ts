@@ -95,10 +95,11 @@ export interface VopArgs {
    * RENAME_EXCHANGE (2), absent for a plain rename.
    */
   rename: { dest: string; destParentIno?: number; destIno?: number; flags?: number };
-  mkdir: { mode: number; owner?: NewOwner };
-  mknod: { mode: number; dev: number; owner?: NewOwner };
+  /** expectParentIno: as create's. */
+  mkdir: { mode: number; owner?: NewOwner; expectParentIno?: number };
+  mknod: { mode: number; dev: number; owner?: NewOwner; expectParentIno?: number };
   /** `vop.path` is the new link; `target` is stored verbatim and never resolved by the agent. */
-  symlink: { target: string; owner?: NewOwner };
+  symlink: { target: string; owner?: NewOwner; expectParentIno?: number };
   readlink: Record<string, never>;
   /** `vop.path` is the existing file (`vop.ino`); `dest` is the new name. */
   link: { dest: string };

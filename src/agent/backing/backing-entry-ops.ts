@@ -69,9 +69,14 @@ export class BackingEntryOps {
     }
   }
 
+  /** The backing path of a new entry; with `expectParentIno`, ESTALE (nothing made) if its parent path leads to another inode now. */
+  private resolveNew(path: string, expectParentIno: number | undefined): Promise<string> {
+    return expectParentIno === undefined ? this.paths.resolve(path) : this.paths.resolveIn(path, expectParentIno);
+  }
+
   async mkdir(path: string, args: VopArgs['mkdir']): Promise<VopStat> {
     const mode = checkMode(args.mode);
-    const resolved = await this.paths.resolve(path);
+    const resolved = await this.resolveNew(path, args.expectParentIno);
     await fsp.mkdir(resolved, mode);
     await chownNew(resolved, args.owner);
     await chmodNoFollow(resolved, mode);
@@ -86,7 +91,7 @@ export class BackingEntryOps {
   async mknod(path: string, args: VopArgs['mknod']): Promise<VopStat> {
     const mode = checkMode(args.mode);
     const type = args.mode & constants.S_IFMT;
-    const resolved = await this.paths.resolve(path);
+    const resolved = await this.resolveNew(path, args.expectParentIno);
     if (type === constants.S_IFREG || type === 0) {
       const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
       await chownNew(resolved, args.owner, handle).then(() => handle.chmod(mode)).finally(() => handle.close());
@@ -129,7 +134,7 @@ export class BackingEntryOps {
   /** The target is stored verbatim; it is never resolved by the agent. */
   async symlink(path: string, args: VopArgs['symlink']): Promise<VopStat> {
     const target = checkName(args.target, 'symlink target', SYMLINK_TARGET_MAX);
-    const resolved = await this.paths.resolve(path);
+    const resolved = await this.resolveNew(path, args.expectParentIno);
     await fsp.symlink(target, resolved);
     await chownNew(resolved, args.owner);
     return toVopStat(await fsp.lstat(resolved));

@@ -1,6 +1,9 @@
 import { BackingStore } from '../backing/backing-store';
 import { VopArgs, VopName, VopOf } from '../vop';
 
+/** The ops that make a new entry in a directory and can check the directory under its token. */
+export type NewEntryOp = 'create' | 'mkdir' | 'mknod' | 'symlink';
+
 /**
  * Makes vops for the FUSE layer and fills in the resources they act on, so
  * hooks (coherency) know them before the op runs: `ino` by lstat of the
@@ -74,10 +77,15 @@ export class VopBuilder {
   /**
    * An op that adds the entry `path` to a directory the caller knows by
    * inode (no lookup): the store checks, under the directory's token, that
-   * the parent path still leads there (`expectParentIno`, create only).
+   * the parent path still leads there (`expectParentIno`), else ESTALE.
    */
-  onKnownEntry(path: string, parentIno: number, args: VopArgs['create']): VopOf<'create'> {
-    return { op: 'create', path, ino: undefined, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal };
+  onKnownEntry<N extends NewEntryOp>(op: N, path: string, parentIno: number, args: VopArgs[N]): VopOf<N> {
+    return { op, path, ino: undefined, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal } as VopOf<N>;
+  }
+
+  /** The backing descriptor of open handle `fh` (its file handle is taken from it: NodeLocator.takeOfFd). */
+  backingFdOf(fh: number): number {
+    return this.backing.handles.get(fh).handle.fd;
   }
 
   /** An op on a path whose inode the caller already knows (a hint: hooks that need it exact hold tokens and re-check). */

@@ -1,11 +1,12 @@
 import { constants } from 'os';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
-import { NewOwner, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
-import { AddonDirEntry } from './fuse-addon';
+import { NewOwner, VopArgs, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
+import { AddonDirEntry, AddonEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
+import { MovedNodes } from './moved-nodes';
 import { PathNode, PathNodeTable } from './path-node-table';
 
 const E = constants.errno;
@@ -14,6 +15,7 @@ const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 const errno = (code: keyof typeof E) => Object.assign(new Error(code), { code });
 const isRoot = process.getuid?.() === 0;
+const inDir = (dirPath: string, name: string) => (dirPath === '/' ? `/${name}` : `${dirPath}/${name}`);
 
 /**
  * The owner of an entry the caller creates: the caller, when the agent can
@@ -43,9 +45,14 @@ export interface ReplyTimeouts {
  * (kernel-attr-cache.ts: non-zero only under attr tokens), entry timeouts
  * from `timeouts.entry` (kernel-entry-cache.ts: only under the parent's dir
  * token); O_RDONLY opens may use the kernel's page cache (`pages`:
- * kernel-page-cache.ts), every other open is direct_io.
+ * kernel-page-cache.ts), every other open is direct_io. A node another
+ * host moved is found again by its file handle (`moved`: moved-nodes.ts)
+ * for lookups, getattr and the ops that make entries in a directory.
  */
-export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}, pages?: PageCachePolicy): LowLevelOps {
+export function vopLowLevelOps(
+  run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}, pages?: PageCachePolicy,
+  moved: MovedNodes = new MovedNodes(nodes, undefined),
+): LowLevelOps {
   const attrTimeout = timeouts.attr ?? (() => 0);
   const entryTimeout = timeouts.entry ?? (() => NOT_KEPT);
   const attrSince = timeouts.attrSince ?? ((n: PathNode) => (st: VopStat) => attrTimeout(n, st));
@@ -56,7 +63,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     if (!n) throw errno('ESTALE');
     return n;
   };
-  const entries = new EntryLookup(run, vops, nodes, attrTimeout, entryTimeout);
+  const entries = new EntryLookup(run, vops, nodes, attrTimeout, entryTimeout, moved);
   const entryOf = (n: PathNode, st: VopStat, entryTimeoutNow: () => number) => entries.entryOf(n, st, entryTimeoutNow);
   const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
@@ -84,11 +91,29 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
    */
   async function getattrOfNode(n: PathNode): Promise<VopStat> {
     try {
-      return await run(vops.getattrOfKnown(n.path, n.ino));
+      // Another host moved it: where its handle says it is now, checked under its tokens again.
+      return await moved.onPath(n, (path) => run(vops.getattrOfKnown(path, n.ino)));
     } catch (e) {
       if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
     }
     return run(await vops.getattrOnPath(n.path));
+  }
+
+  /**
+   * mknod, mkdir, symlink: under the directory node's dir token, checked to
+   * lead to it (again where its handle says it is now, if it moved), else
+   * as before (the parent looked up by path); then the lookup of the name.
+   */
+  async function makeEntry<N extends 'mknod' | 'mkdir' | 'symlink'>(parent: number, name: string, op: N, args: VopArgs[N]): Promise<AddonEntry> {
+    const dir = node(parent);
+    const since = entryTimeout(dir);
+    try {
+      await moved.onPath(dir, (dirPath) => run(vops.onKnownEntry(op, inDir(dirPath, name), dir.ino, args)));
+    } catch (e) {
+      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
+      await run(await vops.onEntry(op, child(parent, name), args, false));
+    }
+    return lookupEntry(parent, name, since);
   }
 
   return {
@@ -110,23 +135,11 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       return { attr, attrTimeout: timeoutOf(attr) };
     },
     readlink: async (_c, id) => run(await vops.onPath('readlink', node(id).path, {})),
-    async mknod(ctx, parent, name, mode, dev) {
-      const since = entryTimeout(node(parent));
-      await run(await vops.onEntry('mknod', child(parent, name), { mode, dev, owner: ownerOf(ctx) }, false));
-      return lookupEntry(parent, name, since);
-    },
-    async mkdir(ctx, parent, name, mode) {
-      const since = entryTimeout(node(parent));
-      await run(await vops.onEntry('mkdir', child(parent, name), { mode, owner: ownerOf(ctx) }, false));
-      return lookupEntry(parent, name, since);
-    },
+    mknod: async (ctx, parent, name, mode, dev) => makeEntry(parent, name, 'mknod', { mode, dev, owner: ownerOf(ctx) }),
+    mkdir: async (ctx, parent, name, mode) => makeEntry(parent, name, 'mkdir', { mode, owner: ownerOf(ctx) }),
     unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
     rmdir: async (_c, parent, name) => { await run(await vops.onEntry('rmdir', child(parent, name), {}, true)); },
-    async symlink(ctx, parent, name, target) {
-      const since = entryTimeout(node(parent));
-      await run(await vops.onEntry('symlink', child(parent, name), { target, owner: ownerOf(ctx) }, false));
-      return lookupEntry(parent, name, since);
-    },
+    symlink: async (ctx, parent, name, target) => makeEntry(parent, name, 'symlink', { target, owner: ownerOf(ctx) }),
     async rename(_c, parent, name, newParent, newName, flags) {
       if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) throw errno('EINVAL');
       const from = child(parent, name), dest = child(newParent, newName);
@@ -157,16 +170,17 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       return { fh: r.fh, ...(pages?.opened(n, flags, r.fh) ?? { directIo: true }) };
     },
     async create(ctx, parent, name, mode, flags) {
-      const path = child(parent, name);
       const dir = node(parent);
+      let path = child(parent, name);
       const since = entryTimeout(dir);
       const args = { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) };
       // Under the directory node's dir token, the store checks the parent path still leads to it (no lookup first);
-      // if it leads elsewhere now (another host moved it), nothing was created: as before, a lookup then the create.
+      // if it leads elsewhere now (another host moved it), nothing was created: again where the directory's handle
+      // says it is now, else (no handle) as before, a lookup then the create.
       let sure = true;
       let r: VopResults['create'];
       try {
-        r = await run(vops.onKnownEntry(path, dir.ino, args));
+        r = await moved.onPath(dir, (dirPath) => run(vops.onKnownEntry('create', path = inDir(dirPath, name), dir.ino, args)));
       } catch (e) {
         if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
         const vop = await vops.onEntry('create', path, args, false);
@@ -183,7 +197,9 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
           throw e;
         }
       }
-      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, sure ? since : NOT_KEPT), open: { fh: r.fh, directIo: true } };
+      const made = nodes.ref(r.stat.ino, path);
+      moved.takeOfFd(made, vops.backingFdOf(r.fh));
+      return { entry: entryOf(made, r.stat, sure ? since : NOT_KEPT), open: { fh: r.fh, directIo: true } };
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
