@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { promises as fsp } from 'fs';
+import * as os from 'os';
+import * as nodePath from 'path';
+import { silentLogger } from '../../src/common/logger';
+import { BackingStore } from '../../src/agent/backing/backing-store';
+import { loadFuseAddon } from '../../src/agent/fuse/ll/fuse-addon';
+import { NodeLocator } from '../../src/agent/fuse/ll/node-locator';
+import { PathNodeTable } from '../../src/agent/fuse/ll/path-node-table';
+import type { RequestContext } from '../../src/agent/fuse/ll/low-level-ops';
+import { recordedLowLevelOps } from './support/recorded-ll-ops';
+
+/**
+ * Ops on a node another host moved (docs/fuse.md "Nodes another host
+ * moved"): the path this mount knows fails the check made under the
+ * node's tokens, the node's file handle says where it is now, the op runs
+ * there (checked again) and the node table learns the new path.
+ */
+let dir: string;
+let store: BackingStore;
+const ctx: RequestContext = { uid: 0, gid: 0, pid: 1, umask: 0o22, signal: new AbortController().signal };
+const O_WRONLY = 1;
+const O_CREAT = 0o100;
+const asRoot = { skip: process.getuid?.() !== 0 ? 'needs root (CAP_DAC_READ_SEARCH)' : false };
+const at = (...p: string[]) => nodePath.join(dir, ...p);
+/** Another host moves `from` to `to` and makes a new directory under the old name. */
+const moveAndReplace = async (from: string, to: string) => {
+  await fsp.rename(at(from), at(to));
+  await fsp.mkdir(at(from));
+};
+
+before(async () => {
+  dir = await fsp.realpath(await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-moved-')));
+  store = await BackingStore.open({ dir, logger: silentLogger() });
+});
+
+after(async () => {
+  await store.close();
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+const withOps = async (fn: (o: Awaited<ReturnType<typeof recordedLowLevelOps>>) => Promise<void>) => {
+  const o = await recordedLowLevelOps(store, dir, new NodeLocator(dir, loadFuseAddon().sys, silentLogger()));
+  try {
+    await fn(o);
+  } finally {
+    o.restore();
+  }
+};
+
+describe('ops on a node another host moved', () => {
+  it('creates in the moved directory, not in the new one under its old name, under the moved directory\'s token', asRoot, () => withOps(async ({ ops, nodes, ran }) => {
+    await fsp.mkdir(at('c'));
+    const c = await ops.lookup!(ctx, 1, 'c');
+    const cIno = nodes.get(c.ino)!.ino;
+    await moveAndReplace('c', 'c.moved');
+    ran.length = 0;
+    const r = await ops.create!(ctx, c.ino, 'f', 0o644, O_WRONLY | O_CREAT);
+    assert.deepEqual(ran.map((x) => [x.vop.op, x.vop.path, x.vop.parentIno, x.error]), [['create', '/c/f', cIno, 'ESTALE'], ['create', '/c.moved/f', cIno, undefined]]);
+    assert.deepEqual(await fsp.readdir(at('c.moved')), ['f']);
+    assert.deepEqual(await fsp.readdir(at('c')), []);
+    assert.equal(nodes.get(c.ino)!.path, '/c.moved');
+    assert.equal(nodes.get(r.entry.ino)!.path, '/c.moved/f');
+    await ops.release!(ctx, r.entry.ino, r.open.fh, 0n, false);
+  }));
+
+  it('makes directories, nodes and symlinks in the moved directory', asRoot, () => withOps(async ({ ops, nodes }) => {
+    await fsp.mkdir(at('m'));
+    const m = await ops.lookup!(ctx, 1, 'm');
+    await moveAndReplace('m', 'm.moved');
+    const sub = await ops.mkdir!(ctx, m.ino, 'sub', 0o755);
+    await ops.mknod!(ctx, m.ino, 'fifo', 0o10644, 0);
+    await ops.symlink!(ctx, m.ino, 'link', 'target');
+    assert.deepEqual((await fsp.readdir(at('m.moved'))).sort(), ['fifo', 'link', 'sub']);
+    assert.deepEqual(await fsp.readdir(at('m')), []);
+    assert.equal(nodes.get(sub.ino)!.path, '/m.moved/sub');
+  }));
+
+  it('stats a moved directory\'s node where it is now, not the new directory under its old name', asRoot, () => withOps(async ({ ops, nodes }) => {
+    await fsp.mkdir(at('g'));
+    const g = await ops.lookup!(ctx, 1, 'g');
+    const gIno = nodes.get(g.ino)!.ino;
+    await moveAndReplace('g', 'g.moved');
+    const r = await ops.getattr!(ctx, g.ino);
+    assert.equal(r.attr.ino, gIno);
+    assert.equal(nodes.get(g.ino)!.path, '/g.moved');
+  }));
+
+  it('stats a moved file\'s node (no handle open) where it is now', asRoot, () => withOps(async ({ ops, nodes }) => {
+    await fsp.mkdir(at('h'));
+    await fsp.writeFile(at('h', 'f'), 'four');
+    const f = await ops.lookup!(ctx, (await ops.lookup!(ctx, 1, 'h')).ino, 'f');
+    await fsp.rename(at('h', 'f'), at('h', 'f2'));
+    await fsp.writeFile(at('h', 'f'), 'another file');
+    const r = await ops.getattr!(ctx, f.ino);
+    assert.equal(r.attr.size, 4);
+    assert.equal(nodes.get(f.ino)!.path, '/h/f2');
+  }));
+
+  it('looks names up in the moved directory', asRoot, () => withOps(async ({ ops, nodes }) => {
+    await fsp.mkdir(at('l'));
+    await fsp.writeFile(at('l', 'f'), 'old');
+    const l = await ops.lookup!(ctx, 1, 'l');
+    await moveAndReplace('l', 'l.moved');
+    await fsp.writeFile(at('l', 'f'), 'new one');
+    const f = await ops.lookup!(ctx, l.ino, 'f');
+    assert.equal(f.attr!.size, 3);
+    assert.equal(nodes.get(f.ino)!.path, '/l.moved/f');
+  }));
+
+  it('answers ENOENT for a create in, and a stat of, a directory another host removed', asRoot, () => withOps(async ({ ops }) => {
+    await fsp.mkdir(at('gone'));
+    const g = await ops.lookup!(ctx, 1, 'gone');
+    await fsp.mkdir(at('gone.new')); // made first, so it cannot reuse the removed one's inode number
+    await fsp.rmdir(at('gone'));
+    await fsp.rename(at('gone.new'), at('gone'));
+    await assert.rejects(ops.create!(ctx, g.ino, 'f', 0o644, O_WRONLY | O_CREAT), { code: 'ENOENT' });
+    await assert.rejects(ops.getattr!(ctx, g.ino), { code: 'ENOENT' });
+    assert.deepEqual(await fsp.readdir(at('gone')), [], 'nothing created in the new directory');
+  }));
+
+  it('keeps today\'s behaviour without handles: the create lands where the path leads now', async () => {
+    await fsp.mkdir(at('n'));
+    const { ops, restore } = await recordedLowLevelOps(store, dir, new NodeLocator(dir, loadFuseAddon().sys, silentLogger(), false));
+    try {
+      const n = await ops.lookup!(ctx, 1, 'n');
+      await moveAndReplace('n', 'n.moved');
+      const r = await ops.create!(ctx, n.ino, 'f', 0o644, O_WRONLY | O_CREAT);
+      assert.deepEqual(await fsp.readdir(at('n')), ['f']);
+      await ops.release!(ctx, r.entry.ino, r.open.fh, 0n, false);
+    } finally {
+      restore();
+    }
+  });
+});
+
+describe('PathNodeTable.relocated', () => {
+  it('moves a node and the nodes below its old path', () => {
+    const t = new PathNodeTable(1);
+    const x = t.ref(10, '/x'), xa = t.ref(11, '/x/a'), xab = t.ref(12, '/x/a/b'), xy = t.ref(13, '/xy');
+    t.relocated(x, '/moved/x');
+    assert.deepEqual([x.path, xa.path, xab.path, xy.path], ['/moved/x', '/moved/x/a', '/moved/x/a/b', '/xy']);
+  });
+
+  it('moves only the node when another inode\'s node holds its old path now (which nodes below were its is unknown)', () => {
+    const t = new PathNodeTable(1);
+    const x = t.ref(10, '/x'), xa = t.ref(11, '/x/a');
+    t.ref(20, '/x'); // the new directory under the old name, looked up by this mount
+    t.relocated(x, '/y');
+    assert.deepEqual([x.path, xa.path], ['/y', '/x/a']);
+  });
+
+  it('never moves the root', () => {
+    const t = new PathNodeTable(1);
+    t.relocated(t.get(1)!, '/elsewhere');
+    assert.equal(t.get(1)!.path, '/');
+  });
+});
