@@ -61,7 +61,8 @@ export class EntryLookup {
     let handle: Promise<Buffer | undefined> | undefined;
     try {
       if (found.error !== undefined || found.vop === undefined) throw found.error;
-      // A new node's handle is taken beside the stat under its tokens (one pool job, no extra wait).
+      // A new node's handle is taken beside the stat under its tokens (one pool job, run alongside), and is in place
+      // before the kernel learns the node: a move right after the reply is found.
       if (this.moved.wantsHandle(this.nodes.byBackingIno(found.vop.ino!))) handle = this.moved.takeAt(path);
       st = await this.run(found.vop);
     } catch (e) {
@@ -71,7 +72,8 @@ export class EntryLookup {
       throw e;
     }
     const n = await this.refFound(st.ino, path);
-    if (handle !== undefined && n.handle === undefined && st.ino === found.vop.ino) n.handle = await handle;
+    const h = await handle;
+    if (n.handle === undefined && st.ino === found.vop.ino) n.handle = h;
     return this.entryOf(n, st, sure ? timeoutNow : NOT_KEPT);
   }
 

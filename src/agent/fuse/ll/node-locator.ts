@@ -49,7 +49,7 @@ export class NodeLocator {
   /** The handle of the backing inode at mount path `mountPath` (undefined if off or it failed: the node keeps its path only). */
   async takeAt(mountPath: string): Promise<Buffer | undefined> {
     if (!this.on) return undefined;
-    const r = await this.sys.handleAtAsync(mountPath === '/' ? this.root : this.prefix + mountPath.slice(1));
+    const r = await this.sys.handleAtAsync(mountPath === '/' ? this.root : this.prefix + mountPath.slice(1)).catch(() => -1);
     return typeof r === 'number' ? undefined : r.handle;
   }
 
