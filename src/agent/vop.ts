@@ -64,7 +64,8 @@ export interface VopArgs {
   opendir: { flags: number };
   releasedir: { fh: number };
   fsyncdir: { fh: number; datasync: boolean };
-  open: { flags: number };
+  /** expectIno: as getattr's (the store checks the inode it opened). */
+  open: { flags: number; expectIno?: number };
   /**
    * Creates and opens read-write. `flags`: the caller's open flags; without
    * O_EXCL in them an existing file is opened instead (its mode and owner
@@ -81,7 +82,7 @@ export interface VopArgs {
   flush: { fh: number };
   fsync: { fh: number; datasync: boolean };
   release: { fh: number };
-  truncate: { size: number; fh?: number };
+  truncate: { size: number; fh?: number; expectIno?: number };
   /** fallocate(2) on an open handle: mode 0 allocates (and extends), FALLOC_FL_* bits as Linux defines them. */
   fallocate: { fh: number; mode: number; offset: number; length: number };
   /** lseek(2) with SEEK_DATA (3) or SEEK_HOLE (4) on an open handle. */
@@ -100,13 +101,14 @@ export interface VopArgs {
   mknod: { mode: number; dev: number; owner?: NewOwner; expectParentIno?: number };
   /** `vop.path` is the new link; `target` is stored verbatim and never resolved by the agent. */
   symlink: { target: string; owner?: NewOwner; expectParentIno?: number };
-  readlink: Record<string, never>;
+  readlink: { expectIno?: number };
   /** `vop.path` is the existing file (`vop.ino`); `dest` is the new name. */
   link: { dest: string };
-  chmod: { mode: number };
+  /** expectIno (chmod, chown, utimens, readlink, truncate by path): as getattr's. Local: never journaled. */
+  chmod: { mode: number; expectIno?: number };
   /** -1 leaves the id unchanged. */
-  chown: { uid: number; gid: number };
-  utimens: { atimeMs: number; mtimeMs: number };
+  chown: { uid: number; gid: number; expectIno?: number };
+  utimens: { atimeMs: number; mtimeMs: number; expectIno?: number };
   /** flags: 0, XATTR_CREATE (1) or XATTR_REPLACE (2). */
   setxattr: { name: string; value: Buffer; flags: number };
   getxattr: { name: string };

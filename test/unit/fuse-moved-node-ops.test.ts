@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as nodePath from 'path';
 import { silentLogger } from '../../src/common/logger';
 import { BackingStore } from '../../src/agent/backing/backing-store';
+import { journalArgs } from '../../src/agent/hooks/journal';
 import { loadFuseAddon } from '../../src/agent/fuse/ll/fuse-addon';
 import { NodeLocator } from '../../src/agent/fuse/ll/node-locator';
 import { PathNodeTable } from '../../src/agent/fuse/ll/path-node-table';
@@ -119,6 +120,54 @@ describe('ops on a node another host moved', () => {
     await assert.rejects(ops.getattr!(ctx, g.ino), { code: 'ENOENT' });
     assert.deepEqual(await fsp.readdir(at('gone')), [], 'nothing created in the new directory');
   }));
+
+  it('changes a moved file\'s mode, size and times where it is now, not the file that took its name', asRoot, () => withOps(async ({ ops, nodes, ran }) => {
+    await fsp.mkdir(at('s'));
+    await fsp.writeFile(at('s', 'f'), 'moved file');
+    const f = await ops.lookup!(ctx, (await ops.lookup!(ctx, 1, 's')).ino, 'f');
+    const fIno = nodes.get(f.ino)!.ino;
+    await fsp.rename(at('s', 'f'), at('s', 'f2'));
+    await fsp.writeFile(at('s', 'f'), 'the file that took the name');
+    await fsp.chmod(at('s', 'f'), 0o644);
+    ran.length = 0;
+    const r = await ops.setattr!(ctx, f.ino, { mode: 0o600, size: 5, mtime: { sec: 1_000_000, nsec: 0 } });
+    assert.deepEqual([r.attr.ino, r.attr.size, Number(r.attr.mode) & 0o777], [fIno, 5, 0o600]);
+    const moved = await fsp.lstat(at('s', 'f2'));
+    assert.deepEqual([moved.size, moved.mode & 0o777, moved.mtimeMs], [5, 0o600, 1_000_000_000]);
+    const other = await fsp.lstat(at('s', 'f'));
+    assert.deepEqual([other.size, other.mode & 0o777], [27, 0o644], 'the file that took the name is untouched');
+    assert.deepEqual(ran.filter((x) => x.vop.op !== 'getattr').map((x) => [x.vop.op, x.vop.path, x.vop.ino, x.error]), [
+      ['chmod', '/s/f', fIno, 'ESTALE'], ['chmod', '/s/f2', fIno, undefined], ['truncate', '/s/f2', fIno, undefined], ['utimens', '/s/f2', fIno, undefined],
+    ]);
+  }));
+
+  it('opens a moved file\'s node where it is now, and O_TRUNC truncates it, not the file that took its name', asRoot, () => withOps(async ({ ops, nodes }) => {
+    await fsp.mkdir(at('o'));
+    await fsp.writeFile(at('o', 'f'), 'moved file');
+    const f = await ops.lookup!(ctx, (await ops.lookup!(ctx, 1, 'o')).ino, 'f');
+    await fsp.rename(at('o', 'f'), at('o', 'f2'));
+    await fsp.writeFile(at('o', 'f'), 'the file that took the name');
+    const r = await ops.open!(ctx, f.ino, O_WRONLY | 0o1000);
+    await ops.write!(ctx, f.ino, r.fh, Buffer.from('new'), 0);
+    await ops.release!(ctx, f.ino, r.fh, 0n, false);
+    assert.equal(await fsp.readFile(at('o', 'f2'), 'utf8'), 'new');
+    assert.equal(await fsp.readFile(at('o', 'f'), 'utf8'), 'the file that took the name');
+    assert.equal(nodes.get(f.ino)!.path, '/o/f2');
+  }));
+
+  it('reads a moved symlink\'s target where it is now', asRoot, () => withOps(async ({ ops }) => {
+    await fsp.mkdir(at('y'));
+    await fsp.symlink('first', at('y', 'l'));
+    const l = await ops.lookup!(ctx, (await ops.lookup!(ctx, 1, 'y')).ino, 'l');
+    await fsp.rename(at('y', 'l'), at('y', 'l2'));
+    await fsp.symlink('second', at('y', 'l'));
+    assert.equal(await ops.readlink!(ctx, l.ino), 'first');
+  }));
+
+  it('journals no inode check: expectIno and expectParentIno mean nothing on another host', () => {
+    const args = journalArgs({ op: 'chmod', path: '/f', ino: 7, args: { mode: 0o600, expectIno: 7 }, signal: new AbortController().signal });
+    assert.deepEqual(args, { mode: 0o600 });
+  });
 
   it('keeps today\'s behaviour without handles: the create lands where the path leads now', async () => {
     await fsp.mkdir(at('n'));

@@ -140,24 +140,28 @@ export class BackingEntryOps {
     return toVopStat(await fsp.lstat(resolved));
   }
 
-  async readlink(path: string): Promise<string> {
+  async readlink(path: string, args: VopArgs['readlink'] = {}): Promise<string> {
+    await this.paths.expectIno(path, args.expectIno);
     return fsp.readlink(await this.paths.resolve(path));
   }
 
   /** chmod on a symlink is EOPNOTSUPP, as on Linux. */
   async chmod(path: string, args: VopArgs['chmod']): Promise<void> {
+    await this.paths.expectIno(path, args.expectIno);
     await chmodNoFollow(await this.paths.resolve(path), checkMode(args.mode));
   }
 
   async chown(path: string, args: VopArgs['chown']): Promise<void> {
     const uid = checkId(args.uid, 'uid');
     const gid = checkId(args.gid, 'gid');
+    await this.paths.expectIno(path, args.expectIno);
     await fsp.lchown(await this.paths.resolve(path), uid, gid);
   }
 
   async utimens(path: string, args: VopArgs['utimens']): Promise<void> {
     const atime = checkTimeMs(args.atimeMs, 'atimeMs') / 1000;
     const mtime = checkTimeMs(args.mtimeMs, 'mtimeMs') / 1000;
+    await this.paths.expectIno(path, args.expectIno);
     await fsp.lutimes(await this.paths.resolve(path), atime, mtime);
   }
 }

@@ -129,7 +129,7 @@ export class BackingStore {
       case 'mkdir': return this.entries.mkdir(path, vop.args);
       case 'mknod': return this.entries.mknod(path, vop.args);
       case 'symlink': return this.entries.symlink(path, vop.args);
-      case 'readlink': return this.entries.readlink(path);
+      case 'readlink': return this.entries.readlink(path, vop.args);
       case 'link': return this.entries.link(path, vop.args);
       case 'chmod': return this.entries.chmod(path, vop.args);
       case 'chown': return this.entries.chown(path, vop.args);

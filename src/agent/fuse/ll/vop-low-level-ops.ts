@@ -5,8 +5,9 @@ import { NewOwner, VopArgs, VopDirEntry, VopResults, VopRunner, VopStat } from '
 import { AddonDirEntry, AddonEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { PageCachePolicy } from './kernel-page-cache';
-import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
+import { LowLevelOps, RequestContext } from './low-level-ops';
 import { MovedNodes } from './moved-nodes';
+import { NodeVops } from './node-vops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
 const E = constants.errno;
@@ -67,37 +68,7 @@ export function vopLowLevelOps(
   const entryOf = (n: PathNode, st: VopStat, entryTimeoutNow: () => number) => entries.entryOf(n, st, entryTimeoutNow);
   const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
-
-  async function setattr(id: number, c: AttrChanges, fh?: number): Promise<VopStat> {
-    const path = node(id).path;
-    if (c.mode !== undefined) await run(await vops.onPath('chmod', path, { mode: c.mode }));
-    if (c.uid !== undefined || c.gid !== undefined) await run(await vops.onPath('chown', path, { uid: c.uid ?? -1, gid: c.gid ?? -1 }));
-    if (c.size !== undefined) {
-      await run(fh !== undefined ? vops.onHandle('truncate', path, fh, { size: c.size, fh }) : await vops.onPath('truncate', path, { size: c.size }));
-    }
-    if (c.atime !== undefined || c.mtime !== undefined) {
-      const cur = await run(await vops.getattrOnPath(path));
-      const ms = (t: AttrChanges['atime'], keep: number) => (t === undefined ? keep : t === 'now' ? Date.now() : t.sec * 1000 + t.nsec / 1e6);
-      await run(await vops.onPath('utimens', path, { atimeMs: ms(c.atime, cur.atimeMs), mtimeMs: ms(c.mtime, cur.mtimeMs) }));
-    }
-    return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
-  }
-
-  /**
-   * A node's attributes by its path: under the node's inode's tokens, with
-   * one stat (or none, when its attributes are cached) instead of a stat to
-   * find the inode and one under its tokens. If the path names another inode
-   * now (another host replaced or moved it), as before: that inode's.
-   */
-  async function getattrOfNode(n: PathNode): Promise<VopStat> {
-    try {
-      // Another host moved it: where its handle says it is now, checked under its tokens again.
-      return await moved.onPath(n, (path) => run(vops.getattrOfKnown(path, n.ino)));
-    } catch (e) {
-      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
-    }
-    return run(await vops.getattrOnPath(n.path));
-  }
+  const known = new NodeVops(run, vops, moved);
 
   /**
    * mknod, mkdir, symlink: under the directory node's dir token, checked to
@@ -126,15 +97,15 @@ export function vopLowLevelOps(
       // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
       // rename elsewhere got ENOENT from the path, found by chaos's namespace check).
       const handle = fh ?? vops.openHandleOf(n.ino);
-      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await getattrOfNode(n);
+      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await known.getattr(n);
       return { attr, attrTimeout: timeoutOf(attr) };
     },
     async setattr(_c, id, changes, fh) {
       const timeoutOf = attrSince(node(id));
-      const attr = await setattr(id, changes, fh);
+      const attr = await known.setattr(node(id), changes, fh);
       return { attr, attrTimeout: timeoutOf(attr) };
     },
-    readlink: async (_c, id) => run(await vops.onPath('readlink', node(id).path, {})),
+    readlink: async (_c, id) => known.on(node(id), 'readlink', {}),
     mknod: async (ctx, parent, name, mode, dev) => makeEntry(parent, name, 'mknod', { mode, dev, owner: ownerOf(ctx) }),
     mkdir: async (ctx, parent, name, mode) => makeEntry(parent, name, 'mkdir', { mode, owner: ownerOf(ctx) }),
     unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
@@ -164,9 +135,11 @@ export function vopLowLevelOps(
     async open(_c, id, flags) {
       const n = node(id);
       // O_TRUNC arrives with the open (atomic_o_trunc): a truncate vop first, so hooks journal and fence it.
-      if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', n.path, { size: 0 }));
-      // The node's inode is hint enough: the open itself resolves the path, and the handle takes the inode it opened.
-      const r = await run(vops.onKnownPath('open', n.path, n.ino, { flags: flags & ~O_TRUNC }));
+      if (flags & O_TRUNC && (flags & 3) !== 0) await known.on(n, 'truncate', { size: 0 });
+      // The store checks the inode it opened is the node's (another host may have moved it: then where its handle
+      // says it is now); without a handle, as before: the handle takes the inode it opened.
+      const openArgs = { flags: flags & ~O_TRUNC };
+      const r = await known.on(n, 'open', openArgs, (path) => vops.onKnownPath('open', path, n.ino, openArgs));
       return { fh: r.fh, ...(pages?.opened(n, flags, r.fh) ?? { directIo: true }) };
     },
     async create(ctx, parent, name, mode, flags) {
