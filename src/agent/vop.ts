@@ -87,8 +87,9 @@ export interface VopArgs {
   fallocate: { fh: number; mode: number; offset: number; length: number };
   /** lseek(2) with SEEK_DATA (3) or SEEK_HOLE (4) on an open handle. */
   lseek: { fh: number; offset: number; whence: number };
-  unlink: Record<string, never>;
-  rmdir: Record<string, never>;
+  /** expectParentIno: as create's. */
+  unlink: { expectParentIno?: number };
+  rmdir: { expectParentIno?: number };
   /**
    * `destParentIno`: the directory that gains the entry (the source's is
    * `vop.parentIno`); `destIno`: the entry `dest` named before (replaced, or

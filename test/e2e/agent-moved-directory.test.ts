@@ -60,6 +60,16 @@ describe('a directory another host moved', () => {
     assert.equal(await cluster.sh(`ls -A ${on(B, 'M')}`), '');
   });
 
+  it('removes a name relative to the moved working directory from it, not from the new directory under the old name', { timeout: 60_000 }, async () => {
+    await cluster.sh(`mkdir ${on(B, 'R')} && echo old > ${on(B, 'R/f')}`);
+    const child = await waitingIn('R', 'rm f && echo done');
+    await cluster.sh(`mv ${on(B, 'R')} ${on(B, 'R2')} && mkdir ${on(B, 'R')} && echo new > ${on(B, 'R/f')}`);
+    await child.go();
+    assert.equal((await child.result()).stdout.trim(), 'done');
+    assert.equal(await cluster.sh(`ls -A ${on(B, 'R2')}`), '');
+    assert.equal(await cluster.sh(`cat ${on(B, 'R/f')}`), 'new\n');
+  });
+
   it('stats the working directory B moved as itself, not as the new directory under its old name', { timeout: 60_000 }, async () => {
     await cluster.sh(`mkdir ${on(B, 'S')} && chmod 700 ${on(B, 'S')}`);
     const child = await waitingIn('S', `stat -c '%i %a' .`);

@@ -78,6 +78,22 @@ describe('ops on a node another host moved', () => {
     assert.equal(nodes.get(sub.ino)!.path, '/m.moved/sub');
   }));
 
+  it('removes entries of the moved directory, not the same names in the new one under its old name', asRoot, () => withOps(async ({ ops, ran }) => {
+    await fsp.mkdir(at('u'));
+    const u = await ops.lookup!(ctx, 1, 'u');
+    await moveAndReplace('u', 'u.moved');
+    for (const d of ['u', 'u.moved']) {
+      await fsp.writeFile(at(d, 'f'), d);
+      await fsp.mkdir(at(d, 'sub'));
+    }
+    ran.length = 0;
+    await ops.unlink!(ctx, u.ino, 'f');
+    await ops.rmdir!(ctx, u.ino, 'sub');
+    assert.deepEqual(await fsp.readdir(at('u.moved')), []);
+    assert.deepEqual((await fsp.readdir(at('u'))).sort(), ['f', 'sub']);
+    assert.deepEqual(ran.map((x) => [x.vop.op, x.vop.path, x.error]), [['unlink', '/u/f', 'ESTALE'], ['unlink', '/u.moved/f', undefined], ['rmdir', '/u.moved/sub', undefined]]);
+  }));
+
   it('stats a moved directory\'s node where it is now, not the new directory under its old name', asRoot, () => withOps(async ({ ops, nodes }) => {
     await fsp.mkdir(at('g'));
     const g = await ops.lookup!(ctx, 1, 'g');

@@ -69,7 +69,7 @@ export class BackingEntryOps {
     }
   }
 
-  /** The backing path of a new entry; with `expectParentIno`, ESTALE (nothing made) if its parent path leads to another inode now. */
+  /** The backing path of an entry made or removed; with `expectParentIno`, ESTALE (nothing done) if its parent path leads to another inode now. */
   private resolveNew(path: string, expectParentIno: number | undefined): Promise<string> {
     return expectParentIno === undefined ? this.paths.resolve(path) : this.paths.resolveIn(path, expectParentIno);
   }
@@ -106,12 +106,12 @@ export class BackingEntryOps {
     return toVopStat(await fsp.lstat(resolved));
   }
 
-  async unlink(path: string): Promise<void> {
-    await fsp.unlink(await this.paths.resolve(path));
+  async unlink(path: string, args: VopArgs['unlink'] = {}): Promise<void> {
+    await fsp.unlink(await this.resolveNew(path, args.expectParentIno));
   }
 
-  async rmdir(path: string): Promise<void> {
-    await fsp.rmdir(await this.paths.resolve(path));
+  async rmdir(path: string, args: VopArgs['rmdir'] = {}): Promise<void> {
+    await fsp.rmdir(await this.resolveNew(path, args.expectParentIno));
   }
 
   async rename(path: string, args: VopArgs['rename']): Promise<void> {

@@ -123,8 +123,8 @@ export class BackingStore {
       case 'truncate': return this.files.truncate(path, vop.args);
       case 'fallocate': return this.files.fallocate(vop.args);
       case 'lseek': return this.files.lseek(vop.args);
-      case 'unlink': return this.entries.unlink(path);
-      case 'rmdir': return this.entries.rmdir(path);
+      case 'unlink': return this.entries.unlink(path, vop.args);
+      case 'rmdir': return this.entries.rmdir(path, vop.args);
       case 'rename': return this.entries.rename(path, vop.args);
       case 'mkdir': return this.entries.mkdir(path, vop.args);
       case 'mknod': return this.entries.mknod(path, vop.args);

@@ -1,8 +1,8 @@
 import { BackingStore } from '../backing/backing-store';
 import { VopArgs, VopName, VopOf } from '../vop';
 
-/** The ops that make a new entry in a directory and can check the directory under its token. */
-export type NewEntryOp = 'create' | 'mkdir' | 'mknod' | 'symlink';
+/** The ops that make or remove an entry in a directory and can check the directory under its token. */
+export type EntryOp = 'create' | 'mkdir' | 'mknod' | 'symlink' | 'unlink' | 'rmdir';
 
 /**
  * Makes vops for the FUSE layer and fills in the resources they act on, so
@@ -75,12 +75,13 @@ export class VopBuilder {
   }
 
   /**
-   * An op that adds the entry `path` to a directory the caller knows by
-   * inode (no lookup): the store checks, under the directory's token, that
-   * the parent path still leads there (`expectParentIno`), else ESTALE.
+   * An op that adds or removes the entry `path` in a directory the caller
+   * knows by inode (no lookup of it): the store checks, under the
+   * directory's token, that the parent path still leads there
+   * (`expectParentIno`), else ESTALE. `ino`: the entry's, when removing.
    */
-  onKnownEntry<N extends NewEntryOp>(op: N, path: string, parentIno: number, args: VopArgs[N]): VopOf<N> {
-    return { op, path, ino: undefined, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal } as VopOf<N>;
+  onKnownEntry<N extends EntryOp>(op: N, path: string, parentIno: number, args: VopArgs[N], ino?: number): VopOf<N> {
+    return { op, path, ino, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal } as VopOf<N>;
   }
 
   /** The backing descriptor of open handle `fh` (its file handle is taken from it: NodeLocator.takeOfFd). */

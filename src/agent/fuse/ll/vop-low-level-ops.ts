@@ -87,6 +87,24 @@ export function vopLowLevelOps(
     return lookupEntry(parent, name, since);
   }
 
+  /**
+   * unlink, rmdir: under the directory node's dir token, checked to lead to
+   * it (where its handle says it is now, if another host moved it), else as
+   * before. The entry's inode is found by its path first, as before.
+   */
+  async function removeEntry(parent: number, name: string, op: 'unlink' | 'rmdir'): Promise<void> {
+    const dir = node(parent);
+    try {
+      await moved.onPath(dir, async (dirPath) => {
+        const path = inDir(dirPath, name);
+        return run(vops.onKnownEntry(op, path, dir.ino, {}, await vops.inoOf(path)));
+      });
+    } catch (e) {
+      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
+      await run(await vops.onEntry(op, child(parent, name), {}, true));
+    }
+  }
+
   return {
     lookup: (_c, parent, name) => lookupEntry(parent, name),
     forget: (id, n) => nodes.forget(id, n),
@@ -108,8 +126,8 @@ export function vopLowLevelOps(
     readlink: async (_c, id) => known.on(node(id), 'readlink', {}),
     mknod: async (ctx, parent, name, mode, dev) => makeEntry(parent, name, 'mknod', { mode, dev, owner: ownerOf(ctx) }),
     mkdir: async (ctx, parent, name, mode) => makeEntry(parent, name, 'mkdir', { mode, owner: ownerOf(ctx) }),
-    unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
-    rmdir: async (_c, parent, name) => { await run(await vops.onEntry('rmdir', child(parent, name), {}, true)); },
+    unlink: async (_c, parent, name) => removeEntry(parent, name, 'unlink'),
+    rmdir: async (_c, parent, name) => removeEntry(parent, name, 'rmdir'),
     symlink: async (ctx, parent, name, target) => makeEntry(parent, name, 'symlink', { target, owner: ownerOf(ctx) }),
     async rename(_c, parent, name, newParent, newName, flags) {
       if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) throw errno('EINVAL');
