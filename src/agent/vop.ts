@@ -60,7 +60,8 @@ export interface VopArgs {
   getattr: { fh?: number; seen?: VopStat; expectIno?: number };
   access: { mode: number };
   statfs: Record<string, never>;
-  readdir: Record<string, never>;
+  /** expectIno: as getattr's (the store checks the directory it opened). */
+  readdir: { expectIno?: number };
   opendir: { flags: number };
   releasedir: { fh: number };
   fsyncdir: { fh: number; datasync: boolean };

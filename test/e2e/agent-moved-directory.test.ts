@@ -70,6 +70,14 @@ describe('a directory another host moved', () => {
     assert.equal(await cluster.sh(`cat ${on(B, 'R/f')}`), 'new\n');
   });
 
+  it('lists the moved working directory, not the new directory under the old name', { timeout: 60_000 }, async () => {
+    await cluster.sh(`mkdir ${on(B, 'L')} && touch ${on(B, 'L/mine')}`);
+    const child = await waitingIn('L', 'ls -A');
+    await cluster.sh(`mv ${on(B, 'L')} ${on(B, 'L2')} && mkdir ${on(B, 'L')} && touch ${on(B, 'L/theirs')}`);
+    await child.go();
+    assert.equal((await child.result()).stdout, 'mine\n');
+  });
+
   it('stats the working directory B moved as itself, not as the new directory under its old name', { timeout: 60_000 }, async () => {
     await cluster.sh(`mkdir ${on(B, 'S')} && chmod 700 ${on(B, 'S')}`);
     const child = await waitingIn('S', `stat -c '%i %a' .`);

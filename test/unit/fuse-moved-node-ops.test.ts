@@ -94,6 +94,20 @@ describe('ops on a node another host moved', () => {
     assert.deepEqual(ran.map((x) => [x.vop.op, x.vop.path, x.error]), [['unlink', '/u/f', 'ESTALE'], ['unlink', '/u.moved/f', undefined], ['rmdir', '/u.moved/sub', undefined]]);
   }));
 
+  it('lists the moved directory, not the new one under its old name', asRoot, () => withOps(async ({ ops, nodes }) => {
+    await fsp.mkdir(at('ls'));
+    await fsp.writeFile(at('ls', 'mine'), '');
+    const d = await ops.lookup!(ctx, 1, 'ls');
+    await moveAndReplace('ls', 'ls.moved');
+    await fsp.writeFile(at('ls', 'theirs'), '');
+    const { fh } = await ops.opendir!(ctx, d.ino, 0);
+    const batch = await ops.readdirplus!(ctx, d.ino, fh, 4096, 0);
+    batch.sent(batch.entries.length);
+    assert.deepEqual(batch.entries.map((e) => e.name).filter((n) => n !== '.' && n !== '..'), ['mine']);
+    const mine = batch.entries.find((e) => e.name === 'mine')!;
+    assert.equal(nodes.get(mine.ino)!.path, '/ls.moved/mine');
+  }));
+
   it('stats a moved directory\'s node where it is now, not the new directory under its old name', asRoot, () => withOps(async ({ ops, nodes }) => {
     await fsp.mkdir(at('g'));
     const g = await ops.lookup!(ctx, 1, 'g');

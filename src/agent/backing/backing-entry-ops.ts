@@ -43,11 +43,11 @@ export class BackingEntryOps {
   }
 
   /** Entries with lstat attributes, '.' and '..' first; entries that vanish meanwhile are skipped. */
-  async readdir(path: string): Promise<VopDirEntry[]> {
+  async readdir(path: string, args: VopArgs['readdir'] = {}): Promise<VopDirEntry[]> {
     const resolved = await this.paths.resolve(path);
     return withNoFollow(resolved, constants.O_RDONLY | constants.O_DIRECTORY, async (proc) => {
-      const names = await fsp.readdir(proc);
-      const self = toVopStat(await fsp.stat(proc));
+      const [names, self] = await Promise.all([fsp.readdir(proc), fsp.stat(proc).then(toVopStat)]);
+      if (args.expectIno !== undefined && self.ino !== args.expectIno) throw new ErrnoError('ESTALE', 'the path names another directory now');
       const parent = resolved === this.paths.root ? self : toVopStat(await fsp.lstat(nodePath.dirname(resolved)));
       const entries: VopDirEntry[] = [{ name: '.', stat: self }, { name: '..', stat: parent }];
       for (let i = 0; i < names.length; i += READDIR_CONCURRENCY) {

@@ -109,7 +109,7 @@ export class BackingStore {
       case 'getattr': return vop.args.fh !== undefined ? this.files.getattr(vop.args.fh) : this.entries.getattr(path, vop.args.expectIno);
       case 'access': return this.entries.access(path, vop.args);
       case 'statfs': return this.entries.statfs();
-      case 'readdir': return this.entries.readdir(path);
+      case 'readdir': return this.entries.readdir(path, vop.args);
       case 'opendir': return undefined;
       case 'releasedir': return undefined;
       case 'fsyncdir': return this.entries.fsyncdir(path);

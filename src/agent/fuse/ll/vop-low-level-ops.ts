@@ -236,7 +236,7 @@ export function vopLowLevelOps(
     async readdirplus(_c, id, fh, size, offset) {
       const d = dirs.get(fh);
       if (!d) throw errno('EBADF');
-      if (offset === 0 || !d.entries) d.entries = await run(await vops.onPath('readdir', node(id).path, {}));
+      if (offset === 0 || !d.entries) d.entries = await known.on(node(id), 'readdir', {});
       const out: AddonDirEntry[] = [];
       let bytes = 0;
       for (let i = offset; i < d.entries.length; i++) {
