@@ -103,6 +103,23 @@ describe('NodeLocator', () => {
     assert.deepEqual(records.map((r) => [r.level, r.message, r.reason]), [['warn', 'nodes moved by other hosts are found by path only', 'no CAP_DAC_READ_SEARCH']]);
   });
 
+  it('refuses bad arguments with a clear error and answers failed system calls with -errno', async () => {
+    const s = sys();
+    assert.throws(() => s.handleOfFd('3' as never), TypeError);
+    assert.throws(() => s.handleOfFd(-1), /expected a file descriptor/);
+    assert.equal(s.handleOfFd(2 ** 30), -9); // EBADF
+    assert.throws(() => s.pathOfHandleAsync(dir, Buffer.alloc(3)), /expected a file handle Buffer/);
+    const lying = Buffer.alloc(8 + 16);
+    lying.writeUInt32LE(64, 0); // says 64 bytes follow, 16 do
+    assert.throws(() => s.pathOfHandleAsync(dir, lying), /length mismatch/);
+    assert.throws(() => s.pathOfHandleAsync(dir, 'x' as never), /expected a file handle Buffer/);
+    assert.equal(await s.handleAtAsync(nodePath.join(dir, 'no-such-name')), -2); // ENOENT
+    const garbage = Buffer.alloc(8 + 8, 0xff);
+    garbage.writeUInt32LE(8, 0);
+    garbage.writeInt32LE(1, 4);
+    assert.equal(typeof (await s.pathOfHandleAsync(dir, garbage)), 'number', 'a handle of nothing: -errno');
+  });
+
   it('reads the capability from the effective set', () => {
     assert.equal(hasDacReadSearch('Name:\tx\nCapEff:\t000001fffeffffff\n'), true);
     assert.equal(hasDacReadSearch('Name:\tx\nCapEff:\t000001fffefffffb\n'), false);
