@@ -97,7 +97,8 @@ export interface VopArgs {
    * swapped with RENAME_EXCHANGE); `flags`: RENAME_NOREPLACE (1) or
    * RENAME_EXCHANGE (2), absent for a plain rename.
    */
-  rename: { dest: string; destParentIno?: number; destIno?: number; flags?: number };
+  /** expectParentIno, expectDestParentIno: as create's, for the source's and the target's directory. */
+  rename: { dest: string; destParentIno?: number; destIno?: number; flags?: number; expectParentIno?: number; expectDestParentIno?: number };
   /** expectParentIno: as create's. */
   mkdir: { mode: number; owner?: NewOwner; expectParentIno?: number };
   mknod: { mode: number; dev: number; owner?: NewOwner; expectParentIno?: number };

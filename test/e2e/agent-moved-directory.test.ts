@@ -70,6 +70,17 @@ describe('a directory another host moved', () => {
     assert.equal(await cluster.sh(`cat ${on(B, 'R/f')}`), 'new\n');
   });
 
+  it('renames a name relative to the moved working directory in it, not in the new directory under the old name', { timeout: 60_000 }, async () => {
+    await cluster.sh(`mkdir ${on(B, 'V')} && echo old > ${on(B, 'V/a')}`);
+    const child = await waitingIn('V', 'mv a b && echo done');
+    await cluster.sh(`mv ${on(B, 'V')} ${on(B, 'V2')} && mkdir ${on(B, 'V')} && echo new > ${on(B, 'V/a')}`);
+    await child.go();
+    assert.equal((await child.result()).stdout.trim(), 'done');
+    assert.equal(await cluster.sh(`ls -A ${on(B, 'V2')}`), 'b\n');
+    assert.equal(await cluster.sh(`cat ${on(B, 'V2/b')}`), 'old\n');
+    assert.equal(await cluster.sh(`ls -A ${on(B, 'V')}`), 'a\n');
+  });
+
   it('lists the moved working directory, not the new directory under the old name', { timeout: 60_000 }, async () => {
     await cluster.sh(`mkdir ${on(B, 'L')} && touch ${on(B, 'L/mine')}`);
     const child = await waitingIn('L', 'ls -A');

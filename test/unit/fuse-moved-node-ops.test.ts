@@ -94,6 +94,37 @@ describe('ops on a node another host moved', () => {
     assert.deepEqual(ran.map((x) => [x.vop.op, x.vop.path, x.error]), [['unlink', '/u/f', 'ESTALE'], ['unlink', '/u.moved/f', undefined], ['rmdir', '/u.moved/sub', undefined]]);
   }));
 
+  it('renames within, out of and into moved directories, not in the new ones under their old names', asRoot, () => withOps(async ({ ops, nodes, ran }) => {
+    for (const d of ['ra', 'rb']) await fsp.mkdir(at(d));
+    const [ra, rb] = [await ops.lookup!(ctx, 1, 'ra'), await ops.lookup!(ctx, 1, 'rb')];
+    await moveAndReplace('ra', 'ra.moved');
+    await moveAndReplace('rb', 'rb.moved');
+    for (const d of ['ra', 'ra.moved']) await fsp.writeFile(at(d, 'a'), d);
+    for (const d of ['ra', 'ra.moved']) await fsp.writeFile(at(d, 'x'), d);
+    const a = await ops.lookup!(ctx, ra.ino, 'a');
+    assert.equal(nodes.get(ra.ino)!.path, '/ra.moved');
+    ran.length = 0;
+    await ops.rename!(ctx, ra.ino, 'a', ra.ino, 'b', 0);
+    assert.deepEqual((await fsp.readdir(at('ra.moved'))).sort(), ['b', 'x']);
+    assert.deepEqual((await fsp.readdir(at('ra'))).sort(), ['a', 'x'], 'the new directory under the old name is untouched');
+    assert.equal(nodes.get(a.ino)!.path, '/ra.moved/b');
+    await ops.rename!(ctx, ra.ino, 'b', rb.ino, 'c', 0);
+    assert.deepEqual(await fsp.readdir(at('rb.moved')), ['c']);
+    assert.deepEqual(await fsp.readdir(at('rb')), []);
+    assert.equal(nodes.get(a.ino)!.path, '/rb.moved/c');
+    await fsp.rename(at('rb.moved'), at('rb.moved2')); // another host moves the source's directory again
+    await ops.rename!(ctx, rb.ino, 'c', ra.ino, 'x', 2); // RENAME_EXCHANGE
+    assert.equal(await fsp.readFile(at('ra.moved', 'x'), 'utf8'), 'ra.moved', 'the file that was a, now x');
+    assert.equal(await fsp.readFile(at('rb.moved2', 'c'), 'utf8'), 'ra.moved');
+    assert.equal(await fsp.readFile(at('ra', 'x'), 'utf8'), 'ra');
+    assert.equal(nodes.get(a.ino)!.path, '/ra.moved/x');
+    assert.deepEqual(ran.filter((x) => x.vop.op === 'rename').map((x) => [x.vop.path, (x.vop.args as { dest: string }).dest, x.error]), [
+      ['/ra.moved/a', '/ra.moved/b', undefined], // the lookup of a found ra moved already
+      ['/ra.moved/b', '/rb/c', 'ESTALE'], ['/ra.moved/b', '/rb.moved/c', undefined],
+      ['/rb.moved/c', '/ra.moved/x', 'ENOENT'], ['/rb.moved2/c', '/ra.moved/x', undefined],
+    ]);
+  }));
+
   it('lists the moved directory, not the new one under its old name', asRoot, () => withOps(async ({ ops, nodes }) => {
     await fsp.mkdir(at('ls'));
     await fsp.writeFile(at('ls', 'mine'), '');
@@ -195,8 +226,9 @@ describe('ops on a node another host moved', () => {
   }));
 
   it('journals no inode check: expectIno and expectParentIno mean nothing on another host', () => {
-    const args = journalArgs({ op: 'chmod', path: '/f', ino: 7, args: { mode: 0o600, expectIno: 7 }, signal: new AbortController().signal });
-    assert.deepEqual(args, { mode: 0o600 });
+    const signal = new AbortController().signal;
+    assert.deepEqual(journalArgs({ op: 'chmod', path: '/f', ino: 7, args: { mode: 0o600, expectIno: 7 }, signal }), { mode: 0o600 });
+    assert.deepEqual(journalArgs({ op: 'rename', path: '/d/f', ino: 7, parentIno: 5, args: { dest: '/e/f', destParentIno: 6, expectParentIno: 5, expectDestParentIno: 6 }, signal }), { dest: '/e/f', destParentIno: 6 });
   });
 
   it('keeps today\'s behaviour without handles: the create lands where the path leads now', async () => {

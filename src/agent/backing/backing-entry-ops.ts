@@ -115,7 +115,7 @@ export class BackingEntryOps {
   }
 
   async rename(path: string, args: VopArgs['rename']): Promise<void> {
-    const [from, to] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
+    const [from, to] = await Promise.all([this.resolveNew(path, args.expectParentIno), this.resolveNew(args.dest, args.expectDestParentIno)]);
     const flags = args.flags ?? 0;
     if (flags === 0) return fsp.rename(from, to);
     if (!Number.isInteger(flags) || (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {

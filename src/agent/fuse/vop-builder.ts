@@ -2,7 +2,7 @@ import { BackingStore } from '../backing/backing-store';
 import { VopArgs, VopName, VopOf } from '../vop';
 
 /** The ops that make or remove an entry in a directory and can check the directory under its token. */
-export type EntryOp = 'create' | 'mkdir' | 'mknod' | 'symlink' | 'unlink' | 'rmdir';
+export type EntryOp = 'create' | 'mkdir' | 'mknod' | 'symlink' | 'unlink' | 'rmdir' | 'rename';
 
 /**
  * Makes vops for the FUSE layer and fills in the resources they act on, so
@@ -78,7 +78,8 @@ export class VopBuilder {
    * An op that adds or removes the entry `path` in a directory the caller
    * knows by inode (no lookup of it): the store checks, under the
    * directory's token, that the parent path still leads there
-   * (`expectParentIno`), else ESTALE. `ino`: the entry's, when removing.
+   * (`expectParentIno`), else ESTALE. `ino`: the entry's, when removing
+   * or moving it.
    */
   onKnownEntry<N extends EntryOp>(op: N, path: string, parentIno: number, args: VopArgs[N], ino?: number): VopOf<N> {
     return { op, path, ino, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal } as VopOf<N>;

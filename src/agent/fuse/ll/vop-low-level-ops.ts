@@ -8,6 +8,7 @@ import type { PageCachePolicy } from './kernel-page-cache';
 import { LowLevelOps, RequestContext } from './low-level-ops';
 import { MovedNodes } from './moved-nodes';
 import { NodeVops } from './node-vops';
+import { DirEntryVops } from './dir-entry-vops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
 const E = constants.errno;
@@ -69,40 +70,14 @@ export function vopLowLevelOps(
   const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
   const known = new NodeVops(run, vops, moved);
+  const dirEntries = new DirEntryVops(run, vops, nodes, moved);
 
-  /**
-   * mknod, mkdir, symlink: under the directory node's dir token, checked to
-   * lead to it (again where its handle says it is now, if it moved), else
-   * as before (the parent looked up by path); then the lookup of the name.
-   */
+  /** mknod, mkdir, symlink (DirEntryVops.make), then the lookup of the name. */
   async function makeEntry<N extends 'mknod' | 'mkdir' | 'symlink'>(parent: number, name: string, op: N, args: VopArgs[N]): Promise<AddonEntry> {
     const dir = node(parent);
     const since = entryTimeout(dir);
-    try {
-      await moved.onPath(dir, (dirPath) => run(vops.onKnownEntry(op, inDir(dirPath, name), dir.ino, args)));
-    } catch (e) {
-      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
-      await run(await vops.onEntry(op, child(parent, name), args, false));
-    }
+    await dirEntries.make(dir, name, op, args);
     return lookupEntry(parent, name, since);
-  }
-
-  /**
-   * unlink, rmdir: under the directory node's dir token, checked to lead to
-   * it (where its handle says it is now, if another host moved it), else as
-   * before. The entry's inode is found by its path first, as before.
-   */
-  async function removeEntry(parent: number, name: string, op: 'unlink' | 'rmdir'): Promise<void> {
-    const dir = node(parent);
-    try {
-      await moved.onPath(dir, async (dirPath) => {
-        const path = inDir(dirPath, name);
-        return run(vops.onKnownEntry(op, path, dir.ino, {}, await vops.inoOf(path)));
-      });
-    } catch (e) {
-      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
-      await run(await vops.onEntry(op, child(parent, name), {}, true));
-    }
   }
 
   return {
@@ -126,21 +101,12 @@ export function vopLowLevelOps(
     readlink: async (_c, id) => known.on(node(id), 'readlink', {}),
     mknod: async (ctx, parent, name, mode, dev) => makeEntry(parent, name, 'mknod', { mode, dev, owner: ownerOf(ctx) }),
     mkdir: async (ctx, parent, name, mode) => makeEntry(parent, name, 'mkdir', { mode, owner: ownerOf(ctx) }),
-    unlink: async (_c, parent, name) => removeEntry(parent, name, 'unlink'),
-    rmdir: async (_c, parent, name) => removeEntry(parent, name, 'rmdir'),
+    unlink: async (_c, parent, name) => dirEntries.remove(node(parent), name, 'unlink'),
+    rmdir: async (_c, parent, name) => dirEntries.remove(node(parent), name, 'rmdir'),
     symlink: async (ctx, parent, name, target) => makeEntry(parent, name, 'symlink', { target, owner: ownerOf(ctx) }),
     async rename(_c, parent, name, newParent, newName, flags) {
       if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) throw errno('EINVAL');
-      const from = child(parent, name), dest = child(newParent, newName);
-      const [vop, destEntry] = await Promise.all([
-        vops.onEntry('rename', from, flags ? { dest, flags } : { dest }, true),
-        vops.onEntry('rename', dest, { dest }, true),
-      ]);
-      vop.args.destParentIno = destEntry.parentIno;
-      if (destEntry.ino !== undefined) vop.args.destIno = destEntry.ino;
-      await run(vop);
-      if (flags & RENAME_EXCHANGE) nodes.exchanged(from, dest);
-      else nodes.moved(from, dest);
+      await dirEntries.rename(node(parent), name, node(newParent), newName, flags);
     },
     async link(_c, id, newParent, newName) {
       const dest = child(newParent, newName);
