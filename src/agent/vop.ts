@@ -106,7 +106,8 @@ export interface VopArgs {
   symlink: { target: string; owner?: NewOwner; expectParentIno?: number };
   readlink: { expectIno?: number };
   /** `vop.path` is the existing file (`vop.ino`); `dest` is the new name. */
-  link: { dest: string };
+  /** expectIno: the source's (as getattr's); expectDestParentIno: the new name's directory (as create's expectParentIno). */
+  link: { dest: string; expectIno?: number; expectDestParentIno?: number };
   /** expectIno (chmod, chown, utimens, readlink, truncate by path): as getattr's. Local: never journaled. */
   chmod: { mode: number; expectIno?: number };
   /** -1 leaves the id unchanged. */

@@ -125,6 +125,25 @@ describe('ops on a node another host moved', () => {
     ]);
   }));
 
+  it('links a moved file into a moved directory, not the files and directory that took their names', asRoot, () => withOps(async ({ ops, nodes, ran }) => {
+    await fsp.mkdir(at('lk'));
+    await fsp.mkdir(at('lk', 'to'));
+    await fsp.writeFile(at('lk', 'f'), 'moved file');
+    const lk = await ops.lookup!(ctx, 1, 'lk');
+    const [f, to] = [await ops.lookup!(ctx, lk.ino, 'f'), await ops.lookup!(ctx, lk.ino, 'to')];
+    await fsp.rename(at('lk', 'f'), at('lk', 'f2'));
+    await fsp.writeFile(at('lk', 'f'), 'the file that took the name');
+    await moveAndReplace('lk/to', 'lk/to2');
+    ran.length = 0;
+    const r = await ops.link!(ctx, f.ino, to.ino, 'l');
+    assert.equal(await fsp.readFile(at('lk', 'to2', 'l'), 'utf8'), 'moved file');
+    assert.deepEqual(await fsp.readdir(at('lk', 'to')), []);
+    assert.equal(r.attr!.ino, nodes.get(f.ino)!.ino);
+    assert.deepEqual(ran.filter((x) => x.vop.op === 'link').map((x) => [x.vop.path, (x.vop.args as { dest: string }).dest, x.error]), [
+      ['/lk/f', '/lk/to/l', 'ESTALE'], ['/lk/f', '/lk/to2/l', 'ESTALE'], ['/lk/f2', '/lk/to2/l', undefined],
+    ]);
+  }));
+
   it('lists the moved directory, not the new one under its old name', asRoot, () => withOps(async ({ ops, nodes }) => {
     await fsp.mkdir(at('ls'));
     await fsp.writeFile(at('ls', 'mine'), '');

@@ -126,7 +126,8 @@ export class BackingEntryOps {
 
   /** Hard link `dest` to the existing `path` (link(2) does not follow a symlink source). */
   async link(path: string, args: VopArgs['link']): Promise<VopStat> {
-    const [existing, created] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
+    await this.paths.expectIno(path, args.expectIno);
+    const [existing, created] = await Promise.all([this.paths.resolve(path), this.resolveNew(args.dest, args.expectDestParentIno)]);
     await fsp.link(existing, created);
     return toVopStat(await fsp.lstat(created));
   }

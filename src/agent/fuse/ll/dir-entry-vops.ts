@@ -9,7 +9,7 @@ const inDir = (dirPath: string, name: string) => (dirPath === '/' ? `/${name}` :
 const isStale = (e: unknown) => fuseErrnoOf(e).name === 'ESTALE';
 
 /**
- * The vops that make, remove or move entries of directories the kernel
+ * The vops that make, link, remove or move entries of directories the kernel
  * knows by node: each runs under the directory node's dir token, and the
  * store checks under it that the parent path still leads to that inode
  * (`expectParentIno`, and `expectDestParentIno` for a rename's target
@@ -74,6 +74,23 @@ export class DirEntryVops {
     }
     if (flags & RENAME_EXCHANGE) this.nodes.exchanged(from, dest);
     else this.nodes.moved(from, dest);
+  }
+
+  /** link of node `n` as `newName` in `destDir`: the source checked by inode, the directory as above. */
+  async link(n: PathNode, destDir: PathNode, newName: string): Promise<void> {
+    try {
+      await this.moved.onPath(n, (p) => this.moved.onPath(destDir, (q) => {
+        const vop = this.vops.onKnownPath('link', p, n.ino, { dest: inDir(q, newName), expectIno: n.ino, expectDestParentIno: destDir.ino });
+        vop.parentIno = destDir.ino;
+        return this.run(vop);
+      }));
+    } catch (e) {
+      if (!isStale(e)) throw e;
+      const dest = this.nodes.childPath(destDir, newName);
+      const [vop, entry] = await Promise.all([this.vops.onPath('link', n.path, { dest }), this.vops.onEntry('link', dest, { dest }, false)]);
+      vop.parentIno = entry.parentIno;
+      await this.run(vop);
+    }
   }
 
   /** The old way: both directories and entries looked up by path. */

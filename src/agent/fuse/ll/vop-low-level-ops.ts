@@ -109,11 +109,8 @@ export function vopLowLevelOps(
       await dirEntries.rename(node(parent), name, node(newParent), newName, flags);
     },
     async link(_c, id, newParent, newName) {
-      const dest = child(newParent, newName);
       const since = entryTimeout(node(newParent));
-      const [vop, entry] = await Promise.all([vops.onPath('link', node(id).path, { dest }), vops.onEntry('link', dest, { dest }, false)]);
-      vop.parentIno = entry.parentIno;
-      await run(vop);
+      await dirEntries.link(node(id), node(newParent), newName);
       return lookupEntry(newParent, newName, since);
     },
     async open(_c, id, flags) {
