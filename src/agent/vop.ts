@@ -114,10 +114,11 @@ export interface VopArgs {
   chown: { uid: number; gid: number; expectIno?: number };
   utimens: { atimeMs: number; mtimeMs: number; expectIno?: number };
   /** flags: 0, XATTR_CREATE (1) or XATTR_REPLACE (2). */
-  setxattr: { name: string; value: Buffer; flags: number };
-  getxattr: { name: string };
-  listxattr: Record<string, never>;
-  removexattr: { name: string };
+  /** expectIno (the xattr ops): as getattr's. */
+  setxattr: { name: string; value: Buffer; flags: number; expectIno?: number };
+  getxattr: { name: string; expectIno?: number };
+  listxattr: { expectIno?: number };
+  removexattr: { name: string; expectIno?: number };
 }
 
 export type VopName = keyof VopArgs;

@@ -235,6 +235,28 @@ describe('ops on a node another host moved', () => {
     assert.equal(nodes.get(f.ino)!.path, '/o/f2');
   }));
 
+  it('sets and reads extended attributes of a moved file where it is now', asRoot, () => withOps(async ({ ops }) => {
+    await fsp.mkdir(at('xa'));
+    await fsp.writeFile(at('xa', 'f'), 'moved file');
+    const f = await ops.lookup!(ctx, (await ops.lookup!(ctx, 1, 'xa')).ino, 'f');
+    await fsp.rename(at('xa', 'f'), at('xa', 'f2'));
+    await fsp.writeFile(at('xa', 'f'), 'the file that took the name');
+    await ops.setxattr!(ctx, f.ino, 'user.k', Buffer.from('v'), 0);
+    assert.deepEqual(await ops.getxattr!(ctx, f.ino, 'user.k', 0), Buffer.from('v'));
+    assert.match((await ops.listxattr!(ctx, f.ino, 0)).toString(), /user\.k/);
+    const byPath = await recordedLowLevelOps(store, dir); // another view, by the names as they are now
+    try {
+      const xa = (await byPath.ops.lookup!(ctx, 1, 'xa')).ino;
+      const [f1, f2] = [await byPath.ops.lookup!(ctx, xa, 'f'), await byPath.ops.lookup!(ctx, xa, 'f2')];
+      assert.equal((await byPath.ops.listxattr!(ctx, f1.ino, 0)).toString(), '', 'the file that took the name never got it');
+      assert.deepEqual(await byPath.ops.getxattr!(ctx, f2.ino, 'user.k', 0), Buffer.from('v'));
+      await ops.removexattr!(ctx, f.ino, 'user.k');
+      await assert.rejects(byPath.ops.getxattr!(ctx, f2.ino, 'user.k', 0), { code: 'ENODATA' });
+    } finally {
+      byPath.restore();
+    }
+  }));
+
   it('reads a moved symlink\'s target where it is now', asRoot, () => withOps(async ({ ops }) => {
     await fsp.mkdir(at('y'));
     await fsp.symlink('first', at('y', 'l'));

@@ -139,11 +139,21 @@ export class BackingStore {
         if (!Buffer.isBuffer(value) || value.length > XATTR_SIZE_MAX) throw new ErrnoError('E2BIG', 'xattr value too large');
         const flags = vop.args.flags;
         if (flags !== 0 && flags !== 1 && flags !== 2) throw new ErrnoError('EINVAL', 'bad setxattr flags');
+        await this.paths.expectIno(path, vop.args.expectIno);
         return this.xattrsOrRefuse().set(await this.paths.resolve(path), xattrName(vop.args.name), value, flags);
       }
-      case 'getxattr': return this.xattrsOrRefuse().get(await this.paths.resolve(path), xattrName(vop.args.name));
-      case 'listxattr': return this.xattrsOrRefuse().list(await this.paths.resolve(path));
-      case 'removexattr': return this.xattrsOrRefuse().remove(await this.paths.resolve(path), xattrName(vop.args.name));
+      case 'getxattr': {
+        await this.paths.expectIno(path, vop.args.expectIno);
+        return this.xattrsOrRefuse().get(await this.paths.resolve(path), xattrName(vop.args.name));
+      }
+      case 'listxattr': {
+        await this.paths.expectIno(path, vop.args.expectIno);
+        return this.xattrsOrRefuse().list(await this.paths.resolve(path));
+      }
+      case 'removexattr': {
+        await this.paths.expectIno(path, vop.args.expectIno);
+        return this.xattrsOrRefuse().remove(await this.paths.resolve(path), xattrName(vop.args.name));
+      }
       default: {
         const unknown: { op?: unknown } = vop;
         throw new ErrnoError('ENOSYS', `unknown op ${String(unknown.op)}`);

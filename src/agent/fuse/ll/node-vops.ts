@@ -6,7 +6,7 @@ import type { MovedNodes } from './moved-nodes';
 import type { PathNode } from './path-node-table';
 
 /** The path-based vops that act on one known node and check, under its tokens, that the path still names it. */
-export type NodeVopName = 'chmod' | 'chown' | 'truncate' | 'utimens' | 'readlink' | 'open' | 'readdir';
+export type NodeVopName = 'chmod' | 'chown' | 'truncate' | 'utimens' | 'readlink' | 'open' | 'readdir' | 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr';
 
 /**
  * Vops on a node the kernel knows, by its path but on its inode: the chain

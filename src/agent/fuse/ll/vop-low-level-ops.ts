@@ -221,13 +221,13 @@ export function vopLowLevelOps(
       const s = await run(await vops.onPath('statfs', node(id).path, {}));
       return { ...s };
     },
-    setxattr: async (_c, id, name, value, flags) => { await run(await vops.onPath('setxattr', node(id).path, { name, value, flags })); },
-    getxattr: async (_c, id, name) => run(await vops.onPath('getxattr', node(id).path, { name })),
+    setxattr: async (_c, id, name, value, flags) => { await known.on(node(id), 'setxattr', { name, value, flags }); },
+    getxattr: async (_c, id, name) => known.on(node(id), 'getxattr', { name }),
     async listxattr(_c, id) {
-      const names = await run(await vops.onPath('listxattr', node(id).path, {}));
+      const names = await known.on(node(id), 'listxattr', {});
       return Buffer.from(names.map((n) => `${n}\0`).join(''));
     },
-    removexattr: async (_c, id, name) => { await run(await vops.onPath('removexattr', node(id).path, { name })); },
+    removexattr: async (_c, id, name) => { await known.on(node(id), 'removexattr', { name }); },
     access: async (_c, id, mask) => { await run(await vops.onPath('access', node(id).path, { mode: mask })); },
   };
 }
