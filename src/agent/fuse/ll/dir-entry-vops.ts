@@ -83,7 +83,7 @@ export class DirEntryVops {
         const vop = this.vops.onKnownPath('link', p, n.ino, { dest: inDir(q, newName), expectIno: n.ino, expectDestParentIno: destDir.ino });
         vop.parentIno = destDir.ino;
         return this.run(vop);
-      }));
+      }), 'first-error'); // the source gone (replaced by a rename over its name): as before, whatever the path names
     } catch (e) {
       if (!isStale(e)) throw e;
       const dest = this.nodes.childPath(destDir, newName);

@@ -41,9 +41,14 @@ export class MovedNodes {
 
   /**
    * `attempt(path)` on `n`'s path; on ESTALE or ENOENT, again on the path
-   * its handle gives now (ENOENT if the handle says it is gone).
+   * its handle gives now. If the handle says it is gone: ENOENT when `n` is
+   * a directory the op makes, removes or looks up entries in (a removed
+   * directory has none; `gone: 'ENOENT'`), else the first error, so the
+   * caller takes the old way (`gone: 'first-error'`: an op on a file whose
+   * name another host replaced, e.g. by rename(tmp, name), may be racing
+   * the replace, and the name never stopped existing: not ENOENT).
    */
-  async onPath<T>(n: PathNode, attempt: (path: string) => Promise<T>): Promise<T> {
+  async onPath<T>(n: PathNode, attempt: (path: string) => Promise<T>, gone: 'ENOENT' | 'first-error' = 'ENOENT'): Promise<T> {
     for (let relocations = 0; ; relocations++) {
       const path = n.path;
       try {
@@ -53,7 +58,7 @@ export class MovedNodes {
         if ((name !== 'ESTALE' && name !== 'ENOENT') || relocations >= MAX_RELOCATIONS) throw e;
         if (n.path !== path) continue; // another request relocated it meanwhile
         const at = await this.relocate(n);
-        if (at === 'gone') throw enoent();
+        if (at === 'gone') throw gone === 'ENOENT' ? enoent() : e;
         if (at !== 'moved') throw e;
       }
     }

@@ -12,8 +12,10 @@ export type NodeVopName = 'chmod' | 'chown' | 'truncate' | 'utimens' | 'readlink
  * Vops on a node the kernel knows, by its path but on its inode: the chain
  * takes the node's inode's tokens, and the store checks under them that the
  * path still names that inode (`expectIno`). If another host moved it, the
- * vop runs again where its file handle says it is now (MovedNodes; ENOENT
- * if gone). Without a handle, as before: on whatever the path names now.
+ * vop runs again where its file handle says it is now (MovedNodes). Without
+ * a handle, or when its inode is gone (deleted, or replaced by a rename
+ * over its name, which this op may be racing), as before: on whatever the
+ * path names now.
  */
 export class NodeVops {
   constructor(private readonly run: VopRunner, private readonly vops: VopBuilder, private readonly moved: MovedNodes) {}
@@ -26,7 +28,7 @@ export class NodeVops {
    */
   async getattr(n: PathNode): Promise<VopStat> {
     try {
-      return await this.moved.onPath(n, (path) => this.run(this.vops.getattrOfKnown(path, n.ino)));
+      return await this.moved.onPath(n, (path) => this.run(this.vops.getattrOfKnown(path, n.ino)), 'first-error');
     } catch (e) {
       if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
     }
@@ -36,7 +38,7 @@ export class NodeVops {
   /** `op` on node `n`'s inode (`fallback`: the vop of the old way, when it differs from a plain lookup of the path). */
   async on<N extends NodeVopName>(n: PathNode, op: N, args: VopArgs[N], fallback?: (path: string) => VopOf<N>): Promise<VopResults[N]> {
     try {
-      return await this.moved.onPath(n, (path) => this.run(this.vops.onKnownPath(op, path, n.ino, { ...args, expectIno: n.ino })));
+      return await this.moved.onPath(n, (path) => this.run(this.vops.onKnownPath(op, path, n.ino, { ...args, expectIno: n.ino })), 'first-error');
     } catch (e) {
       if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
     }
