@@ -62,6 +62,12 @@ export interface MountAgentFsOptions {
    * mappings while the file is DIRECT) can return stale bytes.
    */
   pageCache?: boolean;
+  /**
+   * Serve copy_file_range (docs/fuse.md, "copy_file_range"). false: the op
+   * answers ENOSYS, after which the kernel copies through READ and WRITE for
+   * the mount's lifetime. Default true.
+   */
+  copyFileRange?: boolean;
   /** Times the kernel cache's retries (real time: the kernel's timeouts are). Default SystemClock. */
   clock?: Clock;
 }
@@ -157,6 +163,7 @@ export class AgentFsMount implements AgentFs {
         attrSince: (n) => attrCache.since(n),
         entry: (parent) => entryCache.begin(parent),
       } : {}, pageCache, new MovedNodes(nodes, new NodeLocator(backingDir, loadFuseAddon().sys, logger)));
+      if (options.copyFileRange === false) ops = { ...ops, copyFileRange: undefined };
       if (options.locks) {
         const resourceOf = (id: number) => {
           const node = nodes.get(id);

@@ -11,6 +11,7 @@ static napi_value init(napi_env env, napi_value exports) {
   cf_init_sys(env, sys);
   cf_init_sys_async(env, sys);
   cf_init_handles(env, sys);
+  cf_init_sys_copy(env, sys);
   napi_set_named_property(env, exports, "sys", sys);
   return exports;
 }
