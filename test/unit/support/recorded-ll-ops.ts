@@ -2,6 +2,8 @@ import { promises as fsp } from 'fs';
 import type { BackingStore } from '../../../src/agent/backing/backing-store';
 import { VopBuilder } from '../../../src/agent/fuse/vop-builder';
 import { PathNodeTable } from '../../../src/agent/fuse/ll/path-node-table';
+import { MovedNodes } from '../../../src/agent/fuse/ll/moved-nodes';
+import type { NodeLocator } from '../../../src/agent/fuse/ll/node-locator';
 import { vopLowLevelOps } from '../../../src/agent/fuse/ll/vop-low-level-ops';
 import type { Vop, VopResult } from '../../../src/agent/vop';
 
@@ -16,9 +18,10 @@ export interface RanVop {
  * The agent's low-level ops over `store` (backing directory `dir`) with no
  * coherency hooks: every vop the chain ran is recorded in `ran`, and every
  * lstat of a mount path the store made is counted in `lstats` until
- * `restore()`.
+ * `restore()`. With `locator`, nodes another host moved are found by
+ * their file handles (moved-nodes.ts), as on the agent mount.
  */
-export async function recordedLowLevelOps(store: BackingStore, dir: string) {
+export async function recordedLowLevelOps(store: BackingStore, dir: string, locator?: NodeLocator) {
   const ran: RanVop[] = [];
   const run = async (vop: Vop): Promise<VopResult> => {
     const seen: RanVop = { vop: { ...vop, args: { ...(vop.args as object) } } as Vop };
@@ -38,6 +41,6 @@ export async function recordedLowLevelOps(store: BackingStore, dir: string) {
     return lstat(p);
   };
   const nodes = new PathNodeTable((await fsp.stat(dir)).ino);
-  const ops = vopLowLevelOps(run as never, new VopBuilder(store, new AbortController().signal), nodes);
+  const ops = vopLowLevelOps(run as never, new VopBuilder(store, new AbortController().signal), nodes, {}, undefined, new MovedNodes(nodes, locator));
   return { ops, nodes, ran, lstats, restore: () => { store.paths.lstat = lstat; } };
 }
