@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { AgentCluster, waitForFile } from '../support/agent-cluster';
@@ -81,6 +82,7 @@ describe('the cache fence of a paused agent', () => {
   });
 
   it('drops a shared mapping\'s pages on A once A\'s lease passed while A is stopped: the mapping never shows the bytes B overwrote', { timeout: 90_000 }, async (t) => {
+    const session = cluster.agents[0].sessionId;
     const seen = await readAcrossPause();
     t.diagnostic(`while A was stopped: ${JSON.stringify(seen.whilePaused)}, after: ${JSON.stringify(seen.final)} (exit ${seen.exit})`);
     assert.equal(seen.whilePaused, '', 'A\'s mapping read must wait for A (its page was dropped), not show bytes');
@@ -88,8 +90,30 @@ describe('the cache fence of a paused agent', () => {
     // the fault then ends in SIGBUS. Never in the old bytes.
     assert.ok(seen.final === NEW || (seen.final === '' && seen.exit === '135'), `after A resumed the mapping showed ${JSON.stringify(seen.final)} (exit ${seen.exit})`);
     assert.match(cluster.agents[0].recentLog, /cache fence fired/, 'A logs that its fence fired');
+    await cluster.agents[0].waitForNewSession(session, 15_000);
     const again = await cluster.sh(`python3 -c ${q('import mmap, os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nprint(bytes(mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)[0:16]).decode())')} ${q(cluster.mnt(0, `mapped-${round}`))}`);
     assert.equal(again.trim(), NEW, 'a new mapping on A shows B\'s bytes');
+  });
+
+  it('leaves no fence holding the connection of an agent killed while stopped: a mapping read waiting for it fails instead of hanging', { timeout: 90_000 }, async () => {
+    const fencePid = Number([...cluster.agents[0].recentLog.matchAll(/"message":"cache fence started"[^\n]*"pid":(\d+)/g)].pop()?.[1]);
+    assert.ok(fencePid > 0, 'A logged its fence\'s pid');
+    const name = `killed-${++round}`;
+    const ready = cluster.tmp(`${name}.ready`);
+    const go = cluster.tmp(`${name}.go`);
+    await cluster.sh(`printf ${q(OLD)} > ${q(cluster.mnt(0, name))}`);
+    const reader = cluster.spawnSh(`python3 -c ${q(MAPPED_READER)} ${q(cluster.mnt(0, name))} ${q(ready)} ${q(go)}`);
+    await waitForFile(ready);
+    await cluster.killAgent(0, 'SIGSTOP');
+    await sleep((TTL_S + 1) * 1000); // past A's deadline: its fence fired
+    await cluster.sh(`touch ${q(go)}`);
+    await sleep(500); // the read waits for the stopped agent
+    await cluster.killAgent(0, 'SIGKILL');
+    const r = await reader.result(20_000);
+    assert.equal(r.stdout.trim(), '', `the mapping showed no bytes (exit ${r.signal ?? r.code})\n${cluster.agents[0].recentLog}`);
+    assert.equal(String(r.signal ?? r.code), '135', `the waiting read fails (SIGBUS) once the connection is gone: ${r.stderr}`);
+    assert.equal(existsSync(`/proc/${fencePid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${fencePid}/status`, 'utf8')), false, 'A\'s fence exited');
+    await cluster.restartAgent(0);
   });
 
   it('fails with the fence planted away: A\'s mapping then shows the old bytes while A is stopped (the check above can fail)', { timeout: 90_000 }, async () => {
