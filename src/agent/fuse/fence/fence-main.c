@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
     }
     fence_inval_queue(ids, n);
     fired = last;
-    fence_log("fence fired nodes=%d late_ms=%lld", n, (long long)((now - last.deadline_ns) / 1000000));
+    if (n > 0) fence_log("fence fired nodes=%d late_ms=%lld", n, (long long)((now - last.deadline_ns) / 1000000));
   }
   if (r < 0) fence_log("fence stopped errno=%d", -r);
   if (getppid() != (pid_t)parent) fence_rescue(fuse_fd);
