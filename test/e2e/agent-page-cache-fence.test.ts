@@ -96,8 +96,18 @@ describe('the cache fence of a paused agent', () => {
     assert.ok(seen.final === NEW || (seen.final === '' && seen.exit === '135'), `after A resumed the mapping showed ${JSON.stringify(seen.final)} (exit ${seen.exit})`);
     assert.match(cluster.agents[0].recentLog, /cache fence fired/, 'A logs that its fence fired');
     await cluster.agents[0].waitForNewSession(session, 15_000);
-    const again = await cluster.sh(`python3 -c ${q('import mmap, os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nprint(bytes(mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)[0:16]).decode())')} ${q(cluster.mnt(0, `mapped-${round}`))}`);
-    assert.equal(again.trim(), NEW, 'a new mapping on A shows B\'s bytes');
+    // Retried: right after A's new session a lookup of the name on A has been seen to fail with ENOENT once
+    // (the names layer, not the page cache: reported, docs/fuse.md "The cache fence").
+    let again = '';
+    for (let attempt = 1; attempt <= 10 && again === ''; attempt++) {
+      const r = await cluster.run(`python3 -c ${q('import mmap, os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nprint(bytes(mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)[0:16]).decode())')} ${q(cluster.mnt(0, `mapped-${round}`))}`);
+      if (r.code === 0) again = r.stdout.trim();
+      else {
+        t.diagnostic(`a new mapping on A, attempt ${attempt}: ${r.stderr.trim().split('\n').pop()}`);
+        await sleep(500);
+      }
+    }
+    assert.equal(again, NEW, 'a new mapping on A shows B\'s bytes');
   });
 
   it('leaves no fence holding the connection of an agent killed while stopped, even with a drop waiting on a READ the agent never answered', { timeout: 90_000 }, async () => {
@@ -106,8 +116,9 @@ describe('the cache fence of a paused agent', () => {
     const name = `killed-${++round}`;
     const ready = cluster.tmp(`${name}.ready`);
     const go = cluster.tmp(`${name}.go`);
-    await cluster.sh(`python3 -c ${q('import sys\nopen(sys.argv[1], "wb").write(sys.argv[2].encode() * 1024)')} ${q(cluster.mnt(0, name))} ${q(OLD)}`); // 4 pages
-    const reader = cluster.spawnSh(`python3 -c ${q(MAPPED_READER)} ${q(cluster.mnt(0, name))} ${q(ready)} ${q(go)} 12288`);
+    // 4 MiB: the page read at 2 MiB lies beyond the readahead of the first page's fault.
+    await cluster.sh(`python3 -c ${q('import sys\nopen(sys.argv[1], "wb").write(sys.argv[2].encode() * 262144)')} ${q(cluster.mnt(0, name))} ${q(OLD)}`);
+    const reader = cluster.spawnSh(`python3 -c ${q(MAPPED_READER)} ${q(cluster.mnt(0, name))} ${q(ready)} ${q(go)} ${2 * 1024 * 1024}`);
     await waitForFile(ready);
     await cluster.killAgent(0, 'SIGSTOP');
     // The read of a page not cached yet: its READ waits for the stopped agent with the page locked, and the
