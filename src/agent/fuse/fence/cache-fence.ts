@@ -117,7 +117,7 @@ export class CacheFence implements NodeFence {
     this.stopping = true;
     clearInterval(this.timer);
     if (!this.running) return this.exited;
-    this.child.stdin?.end();
+    this.child.stdin?.end('q'); // an orderly stop; EOF alone means this process died (fence-main.c)
     const killer = setTimeout(() => {
       if (this.running) this.child.kill('SIGKILL'); // by pid: the fence has a process group of its own
     }, STOP_WAIT_MS);

@@ -14,6 +14,8 @@
 #define POLL_MS 5
 
 static volatile sig_atomic_t stop_requested;
+/* The agent said "q" before closing stdin: an orderly stop (it still serves its requests). */
+static int told_to_stop;
 
 static void on_term(int sig) {
   (void)sig;
@@ -48,7 +50,12 @@ static int setup(pid_t parent) {
   if (sigemptyset(&sa.sa_mask) || sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL)) return -errno;
   sa.sa_handler = SIG_IGN;
   if (sigaction(SIGPIPE, &sa, NULL)) return -errno;
-  /* The agent's death ends the fence (and stdin's EOF): it must never hold the connection alone. */
+  /*
+   * The agent's death ends the fence (and stdin's EOF): it must never hold
+   * the connection alone. The signal may come while the agent's other
+   * threads still exit (the thread that started the fence went first), so
+   * getppid() does not tell an orderly stop from a death: "q" on stdin does.
+   */
   if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0) return -errno;
   if (getppid() != parent) stop_requested = 1;
   int flags = fcntl(2, F_GETFL);
@@ -68,6 +75,7 @@ static int wait_a_moment(int fuse_fd) {
     ssize_t r = read(0, buf, sizeof buf);
     if (r == 0) return 1;
     if (r < 0 && errno != EINTR && errno != EAGAIN) return -errno;
+    if (r > 0 && memchr(buf, 'q', (size_t)r)) told_to_stop = 1;
   }
   return 0;
 }
@@ -112,6 +120,6 @@ int main(int argc, char **argv) {
     if (n > 0) fence_log("fence fired nodes=%d late_ms=%lld", n, (long long)((now - last.deadline_ns) / 1000000));
   }
   if (r < 0) fence_log("fence stopped errno=%d", -r);
-  if (getppid() != (pid_t)parent) fence_rescue(fuse_fd);
+  if (!told_to_stop) fence_rescue(fuse_fd);
   _exit(r < 0 ? 1 : 0);
 }

@@ -9,8 +9,8 @@
  * FUSE_NOTIFY_INVAL_INODE for every listed node itself: mapped pages are
  * unmapped, and the next access faults into a READ that waits for the agent.
  *
- * File descriptors it is started with: 0 a pipe from the agent (EOF: the
- * agent is gone), 1 /dev/null, 2 a pipe the agent logs (one line per
+ * File descriptors it is started with: 0 a pipe from the agent ("q" then
+ * EOF: stop; EOF alone: the agent is gone), 1 /dev/null, 2 a pipe the agent logs (one line per
  * event; never blocks), 3 the session's /dev/fuse fd, 4 the state file.
  * argv[1]: the agent's pid.
  */
