@@ -48,7 +48,9 @@ export function fenceBinary(name = 'coherd_fence'): string {
  * the agent's pid or group does not stop it). It drops the listed nodes'
  * pages once the deadline written here passes without a refresh. It exits
  * when stop() closes its stdin, when this process dies (parent-death
- * signal, EOF) and when the connection goes away.
+ * signal, EOF) and when the connection goes away. Real time on purpose,
+ * not the injected Clock: the fence process compares the deadline with
+ * CLOCK_MONOTONIC, which process.hrtime and performance.now() read.
  */
 export class CacheFence implements NodeFence {
   private readonly child: ChildProcess;

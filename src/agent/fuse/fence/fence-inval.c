@@ -50,7 +50,12 @@ static void *worker(void *arg) {
   int slot = (int)(intptr_t)arg;
   for (;;) {
     if (pthread_mutex_lock(&lock) != 0) return NULL;
-    while (queued == 0) pthread_cond_wait(&work, &lock);
+    while (queued == 0) {
+      if (pthread_cond_wait(&work, &lock) != 0) {
+        pthread_mutex_unlock(&lock);
+        return NULL;
+      }
+    }
     uint64_t node = queue[--queued];
     in_flight[slot] = node;
     pthread_mutex_unlock(&lock);
