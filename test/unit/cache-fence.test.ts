@@ -148,6 +148,19 @@ describe('coherd_fence', () => {
     await gone.stop();
   });
 
+  it('caches nothing when the fence cannot be started, and stops at once', { timeout: 20_000 }, async () => {
+    const c = connection();
+    const fence = new CacheFence({ sessionFd: c.writeFd, leaseLeftMs: () => 10_000, logger: silentLogger(), binary: nodePath.join(dir, 'no-such-fence') });
+    try {
+      await until('the failed start to be seen', () => !fence.alive);
+      assert.equal(fence.hold(1), false);
+      await fence.stop();
+    } finally {
+      closeSync(c.readFd);
+      closeSync(c.writeFd);
+    }
+  });
+
   it('exits when the agent dies (parent-death signal), without being told', { timeout: 20_000 }, async () => {
     const c = connection();
     // A stand-in agent: starts a fence on the FIFO, prints its pid, then waits to be killed.

@@ -74,14 +74,21 @@ export class CacheFence implements NodeFence {
       throw e;
     }
     const log = o.logger.child({ component: 'cache-fence' });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => {
-      this.running = false;
-      clearInterval(this.timer);
-      FenceStateFile.closeFd(stateFd);
-      if (!this.stopping) log.error('cache fence exited; no open is cached from now on', { code, signal });
-      resolve();
-    }));
-    this.child.on('error', (e) => log.error('cache fence failed', { error: e.message }));
+    this.exited = new Promise((resolve) => {
+      let done = false;
+      const finish = (how: Record<string, unknown>): void => {
+        if (done) return;
+        done = true;
+        this.running = false;
+        clearInterval(this.timer);
+        FenceStateFile.closeFd(stateFd);
+        if (!this.stopping) log.error('cache fence exited; no open is cached from now on', how);
+        resolve();
+      };
+      this.child.once('exit', (code, signal) => finish({ code, signal }));
+      // A spawn that failed (no pid) emits 'error' and never 'exit'.
+      this.child.on('error', (e) => (this.child.pid === undefined ? finish({ error: e.message }) : log.error('cache fence failed', { error: e.message })));
+    });
     this.child.stdin?.on('error', () => undefined); // EPIPE once it exited: 'exit' reports that
     createInterface({ input: this.child.stderr! }).on('line', (line) => logFenceLine(log, line));
     this.timer = setInterval(() => this.refresh(), FENCE_REFRESH_MS).unref();
