@@ -17,7 +17,9 @@
         "src/agent/fuse/native/session.c",
         "src/agent/fuse/native/notify.c",
         "src/agent/fuse/native/sys.c",
-        "src/agent/fuse/native/sys-async.c"
+        "src/agent/fuse/native/sys-async.c",
+        "src/agent/fuse/native/ops-copy.c",
+        "src/agent/fuse/native/sys-copy.c"
       ],
       "include_dirs": ["/usr/include/fuse3"],
       "libraries": ["-lfuse3", "-lpthread"],

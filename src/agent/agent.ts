@@ -43,6 +43,8 @@ export interface AgentOptions {
   allowOther?: boolean;
   /** Answer O_RDONLY opens through the kernel's page cache (docs/fuse.md, "The page cache"); default false. */
   kernelPageCache?: boolean;
+  /** Serve copy_file_range (docs/fuse.md, "copy_file_range"); false: ENOSYS, the kernel copies through READ and WRITE. Default true. */
+  copyFileRange?: boolean;
   /** Keep Prometheus metrics (exposed as `ops`); default false. */
   metrics?: boolean;
 }
@@ -97,6 +99,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       kernelCache: () => coherency?.core.kernel,
       pageCache: o.kernelPageCache === true,
       cacheFence: !plants.noCacheFence,
+      copyFileRange: o.copyFileRange !== false,
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: coherencyOptions });
         if (metrics && coherency) metrics.observeCore(coherency.core);

@@ -86,6 +86,12 @@ export interface VopArgs {
   fallocate: { fh: number; mode: number; offset: number; length: number };
   /** lseek(2) with SEEK_DATA (3) or SEEK_HOLE (4) on an open handle. */
   lseek: { fh: number; offset: number; whence: number };
+  /**
+   * copy_file_range(2) into the handle `fh` at `offset` (the vop's path and
+   * ino are the destination's) from the handle `fhIn` of inode `inoIn` at
+   * `offsetIn`, `length` bytes at most; `flags` must be 0.
+   */
+  copyFileRange: { fhIn: number; inoIn: number; offsetIn: number; fh: number; offset: number; length: number; flags: number };
   unlink: Record<string, never>;
   rmdir: Record<string, never>;
   /**
@@ -145,6 +151,12 @@ export interface VopResults {
   fallocate: void;
   /** The offset SEEK_DATA or SEEK_HOLE found. */
   lseek: number;
+  /**
+   * The bytes copied (short at the source's end, or when the store copies
+   * less per call), and those bytes as the source held them (read back
+   * under the same tokens: the journal carries them as a write).
+   */
+  copyFileRange: { copied: number; bytes: Buffer };
   unlink: void;
   rmdir: void;
   rename: void;
@@ -200,7 +212,7 @@ export type VopRunner = <N extends VopName>(vop: VopOf<N>) => Promise<VopResults
 
 /** Ops that change the file system; the journal records these and fencing refuses them. */
 export const MUTATING_OPS: ReadonlySet<VopName> = new Set<VopName>([
-  'write', 'create', 'truncate', 'fallocate', 'unlink', 'rename', 'mkdir', 'rmdir', 'symlink', 'link',
+  'write', 'copyFileRange', 'create', 'truncate', 'fallocate', 'unlink', 'rename', 'mkdir', 'rmdir', 'symlink', 'link',
   'chmod', 'chown', 'utimens', 'setxattr', 'removexattr', 'mknod',
 ]);
 

@@ -58,6 +58,14 @@ describe('data coherence across two agents', () => {
     assert.match(result.stdout, /^150000 /);
   });
 
+  it('reports the blocks a file this host just wrote takes (du and cp do not take it for empty or sparse)', { timeout: 60_000 }, async () => {
+    assert.equal(await py(`write ${mnt(A, 'dense')} 0 100000 3`), 'ok');
+    // 100,000 bytes in 4 KiB blocks: 25 blocks, 200 units of 512 bytes; before the fix the writer's own stat said 0.
+    const blocks = Number((await cluster.sh(`stat -c %b ${mnt(A, 'dense')}`)).trim());
+    assert.ok(blocks >= Math.ceil(100_000 / 512), `A reports ${blocks} blocks of 512 bytes`);
+    assert.ok(blocks <= 2 * 200, `A reports ${blocks} blocks, more than the file can take`);
+  });
+
   it('returns data larger than the agent page cache (80 MiB > 64 MiB) written through A to a reader on B', { timeout: 180_000 }, async () => {
     const ref = q(cluster.tmp('big.ref'));
     await cluster.sh(`head -c 83886080 /dev/urandom > ${ref}`);

@@ -144,6 +144,20 @@ describe('low-level passthrough: data and namespace', () => {
     await fsp.unlink(mnt('holes'));
   });
 
+  it('copies with copy_file_range (cp and os.copy_file_range, short at the end) the bytes the source holds', async () => {
+    const data = randomBytes((3 << 20) + 123);
+    await fsp.writeFile(mnt('cfr-src'), data);
+    await sh('cp cfr-src cfr-cp');
+    assert.equal(sha(await fsp.readFile(bak('cfr-cp'))), sha(data));
+    const code = 'import os\ni=os.open("cfr-src",os.O_RDONLY)\no=os.open("cfr-py",os.O_WRONLY|os.O_CREAT,0o644)\nn=os.copy_file_range(i,o,1<<20,offset_src=4096,offset_dst=8192)\nm=os.copy_file_range(i,o,1<<22,offset_src=(3<<20),offset_dst=0)\nprint(n,m)';
+    assert.equal((await py(code)).stdout.trim(), `${1 << 20} 123`);
+    const got = await fsp.readFile(bak('cfr-py'));
+    assert.equal(got.length, 8192 + (1 << 20));
+    assert.ok(got.subarray(0, 123).equals(data.subarray(3 << 20)));
+    assert.ok(got.subarray(8192).equals(data.subarray(4096, 4096 + (1 << 20))));
+    await sh('rm cfr-src cfr-cp cfr-py');
+  });
+
   it('refuses bad requests with errno and keeps serving', async () => {
     assert.equal(await errnoOf(fsp.readFile(mnt('missing'))), 'ENOENT');
     assert.equal(await errnoOf(fsp.rmdir(mnt('missing'))), 'ENOENT');

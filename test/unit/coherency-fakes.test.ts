@@ -307,6 +307,11 @@ function storeTerminal(store: FakeStore, handles: Map<number, { ino: number; fla
         store.pwrite(h.ino, offset, Buffer.from(vop.args.data));
         return vop.args.data.length;
       }
+      case 'copyFileRange': {
+        const bytes = store.pread(handle(vop.args.fhIn).ino, vop.args.offsetIn, vop.args.length);
+        if (bytes.length > 0) store.pwrite(handle(vop.args.fh).ino, vop.args.offset, bytes);
+        return { copied: bytes.length, bytes };
+      }
       case 'getattr':
         return store.stat(vop.args.fh !== undefined ? handle(vop.args.fh).ino : store.ino(vop.path));
       case 'truncate':
@@ -361,6 +366,12 @@ export class FakeAgent {
 
   write(fh: number, offset: number, data: string | Buffer): Promise<number> {
     return this.run(this.vop('write', '/', { fh, data: Buffer.from(data), offset }, this.handles.get(fh)?.ino));
+  }
+
+  /** copy_file_range from handle `fhIn` at `offsetIn` to handle `fh` at `offset` (the vop on the destination, as the FUSE layer builds it). */
+  copy(fhIn: number, offsetIn: number, fh: number, offset: number, length: number, flags = 0): Promise<VopResults['copyFileRange']> {
+    const inoIn = this.handles.get(fhIn)?.ino ?? 0;
+    return this.run(this.vop('copyFileRange', '/', { fhIn, inoIn, offsetIn, fh, offset, length, flags }, this.handles.get(fh)?.ino));
   }
 
   /** Creates `path` in the root directory (parentIno 1), as the FUSE layer's create. */

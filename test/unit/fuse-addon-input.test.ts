@@ -81,4 +81,35 @@ describe('libfuse3 addon input checks', () => {
       await fsp.rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('copies between descriptors with copyFileRangeAsync: up to the length or the source\'s end, -errno, TypeError for bad arguments', async () => {
+    const sys = addon.sys;
+    const dir = await fsp.mkdtemp(nodePath.join(os.tmpdir(), 'coherd-sys-copy-'));
+    try {
+      const data = Buffer.alloc(3 << 20);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 7) & 0xff;
+      await fsp.writeFile(nodePath.join(dir, 'src'), data);
+      const src = await fsp.open(nodePath.join(dir, 'src'), 'r');
+      const dst = await fsp.open(nodePath.join(dir, 'dst'), 'w');
+      try {
+        assert.equal(await sys.copyFileRangeAsync(src.fd, 100, dst.fd, 4096, 1 << 20), 1 << 20);
+        assert.equal(await sys.copyFileRangeAsync(src.fd, (3 << 20) - 10, dst.fd, 0, 1 << 20), 10, 'short at the source\'s end');
+        assert.equal(await sys.copyFileRangeAsync(src.fd, 3 << 20, dst.fd, 0, 5), 0, 'nothing past the end');
+        const got = await fsp.readFile(nodePath.join(dir, 'dst'));
+        assert.ok(got.subarray(4096).equals(data.subarray(100, 100 + (1 << 20))));
+        assert.ok(got.subarray(0, 10).equals(data.subarray(data.length - 10)));
+        assert.equal(await sys.copyFileRangeAsync(dst.fd, 0, src.fd, 0, 5), -9, 'a write-only source and read-only destination: EBADF');
+        assert.equal(await sys.copyFileRangeAsync(-1, 0, dst.fd, 0, 5), -9, 'EBADF');
+      } finally {
+        await src.close();
+        await dst.close();
+      }
+      const s = sys as unknown as Record<string, (...args: unknown[]) => unknown>;
+      assert.throws(() => s.copyFileRangeAsync(0, -1, 1, 0, 5), TypeError);
+      assert.throws(() => s.copyFileRangeAsync(0, 0, 1, 0), TypeError);
+      assert.throws(() => s.copyFileRangeAsync('x', 0, 1, 0, 5), TypeError);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
 });

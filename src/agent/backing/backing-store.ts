@@ -1,6 +1,7 @@
 import { Logger } from '../../common/logger';
 import { Terminal, Vop, VopResult, VopStat } from '../vop';
 import { toVopStat } from './backing-stat';
+import { copyFileRange } from './backing-copy';
 import { BackingEntryOps } from './backing-entry-ops';
 import { BackingFileOps } from './backing-file-ops';
 import { DEFAULT_MAX_IO_LENGTH, XATTR_NAME_MAX, XATTR_SIZE_MAX } from './backing-limits';
@@ -34,12 +35,14 @@ export class BackingStore {
   private readonly files: BackingFileOps;
   private readonly entries: BackingEntryOps;
   private readonly xattrs: BackingXattrs | null;
+  private readonly maxIoLength: number;
   /** Bound terminal for compose(). */
   readonly terminal: Terminal = (vop) => this.execute(vop);
 
   private constructor(readonly paths: BackingPaths, options: BackingStoreOptions) {
     this.handles = new HandleTable(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES);
-    this.files = new BackingFileOps(paths, this.handles, options.maxIoLength ?? DEFAULT_MAX_IO_LENGTH);
+    this.maxIoLength = options.maxIoLength ?? DEFAULT_MAX_IO_LENGTH;
+    this.files = new BackingFileOps(paths, this.handles, this.maxIoLength);
     this.entries = new BackingEntryOps(paths);
     this.xattrs = options.xattrs === false ? null : new BackingXattrs();
   }
@@ -123,6 +126,7 @@ export class BackingStore {
       case 'truncate': return this.files.truncate(path, vop.args);
       case 'fallocate': return this.files.fallocate(vop.args);
       case 'lseek': return this.files.lseek(vop.args);
+      case 'copyFileRange': return copyFileRange(this.handles, vop.args, this.maxIoLength);
       case 'unlink': return this.entries.unlink(path);
       case 'rmdir': return this.entries.rmdir(path);
       case 'rename': return this.entries.rename(path, vop.args);

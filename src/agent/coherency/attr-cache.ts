@@ -17,10 +17,20 @@ export class AttrCache {
     this.entries.set(resource, { ...stat });
   }
 
-  /** Records a size this agent gave the file (no-op when nothing is cached). */
-  setSize(resource: string, size: number): void {
+  /**
+   * Records a size this agent gave the file (no-op when nothing is cached).
+   * `writtenBytes` just landed in it (unflushed, maybe): st_blocks grows to
+   * cover them, up to a dense file of that size, an estimate until the store
+   * is stat'ed again. Left at the stat's count, a file this host wrote would
+   * show 0 blocks: `du` says it is empty and `cp` takes it for sparse.
+   */
+  setSize(resource: string, size: number, writtenBytes = 0): void {
     const st = this.entries.get(resource);
-    if (st) st.size = size;
+    if (!st) return;
+    const dense = blocksFor(size, st.blksize);
+    if (size < st.size) st.blocks = Math.min(st.blocks, dense);
+    st.size = size;
+    if (writtenBytes > 0) st.blocks = Math.max(st.blocks, Math.min(st.blocks + blocksFor(writtenBytes, st.blksize), dense));
   }
 
   drop(resource: string): void {
@@ -34,4 +44,10 @@ export class AttrCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** 512-byte units (st_blocks) of `bytes` allocated in whole blocks of `blksize` (4 KiB when unknown). */
+function blocksFor(bytes: number, blksize: number): number {
+  const unit = blksize > 0 ? blksize : 4096;
+  return (Math.ceil(bytes / unit) * unit) / 512;
 }

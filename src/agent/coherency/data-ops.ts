@@ -147,7 +147,7 @@ export class DataOps {
           } finally {
             this.core.direct.dropAfterChange(key); // a read beside it may have cached the old bytes (direct-io.ts)
           }
-          if (end > size) attrs.setSize(key, end);
+          if (end > size) attrs.setSize(key, end, n);
           return n;
         }
         let file = this.fileForWrite(key, refOf(vop, ino));
@@ -156,7 +156,7 @@ export class DataOps {
           await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
           file = this.fileForWrite(key, refOf(vop, ino));
         }
-        if (end > size) attrs.setSize(key, end);
+        if (end > size) attrs.setSize(key, end, data.length);
         await writeBack.dirtied(key);
         return data.length;
       } finally {
@@ -193,7 +193,7 @@ export class DataOps {
         }
         vop.args.offset = size; // where O_APPEND puts the data (the backing ignores it): the journal records it
         const n = (await next(vop)) as number;
-        attrs.setSize(key, size + n);
+        attrs.setSize(key, size + n, n);
         return n;
       } finally {
         for (const u of uses) u.done();

@@ -1,13 +1,17 @@
 import { ByteRange, contains, WHOLE_FILE } from '../../common/byte-range';
 import { InternalError } from '../../common/errors';
 import type { Logger } from '../../common/logger';
-import type { ClientGrant, RevokeAnswer, TokenClient } from '../client/types';
+import type { RevokeAnswer, TokenClient } from '../client/types';
 import { abortable, cancelled } from './abortable';
 import { HeldToken, TokenMode, TokenRequest, TokenSpace, TokenUse, modeSatisfies } from './held-token';
 import type { Clock } from '../../common/clock';
 import { DirectRenewal } from './direct-renewal';
 import { IdleTokens } from './idle-tokens';
+import { GrantIntake } from './grant-intake';
+import type { TokenCacheListener } from './token-cache-listener';
 import { TokenTable } from './token-table';
+
+export type { TokenCacheListener } from './token-cache-listener';
 
 export interface TokenCacheOptions {
   client: TokenClient;
@@ -20,29 +24,6 @@ export interface TokenCacheOptions {
   directRenewMs?: number;
 }
 
-/** What the coherency layer does when the cache gives tokens up on its own. */
-export interface TokenCacheListener {
-  /** Before an idle token is returned: flush dirty data and drop everything cached under it. */
-  retiring(token: HeldToken): Promise<void>;
-  /** Before an idle token is blocked for its retirement (it still serves meanwhile). */
-  beforeRetiring?(token: HeldToken): Promise<void>;
-  /** A convert left a token smaller: drop clean caches in `range` (a READ token covers nothing dirty). */
-  coverageLost(token: HeldToken, range: ByteRange): void;
-  /** The coordinator no longer has the token (a refused reclaim): what was cached and dirty under it is lost. */
-  lost(token: HeldToken, reason: string): void;
-  /** A renewed DIRECT token is gone after its last use: drop what a caching token beside it may have cached meanwhile. */
-  directRetired?(token: HeldToken): void;
-  /** A DIRECT token not used since its grant is renewed anyway while this says so (the kernel's pages depend on it). */
-  keepsDirect?(token: HeldToken): boolean;
-  /**
-   * True while this host's kernel caches the resource's pages through an
-   * open (kernel-pages.ts): its data and attr tokens are then asked for
-   * with noDirect, as only a revoke can drop those pages and mappings.
-   */
-  kernelCaches?(resource: string): boolean;
-}
-
-const MAX_ORPHANS = 1024;
 const noop = (): undefined => undefined;
 const endUse = (use: TokenUse | undefined): void => use?.done();
 
@@ -69,8 +50,7 @@ export class TokenCache {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly idle: IdleTokens;
   private readonly renewal?: DirectRenewal;
-  /** Revokes that arrived for lock ids not (yet) known: such grants are never used. */
-  private readonly orphans = new Set<number>();
+  private readonly grants: GrantIntake;
   private listener?: TokenCacheListener;
   private generation = 0;
 
@@ -113,6 +93,10 @@ export class TokenCache {
       retiring: (t) => this.listener?.retiring(t),
       beforeBlock: async (t) => this.listener?.beforeRetiring?.(t),
       forget: (t) => this.remove(t),
+    });
+    this.grants = new GrantIntake({
+      table: this.table, idle: this.idle, renewal: this.renewal, client: this.client,
+      listener: () => this.listener, remove: (t) => this.remove(t),
     });
   }
 
@@ -206,8 +190,7 @@ export class TokenCache {
 
   /** Marks a lock id the coordinator revoked before this cache knew it; a late grant for it is ignored. */
   noteOrphanRevoke(lockId: number): void {
-    if (this.orphans.size >= MAX_ORPHANS) this.orphans.delete(this.orphans.values().next().value as number);
-    this.orphans.add(lockId);
+    this.grants.noteOrphanRevoke(lockId);
   }
 
   /** Applies a revoke answer: drop the token, or shrink/downgrade it in place. */
@@ -283,7 +266,7 @@ export class TokenCache {
       this.client.releaseLazily(grant.lockId);
       return undefined;
     }
-    const t = this.insert(grant);
+    const t = this.grants.insert(grant);
     return t && this.claim(t, req);
   }
 
@@ -291,37 +274,6 @@ export class TokenCache {
   private claim(t: HeldToken, req: TokenRequest): TokenUse | undefined {
     if (!t.alive || t.isBlockedFor(req.range) || !contains(t.range, req.range) || !modeSatisfies(t.mode, req.mode)) return undefined;
     return this.addUse(t, req.range);
-  }
-
-  private insert(grant: ClientGrant): HeldToken | undefined {
-    if (this.orphans.delete(grant.lockId)) return undefined;
-    const existing = this.table.byId(grant.lockId);
-    if (existing) {
-      if (grant.version > existing.version) this.update(existing, grant);
-      return existing;
-    }
-    const t = this.table.add(grant);
-    this.idle.push(t);
-    if (t.mode === 'DIRECT') this.renewal?.schedule(t);
-    else this.dropRedundant(t);
-    this.idle.maybeTrim();
-    return t;
-  }
-
-  /** A convert (or repeated grant) of a held token; clean caches outside a smaller range go. */
-  private update(t: HeldToken, grant: ClientGrant): void {
-    const old = this.table.update(t, grant);
-    if (old.start < t.range.start) this.listener?.coverageLost(t, { start: old.start, end: Math.min(old.end, t.range.start) });
-    if (old.end > t.range.end) this.listener?.coverageLost(t, { start: Math.max(old.start, t.range.end), end: old.end });
-  }
-
-  /** Gives back idle tokens a new grant fully covers with at least their mode (it serves all they did). */
-  private dropRedundant(t: HeldToken): void {
-    for (const o of [...this.table.tokensOf(t.resource, t.space)]) {
-      if (o === t || o.inUse > 0 || o.blocked || !contains(t.range, o.range) || !modeSatisfies(t.mode, o.mode)) continue;
-      this.remove(o);
-      this.client.releaseLazily(o.lockId);
-    }
   }
 
   private remove(t: HeldToken): void {

@@ -67,6 +67,12 @@ export interface MountAgentFsOptions {
    * show what it prevents.
    */
   cacheFence?: boolean;
+  /**
+   * Serve copy_file_range (docs/fuse.md, "copy_file_range"). false: the op
+   * answers ENOSYS, after which the kernel copies through READ and WRITE for
+   * the mount's lifetime. Default true.
+   */
+  copyFileRange?: boolean;
   /** Times the kernel cache's retries (real time: the kernel's timeouts are). Default SystemClock. */
   clock?: Clock;
 }
@@ -164,6 +170,7 @@ export class AgentFsMount implements AgentFs {
         attrSince: (n) => attrCache.since(n),
         entry: (parent) => entryCache.begin(parent),
       } : {}, pageCache);
+      if (options.copyFileRange === false) ops = { ...ops, copyFileRange: undefined };
       if (options.locks) {
         const resourceOf = (id: number) => {
           const node = nodes.get(id);

@@ -3,6 +3,7 @@ import { SessionLostError } from '../../common/errors';
 import { onValidatedInode } from '../coherency/validated-inode';
 import { CoherencyCore, CoherencyCoreDeps } from '../coherency/coherency-core';
 import { DataOps } from '../coherency/data-ops';
+import { copyUnderTokens } from '../coherency/copy-range-op';
 import { fallocateUnderTokens } from '../coherency/fallocate-op';
 import { seekUnderTokens } from '../coherency/seek-op';
 import { MetaOps } from '../coherency/meta-ops';
@@ -25,7 +26,7 @@ export type CoherencyHook = Hook & { readonly core: CoherencyCore };
 
 /** Ops that need a token from the coordinator before they may run. */
 const NEEDS_TOKEN = new Set<Vop['op']>([
-  'read', 'write', 'getattr', 'truncate', 'fallocate', 'lseek', 'readdir',
+  'read', 'write', 'copyFileRange', 'getattr', 'truncate', 'fallocate', 'lseek', 'readdir',
   'create', 'mkdir', 'mknod', 'symlink', 'unlink', 'rmdir', 'rename', 'link',
   'chmod', 'chown', 'utimens', 'setxattr', 'removexattr',
 ]);
@@ -83,6 +84,8 @@ export function createCoherencyHook(deps: CoherencyHookDeps): CoherencyHook {
         return ino === undefined ? next(vop) : fallocateUnderTokens(core, vop, next, ino);
       case 'lseek':
         return ino === undefined ? next(vop) : seekUnderTokens(core, vop, next, ino);
+      case 'copyFileRange':
+        return ino === undefined ? next(vop) : copyUnderTokens(core, vop, next, ino);
       case 'getattr':
         return ino === undefined ? next(vop) : meta.getattr(vop, next, ino);
       case 'readdir':

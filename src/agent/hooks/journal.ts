@@ -1,6 +1,6 @@
 import { Logger } from '../../common/logger';
 import { JournalRecord, JournalSink, ResourceToken } from '../journal/journal-record';
-import { Hook, MUTATING_OPS, Next, Vop, VopResult, VopResults, VopStat } from '../vop';
+import { Hook, MUTATING_OPS, Next, Vop, VopOf, VopResult, VopResults, VopStat } from '../vop';
 
 export interface JournalHookOptions {
   /** Configured name of the shared filesystem (DESIGN §2). */
@@ -32,13 +32,15 @@ export function createJournalHook(options: JournalHookOptions): Hook {
     const result = await next(vop);
     // A create without O_EXCL that opened a file another host had just made changed nothing.
     if (vop.op === 'create' && (result as VopResults['create']).existed) return result;
+    const copy = vop.op === 'copyFileRange' ? (result as VopResults['copyFileRange']) : undefined;
+    if (copy && copy.copied === 0) return result;
     // Encoded after the op (its buffers stay valid until this hook returns): a failed op costs nothing.
-    const args = journalArgs(vop);
+    const args = copy ? copyArgs(vop as VopOf<'copyFileRange'>, copy) : journalArgs(vop);
     const record: JournalRecord = {
       namespace,
       ino: inoOf(vop, result) ?? null,
       ...(vop.parentIno !== undefined ? { parentIno: vop.parentIno } : {}),
-      op: vop.op,
+      op: copy ? 'write' : vop.op,
       path: vop.path,
       args,
       fencingToken: vop.fencingToken ? { ...vop.fencingToken } : null,
@@ -47,6 +49,7 @@ export function createJournalHook(options: JournalHookOptions): Hook {
       sequence: ++sequence,
       timeMs: wallClockMs(),
       ...(vop.op === 'write' && Buffer.isBuffer(vop.args.data) ? { payload: vop.args.data } : {}),
+      ...(copy ? { payload: copy.bytes } : {}),
     };
     try {
       sink.append(record);
@@ -118,4 +121,15 @@ export function journalArgs(vop: Vop): Record<string, unknown> {
     out[key] = Buffer.isBuffer(value) ? { length: value.length } : value;
   }
   return out;
+}
+
+/**
+ * A copy_file_range is journaled as the write it amounts to: the bytes it
+ * copied (read back from the source under the op's tokens) at the
+ * destination's offset, so a replica applies it as any write, whatever its
+ * own copy of the source holds at that point (docs/fuse.md, "copy_file_range").
+ * `copiedFrom` is informational.
+ */
+function copyArgs(vop: VopOf<'copyFileRange'>, copy: VopResults['copyFileRange']): Record<string, unknown> {
+  return { offset: vop.args.offset, data: { length: copy.copied }, copiedFrom: { ino: vop.args.inoIn, offset: vop.args.offsetIn } };
 }

@@ -75,6 +75,8 @@ export interface SysCalls {
   mknodAsync(path: string, mode: number, dev: number): Promise<number>;
   fallocateAsync(fd: number, mode: number, offset: number, length: number): Promise<number>;
   lseekAsync(fd: number, offset: number, whence: number): Promise<number>;
+  /** copy_file_range(2) at explicit offsets, continued over short copies up to `length` or the source's end: bytes copied, or -errno when none. */
+  copyFileRangeAsync(fdIn: number, offsetIn: number, fdOut: number, offsetOut: number, length: number): Promise<number>;
   /** The l*xattr variants only (a final symlink is never followed). */
   lgetxattrAsync(path: string, name: string, size: number): Promise<Buffer | number>;
   llistxattrAsync(path: string, size: number): Promise<Buffer | number>;

@@ -4,7 +4,7 @@ export type FuseOpName =
   | 'symlink' | 'rename' | 'link' | 'open' | 'read' | 'write' | 'flush' | 'release' | 'fsync' | 'opendir'
   | 'readdirplus' | 'releasedir' | 'fsyncdir' | 'statfs' | 'setxattr' | 'getxattr' | 'listxattr'
   | 'removexattr' | 'access' | 'create' | 'getlk' | 'setlk' | 'flock' | 'fallocate' | 'interrupt' | 'closed'
-  | 'lseek';
+  | 'lseek' | 'copy_file_range';
 
 /** A posix lock as the kernel sends it (start/len, len 0 = to the end). */
 export interface FuseLock { type: number; start: number; len: number; pid: number }
@@ -29,6 +29,8 @@ export interface FuseRequest {
   nlookup?: number; rdev?: number; datasync?: boolean; mask?: number; length?: number;
   /** lseek: SEEK_DATA (3) or SEEK_HOLE (4); the kernel answers the others itself. */
   whence?: number;
+  /** copy_file_range: `ino`/`fh`/`offset` are the source's, these the destination's (its inode is `ino2`); `length`, `flags`. */
+  fhOut?: number; offsetOut?: number;
   /** setattr */
   valid?: number; attrMode?: number; attrUid?: number; attrGid?: number; attrSize?: number;
   atimeSec?: number; atimeNsec?: number; mtimeSec?: number; mtimeNsec?: number;

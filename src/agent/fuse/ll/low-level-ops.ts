@@ -24,6 +24,8 @@ export interface AttrChanges {
 }
 
 /** A readdirplus batch; `sent(n)` is told how many entries the kernel took (lookup references). */
+/** The destination of a copy_file_range: its node, open handle and offset. */
+export interface CopyTarget { ino: number; fh: number; offset: number }
 export interface DirBatch { entries: AddonDirEntry[]; sent(count: number): void }
 
 export interface StatfsReply {
@@ -62,6 +64,12 @@ export interface LowLevelOps {
   fallocate?(ctx: RequestContext, ino: number, fh: number, mode: number, offset: number, length: number): Promise<void>;
   /** SEEK_DATA / SEEK_HOLE from `offset`: the offset found (ENXIO past the data, as lseek(2)). */
   lseek?(ctx: RequestContext, ino: number, fh: number, offset: number, whence: number): Promise<number>;
+  /**
+   * copy_file_range from (ino, fh, offset) to (out.ino, out.fh, out.offset): the bytes copied (short at the
+   * source's end, or when the ops copy less per request). Absent: ENOSYS, and the kernel never asks again
+   * on this mount (it copies through READ and WRITE); reject with EOPNOTSUPP to fall back for one call only.
+   */
+  copyFileRange?(ctx: RequestContext, ino: number, fh: number, offset: number, out: CopyTarget, length: number, flags: number): Promise<number>;
   opendir?(ctx: RequestContext, ino: number, flags: number): Promise<OpenReply>;
   readdirplus?(ctx: RequestContext, ino: number, fh: number, size: number, offset: number): Promise<DirBatch>;
   releasedir?(ctx: RequestContext, ino: number, fh: number): Promise<void>;

@@ -84,6 +84,10 @@ export class RequestDispatch {
       case 'release': return (o.release?.(ctx, r.ino, r.fh, r.owner ?? 0n, r.flockRelease === true) ?? Promise.resolve()).then(ok);
       case 'fsync': return o.fsync?.(ctx, r.ino, r.fh, r.datasync === true).then(ok);
       case 'fallocate': return o.fallocate?.(ctx, r.ino, r.fh, r.flags, r.offset, r.length ?? 0).then(ok);
+      case 'copy_file_range': {
+        const out = { ino: r.ino2 ?? 0, fh: r.fhOut ?? 0, offset: r.offsetOut ?? 0 };
+        return o.copyFileRange?.(ctx, r.ino, r.fh, r.offset, out, r.length ?? 0, r.flags).then((n) => { a.replyWrite(id, n); });
+      }
       case 'lseek': return o.lseek?.(ctx, r.ino, r.fh, r.offset, r.whence ?? -1).then((off) => { a.replyLseek(id, off); });
       case 'opendir': return o.opendir?.(ctx, r.ino, r.flags).then((x) => { this.opened(a.replyOpen(id, x.fh, x), x.fh, r, ctx, true); });
       case 'readdirplus': return o.readdirplus?.(ctx, r.ino, r.fh, r.size, r.offset).then((b) => { b.sent(Math.max(0, a.replyDirplus(id, r.size, b.entries))); });

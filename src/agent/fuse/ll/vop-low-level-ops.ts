@@ -2,9 +2,10 @@ import { constants } from 'os';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
 import { NewOwner, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
+import { COPY_CHUNK_BYTES } from '../../coherency/copy-range-op';
 import { AddonDirEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
-import type { PageCachePolicy } from './kernel-page-cache';
+import type { FileTailReader, PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
@@ -90,6 +91,15 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     }
     return run(await vops.getattrOnPath(n.path));
   }
+
+  /** The file's size and last byte through handle `fh` and a cached read handle (KernelPageCache.storeTail). */
+  const tailOf = (nd: PathNode, fh: number): FileTailReader => async (readFh) => {
+    const st = await run(vops.onHandle('getattr', nd.path, fh, { fh }));
+    if (st.size <= 0) return undefined;
+    const last = Buffer.alloc(1);
+    const n = await run(vops.onHandle('read', nd.path, readFh, { fh: readFh, buffer: last, length: 1, offset: st.size - 1 }));
+    return n === 1 ? { size: st.size, last } : undefined;
+  };
 
   return {
     lookup: (_c, parent, name) => lookupEntry(parent, name),
@@ -204,13 +214,21 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       } finally {
         // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts),
         // and the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail).
-        await pages?.written(nd, offset, data.length, async (readFh) => {
-          const st = await run(vops.onHandle('getattr', nd.path, fh, { fh }));
-          if (st.size <= 0) return undefined;
-          const last = Buffer.alloc(1);
-          const n = await run(vops.onHandle('read', nd.path, readFh, { fh: readFh, buffer: last, length: 1, offset: st.size - 1 }));
-          return n === 1 ? { size: st.size, last } : undefined;
-        });
+        await pages?.written(nd, offset, data.length, tailOf(nd, fh));
+      }
+    },
+    async copyFileRange(_c, idIn, fhIn, offsetIn, out, length, flags) {
+      const dst = node(out.ino);
+      // The tokens are the source handle's inode's (the inode it opened), as for any op on a handle: onHandle finds it.
+      const inoIn = vops.onHandle('flush', node(idIn).path, fhIn, { fh: fhIn }).ino;
+      if (inoIn === undefined) throw errno('EBADF');
+      pages?.writeStarting(dst);
+      try {
+        const args = { fhIn, inoIn, offsetIn, fh: out.fh, offset: out.offset, length, flags };
+        return (await run(vops.onHandle('copyFileRange', dst.path, out.fh, args))).copied;
+      } finally {
+        // As after a WRITE: this host's cached opens of the destination lose the copied range's pages.
+        await pages?.written(dst, out.offset, Math.min(length, COPY_CHUNK_BYTES), tailOf(dst, out.fh));
       }
     },
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },

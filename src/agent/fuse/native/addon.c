@@ -10,6 +10,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_object(env, &sys);
   cf_init_sys(env, sys);
   cf_init_sys_async(env, sys);
+  cf_init_sys_copy(env, sys);
   napi_set_named_property(env, exports, "sys", sys);
   return exports;
 }

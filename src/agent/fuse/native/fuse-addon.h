@@ -27,7 +27,7 @@ enum cf_op {
   CF_FLUSH, CF_RELEASE, CF_FSYNC, CF_OPENDIR, CF_READDIRPLUS, CF_RELEASEDIR,
   CF_FSYNCDIR, CF_STATFS, CF_SETXATTR, CF_GETXATTR, CF_LISTXATTR, CF_REMOVEXATTR,
   CF_ACCESS, CF_CREATE, CF_GETLK, CF_SETLK, CF_FLOCK, CF_FALLOCATE, CF_INTERRUPT,
-  CF_CLOSED, CF_LSEEK, CF_OP_COUNT
+  CF_CLOSED, CF_LSEEK, CF_COPY_FILE_RANGE, CF_OP_COUNT
 };
 
 /** One kernel request, filled on the loop thread, read once on the JS thread. */
@@ -41,6 +41,7 @@ struct cf_request {
   int flags, datasync, mask, to_set, sleep, has_fh;
   uint64_t fh, lock_owner, nlookup;
   uint64_t size, off, len;
+  uint64_t fh2, off2;      /* copy_file_range: the destination's handle and offset */
   struct stat attr;       /* setattr */
   struct flock lock;      /* getlk/setlk */
   void *data;             /* write/setxattr payload (malloc'd, handed to JS) */
@@ -75,6 +76,7 @@ void cf_ops_entry(struct fuse_lowlevel_ops *ops);
 void cf_ops_file(struct fuse_lowlevel_ops *ops);
 void cf_ops_attr(struct fuse_lowlevel_ops *ops);
 void cf_ops_lock(struct fuse_lowlevel_ops *ops);
+void cf_ops_copy(struct fuse_lowlevel_ops *ops);
 void cf_on_interrupt(fuse_req_t req, void *data);
 
 /* napi-util.c: argument parsing that throws instead of crashing. */
@@ -106,6 +108,7 @@ napi_value cf_init_reply_data(napi_env env, napi_value exports);
 napi_value cf_init_notify(napi_env env, napi_value exports);
 napi_value cf_init_sys(napi_env env, napi_value exports);
 napi_value cf_init_sys_async(napi_env env, napi_value exports);
+napi_value cf_init_sys_copy(napi_env env, napi_value exports);
 void cf_notify_start(napi_env env, struct cf_session *s);
 void cf_notify_stop(struct cf_session *s);
 

@@ -104,7 +104,7 @@ static napi_value mount_fs(napi_env env, napi_callback_info info) {
   struct fuse_lowlevel_ops ops;
   memset(&ops, 0, sizeof ops);
   ops.init = on_init;
-  cf_ops_entry(&ops); cf_ops_file(&ops); cf_ops_attr(&ops);
+  cf_ops_entry(&ops); cf_ops_file(&ops); cf_ops_attr(&ops); cf_ops_copy(&ops);
   if (s->locks) cf_ops_lock(&ops);
   fuse_set_log_func(capture_log);
   s->se = fuse_session_new(&args, &ops, sizeof ops, s);

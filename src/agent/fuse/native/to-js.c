@@ -9,7 +9,7 @@ static const char *const OP_NAMES[CF_OP_COUNT] = {
   "flush", "release", "fsync", "opendir", "readdirplus", "releasedir",
   "fsyncdir", "statfs", "setxattr", "getxattr", "listxattr", "removexattr",
   "access", "create", "getlk", "setlk", "flock", "fallocate", "interrupt", "closed",
-  "lseek",
+  "lseek", "copy_file_range",
 };
 
 static napi_value str(napi_env env, const char *s) {
@@ -84,6 +84,11 @@ static napi_value to_object(napi_env env, struct cf_request *r) {
     case CF_ACCESS: cf_set(env, o, "mask", cf_int(env, r->mask)); break;
     case CF_FALLOCATE: cf_set(env, o, "length", cf_u64(env, r->len)); break;
     case CF_LSEEK: cf_set(env, o, "whence", cf_int(env, r->mask)); break;
+    case CF_COPY_FILE_RANGE:
+      cf_set(env, o, "length", cf_u64(env, r->len));
+      cf_set(env, o, "fhOut", cf_u64(env, r->fh2));
+      cf_set(env, o, "offsetOut", cf_u64(env, r->off2));
+      break;
     case CF_SETATTR: set_setattr(env, o, r); break;
     case CF_GETLK: case CF_SETLK: case CF_FLOCK: case CF_FLUSH: case CF_RELEASE:
       cf_set(env, o, "owner", big(env, r->lock_owner));

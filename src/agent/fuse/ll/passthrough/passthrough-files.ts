@@ -1,9 +1,9 @@
 import { constants as C } from 'fs';
 import { loadFuseAddon } from '../fuse-addon';
 import { LowLevelOps } from '../low-level-ops';
-import { PassthroughCore, afs, check } from './passthrough-core';
+import { PassthroughCore, afs, check, errnoError } from './passthrough-core';
 
-type FileOps = Required<Pick<LowLevelOps, 'open' | 'create' | 'read' | 'write' | 'flush' | 'release' | 'fsync' | 'fallocate' | 'lseek'>>;
+type FileOps = Required<Pick<LowLevelOps, 'open' | 'create' | 'read' | 'write' | 'flush' | 'release' | 'fsync' | 'fallocate' | 'lseek' | 'copyFileRange'>>;
 
 /** Open files are backing fds opened with the caller's flags; fh is that fd. */
 export function passthroughFileOps(core: PassthroughCore): FileOps {
@@ -58,5 +58,11 @@ export function passthroughFileOps(core: PassthroughCore): FileOps {
     },
 
     lseek: async (_ctx, _ino, fh, offset, whence) => check(await sys.lseekAsync(core.fh(fh), offset, whence), 'lseek'),
+
+    // The whole length in the kernel, on the pool (the backing fds are the handles; the kernel checked modes and overlap).
+    copyFileRange: async (_ctx, _ino, fh, offset, out, length, flags) => {
+      if (flags !== 0) throw errnoError('EINVAL', 'copy_file_range');
+      return check(await sys.copyFileRangeAsync(core.fh(fh), offset, core.fh(out.fh), out.offset, length), 'copy_file_range');
+    },
   };
 }
