@@ -28,6 +28,19 @@
       "defines": ["NAPI_VERSION=8"]
     },
     {
+      "target_name": "coherd_fence",
+      "type": "executable",
+      "sources": [
+        "src/agent/fuse/fence/fence-main.c",
+        "src/agent/fuse/fence/fence-state.c",
+        "src/agent/fuse/fence/fence-inval.c",
+        "src/agent/fuse/fence/fence-rescue.c",
+        "src/agent/fuse/fence/fence-log.c"
+      ],
+      "libraries": ["-lpthread"],
+      "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"]
+    },
+    {
       "target_name": "coherd_crc",
       "sources": ["src/agent/journal/native/crc32c.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra"],

@@ -38,8 +38,8 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
 fi
 # npm ci builds the addon (install script); rebuild it when its sources changed since.
 addon=build/Release/coherd_fuse.node
-if [ ! -f "$addon" ] || [ ! -f build/Release/coherd_crc.node ] || [ -n "$(find src/agent/fuse/native src/agent/journal/native binding.gyp -newer "$addon" -print -quit)" ]; then
-  echo "coherd: building the native addons (libfuse3, crc32c)" >&2
+if [ ! -f "$addon" ] || [ ! -f build/Release/coherd_crc.node ] || [ ! -x build/Release/coherd_fence ] || [ -n "$(find src/agent/fuse/native src/agent/fuse/fence src/agent/journal/native binding.gyp -newer "$addon" -print -quit)" ]; then
+  echo "coherd: building the native addons (libfuse3, crc32c) and the cache fence" >&2
   npm run --silent build:native >/dev/null
 fi
 npx tsc -p tsconfig.json

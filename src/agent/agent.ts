@@ -84,7 +84,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     client.on('fenced', (reason: string) => metrics.onFenced(reason));
     client.on('session', () => metrics.sessionsStarted.inc());
   }
-  const coherencyOptions = { ...o.coherency, ...plantedBugs(process.env.COHERD_TEST_PLANT) };
+  const plants = plantedBugs(process.env.COHERD_TEST_PLANT);
+  const coherencyOptions = { ...o.coherency, ...plants.coherency };
   let coherency: CoherencyHook | undefined;
   let fs: AgentFs;
   try {
@@ -97,6 +98,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       allowOther: o.allowOther,
       kernelCache: () => coherency?.core.kernel,
       pageCache: o.kernelPageCache === true,
+      cacheFence: !plants.noCacheFence,
       copyFileRange: o.copyFileRange !== false,
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: coherencyOptions });
@@ -153,12 +155,18 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
 /**
  * Bugs an end-to-end test plants in a real agent to see its checks fail
  * ($COHERD_TEST_PLANT, comma-separated): skip-kernel-invalidation (the
- * kernel keeps what it cached after the token went). Unknown names refuse to start.
+ * kernel keeps what it cached after the token went), no-cache-fence (the
+ * page cache runs without its fence: a paused agent's mappings keep old
+ * bytes). Unknown names refuse to start.
  */
-function plantedBugs(list: string | undefined): CoherencyOptions {
+function plantedBugs(list: string | undefined): { coherency: CoherencyOptions; noCacheFence: boolean } {
+  const known = ['skip-kernel-invalidation', 'no-cache-fence'];
   const names = (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
-    if (n !== 'skip-kernel-invalidation') throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown COHERD_TEST_PLANT "${n}" (known: skip-kernel-invalidation)`);
+    if (!known.includes(n)) throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown COHERD_TEST_PLANT "${n}" (known: ${known.join(', ')})`);
   }
-  return names.length > 0 ? { plantSkipKernelInvalidation: true } : {};
+  return {
+    coherency: names.includes('skip-kernel-invalidation') ? { plantSkipKernelInvalidation: true } : {},
+    noCacheFence: names.includes('no-cache-fence'),
+  };
 }

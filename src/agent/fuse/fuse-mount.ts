@@ -22,6 +22,7 @@ import { withClusterLocks } from './ll/locks/lock-ops';
 import { LowLevelOps } from './ll/low-level-ops';
 import { clearStaleMount, forceUnmount } from './stale-mount';
 import { VopBuilder } from './vop-builder';
+import { CacheFence } from './fence/cache-fence';
 
 export interface MountAgentFsOptions {
   /** Where the filesystem appears; created if missing; a mount left there by a crashed agent is cleared. */
@@ -63,6 +64,13 @@ export interface MountAgentFsOptions {
    */
   pageCache?: boolean;
   /**
+   * With pageCache: start the cache fence (docs/fuse.md, "The cache
+   * fence"), which drops the kernel's pages once the lease deadline passes
+   * while this agent is paused. Default true; false only for tests that
+   * show what it prevents.
+   */
+  cacheFence?: boolean;
+  /**
    * Serve copy_file_range (docs/fuse.md, "copy_file_range"). false: the op
    * answers ENOSYS, after which the kernel copies through READ and WRITE for
    * the mount's lifetime. Default true.
@@ -95,6 +103,7 @@ interface Live {
   backing: BackingStore;
   abort: AbortController;
   kernel: KernelCacheLink | undefined;
+  fence: CacheFence | undefined;
 }
 
 export class AgentFsMount implements AgentFs {
@@ -150,6 +159,7 @@ export class AgentFsMount implements AgentFs {
     const vops = new VopBuilder(backing, abort.signal);
     const mountOptions = buildFuseOptions(options);
     let session: FuseSession;
+    let fence: CacheFence | undefined;
     const kernel = options.kernelCache?.();
     try {
       const rootIno = await backing.lookupIno('/');
@@ -184,13 +194,21 @@ export class AgentFsMount implements AgentFs {
           // Without the page cache every open is direct_io: the kernel holds no page to drop.
           pages: (ino, offset, length) => (pageCache ? pageCache.pages(ino, offset, length) : Promise.resolve()),
         });
+        if (pageCache && options.cacheFence !== false) {
+          const link = kernel;
+          const sessionFd = session.fd();
+          if (sessionFd < 0) throw new InvalidArgumentError('INVALID_ARGUMENT', 'the FUSE session has no descriptor for the cache fence', { errno: -sessionFd });
+          fence = new CacheFence({ sessionFd, leaseLeftMs: () => link.leaseLeftMs(), logger });
+          pageCache.setFence(fence);
+        }
       }
     } catch (e) {
+      await fence?.stop();
       await backing.close();
       await forceUnmount(mountPoint, logger).catch(() => undefined);
       throw e;
     }
-    this.live = { session, backing, abort, kernel };
+    this.live = { session, backing, abort, kernel, fence };
     logger.info('mounted', { namespace: this.namespace, backingDir, options: mountOptions.join(',') });
   }
 
@@ -198,6 +216,8 @@ export class AgentFsMount implements AgentFs {
     // Before anything stops: open descriptors outlive the (lazy) unmount, and the kernel would serve them what it
     // cached after this agent's tokens went back (kernel-cache.ts, close).
     await live.kernel?.close();
+    // The fence holds the connection too: it goes before the mount, never after (fence/cache-fence.ts).
+    await live.fence?.stop();
     live.abort.abort(new CancelledError('CANCELLED', 'unmounting'));
     live.kernel?.attach(undefined);
     try {

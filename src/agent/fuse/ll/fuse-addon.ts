@@ -30,6 +30,8 @@ export interface FuseAddon {
   mount(mountPoint: string, options: string, dispatch: (req: FuseRequest) => void, flags: { locks: boolean }): SessionHandle;
   /** Stops the loop, fails unanswered requests with EIO, unmounts (lazily), frees the session; returns how many it failed. */
   unmount(session: SessionHandle): number;
+  /** The session's /dev/fuse descriptor (for the cache fence), or -ENOTCONN once unmounted. */
+  sessionFd(session: SessionHandle): number;
   replyErr(id: number, errno: number): boolean;
   replyEntry(id: number, entry: AddonEntry): boolean;
   replyAttr(id: number, attr: AddonStat, attrTimeout: number): boolean;

@@ -50,6 +50,12 @@ export class FuseSession {
     return this.handle !== null && this.closing === null;
   }
 
+  /** The session's /dev/fuse descriptor, or -ENOTCONN once unmounted (the cache fence gets a copy). */
+  fd(): number {
+    if (!this.handle || this.closing) return -constants.errno.ENOTCONN;
+    return this.addon.sessionFd(this.handle);
+  }
+
   /** Drops cached pages of ino in [offset, offset+length) (length 0: to the end; offset -1: attributes only). */
   invalidateInode(ino: number, offset = 0, length = 0): Promise<number> {
     return this.track((h) => this.addon.notifyInvalInode(h, ino, offset, length));

@@ -1,6 +1,7 @@
 import { constants } from 'os';
 import type { Logger } from '../../../common/logger';
 import type { KernelCacheLink } from '../../coherency/kernel-cache';
+import type { NodeFence } from '../fence/cache-fence';
 import type { ReadTicket } from '../../coherency/local-writes';
 import type { InodeNotifier } from './kernel-attr-cache';
 import type { PathNode, PathNodeTable } from './path-node-table';
@@ -49,9 +50,11 @@ const PAGE_SIZE = 4096;
  * notify_inval_inode of the whole file on the session's notify thread.
  */
 export class KernelPageCache implements PageCachePolicy {
-  /** Cached open handle → the backing inode it opened. */
-  private readonly cachedHandles = new Map<number, number>();
+  /** Cached open handle → the backing inode it opened, and the node it was opened through. */
+  private readonly cachedHandles = new Map<number, { ino: number; node: number }>();
   private notifier: PageNotifier | undefined;
+  /** Lists the nodes with cached opens for the cache fence (docs/fuse.md, "The cache fence"); none: not fenced. */
+  private fence: NodeFence | undefined;
 
   constructor(
     private readonly nodes: PathNodeTable,
@@ -63,19 +66,33 @@ export class KernelPageCache implements PageCachePolicy {
     this.notifier = notifier;
   }
 
+  setFence(fence: NodeFence | undefined): void {
+    this.fence = fence;
+  }
+
+  /**
+   * With a fence, an open is cached only once the fence lists its node
+   * (before the reply: a paused agent's fence must know every node whose
+   * pages a mapping may read), and not when it cannot.
+   */
   opened(node: PathNode, flags: number, fh: number): OpenCaching {
     if ((flags & O_ACCMODE) !== O_RDONLY) return { directIo: true };
+    if (this.fence && !this.fence.hold(node.id)) return { directIo: true };
     const cached = this.link.openCached(node.ino);
-    if (!cached) return { directIo: true };
-    this.cachedHandles.set(fh, node.ino);
+    if (!cached) {
+      this.fence?.release(node.id);
+      return { directIo: true };
+    }
+    this.cachedHandles.set(fh, { ino: node.ino, node: node.id });
     return { directIo: false, keepCache: cached.keepCache };
   }
 
   released(fh: number): void {
-    const ino = this.cachedHandles.get(fh);
-    if (ino === undefined) return;
+    const h = this.cachedHandles.get(fh);
+    if (h === undefined) return;
     this.cachedHandles.delete(fh);
-    this.link.releasedCached(ino);
+    this.fence?.release(h.node);
+    this.link.releasedCached(h.ino);
   }
 
   readStarting(node: PathNode): ReadTicket | undefined {
@@ -122,7 +139,7 @@ export class KernelPageCache implements PageCachePolicy {
   }
 
   private cachedHandleOf(ino: number): number | undefined {
-    for (const [fh, i] of this.cachedHandles) if (i === ino) return fh;
+    for (const [fh, h] of this.cachedHandles) if (h.ino === ino) return fh;
     return undefined;
   }
 

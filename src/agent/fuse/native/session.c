@@ -157,6 +157,18 @@ int cf_session_from_js(napi_env env, napi_value v, struct cf_session **out) {
 }
 
 /* unmount(session): idempotent from JS's side (a second call throws ENOTCONN). */
+/*
+ * sessionFd(session): the session's /dev/fuse descriptor, for the cache
+ * fence (src/agent/fuse/fence), which the agent starts with a copy of it;
+ * -ENOTCONN once unmounted.
+ */
+static napi_value session_fd(napi_env env, napi_callback_info info) {
+  napi_value a[1];
+  struct cf_session *s;
+  if (cf_args(env, info, 1, a) || cf_session_from_js(env, a[0], &s)) return NULL;
+  return cf_int(env, s->se && s->mounted ? fuse_session_fd(s->se) : -ENOTCONN);
+}
+
 static napi_value unmount_fs(napi_env env, napi_callback_info info) {
   napi_value a[1];
   struct cf_session *s;
@@ -185,6 +197,7 @@ napi_value cf_init_session(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     { "mount", NULL, mount_fs, NULL, NULL, NULL, napi_default, NULL },
     { "unmount", NULL, unmount_fs, NULL, NULL, NULL, napi_default, NULL },
+    { "sessionFd", NULL, session_fd, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;
