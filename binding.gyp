@@ -18,7 +18,6 @@
         "src/agent/fuse/native/notify.c",
         "src/agent/fuse/native/sys.c",
         "src/agent/fuse/native/sys-async.c",
-        "src/agent/fuse/native/handles.c",
         "src/agent/fuse/native/ops-copy.c",
         "src/agent/fuse/native/sys-copy.c"
       ],

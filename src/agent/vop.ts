@@ -60,13 +60,11 @@ export interface VopArgs {
   getattr: { fh?: number; seen?: VopStat; expectIno?: number };
   access: { mode: number };
   statfs: Record<string, never>;
-  /** expectIno: as getattr's (the store checks the directory it opened). */
-  readdir: { expectIno?: number };
+  readdir: Record<string, never>;
   opendir: { flags: number };
   releasedir: { fh: number };
   fsyncdir: { fh: number; datasync: boolean };
-  /** expectIno: as getattr's (the store checks the inode it opened). */
-  open: { flags: number; expectIno?: number };
+  open: { flags: number };
   /**
    * Creates and opens read-write. `flags`: the caller's open flags; without
    * O_EXCL in them an existing file is opened instead (its mode and owner
@@ -83,7 +81,7 @@ export interface VopArgs {
   flush: { fh: number };
   fsync: { fh: number; datasync: boolean };
   release: { fh: number };
-  truncate: { size: number; fh?: number; expectIno?: number };
+  truncate: { size: number; fh?: number };
   /** fallocate(2) on an open handle: mode 0 allocates (and extends), FALLOC_FL_* bits as Linux defines them. */
   fallocate: { fh: number; mode: number; offset: number; length: number };
   /** lseek(2) with SEEK_DATA (3) or SEEK_HOLE (4) on an open handle. */
@@ -94,37 +92,31 @@ export interface VopArgs {
    * `offsetIn`, `length` bytes at most; `flags` must be 0.
    */
   copyFileRange: { fhIn: number; inoIn: number; offsetIn: number; fh: number; offset: number; length: number; flags: number };
-  /** expectParentIno: as create's. */
-  unlink: { expectParentIno?: number };
-  rmdir: { expectParentIno?: number };
+  unlink: Record<string, never>;
+  rmdir: Record<string, never>;
   /**
    * `destParentIno`: the directory that gains the entry (the source's is
    * `vop.parentIno`); `destIno`: the entry `dest` named before (replaced, or
    * swapped with RENAME_EXCHANGE); `flags`: RENAME_NOREPLACE (1) or
    * RENAME_EXCHANGE (2), absent for a plain rename.
    */
-  /** expectParentIno, expectDestParentIno: as create's, for the source's and the target's directory. */
-  rename: { dest: string; destParentIno?: number; destIno?: number; flags?: number; expectParentIno?: number; expectDestParentIno?: number };
-  /** expectParentIno: as create's. */
-  mkdir: { mode: number; owner?: NewOwner; expectParentIno?: number };
-  mknod: { mode: number; dev: number; owner?: NewOwner; expectParentIno?: number };
+  rename: { dest: string; destParentIno?: number; destIno?: number; flags?: number };
+  mkdir: { mode: number; owner?: NewOwner };
+  mknod: { mode: number; dev: number; owner?: NewOwner };
   /** `vop.path` is the new link; `target` is stored verbatim and never resolved by the agent. */
-  symlink: { target: string; owner?: NewOwner; expectParentIno?: number };
-  readlink: { expectIno?: number };
+  symlink: { target: string; owner?: NewOwner };
+  readlink: Record<string, never>;
   /** `vop.path` is the existing file (`vop.ino`); `dest` is the new name. */
-  /** expectIno: the source's (as getattr's); expectDestParentIno: the new name's directory (as create's expectParentIno). */
-  link: { dest: string; expectIno?: number; expectDestParentIno?: number };
-  /** expectIno (chmod, chown, utimens, readlink, truncate by path): as getattr's. Local: never journaled. */
-  chmod: { mode: number; expectIno?: number };
+  link: { dest: string };
+  chmod: { mode: number };
   /** -1 leaves the id unchanged. */
-  chown: { uid: number; gid: number; expectIno?: number };
-  utimens: { atimeMs: number; mtimeMs: number; expectIno?: number };
+  chown: { uid: number; gid: number };
+  utimens: { atimeMs: number; mtimeMs: number };
   /** flags: 0, XATTR_CREATE (1) or XATTR_REPLACE (2). */
-  /** expectIno (the xattr ops): as getattr's. */
-  setxattr: { name: string; value: Buffer; flags: number; expectIno?: number };
-  getxattr: { name: string; expectIno?: number };
-  listxattr: { expectIno?: number };
-  removexattr: { name: string; expectIno?: number };
+  setxattr: { name: string; value: Buffer; flags: number };
+  getxattr: { name: string };
+  listxattr: Record<string, never>;
+  removexattr: { name: string };
 }
 
 export type VopName = keyof VopArgs;

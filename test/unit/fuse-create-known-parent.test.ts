@@ -115,7 +115,7 @@ describe('CREATE in a known directory', () => {
   });
 
   it('journals no parent inode check: it means nothing on another host', () => {
-    const vop = new VopBuilder(store, new AbortController().signal).onKnownEntry('create', '/d/g', 42, { mode: 0o644, flags: 0 });
+    const vop = new VopBuilder(store, new AbortController().signal).onKnownEntry('/d/g', 42, { mode: 0o644, flags: 0 });
     assert.equal(vop.args.expectParentIno, 42);
     assert.deepEqual(journalArgs(vop), { mode: 0o644, flags: 0 });
   });

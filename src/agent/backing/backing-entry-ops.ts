@@ -43,11 +43,11 @@ export class BackingEntryOps {
   }
 
   /** Entries with lstat attributes, '.' and '..' first; entries that vanish meanwhile are skipped. */
-  async readdir(path: string, args: VopArgs['readdir'] = {}): Promise<VopDirEntry[]> {
+  async readdir(path: string): Promise<VopDirEntry[]> {
     const resolved = await this.paths.resolve(path);
     return withNoFollow(resolved, constants.O_RDONLY | constants.O_DIRECTORY, async (proc) => {
-      const [names, self] = await Promise.all([fsp.readdir(proc), fsp.stat(proc).then(toVopStat)]);
-      if (args.expectIno !== undefined && self.ino !== args.expectIno) throw new ErrnoError('ESTALE', 'the path names another directory now');
+      const names = await fsp.readdir(proc);
+      const self = toVopStat(await fsp.stat(proc));
       const parent = resolved === this.paths.root ? self : toVopStat(await fsp.lstat(nodePath.dirname(resolved)));
       const entries: VopDirEntry[] = [{ name: '.', stat: self }, { name: '..', stat: parent }];
       for (let i = 0; i < names.length; i += READDIR_CONCURRENCY) {
@@ -69,14 +69,9 @@ export class BackingEntryOps {
     }
   }
 
-  /** The backing path of an entry made or removed; with `expectParentIno`, ESTALE (nothing done) if its parent path leads to another inode now. */
-  private resolveNew(path: string, expectParentIno: number | undefined): Promise<string> {
-    return expectParentIno === undefined ? this.paths.resolve(path) : this.paths.resolveIn(path, expectParentIno);
-  }
-
   async mkdir(path: string, args: VopArgs['mkdir']): Promise<VopStat> {
     const mode = checkMode(args.mode);
-    const resolved = await this.resolveNew(path, args.expectParentIno);
+    const resolved = await this.paths.resolve(path);
     await fsp.mkdir(resolved, mode);
     await chownNew(resolved, args.owner);
     await chmodNoFollow(resolved, mode);
@@ -91,7 +86,7 @@ export class BackingEntryOps {
   async mknod(path: string, args: VopArgs['mknod']): Promise<VopStat> {
     const mode = checkMode(args.mode);
     const type = args.mode & constants.S_IFMT;
-    const resolved = await this.resolveNew(path, args.expectParentIno);
+    const resolved = await this.paths.resolve(path);
     if (type === constants.S_IFREG || type === 0) {
       const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
       await chownNew(resolved, args.owner, handle).then(() => handle.chmod(mode)).finally(() => handle.close());
@@ -106,16 +101,16 @@ export class BackingEntryOps {
     return toVopStat(await fsp.lstat(resolved));
   }
 
-  async unlink(path: string, args: VopArgs['unlink'] = {}): Promise<void> {
-    await fsp.unlink(await this.resolveNew(path, args.expectParentIno));
+  async unlink(path: string): Promise<void> {
+    await fsp.unlink(await this.paths.resolve(path));
   }
 
-  async rmdir(path: string, args: VopArgs['rmdir'] = {}): Promise<void> {
-    await fsp.rmdir(await this.resolveNew(path, args.expectParentIno));
+  async rmdir(path: string): Promise<void> {
+    await fsp.rmdir(await this.paths.resolve(path));
   }
 
   async rename(path: string, args: VopArgs['rename']): Promise<void> {
-    const [from, to] = await Promise.all([this.resolveNew(path, args.expectParentIno), this.resolveNew(args.dest, args.expectDestParentIno)]);
+    const [from, to] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
     const flags = args.flags ?? 0;
     if (flags === 0) return fsp.rename(from, to);
     if (!Number.isInteger(flags) || (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
@@ -126,8 +121,7 @@ export class BackingEntryOps {
 
   /** Hard link `dest` to the existing `path` (link(2) does not follow a symlink source). */
   async link(path: string, args: VopArgs['link']): Promise<VopStat> {
-    await this.paths.expectIno(path, args.expectIno);
-    const [existing, created] = await Promise.all([this.paths.resolve(path), this.resolveNew(args.dest, args.expectDestParentIno)]);
+    const [existing, created] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
     await fsp.link(existing, created);
     return toVopStat(await fsp.lstat(created));
   }
@@ -135,34 +129,30 @@ export class BackingEntryOps {
   /** The target is stored verbatim; it is never resolved by the agent. */
   async symlink(path: string, args: VopArgs['symlink']): Promise<VopStat> {
     const target = checkName(args.target, 'symlink target', SYMLINK_TARGET_MAX);
-    const resolved = await this.resolveNew(path, args.expectParentIno);
+    const resolved = await this.paths.resolve(path);
     await fsp.symlink(target, resolved);
     await chownNew(resolved, args.owner);
     return toVopStat(await fsp.lstat(resolved));
   }
 
-  async readlink(path: string, args: VopArgs['readlink'] = {}): Promise<string> {
-    await this.paths.expectIno(path, args.expectIno);
+  async readlink(path: string): Promise<string> {
     return fsp.readlink(await this.paths.resolve(path));
   }
 
   /** chmod on a symlink is EOPNOTSUPP, as on Linux. */
   async chmod(path: string, args: VopArgs['chmod']): Promise<void> {
-    await this.paths.expectIno(path, args.expectIno);
     await chmodNoFollow(await this.paths.resolve(path), checkMode(args.mode));
   }
 
   async chown(path: string, args: VopArgs['chown']): Promise<void> {
     const uid = checkId(args.uid, 'uid');
     const gid = checkId(args.gid, 'gid');
-    await this.paths.expectIno(path, args.expectIno);
     await fsp.lchown(await this.paths.resolve(path), uid, gid);
   }
 
   async utimens(path: string, args: VopArgs['utimens']): Promise<void> {
     const atime = checkTimeMs(args.atimeMs, 'atimeMs') / 1000;
     const mtime = checkTimeMs(args.mtimeMs, 'mtimeMs') / 1000;
-    await this.paths.expectIno(path, args.expectIno);
     await fsp.lutimes(await this.paths.resolve(path), atime, mtime);
   }
 }

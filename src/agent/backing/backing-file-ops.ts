@@ -39,7 +39,6 @@ export class BackingFileOps {
     const handle = await fsp.open(resolved, (flags & PASSED_FLAGS) | constants.O_NOFOLLOW);
     try {
       const st = await handle.stat();
-      if (args.expectIno !== undefined && st.ino !== args.expectIno) throw new ErrnoError('ESTALE', 'the path names another inode now');
       return { fh: this.handles.add(handle, st.ino, path), ino: st.ino };
     } catch (e) {
       await handle.close().catch(() => undefined);
@@ -172,7 +171,6 @@ export class BackingFileOps {
       await this.handles.get(args.fh).handle.truncate(size);
       return;
     }
-    await this.paths.expectIno(path, args.expectIno);
     const resolved = await this.paths.resolve(path);
     const handle = await fsp.open(resolved, constants.O_WRONLY | constants.O_NOFOLLOW);
     try {

@@ -133,11 +133,6 @@ export class BackingPaths {
     return { ...found, parentLeads: leads };
   }
 
-  /** ESTALE unless mount path `mountPath` names inode `ino` now (when given): the caller's inode is elsewhere or gone. */
-  async expectIno(mountPath: unknown, ino: number | undefined): Promise<void> {
-    if (ino !== undefined && (await this.lstat(mountPath)).ino !== ino) throw new ErrnoError('ESTALE', 'the path names another inode now');
-  }
-
   /** EACCES unless the realpath'd parent of a mount path lies inside the root. */
   private checkInside(realParent: string, mountPath: unknown): void {
     if (!this.contains(realParent)) {

@@ -112,7 +112,7 @@ export class BackingStore {
       case 'getattr': return vop.args.fh !== undefined ? this.files.getattr(vop.args.fh) : this.entries.getattr(path, vop.args.expectIno);
       case 'access': return this.entries.access(path, vop.args);
       case 'statfs': return this.entries.statfs();
-      case 'readdir': return this.entries.readdir(path, vop.args);
+      case 'readdir': return this.entries.readdir(path);
       case 'opendir': return undefined;
       case 'releasedir': return undefined;
       case 'fsyncdir': return this.entries.fsyncdir(path);
@@ -127,13 +127,13 @@ export class BackingStore {
       case 'fallocate': return this.files.fallocate(vop.args);
       case 'lseek': return this.files.lseek(vop.args);
       case 'copyFileRange': return copyFileRange(this.handles, vop.args, this.maxIoLength);
-      case 'unlink': return this.entries.unlink(path, vop.args);
-      case 'rmdir': return this.entries.rmdir(path, vop.args);
+      case 'unlink': return this.entries.unlink(path);
+      case 'rmdir': return this.entries.rmdir(path);
       case 'rename': return this.entries.rename(path, vop.args);
       case 'mkdir': return this.entries.mkdir(path, vop.args);
       case 'mknod': return this.entries.mknod(path, vop.args);
       case 'symlink': return this.entries.symlink(path, vop.args);
-      case 'readlink': return this.entries.readlink(path, vop.args);
+      case 'readlink': return this.entries.readlink(path);
       case 'link': return this.entries.link(path, vop.args);
       case 'chmod': return this.entries.chmod(path, vop.args);
       case 'chown': return this.entries.chown(path, vop.args);
@@ -143,21 +143,11 @@ export class BackingStore {
         if (!Buffer.isBuffer(value) || value.length > XATTR_SIZE_MAX) throw new ErrnoError('E2BIG', 'xattr value too large');
         const flags = vop.args.flags;
         if (flags !== 0 && flags !== 1 && flags !== 2) throw new ErrnoError('EINVAL', 'bad setxattr flags');
-        await this.paths.expectIno(path, vop.args.expectIno);
         return this.xattrsOrRefuse().set(await this.paths.resolve(path), xattrName(vop.args.name), value, flags);
       }
-      case 'getxattr': {
-        await this.paths.expectIno(path, vop.args.expectIno);
-        return this.xattrsOrRefuse().get(await this.paths.resolve(path), xattrName(vop.args.name));
-      }
-      case 'listxattr': {
-        await this.paths.expectIno(path, vop.args.expectIno);
-        return this.xattrsOrRefuse().list(await this.paths.resolve(path));
-      }
-      case 'removexattr': {
-        await this.paths.expectIno(path, vop.args.expectIno);
-        return this.xattrsOrRefuse().remove(await this.paths.resolve(path), xattrName(vop.args.name));
-      }
+      case 'getxattr': return this.xattrsOrRefuse().get(await this.paths.resolve(path), xattrName(vop.args.name));
+      case 'listxattr': return this.xattrsOrRefuse().list(await this.paths.resolve(path));
+      case 'removexattr': return this.xattrsOrRefuse().remove(await this.paths.resolve(path), xattrName(vop.args.name));
       default: {
         const unknown: { op?: unknown } = vop;
         throw new ErrnoError('ENOSYS', `unknown op ${String(unknown.op)}`);

@@ -14,9 +14,6 @@ import { KernelAttrCache } from './ll/kernel-attr-cache';
 import { KernelPageCache } from './ll/kernel-page-cache';
 import { KernelEntryCache } from './ll/kernel-entry-cache';
 import { PathNodeTable } from './ll/path-node-table';
-import { MovedNodes } from './ll/moved-nodes';
-import { NodeLocator } from './ll/node-locator';
-import { loadFuseAddon } from './ll/fuse-addon';
 import { ClusterLocks, RangeLockClient } from './ll/locks/cluster-locks';
 import { withClusterLocks } from './ll/locks/lock-ops';
 import { LowLevelOps } from './ll/low-level-ops';
@@ -172,7 +169,7 @@ export class AgentFsMount implements AgentFs {
         attr: (n, st) => attrCache.timeoutFor(n, st),
         attrSince: (n) => attrCache.since(n),
         entry: (parent) => entryCache.begin(parent),
-      } : {}, pageCache, new MovedNodes(nodes, new NodeLocator(backingDir, loadFuseAddon().sys, logger)));
+      } : {}, pageCache);
       if (options.copyFileRange === false) ops = { ...ops, copyFileRange: undefined };
       if (options.locks) {
         const resourceOf = (id: number) => {

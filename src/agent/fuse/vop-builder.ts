@@ -1,9 +1,6 @@
 import { BackingStore } from '../backing/backing-store';
 import { VopArgs, VopName, VopOf } from '../vop';
 
-/** The ops that make or remove an entry in a directory and can check the directory under its token. */
-export type EntryOp = 'create' | 'mkdir' | 'mknod' | 'symlink' | 'unlink' | 'rmdir' | 'rename';
-
 /**
  * Makes vops for the FUSE layer and fills in the resources they act on, so
  * hooks (coherency) know them before the op runs: `ino` by lstat of the
@@ -75,19 +72,12 @@ export class VopBuilder {
   }
 
   /**
-   * An op that adds or removes the entry `path` in a directory the caller
-   * knows by inode (no lookup of it): the store checks, under the
-   * directory's token, that the parent path still leads there
-   * (`expectParentIno`), else ESTALE. `ino`: the entry's, when removing
-   * or moving it.
+   * An op that adds the entry `path` to a directory the caller knows by
+   * inode (no lookup): the store checks, under the directory's token, that
+   * the parent path still leads there (`expectParentIno`, create only).
    */
-  onKnownEntry<N extends EntryOp>(op: N, path: string, parentIno: number, args: VopArgs[N], ino?: number): VopOf<N> {
-    return { op, path, ino, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal } as VopOf<N>;
-  }
-
-  /** The backing descriptor of open handle `fh` (its file handle is taken from it: NodeLocator.takeOfFd). */
-  backingFdOf(fh: number): number {
-    return this.backing.handles.get(fh).handle.fd;
+  onKnownEntry(path: string, parentIno: number, args: VopArgs['create']): VopOf<'create'> {
+    return { op: 'create', path, ino: undefined, parentIno, args: { ...args, expectParentIno: parentIno }, signal: this.signal };
   }
 
   /** An op on a path whose inode the caller already knows (a hint: hooks that need it exact hold tokens and re-check). */

@@ -111,13 +111,13 @@ function resourceTokens(held: NonNullable<Vop['heldTokens']>): ResourceToken[] {
 
 /**
  * Args as journaled: buffers become their length (a write's bytes go in the
- * record's payload, checksummed with it); local handle ids and inode
- * checks (expectIno, expectParentIno, expectDestParentIno) are dropped.
+ * record's payload, checksummed with it); local handle ids and a create's
+ * parent inode check are dropped.
  */
 export function journalArgs(vop: Vop): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(vop.args as Record<string, unknown>)) {
-    if (key === 'fh' || key === 'expectParentIno' || key === 'expectIno' || key === 'expectDestParentIno') continue; // local handle ids and inode checks mean nothing elsewhere
+    if (key === 'fh' || key === 'expectParentIno') continue; // local handle ids and inode checks mean nothing elsewhere
     out[key] = Buffer.isBuffer(value) ? { length: value.length } : value;
   }
   return out;

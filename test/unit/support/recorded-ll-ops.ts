@@ -2,8 +2,6 @@ import { promises as fsp } from 'fs';
 import type { BackingStore } from '../../../src/agent/backing/backing-store';
 import { VopBuilder } from '../../../src/agent/fuse/vop-builder';
 import { PathNodeTable } from '../../../src/agent/fuse/ll/path-node-table';
-import { MovedNodes } from '../../../src/agent/fuse/ll/moved-nodes';
-import type { NodeLocator } from '../../../src/agent/fuse/ll/node-locator';
 import { vopLowLevelOps } from '../../../src/agent/fuse/ll/vop-low-level-ops';
 import type { Vop, VopResult } from '../../../src/agent/vop';
 
@@ -18,10 +16,9 @@ export interface RanVop {
  * The agent's low-level ops over `store` (backing directory `dir`) with no
  * coherency hooks: every vop the chain ran is recorded in `ran`, and every
  * lstat of a mount path the store made is counted in `lstats` until
- * `restore()`. With `locator`, nodes another host moved are found by
- * their file handles (moved-nodes.ts), as on the agent mount.
+ * `restore()`.
  */
-export async function recordedLowLevelOps(store: BackingStore, dir: string, locator?: NodeLocator) {
+export async function recordedLowLevelOps(store: BackingStore, dir: string) {
   const ran: RanVop[] = [];
   const run = async (vop: Vop): Promise<VopResult> => {
     const seen: RanVop = { vop: { ...vop, args: { ...(vop.args as object) } } as Vop };
@@ -41,6 +38,6 @@ export async function recordedLowLevelOps(store: BackingStore, dir: string, loca
     return lstat(p);
   };
   const nodes = new PathNodeTable((await fsp.stat(dir)).ino);
-  const ops = vopLowLevelOps(run as never, new VopBuilder(store, new AbortController().signal), nodes, {}, undefined, new MovedNodes(nodes, locator));
+  const ops = vopLowLevelOps(run as never, new VopBuilder(store, new AbortController().signal), nodes);
   return { ops, nodes, ran, lstats, restore: () => { store.paths.lstat = lstat; } };
 }

@@ -2,7 +2,6 @@ import { fuseErrnoOf } from '../fuse-errno';
 import type { VopBuilder } from '../vop-builder';
 import type { VopRunner, VopStat } from '../../vop';
 import type { AddonEntry } from './fuse-addon';
-import { MovedNodes } from './moved-nodes';
 import type { PathNode, PathNodeTable } from './path-node-table';
 
 /** The attribute timeout (seconds) of a reply about a node; 0 = the kernel asks again every time. */
@@ -24,7 +23,6 @@ export class EntryLookup {
     private readonly nodes: PathNodeTable,
     private readonly attrTimeout: AttrTimeoutOf,
     private readonly entryTimeout: EntryTimeoutOf,
-    private readonly moved: MovedNodes = new MovedNodes(nodes, undefined),
   ) {}
 
   entryOf(n: PathNode, st: VopStat, entryTimeoutNow: () => number): AddonEntry {
@@ -36,44 +34,26 @@ export class EntryLookup {
    * current one); `since`: from entryTimeout, taken before the op that made
    * it. A name that does not exist is kept as a negative entry on the same
    * terms, so the create after it, or the next lookup, asks nobody.
-   * A directory another host moved is looked in where its file handle says
-   * it is now (MovedNodes); a new node gets its inode's handle.
    */
   async lookup(dir: PathNode, name: string, since?: () => number): Promise<AddonEntry> {
     const timeoutNow = since ?? this.entryTimeout(dir);
+    const path = this.nodes.childPath(dir, name);
     // Kept only if `dir`'s path still leads to its inode. Paths are what this mount last saw; another host may have
     // renamed a directory above it, and a name found through a stale path belongs to another directory: such a reply
     // is given, as before, but never kept. Checked by the lookup's own round trip (BackingPaths.lstatIn).
     const wanted = timeoutNow !== NOT_KEPT;
-    const relocatable = dir.id !== 1 && dir.handle !== undefined;
-    let path = this.nodes.childPath(dir, name);
-    let found = await this.vops.getattrInDir(path, (wanted || relocatable) && dir.id !== 1 ? dir.ino : undefined);
-    if (relocatable && !found.parentLeads) {
-      const at = await this.moved.relocate(dir);
-      if (at === 'gone') throw Object.assign(new Error('ENOENT'), { code: 'ENOENT' });
-      if (at === 'moved') {
-        path = this.nodes.childPath(dir, name);
-        found = await this.vops.getattrInDir(path, dir.ino);
-      }
-    }
+    const found = await this.vops.getattrInDir(path, wanted && dir.id !== 1 ? dir.ino : undefined);
     const sure = wanted && (dir.id === 1 || found.parentLeads);
     let st: VopStat;
-    let handle: Promise<Buffer | undefined> | undefined;
     try {
       if (found.error !== undefined || found.vop === undefined) throw found.error;
-      // A new node's handle is taken beside the stat under its tokens (one pool job, run alongside), and is in place
-      // before the kernel learns the node: a move right after the reply is found.
-      if (this.moved.wantsHandle(this.nodes.byBackingIno(found.vop.ino!))) handle = this.moved.takeAt(path);
       st = await this.run(found.vop);
     } catch (e) {
-      await handle;
       const t = fuseErrnoOf(e).name === 'ENOENT' && sure ? timeoutNow() : 0;
       if (t > 0) return { ino: 0, generation: 0, attrTimeout: 0, entryTimeout: t };
       throw e;
     }
     const n = await this.refFound(st.ino, path);
-    const h = await handle;
-    if (n.handle === undefined && st.ino === found.vop.ino) n.handle = h;
     return this.entryOf(n, st, sure ? timeoutNow : NOT_KEPT);
   }
 

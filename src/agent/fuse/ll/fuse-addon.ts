@@ -82,16 +82,7 @@ export interface SysCalls {
   llistxattrAsync(path: string, size: number): Promise<Buffer | number>;
   lsetxattrAsync(path: string, name: string, value: Buffer, flags: number): Promise<number>;
   lremovexattrAsync(path: string, name: string): Promise<number>;
-  /** name_to_handle_at of `path` (a final symlink not followed), on the pool (handles.c). */
-  handleAtAsync(path: string): Promise<FileHandleOf | number>;
-  /** name_to_handle_at of an open descriptor (AT_EMPTY_PATH: no path walk, no I/O). */
-  handleOfFd(fd: number): FileHandleOf | number;
-  /** Where the handle's inode lies now (readlink of its O_PATH fd), on the filesystem of directory `root`; -ENOENT when gone. */
-  pathOfHandleAsync(root: string, handle: Buffer): Promise<string | number>;
 }
-
-/** A backing inode's file handle (struct file_handle as the kernel filled it) and the mount it belongs to. */
-export interface FileHandleOf { handle: Buffer; mountId: number }
 
 let loaded: FuseAddon | null = null;
 

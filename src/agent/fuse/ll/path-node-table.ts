@@ -1,12 +1,8 @@
 import * as nodePath from 'path';
 import { CountedNode, LookupCounts } from './lookup-counts';
 
-/**
- * A node the kernel knows, for the path-based vop chain: its current mount
- * path and backing inode, and the inode's file handle when one was taken
- * (NodeLocator: finds the inode again after another host moved it).
- */
-export interface PathNode extends CountedNode { path: string; readonly ino: number; handle?: Buffer }
+/** A node the kernel knows, for the path-based vop chain: its current mount path and backing inode. */
+export interface PathNode extends CountedNode { path: string; readonly ino: number }
 
 /**
  * Node ids ↔ (backing ino, current path) with the kernel's lookup counts
@@ -73,8 +69,7 @@ export class PathNodeTable {
    */
   refMoved(ino: number, path: string): PathNode {
     const previous = this.byIno.get(ino);
-    const created: PathNode = this.nodes.add((id) => ({ id, path, ino, nlookup: 1 }));
-    if (previous?.handle !== undefined) created.handle = previous.handle; // one inode, one handle
+    const created = this.nodes.add((id) => ({ id, path, ino, nlookup: 1 }));
     this.byIno.set(ino, created);
     if (previous) {
       const older = this.older.get(ino) ?? new Set<PathNode>();
@@ -104,23 +99,6 @@ export class PathNodeTable {
   /** After a rename from → to through this mount: every path at or below `from` moves. */
   moved(from: string, to: string): void {
     for (const node of this.nodes.values()) node.path = movedPath(node.path, from, to) ?? node.path;
-  }
-
-  /**
-   * After another host moved `node` (its handle found it at `to`): the node
-   * takes `to`, and the nodes below its old path move with it, unless a node
-   * of another inode holds the old path now (another host made a new entry
-   * there that this mount looked up): then which nodes below it were the
-   * moved directory's is unknown, and each finds its own way by its handle
-   * when its path fails it.
-   */
-  relocated(node: PathNode, to: string): void {
-    const from = node.path;
-    if (node.id === 1 || from === to) return;
-    let taken = false;
-    for (const n of this.nodes.values()) if (n.path === from && n.ino !== node.ino) taken = true;
-    if (taken) node.path = to;
-    else this.moved(from, to);
   }
 
   /** After RENAME_EXCHANGE of a and b (neither contains the other): the two subtrees swap names. */

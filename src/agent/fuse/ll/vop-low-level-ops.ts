@@ -1,15 +1,12 @@
 import { constants } from 'os';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
-import { NewOwner, VopArgs, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
+import { NewOwner, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
 import { COPY_CHUNK_BYTES } from '../../coherency/copy-range-op';
-import { AddonDirEntry, AddonEntry } from './fuse-addon';
+import { AddonDirEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { FileTailReader, PageCachePolicy } from './kernel-page-cache';
-import { LowLevelOps, RequestContext } from './low-level-ops';
-import { MovedNodes } from './moved-nodes';
-import { NodeVops } from './node-vops';
-import { DirEntryVops } from './dir-entry-vops';
+import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
 const E = constants.errno;
@@ -18,7 +15,6 @@ const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 const errno = (code: keyof typeof E) => Object.assign(new Error(code), { code });
 const isRoot = process.getuid?.() === 0;
-const inDir = (dirPath: string, name: string) => (dirPath === '/' ? `/${name}` : `${dirPath}/${name}`);
 
 /**
  * The owner of an entry the caller creates: the caller, when the agent can
@@ -48,14 +44,9 @@ export interface ReplyTimeouts {
  * (kernel-attr-cache.ts: non-zero only under attr tokens), entry timeouts
  * from `timeouts.entry` (kernel-entry-cache.ts: only under the parent's dir
  * token); O_RDONLY opens may use the kernel's page cache (`pages`:
- * kernel-page-cache.ts), every other open is direct_io. A node another
- * host moved is found again by its file handle (`moved`: moved-nodes.ts)
- * for lookups, getattr and the ops that make entries in a directory.
+ * kernel-page-cache.ts), every other open is direct_io.
  */
-export function vopLowLevelOps(
-  run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}, pages?: PageCachePolicy,
-  moved: MovedNodes = new MovedNodes(nodes, undefined),
-): LowLevelOps {
+export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNodeTable, timeouts: ReplyTimeouts = {}, pages?: PageCachePolicy): LowLevelOps {
   const attrTimeout = timeouts.attr ?? (() => 0);
   const entryTimeout = timeouts.entry ?? (() => NOT_KEPT);
   const attrSince = timeouts.attrSince ?? ((n: PathNode) => (st: VopStat) => attrTimeout(n, st));
@@ -66,19 +57,39 @@ export function vopLowLevelOps(
     if (!n) throw errno('ESTALE');
     return n;
   };
-  const entries = new EntryLookup(run, vops, nodes, attrTimeout, entryTimeout, moved);
+  const entries = new EntryLookup(run, vops, nodes, attrTimeout, entryTimeout);
   const entryOf = (n: PathNode, st: VopStat, entryTimeoutNow: () => number) => entries.entryOf(n, st, entryTimeoutNow);
   const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
-  const known = new NodeVops(run, vops, moved);
-  const dirEntries = new DirEntryVops(run, vops, nodes, moved);
 
-  /** mknod, mkdir, symlink (DirEntryVops.make), then the lookup of the name. */
-  async function makeEntry<N extends 'mknod' | 'mkdir' | 'symlink'>(parent: number, name: string, op: N, args: VopArgs[N]): Promise<AddonEntry> {
-    const dir = node(parent);
-    const since = entryTimeout(dir);
-    await dirEntries.make(dir, name, op, args);
-    return lookupEntry(parent, name, since);
+  async function setattr(id: number, c: AttrChanges, fh?: number): Promise<VopStat> {
+    const path = node(id).path;
+    if (c.mode !== undefined) await run(await vops.onPath('chmod', path, { mode: c.mode }));
+    if (c.uid !== undefined || c.gid !== undefined) await run(await vops.onPath('chown', path, { uid: c.uid ?? -1, gid: c.gid ?? -1 }));
+    if (c.size !== undefined) {
+      await run(fh !== undefined ? vops.onHandle('truncate', path, fh, { size: c.size, fh }) : await vops.onPath('truncate', path, { size: c.size }));
+    }
+    if (c.atime !== undefined || c.mtime !== undefined) {
+      const cur = await run(await vops.getattrOnPath(path));
+      const ms = (t: AttrChanges['atime'], keep: number) => (t === undefined ? keep : t === 'now' ? Date.now() : t.sec * 1000 + t.nsec / 1e6);
+      await run(await vops.onPath('utimens', path, { atimeMs: ms(c.atime, cur.atimeMs), mtimeMs: ms(c.mtime, cur.mtimeMs) }));
+    }
+    return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
+  }
+
+  /**
+   * A node's attributes by its path: under the node's inode's tokens, with
+   * one stat (or none, when its attributes are cached) instead of a stat to
+   * find the inode and one under its tokens. If the path names another inode
+   * now (another host replaced or moved it), as before: that inode's.
+   */
+  async function getattrOfNode(n: PathNode): Promise<VopStat> {
+    try {
+      return await run(vops.getattrOfKnown(n.path, n.ino));
+    } catch (e) {
+      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
+    }
+    return run(await vops.getattrOnPath(n.path));
   }
 
   /** The file's size and last byte through handle `fh` and a cached read handle (KernelPageCache.storeTail). */
@@ -100,51 +111,72 @@ export function vopLowLevelOps(
       // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
       // rename elsewhere got ENOENT from the path, found by chaos's namespace check).
       const handle = fh ?? vops.openHandleOf(n.ino);
-      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await known.getattr(n);
+      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await getattrOfNode(n);
       return { attr, attrTimeout: timeoutOf(attr) };
     },
     async setattr(_c, id, changes, fh) {
       const timeoutOf = attrSince(node(id));
-      const attr = await known.setattr(node(id), changes, fh);
+      const attr = await setattr(id, changes, fh);
       return { attr, attrTimeout: timeoutOf(attr) };
     },
-    readlink: async (_c, id) => known.on(node(id), 'readlink', {}),
-    mknod: async (ctx, parent, name, mode, dev) => makeEntry(parent, name, 'mknod', { mode, dev, owner: ownerOf(ctx) }),
-    mkdir: async (ctx, parent, name, mode) => makeEntry(parent, name, 'mkdir', { mode, owner: ownerOf(ctx) }),
-    unlink: async (_c, parent, name) => dirEntries.remove(node(parent), name, 'unlink'),
-    rmdir: async (_c, parent, name) => dirEntries.remove(node(parent), name, 'rmdir'),
-    symlink: async (ctx, parent, name, target) => makeEntry(parent, name, 'symlink', { target, owner: ownerOf(ctx) }),
+    readlink: async (_c, id) => run(await vops.onPath('readlink', node(id).path, {})),
+    async mknod(ctx, parent, name, mode, dev) {
+      const since = entryTimeout(node(parent));
+      await run(await vops.onEntry('mknod', child(parent, name), { mode, dev, owner: ownerOf(ctx) }, false));
+      return lookupEntry(parent, name, since);
+    },
+    async mkdir(ctx, parent, name, mode) {
+      const since = entryTimeout(node(parent));
+      await run(await vops.onEntry('mkdir', child(parent, name), { mode, owner: ownerOf(ctx) }, false));
+      return lookupEntry(parent, name, since);
+    },
+    unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
+    rmdir: async (_c, parent, name) => { await run(await vops.onEntry('rmdir', child(parent, name), {}, true)); },
+    async symlink(ctx, parent, name, target) {
+      const since = entryTimeout(node(parent));
+      await run(await vops.onEntry('symlink', child(parent, name), { target, owner: ownerOf(ctx) }, false));
+      return lookupEntry(parent, name, since);
+    },
     async rename(_c, parent, name, newParent, newName, flags) {
       if ((flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) throw errno('EINVAL');
-      await dirEntries.rename(node(parent), name, node(newParent), newName, flags);
+      const from = child(parent, name), dest = child(newParent, newName);
+      const [vop, destEntry] = await Promise.all([
+        vops.onEntry('rename', from, flags ? { dest, flags } : { dest }, true),
+        vops.onEntry('rename', dest, { dest }, true),
+      ]);
+      vop.args.destParentIno = destEntry.parentIno;
+      if (destEntry.ino !== undefined) vop.args.destIno = destEntry.ino;
+      await run(vop);
+      if (flags & RENAME_EXCHANGE) nodes.exchanged(from, dest);
+      else nodes.moved(from, dest);
     },
     async link(_c, id, newParent, newName) {
+      const dest = child(newParent, newName);
       const since = entryTimeout(node(newParent));
-      await dirEntries.link(node(id), node(newParent), newName);
+      const [vop, entry] = await Promise.all([vops.onPath('link', node(id).path, { dest }), vops.onEntry('link', dest, { dest }, false)]);
+      vop.parentIno = entry.parentIno;
+      await run(vop);
       return lookupEntry(newParent, newName, since);
     },
     async open(_c, id, flags) {
       const n = node(id);
       // O_TRUNC arrives with the open (atomic_o_trunc): a truncate vop first, so hooks journal and fence it.
-      if (flags & O_TRUNC && (flags & 3) !== 0) await known.on(n, 'truncate', { size: 0 });
-      // The store checks the inode it opened is the node's (another host may have moved it: then where its handle
-      // says it is now); without a handle, as before: the handle takes the inode it opened.
-      const openArgs = { flags: flags & ~O_TRUNC };
-      const r = await known.on(n, 'open', openArgs, (path) => vops.onKnownPath('open', path, n.ino, openArgs));
+      if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', n.path, { size: 0 }));
+      // The node's inode is hint enough: the open itself resolves the path, and the handle takes the inode it opened.
+      const r = await run(vops.onKnownPath('open', n.path, n.ino, { flags: flags & ~O_TRUNC }));
       return { fh: r.fh, ...(pages?.opened(n, flags, r.fh) ?? { directIo: true }) };
     },
     async create(ctx, parent, name, mode, flags) {
+      const path = child(parent, name);
       const dir = node(parent);
-      let path = child(parent, name);
       const since = entryTimeout(dir);
       const args = { mode, flags: flags & ~O_TRUNC, owner: ownerOf(ctx) };
       // Under the directory node's dir token, the store checks the parent path still leads to it (no lookup first);
-      // if it leads elsewhere now (another host moved it), nothing was created: again where the directory's handle
-      // says it is now, else (no handle) as before, a lookup then the create.
+      // if it leads elsewhere now (another host moved it), nothing was created: as before, a lookup then the create.
       let sure = true;
       let r: VopResults['create'];
       try {
-        r = await moved.onPath(dir, (dirPath) => run(vops.onKnownEntry('create', path = inDir(dirPath, name), dir.ino, args)));
+        r = await run(vops.onKnownEntry(path, dir.ino, args));
       } catch (e) {
         if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
         const vop = await vops.onEntry('create', path, args, false);
@@ -161,9 +193,7 @@ export function vopLowLevelOps(
           throw e;
         }
       }
-      const made = nodes.ref(r.stat.ino, path);
-      moved.takeOfFd(made, vops.backingFdOf(r.fh));
-      return { entry: entryOf(made, r.stat, sure ? since : NOT_KEPT), open: { fh: r.fh, directIo: true } };
+      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, sure ? since : NOT_KEPT), open: { fh: r.fh, directIo: true } };
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
@@ -217,7 +247,7 @@ export function vopLowLevelOps(
     async readdirplus(_c, id, fh, size, offset) {
       const d = dirs.get(fh);
       if (!d) throw errno('EBADF');
-      if (offset === 0 || !d.entries) d.entries = await known.on(node(id), 'readdir', {});
+      if (offset === 0 || !d.entries) d.entries = await run(await vops.onPath('readdir', node(id).path, {}));
       const out: AddonDirEntry[] = [];
       let bytes = 0;
       for (let i = offset; i < d.entries.length; i++) {
@@ -239,13 +269,13 @@ export function vopLowLevelOps(
       const s = await run(await vops.onPath('statfs', node(id).path, {}));
       return { ...s };
     },
-    setxattr: async (_c, id, name, value, flags) => { await known.on(node(id), 'setxattr', { name, value, flags }); },
-    getxattr: async (_c, id, name) => known.on(node(id), 'getxattr', { name }),
+    setxattr: async (_c, id, name, value, flags) => { await run(await vops.onPath('setxattr', node(id).path, { name, value, flags })); },
+    getxattr: async (_c, id, name) => run(await vops.onPath('getxattr', node(id).path, { name })),
     async listxattr(_c, id) {
-      const names = await known.on(node(id), 'listxattr', {});
+      const names = await run(await vops.onPath('listxattr', node(id).path, {}));
       return Buffer.from(names.map((n) => `${n}\0`).join(''));
     },
-    removexattr: async (_c, id, name) => { await known.on(node(id), 'removexattr', { name }); },
+    removexattr: async (_c, id, name) => { await run(await vops.onPath('removexattr', node(id).path, { name })); },
     access: async (_c, id, mask) => { await run(await vops.onPath('access', node(id).path, { mode: mask })); },
   };
 }

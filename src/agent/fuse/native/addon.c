@@ -1,4 +1,4 @@
-/* Module entry: exports the session, reply, notify and sys function groups (sys includes the file handles). */
+/* Module entry: exports the session, reply, notify and sys function groups. */
 #include "fuse-addon.h"
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -10,7 +10,6 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_object(env, &sys);
   cf_init_sys(env, sys);
   cf_init_sys_async(env, sys);
-  cf_init_handles(env, sys);
   cf_init_sys_copy(env, sys);
   napi_set_named_property(env, exports, "sys", sys);
   return exports;

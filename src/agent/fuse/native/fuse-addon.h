@@ -108,7 +108,6 @@ napi_value cf_init_reply_data(napi_env env, napi_value exports);
 napi_value cf_init_notify(napi_env env, napi_value exports);
 napi_value cf_init_sys(napi_env env, napi_value exports);
 napi_value cf_init_sys_async(napi_env env, napi_value exports);
-napi_value cf_init_handles(napi_env env, napi_value exports);
 napi_value cf_init_sys_copy(napi_env env, napi_value exports);
 void cf_notify_start(napi_env env, struct cf_session *s);
 void cf_notify_stop(struct cf_session *s);
