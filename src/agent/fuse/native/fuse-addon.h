@@ -79,7 +79,7 @@ void cf_ops_lock(struct fuse_lowlevel_ops *ops);
 void cf_ops_copy(struct fuse_lowlevel_ops *ops);
 void cf_on_interrupt(fuse_req_t req, void *data);
 
-/* napi-util.c: argument parsing that throws instead of crashing. */
+/* napi-util.c: argument parsing that throws instead of crashing; work queued on libuv's pool. */
 #define CF_THROW(env, msg) (napi_throw_type_error((env), NULL, (msg)), (napi_value)NULL)
 int cf_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv);
 int cf_get_double(napi_env env, napi_value v, double *out);
@@ -94,6 +94,8 @@ napi_value cf_int(napi_env env, int64_t v);
 napi_value cf_u64(napi_env env, uint64_t v);
 void cf_set(napi_env env, napi_value obj, const char *key, napi_value v);
 napi_value cf_undefined(napi_env env);
+napi_value cf_queue_work(napi_env env, const char *name, napi_async_execute_callback run,
+                         napi_async_complete_callback done, void *data, napi_deferred *deferred, napi_async_work *work);
 
 /* reply*.c and stat-from-js.c */
 int cf_stat_from_js(napi_env env, napi_value obj, struct stat *st);

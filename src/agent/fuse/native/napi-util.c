@@ -156,3 +156,18 @@ int cf_has_prop(napi_env env, napi_value obj, const char *key) {
   napi_value v;
   return get_prop(env, obj, key, &v) == 1;
 }
+
+/*
+ * Queues `run` on libuv's pool (`done` on the JS thread after it) and
+ * returns its Promise; NULL if any step failed, with nothing queued: the
+ * caller frees its job and throws.
+ */
+napi_value cf_queue_work(napi_env env, const char *name, napi_async_execute_callback run,
+                         napi_async_complete_callback done, void *data, napi_deferred *deferred, napi_async_work *work) {
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, run, done, data, work) != napi_ok ||
+      napi_queue_async_work(env, *work) != napi_ok) return NULL;
+  return promise;
+}

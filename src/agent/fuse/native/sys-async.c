@@ -70,14 +70,10 @@ static void job_done(napi_env env, napi_status status, void *data) {
 
 /* Queues j (arguments already parsed) and returns its Promise; frees j and throws if it cannot. */
 static napi_value job_queue(napi_env env, struct sys_job *j, const char *name) {
-  napi_value promise, resource_name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
-      napi_create_async_work(env, NULL, resource_name, job_run, job_done, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = cf_queue_work(env, name, job_run, job_done, j, &j->deferred, &j->work);
+  if (promise == NULL) {
     job_free(env, j);
     napi_throw_error(env, NULL, "could not queue a system call on the thread pool");
-    return NULL;
   }
   return promise;
 }

@@ -47,7 +47,7 @@ static void copy_done(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value async_copy_file_range(napi_env env, napi_callback_info info) {
-  napi_value a[5], promise, name;
+  napi_value a[5];
   int64_t n[5];
   if (cf_args(env, info, 5, a)) return NULL;
   for (int i = 0; i < 5; i++) if (cf_get_int(env, a[i], &n[i])) return NULL;
@@ -58,13 +58,10 @@ static napi_value async_copy_file_range(napi_env env, napi_callback_info info) {
   j->fd_in = (int)n[0]; j->off_in = (off_t)n[1];
   j->fd_out = (int)n[2]; j->off_out = (off_t)n[3];
   j->len = (size_t)n[4];
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok ||
-      napi_create_string_utf8(env, "coherd.copyFileRange", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, copy_run, copy_done, j, &j->work) != napi_ok ||
-      napi_queue_async_work(env, j->work) != napi_ok) {
+  napi_value promise = cf_queue_work(env, "coherd.copyFileRange", copy_run, copy_done, j, &j->deferred, &j->work);
+  if (promise == NULL) {
     copy_free(env, j);
     napi_throw_error(env, NULL, "could not queue a system call on the thread pool");
-    return NULL;
   }
   return promise;
 }
