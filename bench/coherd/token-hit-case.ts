@@ -44,7 +44,7 @@ async function rate(ctx: BenchContext, reqs: TokenRequest[], hit: (req: TokenReq
  * resources (one acquire each, through the network), then the measured
  * loop asks again and again for 4 KiB ranges those tokens cover, cycling
  * over RESOURCES × RANGES_PER_RESOURCE requests:
- *   - opsPerSec: what a vop pays on a hit (data-ops.ts): `await cache.use(req)`
+ *   - opsPerSec: what a vop pays on a hit (data-writes.ts): `await cache.use(req)`
  *     then `use.done()` — the target figure;
  *   - tryUseOpsPerSec: the synchronous claim `cache.tryUse(req)` + `done()`;
  *   - findOpsPerSec: the lookup alone, `cache.find(req)`.

@@ -202,7 +202,7 @@ test('reading past a write beyond end of file shows the hole as zeros', async ()
 test('a read whose backing pread raced the flush of this host\'s own write serves the write, and caches no older bytes', async () => {
   // Chaos seed 17 with --kernel-page-cache: the flush cleaned (and so removed) the page holding only the
   // write's bytes while the read's pread, made before the flush, was coming back with the old bytes;
-  // the read served them and cached them (a planted revert of DataOps.readCached's flush fails here).
+  // the read served them and cached them (a planted revert of DataReads.readCached's flush fails here).
   const { store, a } = twoHosts();
   store.create('/f', 'old data');
   const fa = await a.open('/f');

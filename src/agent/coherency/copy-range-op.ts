@@ -3,7 +3,7 @@ import { SessionLostError } from '../../common/errors';
 import { ErrnoError } from '../backing/errno-error';
 import type { Next, VopOf, VopResults } from '../vop';
 import type { CoherencyCore } from './coherency-core';
-import type { TokenMode, TokenRequest, TokenUse } from './held-token';
+import { tokenRequest, type TokenMode, type TokenUse } from './held-token';
 
 /** The most one copy_file_range request copies (a short count: callers ask again); its bytes ride in one journal record. */
 export const COPY_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -49,9 +49,9 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
   const { tokens } = core;
   const srcKey = core.resourceOf(args.inoIn);
   const dstKey = core.resourceOf(ino);
-  let attrMode: TokenMode = tokens.find(req(dstKey, 'attr', 'WRITE', WHOLE_FILE)) ? 'WRITE' : 'READ';
+  let attrMode: TokenMode = tokens.find(tokenRequest(dstKey, 'attr', 'WRITE', WHOLE_FILE)) ? 'WRITE' : 'READ';
   for (;;) {
-    const reqs = [req(srcKey, 'data', 'READ', source), req(dstKey, 'data', 'WRITE', dest), req(dstKey, 'attr', attrMode, WHOLE_FILE)];
+    const reqs = [tokenRequest(srcKey, 'data', 'READ', source), tokenRequest(dstKey, 'data', 'WRITE', dest), tokenRequest(dstKey, 'attr', attrMode, WHOLE_FILE)];
     const uses = tokens.tryUseAll(reqs) ?? (await tokens.useAll(reqs, vop.signal));
     try {
       if (uses.some((u) => u.token.mode === 'DIRECT')) throw new ErrnoError('EOPNOTSUPP', 'copy_file_range of a file in direct mode goes through READ and WRITE');
@@ -68,7 +68,9 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
       try {
         result = (await next(vop)) as CopyResult;
       } finally {
-        dropCleanPages(core, dstKey);
+        // Clean pages of the whole destination go (its dirty ones stay): the copied range changed under them, and a
+        // page that held the old end of file is no longer where the file ends.
+        core.pages.dropClean(dstKey);
       }
       if (args.offset + result.copied > size) core.attrs.setSize(dstKey, args.offset + result.copied, result.copied);
       return result;
@@ -87,19 +89,4 @@ async function destSize(core: CoherencyCore, key: string, ref: { ino: number; pa
     size = st.size;
   }
   return Math.max(size, core.pages.file(key)?.dirtyEnd ?? 0);
-}
-
-/**
- * Clean pages of the whole destination go (its dirty ones stay): the
- * copied range changed under them, and a page that held the old end of
- * file is no longer where the file ends. Dropping moves the file's
- * generation on, so a read that ran beside the copy caches nothing.
- */
-function dropCleanPages(core: CoherencyCore, key: string): void {
-  const file = core.pages.file(key);
-  if (file) core.pages.dropRange(file, WHOLE_FILE, true);
-}
-
-function req(resource: string, space: TokenRequest['space'], mode: TokenMode, range: TokenRequest['range']): TokenRequest {
-  return { resource, space, mode, range };
 }

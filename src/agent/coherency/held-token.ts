@@ -14,6 +14,10 @@ export interface TokenRequest {
   range: ByteRange;
 }
 
+export function tokenRequest(resource: string, space: TokenSpace, mode: TokenMode, range: ByteRange): TokenRequest {
+  return { resource, space, mode, range };
+}
+
 /** A DIRECT token serves reads and writes (uncached); WRITE serves READ. */
 export function modeSatisfies(held: TokenMode, wanted: TokenMode): boolean {
   if (held === 'DIRECT') return true;

@@ -1,4 +1,4 @@
-import { ByteRange } from '../../common/byte-range';
+import { ByteRange, WHOLE_FILE } from '../../common/byte-range';
 import { FilePages, newGeneration, Page, PAGE_SIZE } from './page';
 import { PageStore } from './page-store';
 
@@ -36,7 +36,7 @@ export class PageCache extends PageStore {
     return out;
   }
 
-  /** Whether a page of `file` holds dirty bytes in `range`: a backing read there must wait for their flush (DataOps.readCached). */
+  /** Whether a page of `file` holds dirty bytes in `range`: a backing read there must wait for their flush (DataReads.readCached). */
   hasDirtyIn(file: FilePages, range: ByteRange): boolean {
     return file.dirty.size > 0 && this.pagesIn(file, range).some((p) => p.dirty);
   }
@@ -159,6 +159,12 @@ export class PageCache extends PageStore {
     file.recomputeDirtyEnd();
     this.forgetIfEmpty(file);
     return lost;
+  }
+
+  /** Drops the file's clean pages (its dirty bytes stay); the file's generation moves on, so a read beside it caches nothing. */
+  dropClean(key: string): void {
+    const file = this.file(key);
+    if (file) this.dropRange(file, WHOLE_FILE, true);
   }
 
   /** Caches the pages of `backing` (file bytes from page `index` on) that are not cached yet, while the policy allows. */

@@ -12,6 +12,11 @@ export interface FileRef {
   fh?: number;
 }
 
+/** The FileRef of an op on inode `ino`: its path, and its handle when it has one. */
+export function fileRefOf(op: { path: string; args: { fh?: number } }, ino: number): FileRef {
+  return { ino, path: op.path, fh: op.args.fh };
+}
+
 /**
  * One cached page of one file. A page may hold only a dirty extent
  * (`filled` false: the other bytes are unknown) or the whole page content

@@ -2,7 +2,8 @@ import { constants } from 'fs';
 import { SessionLostError } from '../../common/errors';
 import { onValidatedInode } from '../coherency/validated-inode';
 import { CoherencyCore, CoherencyCoreDeps } from '../coherency/coherency-core';
-import { DataOps } from '../coherency/data-ops';
+import { DataReads } from '../coherency/data-reads';
+import { DataWrites } from '../coherency/data-writes';
 import { copyUnderTokens } from '../coherency/copy-range-op';
 import { fallocateUnderTokens } from '../coherency/fallocate-op';
 import { seekUnderTokens } from '../coherency/seek-op';
@@ -48,7 +49,8 @@ const NEEDS_TOKEN = new Set<Vop['op']>([
  */
 export function createCoherencyHook(deps: CoherencyHookDeps): CoherencyHook {
   const core = new CoherencyCore(deps);
-  const data = new DataOps(core);
+  const reads = new DataReads(core);
+  const data = new DataWrites(core);
   const meta = new MetaOps(core);
   /** Handles opened with O_APPEND: their writes go through at the end of file. */
   const appendHandles = new Set<number>();
@@ -74,7 +76,7 @@ export function createCoherencyHook(deps: CoherencyHookDeps): CoherencyHook {
           appendHandles.delete(vop.args.fh);
         }
       case 'read':
-        return ino === undefined ? next(vop) : data.read(vop, next, ino);
+        return ino === undefined ? next(vop) : reads.read(vop, next, ino);
       case 'write':
         return ino === undefined ? next(vop) : data.write(vop, next, ino, appendHandles.has(vop.args.fh));
       case 'truncate':
