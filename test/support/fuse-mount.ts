@@ -55,6 +55,22 @@ export async function removeFuseTestDirs(dirs: FuseTestDirs): Promise<void> {
 }
 
 /**
+ * The test root a mount point below `prefix` lies in: mkdtemp(prefix) appends
+ * its random part to the prefix itself, so the root is the prefix plus the
+ * rest of the first path component ('/tmp/coherd-fuse-test-AbC123' for
+ * '/tmp/coherd-fuse-test-AbC123/mnt-0'). path.join(prefix, rest) would put a
+ * '/' after the prefix and name a directory that does not exist: the owner
+ * record was then never found, and every sweep probed the mounts of live test
+ * processes and detached those whose agent was stopped or fenced (docs/fuse.md,
+ * "Seen on the way"). Undefined when the mount point is not below `prefix`.
+ */
+export function testRootOf(mountPoint: string, prefix = FUSE_TEST_PREFIX): string | undefined {
+  if (!mountPoint.startsWith(prefix)) return undefined;
+  const rest = mountPoint.slice(prefix.length).split('/')[0];
+  return rest === '' ? undefined : prefix + rest;
+}
+
+/**
  * Unmounts FUSE mounts left below FUSE_TEST_PREFIX* by test processes that
  * are gone (crashed runs). Mounts of live test processes (test files run
  * in parallel) are left alone: a root made by makeFuseTestRoot records its
@@ -65,8 +81,8 @@ export async function sweepLeftoverMounts(prefix = FUSE_TEST_PREFIX): Promise<st
   const candidates = (await readMountInfo()).filter((e) => isFuseMount(e) && e.mountPoint.startsWith(prefix));
   const swept: string[] = [];
   for (const e of candidates.reverse()) {
-    const root = nodePath.join(prefix, e.mountPoint.slice(prefix.length).split('/')[0]);
-    const owner = Number(await fsp.readFile(nodePath.join(root, OWNER_FILE), 'utf8').catch(() => 'NaN'));
+    const root = testRootOf(e.mountPoint, prefix);
+    const owner = root === undefined ? NaN : Number(await fsp.readFile(nodePath.join(root, OWNER_FILE), 'utf8').catch(() => 'NaN'));
     if (Number.isInteger(owner) && owner > 0) {
       if (isAlive(owner)) continue;
     } else if ((await probeMount(e.mountPoint, 2000)) === 'live') {
