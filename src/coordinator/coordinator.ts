@@ -4,28 +4,23 @@ import { Etcd3 } from 'etcd3';
 import { HealthImplementation } from 'grpc-health-check';
 import { Clock, SystemClock } from '../common/clock';
 import { Logger } from '../common/logger';
-import { UnavailableError } from '../common/errors';
-import { adminServiceDefinition, sessionServiceDefinition, MAX_MESSAGE_BYTES } from '../common/proto';
+import { MAX_MESSAGE_BYTES } from '../common/proto';
 import { EtcdKeys } from './etcd-keys';
 import { LeaseKeeper } from './lease-keeper';
 import { Election } from './election';
-import { SessionRegistry, SessionEndReason, MAX_TTL_MS } from './session-registry';
+import { SessionRegistry, SessionEndReason } from './session-registry';
 import { Session } from './session';
 import { LeaderState } from './leader-state';
-import { loadTakeover } from './leader-takeover';
-import { LockTable } from './lock-table/lock-table';
-import { LockRequests } from './lock-requests';
-import { SessionStream } from './session-stream';
-import { DEFAULT_STREAM_LIMITS, StreamLimits } from './stream-watchdog';
+import { Leadership } from './leadership';
+import { addCoordinatorServices } from './coordinator-services';
+import { StreamLimits } from './stream-watchdog';
 import { checkQuotas, Quotas } from './quotas';
-import { adminHandlers } from './admin-service';
-import { adminAuthorizer, serverCredentials, splitHostPort, TlsFiles } from './transport-security';
+import { serverCredentials, splitHostPort, TlsFiles } from './transport-security';
 import { connectEtcd, EtcdConnectionOptions } from './etcd-connection';
 import { ReloadableCertificates } from '../common/reloadable-certificates';
 import type { CoordinatorMetrics } from '../common/metrics/coordinator-metrics';
-import { coordinatorOps, timeRecovery } from './coordinator-ops';
+import { coordinatorOps } from './coordinator-ops';
 import { OpsEndpoint } from '../common/metrics/ops-server';
-import { instrumentRequests } from './instrumented-requests';
 import { LoopSlicer } from '../common/loop-slicer';
 import { limitReceiveWindow } from './receive-window';
 import { ensureAdminToken } from '../common/admin-token';
@@ -91,11 +86,7 @@ class Coordinator implements RunningCoordinator {
   private keeper!: LeaseKeeper;
   private election!: Election;
   private registry!: SessionRegistry;
-  private leader: LeaderState | undefined;
-  /** The takeover under way or last finished: takeovers run one at a time (becomeLeader). */
-  private takeover: Promise<void> = Promise.resolve();
-  /** Test-only ($COHERD_TEST_TAKEOVER_DELAY_MS): the first takeover waits this long after loading the sessions. */
-  private takeoverDelayMs = Number(process.env.COHERD_TEST_TAKEOVER_DELAY_MS ?? 0) || 0;
+  private leadership: Leadership | undefined;
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING', 'coherd.v1.Session': 'NOT_SERVING' });
   private readonly startedAtMs: number;
@@ -125,6 +116,11 @@ class Coordinator implements RunningCoordinator {
       'grpc.http2.min_ping_interval_without_data_ms': 1_000,
     });
     limitReceiveWindow(this.server, this.logger);
+  }
+
+  /** The leader state of the reign under way, if this coordinator leads. */
+  private get leader(): LeaderState | undefined {
+    return this.leadership?.current;
   }
 
   isLeader(): boolean {
@@ -186,142 +182,34 @@ class Coordinator implements RunningCoordinator {
       const leader = this.leader;
       leader?.freeGrantsOf(session, reason, () => this.leader === leader);
     });
-    this.election.on('lost', () => this.stepDown());
+    const leadership = new Leadership({
+      election: this.election, registry: this.registry, health: this.health, clock: this.clock, logger: this.logger,
+      metrics: () => this.metrics,
+      revokeDeadlineMs: this.o.revokeDeadlineMs ?? 5000,
+      maxWaitersPerResource: this.quotas.maxWaitersPerResource,
+      directAloneMs: this.o.directAloneMs,
+      slicer: this.slicer,
+      stopped: () => this.stopped,
+    });
+    this.leadership = leadership;
+    this.election.on('lost', () => leadership.stepDown());
     if (this.o.metrics) await this.enableMetrics();
-    this.addServices();
+    addCoordinatorServices({
+      server: this.server, health: this.health, registry: this.registry, election: this.election,
+      leader: () => this.leader,
+      isLeader: () => this.isLeader(),
+      clock: this.clock, logger: this.logger, coordinatorId: this.coordinatorId, startedAtMs: this.startedAtMs,
+      advertisedAddress: this.o.advertise ?? this.address,
+      metrics: this.metrics, quotas: this.quotas, streamLimits: this.o.streamLimits, slicer: this.slicer,
+      tlsEnabled: Boolean(this.o.tls), adminNames: this.o.adminNames, adminToken: this.adminToken,
+    });
     this.health.setStatus('', 'SERVING');
     this.logger.info('coordinator listening', { address: this.address, coordinatorId: this.coordinatorId });
-    const first = this.leadLoop();
+    const first = leadership.leadLoop();
     // Resolve start() once leader or once another coordinator is known to lead (standby).
     while (!this.stopped && !this.leader && !this.election.knownLeader) {
       await Promise.race([first, new Promise((r) => setTimeout(r, 100))]);
     }
-  }
-
-  /** Campaigns, leads until leadership is lost, and campaigns again. */
-  private async leadLoop(): Promise<void> {
-    await this.election.campaign();
-    if (this.stopped) return;
-    await this.becomeLeader();
-  }
-
-  private becomeLeader(): Promise<void> {
-    this.takeover = this.takeover.then(() => this.takeOver()).catch((e: Error) => { this.logger.error('taking over failed', { error: e.message }); });
-    return this.takeover;
-  }
-
-  /** Installs the leader state of the reign just won (leader-takeover.ts), unless that reign ended first. */
-  private async takeOver(): Promise<void> {
-    if (this.leader || this.stopped) return;
-    const delayMs = this.takeoverDelayMs;
-    this.takeoverDelayMs = 0;
-    const taken = await loadTakeover(this.election.epoch, {
-      registry: this.registry,
-      reignLasts: (epoch) => !this.stopped && this.election.isLeader() && this.election.epoch === epoch,
-      clock: this.clock,
-      logger: this.logger,
-      delayMs,
-    });
-    if (!taken) return;
-    const { epoch, restored, evictedWaitMs } = taken;
-    this.leader = new LeaderState({
-      clock: this.clock,
-      logger: this.logger,
-      sessions: this.registry,
-      epoch,
-      revokeDeadlineMs: this.o.revokeDeadlineMs ?? 5000,
-      restoredSessionIds: restored,
-      maxRecoveryMs: MAX_TTL_MS,
-      evictedWaitMs,
-      maxWaitersPerResource: this.quotas.maxWaitersPerResource,
-      directAloneMs: this.o.directAloneMs,
-      slicer: this.slicer,
-      mayAct: () => this.election.stillLeading(),
-      observe: this.metrics && ((e) => this.metrics?.onTableEvent(e)),
-    });
-    timeRecovery(this.metrics, this.leader.recovery, this.clock);
-    this.health.setStatus('coherd.v1.Session', 'SERVING');
-  }
-
-  /**
-   * Leadership lost (deadline passed or etcd said so): grant nothing more,
-   * drop the soft state and end every stream with UNAVAILABLE so clients
-   * go find the leader; sessions stay in etcd for it. Then campaign again.
-   */
-  private stepDown(): void {
-    this.health.setStatus('coherd.v1.Session', 'NOT_SERVING');
-    this.leader?.close('leadership lost');
-    this.leader = undefined;
-    for (const s of this.registry.forgetAll()) s.detachStream?.('NOT_LEADER', 'this coordinator lost its leadership');
-    void this.registry.close();
-    if (this.stopped) return;
-    this.logger.error('stepped down: leadership lost; no more grants from this coordinator');
-    void this.leadLoop();
-  }
-
-  private assertCanGrant = (): void => {
-    this.leaderTable();
-    this.leader?.assertCanGrant(this.coordinatorId);
-  };
-
-  private assertCanServe = (): void => {
-    this.leaderTable();
-  };
-
-  private leaderTable = (): LockTable => {
-    if (!this.leader || !this.election.stillLeading()) {
-      const leaderAddress = this.election.knownLeader?.address ?? '';
-      throw new UnavailableError('NOT_LEADER', `this coordinator is not the leader${leaderAddress ? `; the leader is ${leaderAddress}` : ''}`, { coordinatorId: this.coordinatorId, leaderAddress });
-    }
-    return this.leader.table;
-  };
-
-  private addServices(): void {
-    const lockRequests = new LockRequests({
-      table: this.leaderTable,
-      clock: this.clock,
-      assertCanGrant: this.assertCanGrant,
-      recovering: (sessionId) => this.leader?.recovery.awaits(sessionId) ?? false,
-    });
-    const requests = this.metrics ? instrumentRequests(lockRequests, this.metrics) : lockRequests;
-    const streamLimits = { ...DEFAULT_STREAM_LIMITS, ...this.o.streamLimits };
-    this.server.addService(sessionServiceDefinition(), {
-      Connect: (call: grpc.ServerDuplexStream<Record<string, unknown>, object>) =>
-        new SessionStream(call, {
-          registry: this.registry,
-          requests,
-          logger: this.logger.child({ component: 'stream' }),
-          coordinatorId: this.coordinatorId,
-          epoch: () => this.election.epoch,
-          recovery: () => this.leader?.recovery,
-          assertCanServe: this.assertCanServe,
-          closeSession: async (session) => {
-            this.leader?.table.releaseSession(session.id);
-            await this.registry.evict(session.id, 'SESSION_CLOSED').catch(() => undefined);
-          },
-          clock: this.clock,
-          streamLimits,
-          rate: this.quotas,
-          // A flooding stream's messages wait for later slices (inbound-pacer.ts; docs/lock-table.md "Never stalling the loop").
-          slicer: this.slicer,
-        }),
-    });
-    this.server.addService(adminServiceDefinition(), adminHandlers({
-      table: () => this.leader?.table,
-      requireLeader: () => { this.leaderTable(); },
-      registry: this.registry,
-      clock: this.clock,
-      logger: this.logger.child({ component: 'admin' }),
-      coordinatorId: this.coordinatorId,
-      startedAtMs: this.startedAtMs,
-      status: () => ({
-        role: !this.isLeader() ? 'STANDBY' : this.leader?.recovery.isOpen() ? 'RECOVERING' : 'LEADER',
-        leaderAddress: this.isLeader() ? this.o.advertise ?? this.address : this.election.knownLeader?.address ?? '',
-        epoch: this.election.epoch,
-      }),
-      authorizeAdmin: adminAuthorizer(Boolean(this.o.tls), this.o.adminNames ?? ['admin'], this.adminToken) as never,
-    }) as unknown as grpc.UntypedServiceImplementation);
-    this.health.addToServer(this.server);
   }
 
   async stop(): Promise<void> {

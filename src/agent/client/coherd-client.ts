@@ -2,17 +2,16 @@ import { EventEmitter } from 'node:events';
 import { Clock, SystemClock, TimerHandle } from '../../common/clock';
 import { Logger, silentLogger } from '../../common/logger';
 import { WHOLE_FILE } from '../../common/byte-range';
-import { SessionLostError, errorFromReason } from '../../common/errors';
+import { SessionLostError } from '../../common/errors';
 import { rangeToWire, spaceToWire } from '../../common/wire';
 import { TlsFiles } from '../../coordinator/transport-security';
-import { ServerMessage, SessionLink, SessionLinkFactory } from './session-connection';
-import { connectToSomeEndpoint } from './endpoint-dialer';
+import { SessionLinkFactory } from './session-connection';
 import { LeaseDeadline } from './lease-deadline';
 import { grantFromWire } from './grant-wire';
 import { HeldGrants } from './held-grants';
-import { RevokeAnsweringDeps, answerRevoke, revokeNoticeFromWire } from './revoke-answering';
-import { ResumeDeps, resumeSession } from './session-resume';
 import { RequestChannel } from './request-channel';
+import { ServerMessageRoutingDeps, routeServerMessage } from './server-message-routing';
+import { StreamKeeper } from './stream-keeper';
 import { AcquireOptions, ClientGrant, ConvertOptions, LockListener, RevokeAnswer, RevokeNotice, TokenClient } from './types';
 
 export interface CoherdClientOptions {
@@ -51,16 +50,10 @@ export class CoherdClient extends EventEmitter implements TokenClient {
   private fencedReason: string | undefined;
   private closing = false;
   private heartbeatTimer: TimerHandle | undefined;
-  private reconnecting: Promise<void> | undefined;
-  private resumeAgain = false;
-  /** Set while a resume waits for reclaim answers: the stream it waits on died. */
-  private linkLost: (() => void) | undefined;
   private revokeHandler: (n: RevokeNotice) => Promise<RevokeAnswer> = async () => ({ released: true });
   private readonly clock: Clock;
   private readonly logger: Logger;
-
-  private readonly revokeAnswering: RevokeAnsweringDeps;
-  private readonly resumeDeps: ResumeDeps;
+  private readonly stream: StreamKeeper;
 
   private constructor(private readonly o: CoherdClientOptions) {
     super();
@@ -69,17 +62,34 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     this.channel = new RequestChannel(this.clock);
     const request = (body: object) => this.request(body);
     const listener = () => this.lockListener;
-    this.revokeAnswering = { held: this.held, handler: () => this.revokeHandler, listener, isFenced: () => this.isFenced(), request, logger: this.logger };
-    this.resumeDeps = {
+    const routing: ServerMessageRoutingDeps = {
       channel: this.channel,
       clock: this.clock,
-      dial: (first, stillWanted) => this.dial(first, stillWanted),
+      held: this.held,
+      revokeAnswering: { held: this.held, handler: () => this.revokeHandler, listener, isFenced: () => this.isFenced(), request, logger: this.logger },
+      endedReason: () => (this.fencedReason || this.closing ? this.fencedReason ?? 'closed' : undefined),
+      fence: (reason) => this.fence(reason),
+      releaseLazily: (lockId) => this.releaseLazily(lockId),
+      leaseConfirmed: (sentMs, ttlMs) => this.lease.confirmed(sentMs, ttlMs),
+      logger: this.logger,
+    };
+    this.stream = new StreamKeeper({
+      endpoints: o.endpoints,
+      tls: o.tls,
+      connectTimeoutMs: o.connectTimeoutMs ?? 5000,
+      openLink: o.openLink,
+      channel: this.channel,
+      clock: this.clock,
+      logger: this.logger,
       session: () => ({ sessionId: this.sessionId, resumeSecret: this.resumeSecret }),
       active: () => !this.closing && !this.isFenced(),
-      onLinkLost: (fn) => { this.linkLost = fn; },
+      ended: () => Boolean(this.closing || this.fencedReason),
+      onMessage: (m) => routeServerMessage(routing, m),
       reclaim: { held: this.held, sessionId: () => this.sessionId, request, listener, logger: this.logger },
       lease: { reclaiming: () => this.lease.reclaiming(), reclaimed: () => this.lease.reclaimed() },
-    };
+      resumed: () => this.emit('reconnected', this.endpoint),
+      expired: () => this.fence('SESSION_EXPIRED'),
+    });
     this.ttlMs = o.ttlMs ?? 10_000;
     const driftMarginMs = o.driftMarginMs ?? Math.max(100, Math.round(this.ttlMs * 0.02));
     this.lease = new LeaseDeadline(this.clock, driftMarginMs, () => this.fence('LEASE_DEADLINE_PASSED'));
@@ -182,7 +192,7 @@ export class CoherdClient extends EventEmitter implements TokenClient {
 
   private async openSession(): Promise<void> {
     const sentMs = this.clock.nowMs();
-    const opened = await this.dial({ open: { clientName: this.o.clientName ?? 'coherd-client', ttlMs: this.ttlMs } });
+    const opened = await this.stream.dial({ open: { clientName: this.o.clientName ?? 'coherd-client', ttlMs: this.ttlMs } });
     this.adoptSession(opened, sentMs);
     this.scheduleHeartbeat(0);
   }
@@ -196,82 +206,6 @@ export class CoherdClient extends EventEmitter implements TokenClient {
     this.lease.start(sentMs, this.ttlMs);
   }
 
-  /** Connects to some endpoint and sends the first message; resolves with SessionOpened (a stream no longer wanted is closed instead). */
-  private async dial(first: object, stillWanted: () => boolean = () => true): Promise<Record<string, unknown>> {
-    const { conn, opened } = await connectToSomeEndpoint({
-      endpoints: this.o.endpoints,
-      tls: this.o.tls,
-      logger: this.logger,
-      clock: this.clock,
-      timeoutMs: this.o.connectTimeoutMs ?? 5000,
-      openLink: this.o.openLink,
-      firstMessage: (lastSeq) => ({ requestId: 0, ackSeq: lastSeq, ...first }),
-      lastSeq: () => this.channel.lastSeq,
-      handlers: (getConn) => ({
-        // A stream that resumed a session since replaced carries that session's messages: none may reach this one
-        // (their sequence numbers would make it drop its own replies as duplicates).
-        onMessage: (m) => { if (stillWanted()) this.onMessage(m); },
-        onClosed: (reason) => this.onConnectionClosed(getConn(), reason),
-      }),
-    });
-    if (!stillWanted()) {
-      conn.close();
-      throw new SessionLostError('LEASE_DEADLINE_PASSED', 'the session this stream resumed was replaced meanwhile');
-    }
-    // Before the link is: acquires leave as a batch only to a coordinator that takes them (not one of an older version).
-    this.channel.batchAcquires = opened.acquireBatch === true;
-    this.channel.link = conn;
-    return opened;
-  }
-
-  private onMessage(m: ServerMessage): void {
-    const requestId = Number(m.requestId ?? 0);
-    if (!this.channel.received(Number(m.seq ?? 0), requestId)) return;
-    const pending = this.channel.pending;
-    const body = m.body;
-    const payload = (body ? m[body] : {}) as Record<string, unknown>;
-    switch (body) {
-      case 'opened': return; // handled by the dialer
-      case 'queued': pending.get(requestId)?.onQueued?.(); return;
-      case 'revoke': void answerRevoke(this.revokeAnswering, revokeNoticeFromWire(payload)); return;
-      case 'evicted': this.fence(String(payload.reason || 'SESSION_EVICTED')); return;
-      case 'heartbeatAck': return this.onHeartbeatAck(requestId, Number(payload.ttlMs));
-      case 'error': {
-        // A leader in its recovery window, or one that just lost its leadership (its streams end next and the
-        // client resumes at the new leader): ask again there, the application sees no error.
-        if ((payload.reason === 'RECOVERING' || payload.reason === 'NOT_LEADER') && this.retryLater(requestId)) return;
-        const p = pending.take(requestId);
-        const conflict = payload.conflict ? grantFromWire(payload.conflict as Record<string, unknown>) : undefined;
-        const err = errorFromReason(String(payload.reason), String(payload.message), { leaderAddress: payload.leaderAddress, ...(conflict ? { conflict } : {}) });
-        if (p) p.reject(err);
-        else this.logger.debug('error for no pending request', { requestId, reason: payload.reason });
-        return;
-      }
-      case 'granted': case 'converted': case 'reclaimed': {
-        const p = pending.take(requestId);
-        if (p) return p.resolve(m as Record<string, unknown>);
-        // The caller gave up (abort) before the grant arrived: a new lock goes back; an aborted conversion of a held one stays.
-        const grant = grantFromWire(payload.lock as Record<string, unknown>);
-        if (this.held.has(grant.lockId)) this.held.changed(grant);
-        else if (grant.lockId) this.releaseLazily(grant.lockId);
-        return;
-      }
-      default:
-        pending.take(requestId)?.resolve(m as Record<string, unknown>);
-    }
-  }
-
-  /** The leader is recovering or was deposed: ask again shortly, under a new request id (after a resume, at the new leader). */
-  private retryLater(requestId: number): boolean {
-    const p = this.channel.pending.take(requestId);
-    if (!p) return false;
-    this.clock.setTimer(100, () => {
-      if (this.fencedReason || this.closing) return p.reject(new SessionLostError('LEASE_DEADLINE_PASSED', `session lost: ${this.fencedReason ?? 'closed'}`));
-      this.channel.resendAsNew(p);
-    });
-    return true;
-  }
-
   private scheduleHeartbeat(delayMs: number): void {
     this.heartbeatTimer?.cancel();
     this.heartbeatTimer = this.clock.setTimer(delayMs, () => {
@@ -279,13 +213,6 @@ export class CoherdClient extends EventEmitter implements TokenClient {
       this.request({ heartbeat: {} }).catch((e) => this.logger.debug('heartbeat failed', { error: (e as Error).message }));
       this.scheduleHeartbeat(Math.max(200, this.ttlMs / 4));
     });
-  }
-
-  private onHeartbeatAck(requestId: number, ttlMs: number): void {
-    const p = this.channel.pending.take(requestId);
-    if (!p) return;
-    this.lease.confirmed(p.sentMs, ttlMs);
-    p.resolve({});
   }
 
   private fence(reason: string): void {
@@ -314,30 +241,6 @@ export class CoherdClient extends EventEmitter implements TokenClient {
         await new Promise((r) => this.clock.setTimer(Math.min(2000, 200 * 2 ** attempt), () => r(undefined)));
       }
     }
-  }
-
-  private onConnectionClosed(conn: SessionLink, reason: string): void {
-    if (conn !== this.channel.link || this.closing || this.fencedReason) return;
-    this.logger.warn('session stream lost; resuming', { session: this.sessionId, reason });
-    // A resume under way may be waiting for answers on the stream that just died: interrupt it.
-    this.linkLost?.();
-    this.resumeAgain = true;
-    this.reconnecting ??= this.resumeUntilStable().finally(() => { this.reconnecting = undefined; });
-  }
-
-  /** Resumes, and again if the new stream died before the resume was over. */
-  private async resumeUntilStable(): Promise<void> {
-    const session = this.sessionId;
-    while (this.resumeAgain && !this.closing && !this.fencedReason && this.sessionId === session) {
-      this.resumeAgain = false;
-      await this.resume();
-    }
-  }
-
-  private async resume(): Promise<void> {
-    const outcome = await resumeSession(this.resumeDeps);
-    if (outcome === 'resumed') this.emit('reconnected', this.endpoint);
-    else if (outcome === 'expired') this.fence('SESSION_EXPIRED');
   }
 
   private stopTimers(): void {

@@ -3,22 +3,12 @@ import type { Logger } from '../../common/logger';
 import type { HeldToken } from './held-token';
 import { coversKernelPages, newFilePagesState, type FilePagesState } from './kernel-file-pages';
 import { LocalWrites, type ReadTicket } from './local-writes';
+import { PageDropper, type PageInvalidator } from './page-dropper';
 import { RecentDirect } from './recent-direct';
 
 export { coversKernelPages } from './kernel-file-pages';
 export { DIRECT_RECENT_MS } from './recent-direct';
-
-/** Drops the pages the kernel caches of backing inode `ino` in [offset, offset + length) (length 0: to the end; notify_inval_inode). */
-export type PageInvalidator = (ino: number, offset: number, length: number) => Promise<void>;
-
-/** Passes of one revoke before it answers with pages possibly cached (a hot reader; logged). */
-export const MAX_PAGE_PASSES = 16;
-
-/** Before a pass, READs of the file in flight are waited for at most this long (kernel-pages.ts, beforeGiveUp). */
-export const READ_SETTLE_MAX_MS = 50;
-
-/** After they were answered, this long for their readers to take the pages before the pass drops them. */
-export const READ_SETTLE_PAUSE_MS = 2;
+export { MAX_PAGE_PASSES, READ_SETTLE_MAX_MS, READ_SETTLE_PAUSE_MS, type PageInvalidator } from './page-dropper';
 
 /**
  * The kernel's page cache of the agent mount under data tokens (docs/fuse.md,
@@ -39,27 +29,28 @@ export class KernelPages {
   private readonly files = new Map<string, FilePagesState>();
   private readonly writes = new LocalWrites((key) => this.files.has(key));
   private readonly recentDirect: RecentDirect;
-  private invalidate: PageInvalidator | undefined;
+  private readonly drops: PageDropper;
   /** The mount is going away (closing()): every READ's page is dropped after its reply. */
   private closed = false;
 
   constructor(
     private readonly logger: Logger,
-    private readonly plantSkipInvalidation = false,
+    plantSkipInvalidation = false,
     nowMs: () => number = Date.now,
     /** Waits `ms` on the agent's clock (default: not at all, for tests of the bookkeeping only). */
-    private readonly sleep: (ms: number) => Promise<void> = () => Promise.resolve(),
+    sleep: (ms: number) => Promise<void> = () => Promise.resolve(),
   ) {
     this.recentDirect = new RecentDirect(nowMs);
+    this.drops = new PageDropper(logger, plantSkipInvalidation, sleep);
   }
 
   /** Where drops go (undefined: no mount, nothing is cached). */
   attach(invalidate: PageInvalidator | undefined): void {
-    this.invalidate = invalidate;
+    this.drops.attach(invalidate);
   }
 
   get supported(): boolean {
-    return this.invalidate !== undefined;
+    return this.drops.supported;
   }
 
   /** An operation of `key` was served under a DIRECT token. */
@@ -154,21 +145,7 @@ export class KernelPages {
     const st = this.files.get(key);
     if (st && ticket && ++st.readsAnswered >= st.readsStarted) for (const settled of st.onSettled.splice(0)) settled();
     if (!st || (!this.closed && (!ticket || direct || !this.writes.ranBeside(key, ticket)))) return;
-    // A drop that already began may have passed this READ's page: only one not begun yet covers it.
-    if (st.dropQueued) return;
-    st.dropQueued = true;
-    const drop = (st.pendingDrop ?? Promise.resolve())
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => {
-        st.dropQueued = false;
-        return this.dropPages(st, 0, 0);
-      });
-    const tracked: Promise<void> = drop.finally(() => {
-      if (st.pendingDrop !== tracked) return;
-      st.pendingDrop = undefined;
-      this.maybeDelete(key, st);
-    });
-    st.pendingDrop = tracked;
+    this.drops.afterRead(st, () => this.maybeDelete(key, st));
   }
 
   /** A write of this host to `key` is starting (any handle); `written` follows, whatever its outcome. */
@@ -190,9 +167,9 @@ export class KernelPages {
   async written(key: string, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void> {
     const st = this.files.get(key);
     try {
-      if (st && length > 0 && st.readsStarted !== st.cleanAt && this.invalidate !== undefined && !this.plantSkipInvalidation) {
+      if (st && length > 0 && st.readsStarted !== st.cleanAt && this.drops.enabled) {
         if (beforeDrop) await beforeDrop().catch((e: Error) => this.logger.warn('kernel size store before a page drop failed', { resource: key, error: e.message }));
-        await this.dropPages(st, offset, length);
+        await this.drops.drop(st, offset, length);
       }
     } finally {
       this.writes.done(key);
@@ -214,43 +191,12 @@ export class KernelPages {
    * elsewhere. Not for a part of the file: the READs a pass waits on ask
    * for the whole file, and such a token does not serve them.
    */
-  async beforeGiveUp(t: HeldToken): Promise<void> {
+  beforeGiveUp(t: HeldToken): Promise<void> {
     const st = this.files.get(t.resource);
     const wholeFile = t.range.start === 0 && t.range.end === END_OF_FILE;
     const strayUnder = st !== undefined && (st.stray || st.cachedOpens > 0) && t.alive && t.space === 'data' && wholeFile;
-    if (!st || (!coversKernelPages(t) && !strayUnder)) return;
-    if (st.pendingDrop) await st.pendingDrop;
-    for (let pass = 1; pass <= MAX_PAGE_PASSES; pass++) {
-      await this.readsSettled(st);
-      const reads = st.readsStarted;
-      const generation = st.generation;
-      await this.dropPages(st, 0, 0);
-      if (st.readsStarted === reads) {
-        if (st.generation === generation) this.forget(st);
-        else st.under.delete(t);
-        this.maybeDelete(t.resource, st);
-        return;
-      }
-    }
-    this.logger.warn('reads kept coming while the kernel dropped a file\'s pages; answering anyway', { resource: t.resource, passes: MAX_PAGE_PASSES });
-    st.under.delete(t);
-  }
-
-  /**
-   * Before a pass: READs of the file in flight are answered, and their
-   * readers had READ_SETTLE_PAUSE_MS to take the pages. A drop that runs
-   * while a READ holds its page lock waits for it and takes the page as
-   * soon as it is unlocked, before the reader (a page fault of a mapping,
-   * a read(2)) got it; the reader then reads again, that READ meets the
-   * next pass's drop, and so on: chaos showed runs of 7 passes each seeing
-   * one READ, and a revoke that gave up after MAX_PAGE_PASSES, leaving the
-   * last page cached after the other host's write (a stale mapping read).
-   * Bounded (READ_SETTLE_MAX_MS): the pass's own drop waits for such READs anyway.
-   */
-  private async readsSettled(st: FilePagesState): Promise<void> {
-    if (st.readsAnswered >= st.readsStarted) return;
-    await Promise.race([new Promise<void>((resolve) => st.onSettled.push(resolve)), this.sleep(READ_SETTLE_MAX_MS)]);
-    await this.sleep(READ_SETTLE_PAUSE_MS);
+    if (!st || (!coversKernelPages(t) && !strayUnder)) return Promise.resolve();
+    return this.drops.inPasses(st, t, () => this.maybeDelete(t.resource, st));
   }
 
   /** A new grant made `t` smaller than the whole file without a revoke: the kernel drops what it read under it. */
@@ -267,8 +213,8 @@ export class KernelPages {
     const st = this.files.get(key);
     if (!st) return;
     const generation = st.generation;
-    void this.dropPages(st, 0, 0).then(() => {
-      if (st.generation === generation) this.forget(st);
+    void this.drops.drop(st, 0, 0).then(() => {
+      if (st.generation === generation) this.drops.forget(st);
       this.maybeDelete(key, st);
     });
   }
@@ -280,25 +226,7 @@ export class KernelPages {
   /** The mount is going away (KernelCache.close): every file's pages go, and so will those of READs still answered. */
   async closing(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.files.values()].map((st) => this.dropPages(st, 0, 0)));
-  }
-
-  private async dropPages(st: FilePagesState, offset: number, length: number): Promise<void> {
-    if (this.invalidate === undefined || this.plantSkipInvalidation) return;
-    const reads = st.readsStarted;
-    try {
-      await this.invalidate(st.ino, offset, length);
-      if (offset === 0 && length === 0 && reads > st.cleanAt) st.cleanAt = reads;
-    } catch (e) {
-      this.logger.error('kernel page invalidation failed', { ino: st.ino, error: (e as Error).message });
-    }
-  }
-
-  private forget(st: FilePagesState): void {
-    if (st.stray) this.logger.debug('kernel pages no token covered are gone', { ino: st.ino });
-    st.under.clear();
-    st.stray = false;
-    st.generation++;
+    await Promise.all([...this.files.values()].map((st) => this.drops.drop(st, 0, 0)));
   }
 
   private stateOf(key: string, ino: number): FilePagesState {

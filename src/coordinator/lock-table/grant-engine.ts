@@ -6,9 +6,8 @@ import type { EventOutbox } from './event-outbox';
 import type { Fencing } from './fencing';
 import type { HoldPolicy } from './hold-policy';
 import { directShape } from './direct-shape';
-import { isExclusive, isUpgrade } from './modes';
+import { GrantedLocks, Shape } from './granted-locks';
 import { walkQueue } from './queue-walk';
-import { expandRange } from './range-expansion';
 import type { CheckedRequest } from './request-check';
 import type { ResourceRegistry } from './resource-registry';
 import type { ResourceState } from './resource-state';
@@ -37,8 +36,6 @@ export interface GrantEngineDeps {
   mayAct: () => boolean;
 }
 
-type Shape = { requestId: string; mode: LockMode; start: number; end: number };
-
 /**
  * The grant rules of DESIGN §3 on validated input: grant or queue (FIFO,
  * conversions first), grant what became grantable when something leaves,
@@ -55,10 +52,10 @@ type Shape = { requestId: string; mode: LockMode; start: number; end: number };
  * reclaiming) run the cycle check, and only in the range space.
  */
 export class GrantEngine {
-  readonly locks = new Map<number, Entry>();
+  readonly locks: Map<number, Entry>;
   readonly waiting = new Map<string, Waiter>();
   private readonly revoker: Revoker;
-  private nextLockId = 1;
+  private readonly granted: GrantedLocks;
   private nextSeq = 1;
 
   constructor(private readonly d: GrantEngineDeps) {
@@ -66,6 +63,8 @@ export class GrantEngine {
       clock: d.clock, holdPolicy: d.hold, revokeDeadlineMs: d.revokeDeadlineMs, revokeResendMs: d.revokeResendMs,
       maxResendMs: Math.max(1000, d.revokeResendMs), emit: (e) => d.outbox.emit(e), setTimer: (ms, fn) => this.setTimer(ms, fn),
     });
+    this.granted = new GrantedLocks({ clock: d.clock, hold: d.hold, fencing: d.fencing, sessions: d.sessions, revoker: this.revoker });
+    this.locks = this.granted.byId;
   }
 
   /** acquire (target null) or convert (target = the lock): grant now, queue, or throw. */
@@ -76,8 +75,8 @@ export class GrantEngine {
     const inTheWay = state.conflictingGranted(r.mode, holder, r.start, r.end);
     const grantable = inTheWay === undefined && (conversion || state.conflictingWaiter(r.mode, holder, r.start, r.end) === undefined);
     if (grantable) {
-      const e = target ?? this.grantNew(state, r, holder, conversion);
-      if (target !== null && this.grantConvert(target, r)) this.settle(state);
+      const e = target ?? this.granted.grantNew(state, r, holder, conversion);
+      if (target !== null && this.granted.convert(target, r)) this.settle(state);
       this.afterGrant(e);
       return toGrant(e);
     }
@@ -106,7 +105,7 @@ export class GrantEngine {
    * The caller checked that (mode, range) only reduces the lock.
    */
   reduce(e: Entry, mode: LockMode, start: number, end: number): Grant {
-    this.reshape(e, mode, start, end);
+    this.granted.reshape(e, mode, start, end);
     e.version++;
     this.settle(e.state);
     return toGrant(e);
@@ -124,16 +123,7 @@ export class GrantEngine {
 
   /** Re-inserts a lock from before a failover; LOCK_CONFLICT when it clashes with a grant. */
   reclaim(state: ResourceState, lockId: number, r: Shape, holder: HolderRef, token: FencingToken, version: number): Grant {
-    if (state.conflictingGranted(r.mode, holder, r.start, r.end) !== undefined) {
-      throw new LockConflictError('LOCK_CONFLICT', 'reclaimed lock conflicts with a granted one', { lockId, resource: state.resource });
-    }
-    const e = new Entry(lockId, r.requestId, state, r.mode, r.start, r.end, holder, token.epoch, token.counter, this.d.clock.nowMs(), this.isUncached(state));
-    e.version = version;
-    this.tryInsert(e, true);
-    this.locks.set(lockId, e);
-    this.d.sessions.addGrant(e);
-    this.d.fencing.observe(token);
-    if (lockId >= this.nextLockId) this.nextLockId = lockId + 1;
+    const e = this.granted.reclaim(state, lockId, r, holder, token, version);
     this.afterGrant(e);
     return toGrant(e);
   }
@@ -169,51 +159,6 @@ export class GrantEngine {
     });
   }
 
-  private grantNew(state: ResourceState, r: Shape, holder: HolderRef, conversion: boolean): Entry {
-    const nowMs = this.d.clock.nowMs();
-    const [start, end] = expandRange(state, this.d.hold, nowMs, r.mode, holder, r.start, r.end);
-    const e = new Entry(this.nextLockId, r.requestId, state, r.mode, start, end, holder, 0, 0, nowMs, this.isUncached(state));
-    this.tryInsert(e, conversion);
-    this.nextLockId++;
-    const token = this.d.fencing.next();
-    e.epoch = token.epoch;
-    e.counter = token.counter;
-    this.locks.set(e.lockId, e);
-    this.d.sessions.addGrant(e);
-    return e;
-  }
-
-  /** Applies a conversion to lock e; true when that freed bytes or strength (waiters may now fit). */
-  private grantConvert(e: Entry, r: Shape): boolean {
-    const upgrade = isUpgrade(e.mode, e.start, e.end, r.mode, r.start, r.end);
-    const [oldMode, oldStart, oldEnd] = [e.mode, e.start, e.end];
-    this.reshape(e, r.mode, r.start, r.end);
-    if (upgrade && e.state.space === 'range' && closesCycle(e.holder, () => this.reshape(e, oldMode, oldStart, oldEnd))) {
-      throw new LockConflictError('DEADLOCK', 'converting would close a cycle in the wait-for graph', { lockId: e.lockId });
-    }
-    e.requestId = r.requestId;
-    e.version++;
-    if (upgrade) {
-      // An upgrade is a new grant: a new token, and (as GFS2 does on promotion) the minimum hold restarts,
-      // so a revoke under way starts over once afterGrant() finds the lock still blocking someone.
-      const token = this.d.fencing.next();
-      e.epoch = token.epoch;
-      e.counter = token.counter;
-      e.grantedAtMs = this.d.clock.nowMs();
-      e.uncached = this.isUncached(e.state);
-      this.revoker.stop(e);
-    }
-    return oldStart < e.start || oldEnd > e.end || (oldMode !== e.mode && !isExclusive(e.mode));
-  }
-
-  /** Inserts a new granted entry; one that would close a wait-for cycle is taken out again and refused. */
-  private tryInsert(e: Entry, mayAddEdges: boolean): void {
-    e.state.addGranted(e);
-    if (mayAddEdges && e.state.space === 'range' && closesCycle(e.holder, () => e.state.removeGranted(e), e)) {
-      throw new LockConflictError('DEADLOCK', 'granting would close a cycle in the wait-for graph', { requestId: e.requestId });
-    }
-  }
-
   /** Grants a waiter chosen by the queue walk; true when that freed bytes (see walkQueue). */
   private grantWaiter(w: Waiter): boolean {
     this.removeWaiter(w);
@@ -221,8 +166,8 @@ export class GrantEngine {
     try {
       let freed = false;
       let e: Entry;
-      if (w.target === null) e = this.grantNew(w.state, w, w.holder, w.conversion);
-      else freed = this.grantConvert((e = w.target), w);
+      if (w.target === null) e = this.granted.grantNew(w.state, w, w.holder, w.conversion);
+      else freed = this.granted.convert((e = w.target), w);
       this.d.outbox.emit({ kind: 'granted', grant: toGrant(e) });
       this.afterGrant(e);
       return freed;
@@ -270,19 +215,7 @@ export class GrantEngine {
       this.removeWaiter(w);
       this.fail(w, 'CANCELLED', 'the lock was released while its conversion waited');
     }
-    this.revoker.stop(e);
-    e.state.removeGranted(e);
-    this.locks.delete(e.lockId);
-    this.d.sessions.removeGrant(e);
-  }
-
-  /** Changes a granted entry's mode and range in place (it moves in the trees). */
-  private reshape(e: Entry, mode: LockMode, start: number, end: number): void {
-    e.state.removeGranted(e);
-    e.mode = mode;
-    e.start = start;
-    e.end = end;
-    e.state.addGranted(e);
+    this.granted.remove(e);
   }
 
   /** A token that now keeps a waiter waiting is revoked (after its minimum hold). */
@@ -308,10 +241,6 @@ export class GrantEngine {
     if (!cannotUnblockAnyone(w)) return this.settle(w.state);
     this.revoker.reevaluate(w.state);
     this.d.registry.dropIfEmpty(w.state);
-  }
-
-  private isUncached(state: ResourceState): boolean {
-    return state.isToken && this.d.hold.isUncached(state, this.d.clock.nowMs());
   }
 
   private setTimer(delayMs: number, fn: () => void): TimerHandle {
