@@ -19,7 +19,7 @@ import type { CoherencyBacking } from '../../src/agent/coherency/coherency-backi
 import type { CoherencyOptions } from '../../src/agent/coherency/coherency-core';
 import { compose } from '../../src/agent/hooks/compose';
 import { CoherencyHook, createCoherencyHook } from '../../src/agent/hooks/coherency';
-import type { Terminal, Vop, VopName, VopOf, VopResults, VopRunner, VopStat } from '../../src/agent/vop';
+import type { Hook, Terminal, Vop, VopName, VopOf, VopResults, VopRunner, VopStat } from '../../src/agent/vop';
 
 interface FakeGrant {
   lockId: number;
@@ -340,14 +340,15 @@ export class FakeAgent {
   private readonly handles = new Map<number, { ino: number; flags: number }>();
   private readonly signal = new AbortController().signal;
 
-  constructor(name: string, coordinator: FakeCoordinator, readonly store: FakeStore, clock: FakeClock, options: CoherencyOptions = {}) {
+  /** `hooks`: run outside the coherency hook (the journal) and between it and the store, as the agent composes them. */
+  constructor(name: string, coordinator: FakeCoordinator, readonly store: FakeStore, clock: FakeClock, options: CoherencyOptions = {}, hooks: { outer?: Hook[]; inner?: Hook[] } = {}) {
     this.client = new FakeTokenClient(name, coordinator, clock);
     const backing: CoherencyBacking = {
       write: async (file, offset, data) => store.pwrite(file.ino, offset, data),
       stat: (file) => store.stat(file.ino),
     };
     this.hook = createCoherencyHook({ client: this.client, namespace: 'ns', clock, logger: silentLogger(), backing, options });
-    this.run = compose([this.hook], storeTerminal(store, this.handles));
+    this.run = compose([...(hooks.outer ?? []), this.hook, ...(hooks.inner ?? [])], storeTerminal(store, this.handles));
   }
 
   get core() {
