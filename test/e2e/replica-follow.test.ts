@@ -40,6 +40,13 @@ async function status(r: ReplicaProcess): Promise<{ agents: Array<{ lagRecords: 
   return JSON.parse(s.stdout);
 }
 
+/** No agent's stream was stopped at a bad record; if one was, the failure says which and why (and the replica's log). */
+async function assertNoStreamStopped(r: ReplicaProcess): Promise<void> {
+  const stopped = (await status(r)).agents.filter((a) => a.stopped);
+  const why = r.log.split('\n').filter((l) => l.includes('"level":"error"')).slice(-5).join('\n');
+  assert.deepEqual(stopped, [], `the replica stopped following: ${JSON.stringify(stopped)}\n${why}`);
+}
+
 /** Writes, appends, truncates, renames (across directories) and unlinks from agent `i`, racing the others on shared files. */
 function workload(i: number, hosts: number, rounds: number): string {
   const m = q(cluster.mnt(i));
@@ -110,7 +117,7 @@ describe('coherd replica following live agents', () => {
     r = await startReplica('three', { mirror });
     await work;
     await converged(r);
-    assert.ok((await status(r)).agents.every((a) => !a.stopped));
+    await assertNoStreamStopped(r);
     await r.stop();
     await clearTree();
   });
@@ -133,7 +140,7 @@ describe('coherd replica following live agents', () => {
       const diffs = v.stdout.split('\n').filter((l) => l.includes('\t/'));
       assert.ok(diffs.every((l) => l.endsWith('/unflushed') || l.includes('/unflushed\t')), v.stdout);
     }, 20_000, 500);
-    assert.ok((await status(r)).agents.every((a) => !a.stopped));
+    await assertNoStreamStopped(r);
     await r.stop();
     await clearTree();
   });
