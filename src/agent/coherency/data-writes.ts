@@ -1,5 +1,6 @@
 import { END_OF_FILE, isValidOffset, WHOLE_FILE } from '../../common/byte-range';
 import { SessionLostError } from '../../common/errors';
+import type { FencingToken } from '../../common/lock-shapes';
 import type { Next, VopOf } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import { tokenRequest, type TokenMode, type TokenUse } from './held-token';
@@ -72,48 +73,56 @@ export class DataWrites {
    * host's known size once its dirty data is flushed. Written through under
    * attr WRITE and data WRITE from that size to END_OF_FILE.
    */
-  private async append(vop: VopOf<'write'>, next: Next, ino: number): Promise<number> {
-    const { tokens, pages, writeBack, attrs } = this.core;
+  private append(vop: VopOf<'write'>, next: Next, ino: number): Promise<number> {
+    const { pages, writeBack, attrs } = this.core;
     const key = this.core.resourceOf(ino);
-    let from = attrs.get(key)?.size ?? 0;
-    for (;;) {
-      const uses = await tokens.useAll([tokenRequest(key, 'attr', 'WRITE', WHOLE_FILE), tokenRequest(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
-      try {
-        if (isDirect(uses)) return await this.core.direct.append(vop, next, key, fileRefOf(vop, ino), uses[1].token.fencingToken);
-        const size = await this.sizeOf(key, fileRefOf(vop, ino), uses[0]);
-        if (size < from) {
-          from = size;
-          continue;
-        }
-        this.checkNotFenced(vop.op);
-        vop.fencingToken = uses[1].token.fencingToken;
-        await writeBack.flush(key);
-        const file = pages.file(key);
-        if (file) {
-          pages.dropRange(file, { start: size, end: END_OF_FILE }, true);
-          pages.forgetEof(file);
-        }
-        vop.args.offset = size; // where O_APPEND puts the data (the backing ignores it): the journal records it
-        const n = (await next(vop)) as number;
-        attrs.setSize(key, size + n, n);
-        return n;
-      } finally {
-        for (const u of uses) u.done();
+    const direct = (fencing: FencingToken) => this.core.direct.append(vop, next, key, fileRefOf(vop, ino), fencing);
+    return this.underTailTokens(vop, ino, key, attrs.get(key)?.size ?? 0, direct, async (size) => {
+      await writeBack.flush(key);
+      const file = pages.file(key);
+      if (file) {
+        pages.dropRange(file, { start: size, end: END_OF_FILE }, true);
+        pages.forgetEof(file);
       }
-    }
+      vop.args.offset = size; // where O_APPEND puts the data (the backing ignores it): the journal records it
+      const n = (await next(vop)) as number;
+      attrs.setSize(key, size + n, n);
+      return n;
+    });
   }
 
   /** truncate/ftruncate: attr WRITE and data WRITE from the lower of old and new size to END_OF_FILE. */
   async truncate(vop: VopOf<'truncate'>, next: Next, ino: number): Promise<void> {
     const newSize = vop.args.size;
     if (!isValidOffset(newSize) || newSize > Number.MAX_SAFE_INTEGER) return (await next(vop)) as void;
-    const { tokens, pages, writeBack, attrs } = this.core;
+    const { pages, writeBack, attrs } = this.core;
     const key = this.core.resourceOf(ino);
-    let from = newSize;
+    const direct = (fencing: FencingToken) => this.core.direct.truncate(vop, next, key, fencing);
+    return this.underTailTokens(vop, ino, key, newSize, direct, async () => {
+      // Dirty bytes past the new size are written first, so a failed truncate loses nothing.
+      await writeBack.flush(key, { start: newSize, end: END_OF_FILE });
+      await next(vop);
+      const file = pages.file(key);
+      if (file) pages.truncate(file, newSize);
+      attrs.setSize(key, newSize);
+    });
+  }
+
+  /**
+   * Runs `body` holding attr WRITE and data WRITE from `from` to END_OF_FILE
+   * (an append's or a truncate's tail), with the file's size as known under
+   * them. A size below `from` (the file shrank while the tokens were asked
+   * for) takes them again from there; under DIRECT tokens `direct` runs
+   * instead (direct-io.ts).
+   */
+  private async underTailTokens<T>(
+    vop: VopOf<'write'> | VopOf<'truncate'>, ino: number, key: string, from: number,
+    direct: (fencing: FencingToken) => Promise<T>, body: (size: number) => Promise<T>,
+  ): Promise<T> {
     for (;;) {
-      const uses = await tokens.useAll([tokenRequest(key, 'attr', 'WRITE', WHOLE_FILE), tokenRequest(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
+      const uses = await this.core.tokens.useAll([tokenRequest(key, 'attr', 'WRITE', WHOLE_FILE), tokenRequest(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
       try {
-        if (isDirect(uses)) return await this.core.direct.truncate(vop, next, key, uses[1].token.fencingToken);
+        if (isDirect(uses)) return await direct(uses[1].token.fencingToken);
         const size = await this.sizeOf(key, fileRefOf(vop, ino), uses[0]);
         if (size < from) {
           from = size;
@@ -121,13 +130,7 @@ export class DataWrites {
         }
         this.checkNotFenced(vop.op);
         vop.fencingToken = uses[1].token.fencingToken;
-        // Dirty bytes past the new size are written first, so a failed truncate loses nothing.
-        await writeBack.flush(key, { start: newSize, end: END_OF_FILE });
-        await next(vop);
-        const file = pages.file(key);
-        if (file) pages.truncate(file, newSize);
-        attrs.setSize(key, newSize);
-        return;
+        return await body(size);
       } finally {
         for (const u of uses) u.done();
       }
