@@ -1,4 +1,3 @@
-import { WHOLE_FILE } from '../../common/byte-range';
 import type { Clock } from '../../common/clock';
 import type { Logger } from '../../common/logger';
 import type { TokenClient } from '../client/types';
@@ -100,8 +99,7 @@ export class CoherencyCore implements ProtectedCaches {
       directRetired: (token) => {
         // Direct writes under the old token may have landed after a caching token beside it filled pages.
         this.attrs.drop(token.resource);
-        const file = this.pages.file(token.resource);
-        if (file) this.pages.dropRange(file, WHOLE_FILE, true);
+        this.pages.dropClean(token.resource);
       },
       lost: (token, reason) => {
         this.logger.error('token lost without a revoke; dropping what it covered', { lockId: token.lockId, resource: token.resource, space: token.space, reason });

@@ -4,6 +4,7 @@ import { ErrnoError } from '../backing/errno-error';
 import type { Next, VopOf, VopResults } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import { tokenRequest, type TokenMode, type TokenUse } from './held-token';
+import { fileRefOf } from './page';
 
 /** The most one copy_file_range request copies (a short count: callers ask again); its bytes ride in one journal record. */
 export const COPY_CHUNK_BYTES = 16 * 1024 * 1024;
@@ -55,7 +56,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
     const uses = tokens.tryUseAll(reqs) ?? (await tokens.useAll(reqs, vop.signal));
     try {
       if (uses.some((u) => u.token.mode === 'DIRECT')) throw new ErrnoError('EOPNOTSUPP', 'copy_file_range of a file in direct mode goes through READ and WRITE');
-      const size = await destSize(core, dstKey, { ino, path: vop.path, fh: args.fh }, uses[2]);
+      const size = await destSize(core, dstKey, { ...fileRefOf(vop, ino), fh: args.fh }, uses[2]);
       if (dest.end > size && attrMode === 'READ') {
         attrMode = 'WRITE'; // it may grow: again, holding attr WRITE (the uses are released by finally)
         continue;

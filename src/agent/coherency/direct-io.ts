@@ -1,4 +1,3 @@
-import { WHOLE_FILE } from '../../common/byte-range';
 import { SessionLostError } from '../../common/errors';
 import type { Next, VopOf, VopStat } from '../vop';
 import type { CoherencyCore } from './coherency-core';
@@ -83,8 +82,7 @@ export class DirectIo {
    * such a read caches nothing, or what it cached goes.
    */
   dropAfterChange(key: string): void {
-    const file = this.core.pages.file(key);
-    if (file) this.core.pages.dropRange(file, WHOLE_FILE, true);
+    this.core.pages.dropClean(key);
   }
 
   /**
@@ -107,8 +105,7 @@ export class DirectIo {
     if (file === undefined) return false;
     const dirty = file.dirty.size > 0;
     if (dirty) await this.core.writeBack.flush(key);
-    const now = this.core.pages.file(key);
-    if (now) this.core.pages.dropRange(now, WHOLE_FILE, true);
+    this.core.pages.dropClean(key);
     return dirty;
   }
 

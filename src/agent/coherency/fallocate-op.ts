@@ -22,8 +22,7 @@ export async function fallocateUnderTokens(core: CoherencyCore, vop: VopOf<'fall
     try {
       await next(vop);
     } finally {
-      const file = core.pages.file(key);
-      if (file) core.pages.dropRange(file, WHOLE_FILE, true);
+      core.pages.dropClean(key);
       core.attrs.drop(key);
     }
   } finally {

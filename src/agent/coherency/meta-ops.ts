@@ -2,7 +2,7 @@ import { constants } from 'fs';
 import { WHOLE_FILE } from '../../common/byte-range';
 import type { Next, Vop, VopOf, VopResult, VopResults, VopStat } from '../vop';
 import type { CoherencyCore } from './coherency-core';
-import type { TokenMode, TokenRequest, TokenSpace } from './held-token';
+import { tokenRequest, type TokenMode, type TokenRequest, type TokenSpace } from './held-token';
 import { NewFileTokens } from './new-file-tokens';
 
 const RENAME_EXCHANGE = 2;
@@ -133,8 +133,7 @@ export class MetaOps {
   private forgetClean(ino: number): void {
     const key = this.core.resourceOf(ino);
     this.core.attrs.drop(key);
-    const file = this.core.pages.file(key);
-    if (file) this.core.pages.dropRange(file, WHOLE_FILE, true);
+    this.core.pages.dropClean(key);
   }
 
   private renamed(ino: number, from: string, to: string): void {
@@ -143,7 +142,7 @@ export class MetaOps {
   }
 
   private req(resource: string, space: TokenSpace, mode: TokenMode): TokenRequest {
-    return { resource, space, mode, range: WHOLE_FILE };
+    return tokenRequest(resource, space, mode, WHOLE_FILE);
   }
 }
 
