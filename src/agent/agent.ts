@@ -99,6 +99,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       kernelCache: () => coherency?.core.kernel,
       pageCache: o.kernelPageCache === true,
       cacheFence: !plants.noCacheFence,
+      sizeStore: !plants.noSizeStore,
+      attrReplyDelayMs: plants.slowGetattr ? SLOW_GETATTR_MS : 0,
       copyFileRange: o.copyFileRange !== false,
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: coherencyOptions });
@@ -152,15 +154,22 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   };
 }
 
+/** How long the slow-getattr test hook holds a GETATTR reply. */
+const SLOW_GETATTR_MS = 400;
+
 /**
  * Bugs an end-to-end test plants in a real agent to see its checks fail
  * ($COHERD_TEST_PLANT, comma-separated): skip-kernel-invalidation (the
  * kernel keeps what it cached after the token went), no-cache-fence (the
  * page cache runs without its fence: a paused agent's mappings keep old
- * bytes). Unknown names refuse to start.
+ * bytes), no-size-store (a GETATTR reply a page drop made the kernel
+ * discard leaves a cached read(2) at the old size: drop-marks.ts); and one
+ * test hook that is no bug, slow-getattr (a GETATTR of a file with a cached
+ * open waits SLOW_GETATTR_MS before its reply, so a drop lands inside it).
+ * Unknown names refuse to start.
  */
-function plantedBugs(list: string | undefined): { coherency: CoherencyOptions; noCacheFence: boolean } {
-  const known = ['skip-kernel-invalidation', 'no-cache-fence'];
+function plantedBugs(list: string | undefined): { coherency: CoherencyOptions; noCacheFence: boolean; noSizeStore: boolean; slowGetattr: boolean } {
+  const known = ['skip-kernel-invalidation', 'no-cache-fence', 'no-size-store', 'slow-getattr'];
   const names = (list ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
     if (!known.includes(n)) throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown COHERD_TEST_PLANT "${n}" (known: ${known.join(', ')})`);
@@ -168,5 +177,7 @@ function plantedBugs(list: string | undefined): { coherency: CoherencyOptions; n
   return {
     coherency: names.includes('skip-kernel-invalidation') ? { plantSkipKernelInvalidation: true } : {},
     noCacheFence: names.includes('no-cache-fence'),
+    noSizeStore: names.includes('no-size-store'),
+    slowGetattr: names.includes('slow-getattr'),
   };
 }

@@ -12,6 +12,7 @@ import { FuseSession } from './ll/fuse-session';
 import { vopLowLevelOps } from './ll/vop-low-level-ops';
 import { KernelAttrCache } from './ll/kernel-attr-cache';
 import { KernelPageCache } from './ll/kernel-page-cache';
+import { DropMarks } from './ll/drop-marks';
 import { KernelEntryCache } from './ll/kernel-entry-cache';
 import { PathNodeTable } from './ll/path-node-table';
 import { ClusterLocks, RangeLockClient } from './ll/locks/cluster-locks';
@@ -55,11 +56,19 @@ export interface MountAgentFsOptions {
   kernelCache?: () => KernelCacheLink | undefined;
   /**
    * With kernelCache: O_RDONLY opens may also be answered through the
-   * kernel's page cache (docs/fuse.md, "The page cache"). Default off: its
-   * known races (a read beside this host's own extending write; shared
-   * mappings while the file is DIRECT) can return stale bytes.
+   * kernel's page cache (docs/fuse.md, "The page cache"), as the agent's
+   * --kernel-page-cache says.
    */
   pageCache?: boolean;
+  /**
+   * With pageCache: a GETATTR reply a drop may make the kernel discard is
+   * preceded by a notify_store of the file's size (drop-marks.ts). Default
+   * true; false only for tests that show what it prevents (planted:
+   * no-size-store).
+   */
+  sizeStore?: boolean;
+  /** Test hook (planted: slow-getattr): ms a GETATTR of a file with a cached open waits before its reply. */
+  attrReplyDelayMs?: number;
   /**
    * With pageCache: start the cache fence (docs/fuse.md, "The cache
    * fence"), which drops the kernel's pages once the lease deadline passes
@@ -162,9 +171,20 @@ export class AgentFsMount implements AgentFs {
       const rootIno = await backing.lookupIno('/');
       if (rootIno === undefined) throw new InvalidArgumentError('INVALID_ARGUMENT', 'backing directory vanished', { backingDir });
       const nodes = new PathNodeTable(rootIno);
-      const attrCache = kernel && new KernelAttrCache(nodes, kernel, options.clock ?? new SystemClock(), logger);
+      const clock = options.clock ?? new SystemClock();
+      const attrCache = kernel && new KernelAttrCache(nodes, kernel, clock, logger);
       const entryCache = kernel && new KernelEntryCache(kernel, logger);
-      const pageCache = kernel && options.pageCache === true ? new KernelPageCache(nodes, kernel, logger) : undefined;
+      // Only the page cache needs a GETATTR's size to reach the kernel (a cached read(2) is bounded by it).
+      const marks = kernel && options.pageCache === true && options.sizeStore !== false ? new DropMarks({
+        mark: () => fsp.statfs(mountPoint).then(() => undefined),
+        sleep: (ms) => new Promise((resolve) => clock.setTimer(ms, resolve)),
+        logger,
+      }) : undefined;
+      const replyDelayMs = options.attrReplyDelayMs ?? 0;
+      const pageCache = kernel && options.pageCache === true ? new KernelPageCache(nodes, kernel, logger, {
+        marks,
+        replyDelay: replyDelayMs > 0 ? () => new Promise((resolve) => clock.setTimer(replyDelayMs, resolve)) : undefined,
+      }) : undefined;
       let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && entryCache ? {
         attr: (n, st) => attrCache.timeoutFor(n, st),
         attrSince: (n) => attrCache.since(n),
@@ -179,7 +199,7 @@ export class AgentFsMount implements AgentFs {
         };
         ops = withClusterLocks(ops, new ClusterLocks({ client: options.locks, resourceOf, logger }));
       }
-      session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined });
+      session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined, drops: marks });
       if (kernel && attrCache && entryCache) {
         attrCache.setNotifier(session);
         entryCache.setNotifier(session);

@@ -4,6 +4,7 @@ import { FuseAddon, SessionHandle, loadFuseAddon } from './fuse-addon';
 import { FuseRequest } from './fuse-request';
 import { LowLevelOps } from './low-level-ops';
 import { RequestDispatch } from './request-dispatch';
+import type { DropMarks } from './drop-marks';
 
 export interface FuseSessionOptions {
   mountPoint: string;
@@ -15,6 +16,8 @@ export interface FuseSessionOptions {
   locks?: boolean;
   /** Called once if the kernel side goes away without unmount() (fusermount -u, abort). */
   onClosed?: () => void;
+  /** Numbers requests in queue order and learns of inode drops (drop-marks.ts); without it ctx.seq is absent. */
+  drops?: Pick<DropMarks, 'requestSeen' | 'dropping'>;
 }
 
 /** Thrown into a waiting op's signal by FUSE_INTERRUPT; maps to EINTR. */
@@ -58,7 +61,10 @@ export class FuseSession {
 
   /** Drops cached pages of ino in [offset, offset+length) (length 0: to the end; offset -1: attributes only). */
   invalidateInode(ino: number, offset = 0, length = 0): Promise<number> {
-    return this.track((h) => this.addon.notifyInvalInode(h, ino, offset, length));
+    const dropped = this.options.drops?.dropping(ino);
+    const p = this.track((h) => this.addon.notifyInvalInode(h, ino, offset, length));
+    if (dropped) void p.finally(dropped);
+    return p;
   }
 
   /** Drops the kernel's cached entry parent/name (and its negative entry). */
@@ -113,6 +119,7 @@ export class FuseSession {
   }
 
   private onRequest(r: FuseRequest): void {
+    const seq = this.options.drops?.requestSeen(r.op);
     switch (r.op) {
       case 'forget':
         this.options.ops.forget?.(r.ino, r.nlookup ?? 0);
@@ -128,13 +135,13 @@ export class FuseSession {
         }
         return;
       default:
-        this.run(r);
+        this.run(r, seq);
     }
   }
 
   /** Lock waits get their own signal, aborted by FUSE_INTERRUPT or unmount. */
-  private run(r: FuseRequest): void {
-    const base = { uid: r.uid, gid: r.gid, pid: r.pid, umask: r.umask };
+  private run(r: FuseRequest, seq: number | undefined): void {
+    const base = { uid: r.uid, gid: r.gid, pid: r.pid, umask: r.umask, seq };
     if (!(r.sleep && (r.op === 'setlk' || r.op === 'flock'))) {
       void this.dispatch.run(r, { ...base, signal: this.unmounting.signal });
       return;

@@ -5,6 +5,7 @@ import type { NodeFence } from '../fence/cache-fence';
 import type { ReadTicket } from '../../coherency/local-writes';
 import type { InodeNotifier } from './kernel-attr-cache';
 import type { PathNode, PathNodeTable } from './path-node-table';
+import type { DropMarks } from './drop-marks';
 
 const O_ACCMODE = 3;
 const O_RDONLY = 0;
@@ -30,7 +31,22 @@ export interface PageCachePolicy {
    * given before the drop (KernelPageCache.storeTail).
    */
   written(node: PathNode, offset: number, length: number, tail?: FileTailReader): Promise<void>;
+  /**
+   * A GETATTR of `node` (request `seq`) is being served; the result's
+   * `beforeReply` runs before its reply, then `done`.
+   */
+  attrRequest(node: PathNode, seq: number | undefined): AttrReplyGuard;
 }
+
+/** What a GETATTR does before its reply (KernelPageCache.attrRequest). */
+export interface AttrReplyGuard {
+  /** The reply says `size`; `lastByte` reads the byte before it through a cached read handle. */
+  beforeReply(size: number, lastByte: LastByteReader): Promise<void>;
+  done(): void;
+}
+
+/** Byte `offset` of the file through read handle `readFh`; undefined when there is none (the file shrank). */
+export type LastByteReader = (readFh: number, offset: number) => Promise<Buffer | undefined>;
 
 /** The file's size and its last byte as this host's agent answers them now; undefined: empty, or unknown. */
 export type FileTailReader = (readHandle: number) => Promise<{ size: number; last: Buffer } | undefined>;
@@ -41,6 +57,20 @@ export interface PageNotifier extends InodeNotifier {
 }
 
 const PAGE_SIZE = 4096;
+
+/** How GETATTR replies are guarded (KernelPageCache.attrRequest). */
+export interface AttrGuardOptions {
+  /** Which replies a drop may make the kernel discard; none: never guarded (planted: no-size-store). */
+  marks?: DropMarks;
+  /**
+   * Test hook (planted: slow-getattr): waited for before a GETATTR of a
+   * file with a cached open is answered, after its attributes were read,
+   * so that a drop lands in between.
+   */
+  replyDelay?: () => Promise<void>;
+}
+
+const NO_GUARD: AttrReplyGuard = { beforeReply: () => Promise.resolve(), done: () => undefined };
 
 /**
  * The FUSE side of the kernel page cache (docs/fuse.md, "The page cache"):
@@ -60,6 +90,7 @@ export class KernelPageCache implements PageCachePolicy {
     private readonly nodes: PathNodeTable,
     private readonly link: KernelCacheLink,
     private readonly logger: Logger,
+    private readonly guards: AttrGuardOptions = {},
   ) {}
 
   setNotifier(notifier: PageNotifier | undefined): void {
@@ -136,6 +167,55 @@ export class KernelPageCache implements PageCachePolicy {
     }));
     const page = Math.floor((t.size - 1) / PAGE_SIZE) * PAGE_SIZE;
     await this.pages(ino, page, PAGE_SIZE);
+  }
+
+  attrRequest(node: PathNode, seq: number | undefined): AttrReplyGuard {
+    const { replyDelay } = this.guards;
+    const marks = seq === undefined ? undefined : this.guards.marks;
+    if (marks === undefined && replyDelay === undefined) return NO_GUARD;
+    if (marks && seq !== undefined) marks.attrAnswering(seq);
+    return {
+      beforeReply: async (size, lastByte) => {
+        if (replyDelay && this.cachedHandleOf(node.ino) !== undefined) await replyDelay();
+        if (marks && seq !== undefined) await this.storeSizeIfDiscarded(marks, node, seq, size, lastByte);
+      },
+      done: () => {
+        if (marks && seq !== undefined) marks.attrAnswered(seq);
+      },
+    };
+  }
+
+  /**
+   * A GETATTR reply the kernel may discard (a drop of the node may have
+   * bumped its attr_version after the kernel sampled it: drop-marks.ts)
+   * would leave a read(2) waiting on it with the old i_size, so before the
+   * reply the kernel gets its size with notify_store of the last byte.
+   * Only while a cached open exists (else no read(2) is bounded by i_size);
+   * its handle reads the byte. A drop sent meanwhile may have met a READ
+   * that cached newer bytes than that one: its page goes again.
+   */
+  private async storeSizeIfDiscarded(marks: DropMarks, node: PathNode, seq: number, size: number, lastByte: LastByteReader): Promise<void> {
+    const notifier = this.notifier;
+    const fh = this.cachedHandleOf(node.ino);
+    if (notifier === undefined || fh === undefined || size <= 0 || !marks.mayBeDiscarded(node.id, seq)) return;
+    const sentBefore = marks.sentTo(node.id);
+    const ticket = this.link.readStarting(node.ino);
+    try {
+      const last = await lastByte(fh, size - 1);
+      if (last === undefined || last.length !== 1) return;
+      const r = await notifier.storeInode(node.id, size - 1, last);
+      if (r < 0 && r !== -constants.errno.ENOENT && r !== -constants.errno.ENOTCONN) {
+        this.logger.warn('kernel size store refused', { node: node.id, errno: -r });
+      }
+      if (marks.sentTo(node.id) !== sentBefore) {
+        const dropped = await notifier.invalidateInode(node.id, Math.floor((size - 1) / PAGE_SIZE) * PAGE_SIZE, PAGE_SIZE);
+        if (dropped < 0 && dropped !== -constants.errno.ENOENT && dropped !== -constants.errno.ENOTCONN) {
+          this.logger.warn('kernel page invalidation refused', { node: node.id, errno: -dropped });
+        }
+      }
+    } finally {
+      this.link.readAnswered(node.ino, ticket);
+    }
   }
 
   private cachedHandleOf(ino: number): number | undefined {

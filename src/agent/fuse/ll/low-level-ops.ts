@@ -8,6 +8,8 @@ export interface RequestContext {
   pid: number;
   umask: number;
   signal: AbortSignal;
+  /** The request's place in the kernel's queue order (drop-marks.ts), when the session numbers them. */
+  seq?: number;
 }
 
 export interface AttrReply { attr: AddonStat; attrTimeout: number }

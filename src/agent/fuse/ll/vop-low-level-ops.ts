@@ -5,7 +5,7 @@ import { NewOwner, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop
 import { COPY_CHUNK_BYTES } from '../../coherency/copy-range-op';
 import { AddonDirEntry } from './fuse-addon';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
-import type { FileTailReader, PageCachePolicy } from './kernel-page-cache';
+import type { FileTailReader, LastByteReader, PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
@@ -101,18 +101,32 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     return n === 1 ? { size: st.size, last } : undefined;
   };
 
+  /** One byte of the file through read handle `readFh` (KernelPageCache, before a GETATTR reply). */
+  const lastByteOf = (nd: PathNode): LastByteReader => async (readFh, offset) => {
+    const last = Buffer.alloc(1);
+    const n = await run(vops.onHandle('read', nd.path, readFh, { fh: readFh, buffer: last, length: 1, offset }));
+    return n === 1 ? last : undefined;
+  };
+
   return {
     lookup: (_c, parent, name) => lookupEntry(parent, name),
     forget: (id, n) => nodes.forget(id, n),
-    async getattr(_c, id, fh) {
+    async getattr(c, id, fh) {
       const n = node(id);
       const timeoutOf = attrSince(n);
-      // Without the kernel's handle (a permission check, stat by path), one of this mount's open handles of the
-      // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
-      // rename elsewhere got ENOENT from the path, found by chaos's namespace check).
-      const handle = fh ?? vops.openHandleOf(n.ino);
-      const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await getattrOfNode(n);
-      return { attr, attrTimeout: timeoutOf(attr) };
+      const guard = pages?.attrRequest(n, c.seq);
+      try {
+        // Without the kernel's handle (a permission check, stat by path), one of this mount's open handles of the
+        // inode still beats its path: another host may have renamed the file since (an O_EXCL create racing a
+        // rename elsewhere got ENOENT from the path, found by chaos's namespace check).
+        const handle = fh ?? vops.openHandleOf(n.ino);
+        const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await getattrOfNode(n);
+        // The kernel may discard this reply (a drop raced it): it gets the size another way first (kernel-page-cache.ts).
+        await guard?.beforeReply(attr.size, lastByteOf(n));
+        return { attr, attrTimeout: timeoutOf(attr) };
+      } finally {
+        guard?.done();
+      }
     },
     async setattr(_c, id, changes, fh) {
       const timeoutOf = attrSince(node(id));
