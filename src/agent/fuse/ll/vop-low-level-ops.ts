@@ -1,11 +1,12 @@
 import { constants } from 'os';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
-import { NewOwner, VopDirEntry, VopResults, VopRunner, VopStat } from '../../vop';
+import { NewOwner, VopResults, VopRunner, VopStat } from '../../vop';
 import { COPY_CHUNK_BYTES } from '../../coherency/copy-range-op';
-import { AddonDirEntry } from './fuse-addon';
+import { DirListings } from './dir-listings';
+import { FileTail } from './file-tail';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
-import type { FileTailReader, LastByteReader, PageCachePolicy } from './kernel-page-cache';
+import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
@@ -50,8 +51,8 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
   const attrTimeout = timeouts.attr ?? (() => 0);
   const entryTimeout = timeouts.entry ?? (() => NOT_KEPT);
   const attrSince = timeouts.attrSince ?? ((n: PathNode) => (st: VopStat) => attrTimeout(n, st));
-  const dirs = new Map<number, { path: string; entries: VopDirEntry[] | null }>();
-  let nextDir = 1;
+  const listings = new DirListings(run, vops, nodes);
+  const tails = new FileTail(run, vops);
   const node = (id: number): PathNode => {
     const n = nodes.get(id);
     if (!n) throw errno('ESTALE');
@@ -92,22 +93,6 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     return run(await vops.getattrOnPath(n.path));
   }
 
-  /** The file's size and last byte through handle `fh` and a cached read handle (KernelPageCache.storeTail). */
-  const tailOf = (nd: PathNode, fh: number): FileTailReader => async (readFh) => {
-    const st = await run(vops.onHandle('getattr', nd.path, fh, { fh }));
-    if (st.size <= 0) return undefined;
-    const last = Buffer.alloc(1);
-    const n = await run(vops.onHandle('read', nd.path, readFh, { fh: readFh, buffer: last, length: 1, offset: st.size - 1 }));
-    return n === 1 ? { size: st.size, last } : undefined;
-  };
-
-  /** One byte of the file through read handle `readFh` (KernelPageCache, before a GETATTR reply). */
-  const lastByteOf = (nd: PathNode): LastByteReader => async (readFh, offset) => {
-    const last = Buffer.alloc(1);
-    const n = await run(vops.onHandle('read', nd.path, readFh, { fh: readFh, buffer: last, length: 1, offset }));
-    return n === 1 ? last : undefined;
-  };
-
   return {
     lookup: (_c, parent, name) => lookupEntry(parent, name),
     forget: (id, n) => nodes.forget(id, n),
@@ -122,7 +107,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
         const handle = fh ?? vops.openHandleOf(n.ino);
         const attr = handle !== undefined ? await run(vops.onHandle('getattr', n.path, handle, { fh: handle })) : await getattrOfNode(n);
         // The kernel may discard this reply (a drop raced it): it gets the size another way first (kernel-page-cache.ts).
-        await guard?.beforeReply(attr.size, lastByteOf(n));
+        await guard?.beforeReply(attr.size, tails.byteOf(n));
         return { attr, attrTimeout: timeoutOf(attr) };
       } finally {
         guard?.done();
@@ -228,7 +213,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       } finally {
         // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts),
         // and the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail).
-        await pages?.written(nd, offset, data.length, tailOf(nd, fh));
+        await pages?.written(nd, offset, data.length, tails.afterWrite(nd, fh));
       }
     },
     async copyFileRange(_c, idIn, fhIn, offsetIn, out, length, flags) {
@@ -242,7 +227,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
         return (await run(vops.onHandle('copyFileRange', dst.path, out.fh, args))).copied;
       } finally {
         // As after a WRITE: this host's cached opens of the destination lose the copied range's pages.
-        await pages?.written(dst, out.offset, Math.min(length, COPY_CHUNK_BYTES), tailOf(dst, out.fh));
+        await pages?.written(dst, out.offset, Math.min(length, COPY_CHUNK_BYTES), tails.afterWrite(dst, out.fh));
       }
     },
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
@@ -253,31 +238,9 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     fallocate: async (_c, id, fh, mode, offset, length) => { await run(vops.onHandle('fallocate', node(id).path, fh, { fh, mode, offset, length })); },
     lseek: async (_c, id, fh, offset, whence) => (await run(vops.onHandle('lseek', node(id).path, fh, { fh, offset, whence }))) as number,
     fsync: async (_c, id, fh, datasync) => { await run(vops.onHandle('fsync', node(id).path, fh, { fh, datasync })); },
-    async opendir(_c, id) {
-      const fh = nextDir++;
-      dirs.set(fh, { path: node(id).path, entries: null });
-      return { fh };
-    },
-    async readdirplus(_c, id, fh, size, offset) {
-      const d = dirs.get(fh);
-      if (!d) throw errno('EBADF');
-      if (offset === 0 || !d.entries) d.entries = await run(await vops.onPath('readdir', node(id).path, {}));
-      const out: AddonDirEntry[] = [];
-      let bytes = 0;
-      for (let i = offset; i < d.entries.length; i++) {
-        const e = d.entries[i];
-        bytes += 152 + ((Buffer.byteLength(e.name) + 7) & ~7);
-        if (bytes > size) break;
-        if (!e.stat) continue;
-        const dot = e.name === '.' || e.name === '..';
-        const ino = dot ? 0 : nodes.ref(e.stat.ino, nodes.childPath(node(id), e.name)).id;
-        // These attributes come from the directory listing, not from under the entry's attr token
-        // (nor with this host's unflushed size): the kernel takes them but never keeps them.
-        out.push({ name: e.name, off: i + 1, ino, generation: 1, attr: e.stat, attrTimeout: 0, entryTimeout: 0 });
-      }
-      return { entries: out, sent: (count) => { for (const e of out.slice(count)) if (e.ino !== 0) nodes.forget(e.ino, 1); } };
-    },
-    releasedir: async (_c, _id, fh) => { dirs.delete(fh); },
+    opendir: async (_c, id) => ({ fh: listings.open(node(id)) }),
+    readdirplus: async (_c, id, fh, size, offset) => listings.batch(node(id), fh, size, offset),
+    releasedir: async (_c, _id, fh) => { listings.close(fh); },
     fsyncdir: async (_c, id, fh, datasync) => { await run(await vops.onPath('fsyncdir', node(id).path, { fh, datasync })); },
     statfs: async (_c, id) => {
       const s = await run(await vops.onPath('statfs', node(id).path, {}));
