@@ -6,7 +6,7 @@ import { directSpec, existingMountSpec, fuseDataPathCase, plainPassthroughSpec }
 import { contendedCase } from './cases/lock-contended';
 import { pipelinedCase } from './cases/lock-pipelined';
 import { uncontendedCase } from './cases/lock-uncontended';
-import { COHERD, COHERD_DIRECT_IO, COHERD_PIPELINED } from './compare';
+import { COHERD, COHERD_PAGE_CACHE, COHERD_PIPELINED } from './compare';
 import type { FsTargetSpec } from './fs-target';
 import type { LockSystemSpec } from './lock-system';
 import type { CoherdPlugins } from './plugins';
@@ -44,7 +44,7 @@ export function buildCases(ctx: BenchContext, options: CatalogueOptions): BenchC
         return mount(c, backing, mountPoint, { pageCache });
       },
     });
-    fsSpecs.unshift(mountSpec(COHERD, true), mountSpec(COHERD_DIRECT_IO, false));
+    fsSpecs.unshift(mountSpec(COHERD, false), mountSpec(COHERD_PAGE_CACHE, true));
   }
 
   const cases = [

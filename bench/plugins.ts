@@ -27,7 +27,6 @@ export interface CoherdPlugins {
    * P6: a coherd mount over `backingDir` at `mountPoint` (both empty dirs
    * made for this measurement). Serve the mount from another process than
    * this one. close() must unmount (forceUnmount in passthrough/unmount.ts).
-   * pageCache: the agent's --kernel-page-cache (default yes, as the agent's).
    */
   mount?: (ctx: BenchContext, backingDir: string, mountPoint: string, options?: { pageCache?: boolean }) => Promise<FsTarget>;
   /**

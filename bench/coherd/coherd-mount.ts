@@ -24,7 +24,7 @@ export async function coherdMount(ctx: BenchContext, backingDir: string, mountPo
   const unmount = ctx.cleanup.add({ name: `coherd mount ${mountPoint}`, run: () => forceUnmount(mountPoint), runSync: () => forceUnmountSync(mountPoint) });
   try {
     const agent = await startCliProcess({
-      args: ['agent', '--coordinator', coordinator.address, '--backing', backingDir, '--mount', mountPoint, '--namespace', 'bench', '--state-dir', stateDir, '--kernel-page-cache', options.pageCache === false ? 'no' : 'yes'],
+      args: ['agent', '--coordinator', coordinator.address, '--backing', backingDir, '--mount', mountPoint, '--namespace', 'bench', '--state-dir', stateDir, '--kernel-page-cache', options.pageCache ? 'yes' : 'no'],
       readyPattern: /coherd agent mounted \S+ at /,
       readyTimeoutMs: MOUNT_TIMEOUT_MS,
       cleanup: ctx.cleanup,
