@@ -4,7 +4,7 @@ import { silentLogger } from '../../src/common/logger';
 import type { KernelCacheLink } from '../../src/agent/coherency/kernel-cache';
 import { DropMarks, MARK_DELAY_MS } from '../../src/agent/fuse/ll/drop-marks';
 import { KernelPageCache, type PageNotifier } from '../../src/agent/fuse/ll/kernel-page-cache';
-import { PathNodeTable, type PathNode } from '../../src/agent/fuse/ll/path-node-table';
+import { PathNodeTable } from '../../src/agent/fuse/ll/path-node-table';
 
 /**
  * A kernel queue reduced to what DropMarks sees: requests arrive in order
@@ -127,7 +127,7 @@ describe('which GETATTR replies a drop may make the kernel discard', () => {
   });
 });
 
-/** A GETATTR of node 5 (backing inode 500) through KernelPageCache.attrRequest, with a cached open (handle 1) or not. */
+/** A GETATTR of the node of backing inode 500 through KernelPageCache.attrRequest, with a cached open (handle 1) or not. */
 function pageCache(q: Queue, cachedOpen = true) {
   const calls: string[] = [];
   const link = {
@@ -145,9 +145,10 @@ function pageCache(q: Queue, cachedOpen = true) {
       return 0;
     },
   };
-  const pages = new KernelPageCache(new PathNodeTable(1), link, silentLogger(), { marks: q.marks });
+  const table = new PathNodeTable(1);
+  const pages = new KernelPageCache(table, link, silentLogger(), { marks: q.marks });
   pages.setNotifier(notifier);
-  const node = { id: 5, ino: 500 } as unknown as PathNode;
+  const node = table.ref(500, '/f');
   if (cachedOpen) pages.opened(node, 0, 1);
   return { pages, node, calls };
 }
@@ -158,17 +159,17 @@ describe('a GETATTR reply the kernel may discard', () => {
     const { pages, node, calls } = pageCache(q);
     const seq = q.getattr();
     const guard = pages.attrRequest(node, seq);
-    q.marks.dropping(5)(); // a revoke's drop crosses the GETATTR
+    q.marks.dropping(node.id)(); // a revoke's drop crosses the GETATTR
     await guard.beforeReply(8193, async (fh, offset) => { calls.push(`byte @${offset} via fh ${fh}`); return Buffer.from('z'); });
     guard.done();
-    assert.deepEqual(calls, ['read starting 500', 'byte @8192 via fh 1', 'store 5 @8192 z', 'read answered 500']);
+    assert.deepEqual(calls, ['read starting 500', 'byte @8192 via fh 1', `store ${node.id} @8192 z`, 'read answered 500']);
   });
 
   it('stores nothing when no drop raced it, when no cached open exists, or when the file is empty', async () => {
     for (const [cachedOpen, raced, size] of [[true, false, 10], [false, true, 10], [true, true, 0]] as const) {
       const q = new Queue();
       const { pages, node, calls } = pageCache(q, cachedOpen);
-      if (raced) q.marks.dropping(5)();
+      if (raced) q.marks.dropping(node.id)();
       const guard = pages.attrRequest(node, q.getattr());
       await guard.beforeReply(size, async () => Buffer.from('z'));
       guard.done();
@@ -179,13 +180,13 @@ describe('a GETATTR reply the kernel may discard', () => {
   it('drops the stored byte\'s page again when another drop was sent while the byte was read', async () => {
     const q = new Queue();
     const { pages, node, calls } = pageCache(q);
-    q.marks.dropping(5)();
+    q.marks.dropping(node.id)();
     const guard = pages.attrRequest(node, q.getattr());
     await guard.beforeReply(5000, async () => {
-      q.marks.dropping(5)(); // a revoke's drop: a READ after it may cache newer bytes than this one
+      q.marks.dropping(node.id)(); // a revoke's drop: a READ after it may cache newer bytes than this one
       return Buffer.from('y');
     });
     guard.done();
-    assert.deepEqual(calls, ['read starting 500', 'store 5 @4999 y', 'drop 5 @4096+4096', 'read answered 500']);
+    assert.deepEqual(calls, ['read starting 500', `store ${node.id} @4999 y`, `drop ${node.id} @4096+4096`, 'read answered 500']);
   });
 });

@@ -70,6 +70,9 @@ export interface AttrGuardOptions {
   replyDelay?: () => Promise<void>;
 }
 
+/** The offset of the page holding the byte before `size`. */
+const lastPageOf = (size: number): number => Math.floor((size - 1) / PAGE_SIZE) * PAGE_SIZE;
+
 const NO_GUARD: AttrReplyGuard = { beforeReply: () => Promise.resolve(), done: () => undefined };
 
 /**
@@ -154,34 +157,25 @@ export class KernelPageCache implements PageCachePolicy {
    * mapping can fault); its handle reads the byte.
    */
   private async storeTail(ino: number, tail: FileTailReader): Promise<void> {
-    const notifier = this.notifier;
     const fh = this.cachedHandleOf(ino);
-    if (notifier === undefined || fh === undefined) return;
+    if (this.notifier === undefined || fh === undefined) return;
     const t = await tail(fh);
     if (t === undefined || t.size <= 0 || t.last.length !== 1) return;
-    await Promise.all(this.nodes.nodesOf(ino).map(async (node) => {
-      const r = await notifier.storeInode(node.id, t.size - 1, t.last);
-      if (r < 0 && r !== -constants.errno.ENOENT && r !== -constants.errno.ENOTCONN) {
-        this.logger.warn('kernel size store refused', { node: node.id, errno: -r });
-      }
-    }));
-    const page = Math.floor((t.size - 1) / PAGE_SIZE) * PAGE_SIZE;
-    await this.pages(ino, page, PAGE_SIZE);
+    await this.storeLastByte(ino, t.size, t.last);
+    await this.pages(ino, lastPageOf(t.size), PAGE_SIZE);
   }
 
   attrRequest(node: PathNode, seq: number | undefined): AttrReplyGuard {
-    const { replyDelay } = this.guards;
-    const marks = seq === undefined ? undefined : this.guards.marks;
-    if (marks === undefined && replyDelay === undefined) return NO_GUARD;
-    if (marks && seq !== undefined) marks.attrAnswering(seq);
+    const { replyDelay, marks } = this.guards;
+    const marked = marks && seq !== undefined ? { marks, seq } : undefined;
+    if (marked === undefined && replyDelay === undefined) return NO_GUARD;
+    marked?.marks.attrAnswering(marked.seq);
     return {
       beforeReply: async (size, lastByte) => {
         if (replyDelay && this.cachedHandleOf(node.ino) !== undefined) await replyDelay();
-        if (marks && seq !== undefined) await this.storeSizeIfDiscarded(marks, node, seq, size, lastByte);
+        if (marked) await this.storeSizeIfDiscarded(marked.marks, node, marked.seq, size, lastByte);
       },
-      done: () => {
-        if (marks && seq !== undefined) marks.attrAnswered(seq);
-      },
+      done: () => marked?.marks.attrAnswered(marked.seq),
     };
   }
 
@@ -195,24 +189,15 @@ export class KernelPageCache implements PageCachePolicy {
    * that cached newer bytes than that one: its page goes again.
    */
   private async storeSizeIfDiscarded(marks: DropMarks, node: PathNode, seq: number, size: number, lastByte: LastByteReader): Promise<void> {
-    const notifier = this.notifier;
     const fh = this.cachedHandleOf(node.ino);
-    if (notifier === undefined || fh === undefined || size <= 0 || !marks.mayBeDiscarded(node.id, seq)) return;
+    if (this.notifier === undefined || fh === undefined || size <= 0 || !marks.mayBeDiscarded(node.id, seq)) return;
     const sentBefore = marks.sentTo(node.id);
     const ticket = this.link.readStarting(node.ino);
     try {
       const last = await lastByte(fh, size - 1);
       if (last === undefined || last.length !== 1) return;
-      const r = await notifier.storeInode(node.id, size - 1, last);
-      if (r < 0 && r !== -constants.errno.ENOENT && r !== -constants.errno.ENOTCONN) {
-        this.logger.warn('kernel size store refused', { node: node.id, errno: -r });
-      }
-      if (marks.sentTo(node.id) !== sentBefore) {
-        const dropped = await notifier.invalidateInode(node.id, Math.floor((size - 1) / PAGE_SIZE) * PAGE_SIZE, PAGE_SIZE);
-        if (dropped < 0 && dropped !== -constants.errno.ENOENT && dropped !== -constants.errno.ENOTCONN) {
-          this.logger.warn('kernel page invalidation refused', { node: node.id, errno: -dropped });
-        }
-      }
+      await this.storeLastByte(node.ino, size, last);
+      if (marks.sentTo(node.id) !== sentBefore) await this.pages(node.ino, lastPageOf(size), PAGE_SIZE);
     } finally {
       this.link.readAnswered(node.ino, ticket);
     }
@@ -228,10 +213,21 @@ export class KernelPageCache implements PageCachePolicy {
     const notifier = this.notifier;
     if (notifier === undefined) return;
     await Promise.all(this.nodes.nodesOf(ino).map(async (node) => {
-      const r = await notifier.invalidateInode(node.id, offset, length);
-      if (r < 0 && r !== -constants.errno.ENOENT && r !== -constants.errno.ENOTCONN) {
-        this.logger.warn('kernel page invalidation refused', { node: node.id, errno: -r });
-      }
+      this.warnRefused(await notifier.invalidateInode(node.id, offset, length), 'kernel page invalidation refused', node.id);
     }));
+  }
+
+  /** notify_store of the byte before `size` to every node of backing inode `ino`: the kernel's i_size grows to `size`. */
+  private async storeLastByte(ino: number, size: number, last: Buffer): Promise<void> {
+    const notifier = this.notifier;
+    if (notifier === undefined) return;
+    await Promise.all(this.nodes.nodesOf(ino).map(async (node) => {
+      this.warnRefused(await notifier.storeInode(node.id, size - 1, last), 'kernel size store refused', node.id);
+    }));
+  }
+
+  /** A notification's -errno other than the kernel not knowing the inode (ENOENT) or the mount being gone (ENOTCONN). */
+  private warnRefused(result: number, message: string, node: number): void {
+    if (result < 0 && result !== -constants.errno.ENOENT && result !== -constants.errno.ENOTCONN) this.logger.warn(message, { node, errno: -result });
   }
 }
