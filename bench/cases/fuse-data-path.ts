@@ -32,7 +32,8 @@ interface Step {
  * P6's steps: sequential write then read of profile.sequentialMiB with each
  * block size (dd), and with 1 MiB blocks a re-read of the file; then
  * create+write+close of profile.smallFiles files, as many again in another
- * directory, a stat of each of the first, and a second stat of each. Metrics are MiB/s and files/s; higher is better.
+ * directory, a stat of each of the first, and a second stat of each.
+ * Metrics are MiB/s and files/s; higher is better.
  */
 function dataPathSteps(ctx: BenchContext): Step[] {
   const { profile, signal } = ctx;
@@ -68,34 +69,27 @@ function dataPathSteps(ctx: BenchContext): Step[] {
     });
   }
   const n = profile.smallFiles;
+  /** Makes `small` and creates+writes+closes n files in it; resolves with the elapsed ms. */
+  const createIn = async (small: string): Promise<number> => {
+    await fs.promises.mkdir(small);
+    return runSmallFiles('create', small, n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
+  };
   steps.push({
     metric: 'createFilesPerSec', amount: n, progress: `create ${n} files`,
-    run: async (dir) => {
-      await fs.promises.mkdir(smallDir(dir));
-      return runSmallFiles('create', smallDir(dir), n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
-    },
+    run: (dir) => createIn(smallDir(dir)),
   });
   // n more in another directory of the same mount: a long-running agent's figure. The first n are also the
   // first creates its process ever served, through code V8 has not compiled yet (the plain passthrough runs
   // far less code per create, so it warms up sooner).
   steps.push({
     metric: 'createFilesPerSecWarm', amount: n, progress: `create ${n} more files`,
-    run: async (dir) => {
-      await fs.promises.mkdir(warmDir(dir));
-      return runSmallFiles('create', warmDir(dir), n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
-    },
-    needs: async (dir) => {
-      await fs.promises.mkdir(smallDir(dir));
-      return runSmallFiles('create', smallDir(dir), n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
-    },
+    run: (dir) => createIn(warmDir(dir)),
+    needs: (dir) => createIn(smallDir(dir)),
   });
   steps.push({
     metric: 'statFilesPerSec', amount: n, progress: `stat ${n} files`,
     run: (dir) => runSmallFiles('stat', smallDir(dir), n, 0, profile.stepTimeoutMs, signal),
-    needs: async (dir) => {
-      await fs.promises.mkdir(smallDir(dir));
-      return runSmallFiles('create', smallDir(dir), n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
-    },
+    needs: (dir) => createIn(smallDir(dir)),
   });
   // Each file stat'ed again: the host now holds their attr tokens (the first stat after a write must ask: a direct_io
   // write marks the kernel's size and mtime stale).
@@ -103,8 +97,7 @@ function dataPathSteps(ctx: BenchContext): Step[] {
     metric: 'reStatFilesPerSec', amount: n, progress: `stat ${n} files again`,
     run: (dir) => runSmallFiles('stat', smallDir(dir), n, 0, profile.stepTimeoutMs, signal),
     needs: async (dir) => {
-      await fs.promises.mkdir(smallDir(dir));
-      await runSmallFiles('create', smallDir(dir), n, profile.smallFileBytes, profile.stepTimeoutMs, signal);
+      await createIn(smallDir(dir));
       return runSmallFiles('stat', smallDir(dir), n, 0, profile.stepTimeoutMs, signal);
     },
   });

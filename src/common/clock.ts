@@ -16,6 +16,11 @@ export interface Clock {
   setTimer(delayMs: number, fn: () => void): TimerHandle;
 }
 
+/** Resolves after `ms` on `clock` (never rejects; there is nothing to cancel). */
+export function sleepOn(clock: Clock, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => clock.setTimer(ms, resolve));
+}
+
 /** The longest delay Node's setTimeout honours; a longer one fires after 1 ms (TimeoutOverflowWarning). */
 export const MAX_TIMER_CHUNK_MS = 2 ** 31 - 1;
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../common/clock';
+import { sleepOn, type Clock } from '../../common/clock';
 import type { Logger } from '../../common/logger';
 import type { TokenClient } from '../client/types';
 import { AttrCache } from './attr-cache';
@@ -73,7 +73,7 @@ export class CoherencyCore implements ProtectedCaches {
       plantSkipInvalidation: o.plantSkipKernelInvalidation,
       leaseLeftMs: () => this.client.leaseDeadlineMs() - this.clock.nowMs(),
       nowMs: () => this.clock.nowMs(),
-      sleep: (ms) => new Promise<void>((resolve) => this.clock.setTimer(ms, resolve)),
+      sleep: (ms) => sleepOn(this.clock, ms),
     });
     this.writeBack = new WriteBack({
       pages: this.pages,

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'fs';
 import * as nodePath from 'path';
-import { Clock, SystemClock } from '../../common/clock';
+import { Clock, SystemClock, sleepOn } from '../../common/clock';
 import { CancelledError, InvalidArgumentError } from '../../common/errors';
 import { Logger } from '../../common/logger';
 import { BackingStore, BackingStoreOptions } from '../backing/backing-store';
@@ -177,13 +177,13 @@ export class AgentFsMount implements AgentFs {
       // Only the page cache needs a GETATTR's size to reach the kernel (a cached read(2) is bounded by it).
       const marks = kernel && options.pageCache === true && options.sizeStore !== false ? new DropMarks({
         mark: () => fsp.statfs(mountPoint).then(() => undefined),
-        sleep: (ms) => new Promise((resolve) => clock.setTimer(ms, resolve)),
+        sleep: (ms) => sleepOn(clock, ms),
         logger,
       }) : undefined;
       const replyDelayMs = options.attrReplyDelayMs ?? 0;
       const pageCache = kernel && options.pageCache === true ? new KernelPageCache(nodes, kernel, logger, {
         marks,
-        replyDelay: replyDelayMs > 0 ? () => new Promise((resolve) => clock.setTimer(replyDelayMs, resolve)) : undefined,
+        replyDelay: replyDelayMs > 0 ? () => sleepOn(clock, replyDelayMs) : undefined,
       }) : undefined;
       let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && entryCache ? {
         attr: (n, st) => attrCache.timeoutFor(n, st),
