@@ -28,8 +28,8 @@ async function measureBacking(ctx: BenchContext): Promise<Metrics> {
 }
 
 /** Two hosts: two `coherd agent` processes (own sessions, own mounts) over one backing directory and one coordinator. */
-async function measureCoherd(ctx: BenchContext): Promise<Metrics> {
-  const scratch = await scratchDir(ctx, 'coherd');
+async function measureCoherd(ctx: BenchContext, pageCache = false): Promise<Metrics> {
+  const scratch = await scratchDir(ctx, pageCache ? 'coherd-pc' : 'coherd');
   const backing = path.join(scratch, 'backing');
   await fs.promises.mkdir(backing);
   const coordinator = await startCoordinatorProcess({ etcdEndpoints: [ctx.etcdEndpoint], cleanup: ctx.cleanup });
@@ -44,7 +44,7 @@ async function measureCoherd(ctx: BenchContext): Promise<Metrics> {
       mounts.push(mountPoint);
       ctx.cleanup.add({ name: `coherd mount ${mountPoint}`, run: () => forceUnmount(mountPoint), runSync: () => forceUnmountSync(mountPoint) });
       agents.push(await startCliProcess({
-        args: ['agent', '--coordinator', coordinator.address, '--backing', backing, '--mount', mountPoint, '--namespace', 'bench', '--state-dir', stateDir],
+        args: ['agent', '--coordinator', coordinator.address, '--backing', backing, '--mount', mountPoint, '--namespace', 'bench', '--state-dir', stateDir, '--kernel-page-cache', pageCache ? 'yes' : 'no'],
         readyPattern: /coherd agent mounted \S+ at /,
         readyTimeoutMs: MOUNT_TIMEOUT_MS,
         cleanup: ctx.cleanup,
@@ -70,7 +70,8 @@ export function logFollowCase(): BenchCase {
     id: 'P9',
     title: 'a log written on one host and followed on another; strict alternation (direct mode)',
     subjects: [
-      { name: 'coherd', role: 'coherd', measure: measureCoherd },
+      { name: 'coherd', role: 'coherd', measure: (ctx) => measureCoherd(ctx) },
+      { name: 'coherd-page-cache', role: 'reference', measure: (ctx) => measureCoherd(ctx, true) },
       { name: 'backing-dir', role: 'baseline', measure: measureBacking },
     ],
   };

@@ -127,26 +127,38 @@ test('a DIRECT token is never reduced to a caching mode: a revoke answer may onl
   assert.throws(() => table.acquire(req(other, 'range', 'DIRECT', 0, 1)), (e: unknown) => e instanceof InvalidArgumentError && e.reason === 'INVALID_MODE');
 });
 
-test('an acquire marked noDirect (its host\'s kernel caches the file) is granted as asked in direct mode, and the DIRECT tokens in its way are revoked', () => {
+test('an acquire marked noDirect (its host\'s kernel caches the file) is granted as asked in direct mode, and the DIRECT tokens in its way are revoked at once', () => {
   const ctx = setup();
   const { table, req, of, clock } = ctx;
   const { grant, holder, other } = pingPongUntilDirect(ctx);
-  const before = of('revoke').length;
+  const t = clock.nowMs();
   const r = table.acquire({ ...req(other, 'data', 'READ', 0, 10), noDirect: true });
   assert.equal(r, 'queued', 'it waits for the DIRECT token');
-  for (let i = 0; i < 1000 && of('revoke').length === before; i++) clock.advance(1);
-  assert.equal(of('revoke').at(-1)?.lockId, grant.lockId, 'the DIRECT holder is revoked');
+  assert.deepEqual({ lockId: of('revoke').at(-1)?.lockId, at: clock.nowMs() }, { lockId: grant.lockId, at: t }, 'the DIRECT holder is revoked at once: it cached nothing under it');
   table.release(grant.lockId, holder);
   const cached = of('granted').at(-1)?.grant as Grant;
   assert.equal(cached.mode, 'READ', 'a caching token, not DIRECT');
   assert.equal(table.directResources().length, 1, 'the resource is still direct for the others');
-  // The writer's next acquire is DIRECT, and it revokes the caching token at once (no minimum hold).
-  const t = clock.nowMs();
-  assert.equal(table.acquire(req(holder, 'data', 'WRITE', 0, 10)), 'queued');
-  assert.deepEqual({ lockId: of('revoke').at(-1)?.lockId, wantedMode: of('revoke').at(-1)?.wantedMode, at: clock.nowMs() }, { lockId: cached.lockId, wantedMode: 'DIRECT', at: t });
   // noDirect in the attr space too; and it must be a boolean.
   assert.equal((table.acquire(req(other, 'attr', 'READ', 0, 1)) as Grant).mode, 'DIRECT', 'unmarked: DIRECT');
   const attr = table.acquire({ ...req(holder, 'attr', 'READ', 0, 1), noDirect: true });
   assert.equal(attr, 'queued', 'marked: a caching attr token, which waits for the other host\'s DIRECT one');
   assert.throws(() => table.acquire({ ...req(other, 'data', 'READ', 0, 1), noDirect: 'yes' as unknown as boolean }), (e: unknown) => e instanceof InvalidArgumentError && e.reason === 'INVALID_ARGUMENT');
+});
+
+test('a token granted noDirect keeps its minimum hold against a DIRECT writer, so its host can read to the end before the next write takes it', () => {
+  const ctx = setup();
+  const { table, req, of, clock } = ctx;
+  const { grant, holder, other } = pingPongUntilDirect(ctx);
+  assert.equal(table.acquire({ ...req(other, 'data', 'READ', 0, 10), noDirect: true }), 'queued');
+  table.release(grant.lockId, holder);
+  const cached = of('granted').at(-1)?.grant as Grant;
+  const grantedAt = clock.nowMs();
+  const before = of('revoke').length;
+  assert.equal(table.acquire(req(holder, 'data', 'WRITE', 0, 10)), 'queued', 'the writer\'s DIRECT acquire waits');
+  assert.equal(of('revoke').length, before, 'not revoked at once');
+  for (let i = 0; i < 1000 && of('revoke').length === before; i++) clock.advance(1);
+  const revoke = of('revoke').at(-1);
+  assert.deepEqual({ lockId: revoke?.lockId, wantedMode: revoke?.wantedMode }, { lockId: cached.lockId, wantedMode: 'DIRECT' });
+  assert.ok(clock.nowMs() - grantedAt >= 10, `revoked ${clock.nowMs() - grantedAt} ms after its grant, not before the minimum hold`);
 });

@@ -58,6 +58,15 @@ export class KernelPages {
     this.recentDirect.saw(key);
   }
 
+  /**
+   * Another host asks for `key` under DIRECT (a revoke wants it): the file
+   * is in direct mode there. An open of it made now would be a cached one
+   * whose every read(2) takes the token back from those hosts.
+   */
+  sawDirectElsewhere(key: string): void {
+    this.recentDirect.saw(key);
+  }
+
   /** False while `key` is, or was lately, contended: its opens are direct_io. */
   mayCache(key: string): boolean {
     return !this.recentDirect.isRecent(key);

@@ -22,6 +22,8 @@ export class Entry implements IntervalNode<Entry> {
   pendingConvert: Waiter | null = null;
   /** Grows with every change of mode or range (see Grant.version). */
   version = 1;
+  /** Granted to an acquire marked noDirect: its holder's kernel caches the file and cannot go DIRECT (revocation.ts). */
+  noDirect = false;
 
   constructor(
     readonly lockId: number,
@@ -60,6 +62,8 @@ export class Waiter implements RankedNode<Waiter> {
   prev: Waiter | null = null;
   next: Waiter | null = null;
   timer: TimerHandle | null = null;
+  /** An acquire marked noDirect (its host's kernel caches the file). */
+  noDirect = false;
 
   constructor(
     readonly requestId: string,

@@ -89,6 +89,7 @@ export class GrantEngine {
       throw new ResourceExhaustedError('WAITER_QUOTA', 'too many waiting requests of this session for this resource', { sessionId: holder.sessionId, resource: state.resource, max: this.d.maxWaitersPerResource });
     }
     const w = new Waiter(r.requestId, state, r.mode, r.start, r.end, holder, conversion, target, this.nextSeq++, this.d.clock.nowMs());
+    w.noDirect = r.noDirect === true;
     this.addWaiter(w);
     if (state.space === 'range' && closesCycle(holder, () => this.removeWaiter(w))) {
       throw new LockConflictError('DEADLOCK', 'waiting would close a cycle in the wait-for graph', { requestId: r.requestId });

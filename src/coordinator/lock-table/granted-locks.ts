@@ -12,7 +12,8 @@ import type { FencingToken, LockMode } from './types';
 import { closesCycle } from './wait-for-graph';
 
 /** What a request asks of a lock: who asked, the mode and the byte range. */
-export type Shape = { requestId: string; mode: LockMode; start: number; end: number };
+/** noDirect: an acquire its host's kernel caches under (entries.ts). */
+export type Shape = { requestId: string; mode: LockMode; start: number; end: number; noDirect?: boolean };
 
 export interface GrantedLocksDeps {
   clock: Clock;
@@ -41,6 +42,7 @@ export class GrantedLocks {
     const nowMs = this.d.clock.nowMs();
     const [start, end] = expandRange(state, this.d.hold, nowMs, r.mode, holder, r.start, r.end);
     const e = new Entry(this.nextLockId, r.requestId, state, r.mode, start, end, holder, 0, 0, nowMs, this.isUncached(state));
+    e.noDirect = r.noDirect === true;
     this.tryInsert(e, conversion);
     this.nextLockId++;
     const token = this.d.fencing.next();

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../../common/clock';
-import type { Entry } from './entries';
+import type { Entry, Waiter } from './entries';
 import type { HoldPolicy } from './hold-policy';
 import type { ResourceState } from './resource-state';
 import { LockTableEvent } from './types';
@@ -27,9 +27,28 @@ export interface RevokerOptions {
 }
 
 /**
+ * The minimum hold protects a fresh holder's first use of a token; two
+ * pairs skip it (docs/direct-mode.md, "Minimum hold time"):
+ * - a DIRECT waiter and a caching token: the resource leaves caching for
+ *   good, the holder keeps its access through DIRECT, so nothing it was
+ *   granted goes unused. Not when the token was granted noDirect: its
+ *   holder's kernel caches the file and will ask for it again, and without
+ *   the hold each of the other host's writes would take it away after one
+ *   read(2): a reader reading to EOF never got there while the writer
+ *   appended (bench P9 with the page cache, a poll of 2.4 s);
+ * - a noDirect waiter and a DIRECT token: nothing is cached under a DIRECT
+ *   token, its holder just asks again, while the waiter's read(2) waits.
+ */
+export function skipsHold(e: Entry, waiter: Waiter | undefined): boolean {
+  if (waiter === undefined) return false;
+  if (waiter.mode === 'DIRECT') return !e.noDirect;
+  return waiter.noDirect && e.mode === 'DIRECT';
+}
+
+/**
  * Revocation of tokens that block waiters (DESIGN §3.3–3.4). A token gets
  * its first `revoke` no earlier than grantedAtMs + the resource's hold
- * time (at once when the first waiter it blocks wants DIRECT), then resends at revokeResendMs, doubling up to maxResendMs, and a
+ * time (at once for the pairs of skipsHold), then resends at revokeResendMs, doubling up to maxResendMs, and a
  * single `revokeOverdue` once revokeDeadlineMs passed since the first send.
  * Each revoke names the range and mode of the earliest waiter the token
  * blocks at that moment. Everything stops as soon as the token blocks no
@@ -46,10 +65,7 @@ export class Revoker {
     const state = e.state;
     if (state.revoking === null) state.revoking = new Set();
     state.revoking.add(e);
-    // The minimum hold protects a fresh holder's first use of a token. A DIRECT waiter is a resource
-    // leaving caching for good (docs/direct-mode.md): the holder keeps its access through DIRECT, so
-    // nothing it was granted goes unused, and the revoke goes at once.
-    const dueMs = state.firstBlockedBy(e)?.mode === 'DIRECT' ? e.grantedAtMs : e.grantedAtMs + this.o.holdPolicy.holdMs(state);
+    const dueMs = skipsHold(e, state.firstBlockedBy(e)) ? e.grantedAtMs : e.grantedAtMs + this.o.holdPolicy.holdMs(state);
     const nowMs = this.o.clock.nowMs();
     if (dueMs <= nowMs) this.step(e);
     else rs.timer = this.o.setTimer(dueMs - nowMs, () => this.onTimer(e, rs));

@@ -18,6 +18,8 @@ interface MRequestShape {
   start: number;
   end: number;
   holder: MHolder;
+  /** Asked by a host whose kernel caches the file: never shaped DIRECT, and its grant keeps the minimum hold against DIRECT. */
+  noDirect?: boolean;
 }
 
 export interface MGrant extends MRequestShape {
@@ -39,7 +41,10 @@ export type Outcome = { kind: 'granted'; grant: MGrant } | { kind: 'queued' } | 
 export interface MFailure { requestId: string; reason: string }
 
 export interface Req { requestId: string; resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; wait: boolean; timeoutMs?: number; noDirect?: boolean }
-export type Shape = { resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder };
+export type Shape = { resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; noDirect?: boolean };
+
+/** The pairs whose revoke skips the minimum hold (revocation.ts skipsHold). */
+export const skipsHold = (g: MGrant, w: MWaiter) => (w.mode === 'DIRECT' ? g.noDirect !== true : w.noDirect === true && g.mode === 'DIRECT');
 
 export const excl = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';
 /** DIRECT shares with DIRECT only; otherwise anything exclusive conflicts. */

@@ -175,7 +175,7 @@ export class LockTableModel {
     const [start, end] = this.expand(r);
     return {
       lockId: -1, requestId: r.requestId, resource: r.resource, space: r.space, mode: r.mode, start, end,
-      holder: r.holder, grantedAtMs: this.nowMs(), uncached: this.uncached(keyOf(r), r.space), version: 1,
+      holder: r.holder, grantedAtMs: this.nowMs(), uncached: this.uncached(keyOf(r), r.space), version: 1, noDirect: r.noDirect === true,
     };
   }
 
@@ -225,7 +225,7 @@ export class LockTableModel {
     const w: MWaiter = {
       requestId: r.requestId, resource: r.resource, space: r.space, mode: r.mode, start: r.start, end: r.end,
       holder: r.holder, conversion, targetLockId: target?.lockId, seq: this.seq++, queuedAtMs: this.nowMs(),
-      deadlineMs: r.timeoutMs === undefined ? undefined : this.nowMs() + r.timeoutMs,
+      deadlineMs: r.timeoutMs === undefined ? undefined : this.nowMs() + r.timeoutMs, noDirect: r.noDirect === true,
     };
     this.waiters.push(w);
     if (r.space === 'range' && this.hasCycle()) {
@@ -322,6 +322,7 @@ export class LockTableModel {
     for (const g of this.grants) {
       g.grantedAtMs = this.nowMs();
       g.uncached = false;
+      g.noDirect = false; // a reclaim does not say how the token was asked for
     }
   }
 
