@@ -27,28 +27,33 @@ export interface RevokerOptions {
 }
 
 /**
- * The minimum hold protects a fresh holder's first use of a token; two
- * pairs skip it (docs/direct-mode.md, "Minimum hold time"):
- * - a DIRECT waiter and a caching token: the resource leaves caching for
- *   good, the holder keeps its access through DIRECT, so nothing it was
- *   granted goes unused. Not when the token was granted noDirect: its
- *   holder's kernel caches the file and will ask for it again, and without
- *   the hold each of the other host's writes would take it away after one
- *   read(2): a reader reading to EOF never got there while the writer
- *   appended (bench P9 with the page cache, a poll of 2.4 s);
- * - a noDirect waiter and a DIRECT token: nothing is cached under a DIRECT
- *   token, its holder just asks again, while the waiter's read(2) waits.
+ * How long a token is held before its first revoke (docs/direct-mode.md,
+ * "Minimum hold time"). The resource's adaptive hold protects a fresh
+ * holder's first use of a token, except for these pairs:
+ * - a DIRECT waiter and a caching token: no hold. The resource leaves
+ *   caching for good, the holder keeps its access through DIRECT, so
+ *   nothing it was granted goes unused;
+ * - unless that token was granted noDirect: the shortest hold. Its holder's
+ *   kernel caches the file and will ask for it again; with no hold each of
+ *   the other host's writes took it away after one read(2), and a reader
+ *   reading to EOF never got there while the writer appended (bench P9 with
+ *   the page cache, a poll of 2.4 s). The shortest, not the adaptive one
+ *   (which doubles under such turns, to 200 ms): cached reads need no round
+ *   trip, so a few ms read to EOF, and the writer waits no longer;
+ * - a noDirect waiter and a DIRECT token: no hold. Nothing is cached under
+ *   a DIRECT token, its holder just asks again, while the waiter's read(2)
+ *   waits.
  */
-export function skipsHold(e: Entry, waiter: Waiter | undefined): boolean {
-  if (waiter === undefined) return false;
-  if (waiter.mode === 'DIRECT') return !e.noDirect;
-  return waiter.noDirect && e.mode === 'DIRECT';
+export function holdBeforeRevokeMs(e: Entry, waiter: Waiter | undefined, policy: HoldPolicy): number {
+  if (waiter?.mode === 'DIRECT') return e.noDirect ? policy.minHoldMs : 0;
+  if (waiter?.noDirect === true && e.mode === 'DIRECT') return 0;
+  return policy.holdMs(e.state);
 }
 
 /**
  * Revocation of tokens that block waiters (DESIGN §3.3–3.4). A token gets
  * its first `revoke` no earlier than grantedAtMs + the resource's hold
- * time (at once for the pairs of skipsHold), then resends at revokeResendMs, doubling up to maxResendMs, and a
+ * time (holdBeforeRevokeMs), then resends at revokeResendMs, doubling up to maxResendMs, and a
  * single `revokeOverdue` once revokeDeadlineMs passed since the first send.
  * Each revoke names the range and mode of the earliest waiter the token
  * blocks at that moment. Everything stops as soon as the token blocks no
@@ -65,7 +70,7 @@ export class Revoker {
     const state = e.state;
     if (state.revoking === null) state.revoking = new Set();
     state.revoking.add(e);
-    const dueMs = skipsHold(e, state.firstBlockedBy(e)) ? e.grantedAtMs : e.grantedAtMs + this.o.holdPolicy.holdMs(state);
+    const dueMs = e.grantedAtMs + holdBeforeRevokeMs(e, state.firstBlockedBy(e), this.o.holdPolicy);
     const nowMs = this.o.clock.nowMs();
     if (dueMs <= nowMs) this.step(e);
     else rs.timer = this.o.setTimer(dueMs - nowMs, () => this.onTimer(e, rs));

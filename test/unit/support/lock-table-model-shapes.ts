@@ -43,7 +43,7 @@ export interface MFailure { requestId: string; reason: string }
 export interface Req { requestId: string; resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; wait: boolean; timeoutMs?: number; noDirect?: boolean }
 export type Shape = { resource: string; space: Space; mode: Mode; start: number; end: number; holder: MHolder; noDirect?: boolean };
 
-/** The pairs whose revoke skips the minimum hold (revocation.ts skipsHold). */
+/** The pairs whose revoke skips the minimum hold (revocation.ts holdBeforeRevokeMs; a noDirect token keeps the shortest one). */
 export const skipsHold = (g: MGrant, w: MWaiter) => (w.mode === 'DIRECT' ? g.noDirect !== true : w.noDirect === true && g.mode === 'DIRECT');
 
 export const excl = (m: Mode) => m === 'WRITE' || m === 'EXCLUSIVE';
