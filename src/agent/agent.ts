@@ -41,7 +41,7 @@ export interface AgentOptions {
   coherency?: CoherencyOptions;
   /** Let other users use the mount (allow_other; default: when the agent runs as root). */
   allowOther?: boolean;
-  /** Answer O_RDONLY opens through the kernel's page cache (docs/fuse.md, "The page cache"); default false. */
+  /** Answer O_RDONLY opens through the kernel's page cache (docs/fuse.md, "The page cache"); default true. */
   kernelPageCache?: boolean;
   /** Serve copy_file_range (docs/fuse.md, "copy_file_range"); false: ENOSYS, the kernel copies through READ and WRITE. Default true. */
   copyFileRange?: boolean;
@@ -97,7 +97,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       locks: client,
       allowOther: o.allowOther,
       kernelCache: () => coherency?.core.kernel,
-      pageCache: o.kernelPageCache === true,
+      pageCache: o.kernelPageCache !== false,
       cacheFence: !plants.noCacheFence,
       sizeStore: !plants.noSizeStore,
       attrReplyDelayMs: plants.slowGetattr ? SLOW_GETATTR_MS : 0,

@@ -26,7 +26,7 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--journal-segment-mib <n>', 'journal segment size in MiB', '64')
     .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)')
     .option('--allow-other <when>', 'let other users use the mount (FUSE allow_other; the kernel checks their permissions): yes, no, or auto (when the agent runs as root)', 'auto')
-    .option('--kernel-page-cache <yes|no>', 'answer read-only opens through the kernel page cache, kept coherent by the tokens (docs/fuse.md, "The page cache": why it is not the default yet)', 'no')
+    .option('--kernel-page-cache <yes|no>', 'answer read-only opens through the kernel page cache, kept coherent by the tokens (docs/fuse.md, "The page cache"); no: every open is direct_io', 'yes')
     .option('--copy-file-range <yes|no>', 'serve copy_file_range (cp, os.copy_file_range) by copying in the backing store under tokens; no: the kernel copies through READ and WRITE (docs/fuse.md, "copy_file_range")', 'yes');
   withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
   return withEnvironment(cmd);

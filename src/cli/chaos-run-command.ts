@@ -41,7 +41,8 @@ export function chaosRunCommand(): Command {
     .option('--budget <seconds>', 'time budget of the linearizability search', '60')
     .option('--plant <list>', 'plant a bug in the harness\'s own clients to see the checkers fail: ignore-lease (lock holders write past their lease deadline), stale-names or stale-pages (agent-0 skips every kernel invalidation)')
     .option('--keep', 'keep the cluster directory (logs, backing files) for inspection')
-    .option('--kernel-page-cache', 'agents answer read-only opens through the kernel page cache (the agent\'s --kernel-page-cache yes; --plant stale-pages needs it)')
+    .option('--kernel-page-cache', 'agents answer read-only opens through the kernel page cache, as they do by default (--plant stale-pages needs it)')
+    .option('--no-kernel-page-cache', 'agents run with --kernel-page-cache no: every open direct_io')
     .option('--netns', 'each host (etcd members, coordinators, agents, lock clients) in its own network namespace; partitions drop real packets (root)')
     .action(async (opts) => {
       const seed = opts.seed === undefined ? randomSeed() : int(String(opts.seed), '--seed', 0, 2 ** 31 - 1);
@@ -79,8 +80,8 @@ export function chaosRunCommand(): Command {
           seed, durationMs, faults, workloads, agents, coordinators,
           lockClients: int(opts.lockClients, '--lock-clients', 1, 8), ttlSeconds,
           maxFaults: int(opts.maxFaults, '--max-faults', 0, 100_000), faultGapMs: gap(opts.faultGap),
-          reportDir, keep: Boolean(opts.keep), linearizabilityBudgetMs: budget, netns: Boolean(opts.netns), kernelPageCache: Boolean(opts.kernelPageCache), agentPlant: agentPlant(plants), logger, interrupted,
-          options: { duration: opts.duration, faults: opts.faults, workload: opts.workload, agents, coordinators, ttl: ttlSeconds, ...(opts.netns ? { netns: true } : {}), ...(opts.kernelPageCache ? { kernelPageCache: true } : {}), ...(plants.length ? { plant: plants.join(',') } : {}) },
+          reportDir, keep: Boolean(opts.keep), linearizabilityBudgetMs: budget, netns: Boolean(opts.netns), kernelPageCache: opts.kernelPageCache !== false, agentPlant: agentPlant(plants), logger, interrupted,
+          options: { duration: opts.duration, faults: opts.faults, workload: opts.workload, agents, coordinators, ttl: ttlSeconds, ...(opts.netns ? { netns: true } : {}), ...(opts.kernelPageCache === false ? { kernelPageCache: false } : {}), ...(plants.length ? { plant: plants.join(',') } : {}) },
         }, (c) => { cluster = c; });
         printVerdicts(report.results);
         const s = report.summary;

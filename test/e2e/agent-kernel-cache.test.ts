@@ -152,16 +152,33 @@ os.close(fd)`;
     assert.equal(await py(code, A('rr'), B('rr')), 'SECONDversion');
   });
 
-  it('keeps no page cache by default: a read-only open is direct_io, so a shared mapping of it is refused with ENODEV', { timeout: 60_000 }, async () => {
-    await cluster.sh(`printf 'mapped?' > ${q(A('nomap'))}`);
+  it('keeps a page cache by default: a shared read-only mapping of a file works and sees another host\'s write', { timeout: 60_000 }, async () => {
+    await cluster.sh(`printf 'mapped?' > ${q(A('map'))}`);
     const code = `
+import mmap, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+m = mmap.mmap(fd, 7, mmap.MAP_SHARED, mmap.PROT_READ)
+first = m[:7].decode()
+with open(sys.argv[2], 'r+') as f: f.write('MAPPED!')
+print(first, m[:7].decode())`;
+    assert.equal(await py(code, A('map'), B('map')), 'mapped? MAPPED!', 'the default is --kernel-page-cache yes (docs/fuse.md)');
+  });
+
+  it('keeps none with --kernel-page-cache no: a read-only open is direct_io, so a shared mapping of it is refused with ENODEV', { timeout: 60_000 }, async () => {
+    const solo = await AgentCluster.start({ agents: 1, agentArgs: ['--kernel-page-cache', 'no'] });
+    try {
+      await solo.sh(`printf 'mapped?' > ${q(solo.mnt(0, 'nomap'))}`);
+      const code = `
 import errno, mmap, os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
 try:
     mmap.mmap(fd, 7, mmap.MAP_SHARED, mmap.PROT_READ); print('mapped')
 except OSError as e:
     print(errno.errorcode[e.errno])`;
-    assert.equal(await py(code, A('nomap')), 'ENODEV', '--kernel-page-cache is off unless asked for (docs/fuse.md)');
+      assert.equal((await solo.sh(`python3 -c ${q(code)} ${q(solo.mnt(0, 'nomap'))}`)).trim(), 'ENODEV');
+    } finally {
+      await solo.stop();
+    }
   });
 
   it('two hosts that read one file and then write it at once, 20 rounds: no error, no eviction, every write kept', { timeout: 120_000 }, async () => {

@@ -29,7 +29,7 @@ export interface ChaosClusterOptions {
   slowStore?: boolean;
   /** COHERD_TEST_PLANT of agent-0 (every start of it): a bug planted in a real agent. */
   agentPlant?: string;
-  /** Agents answer read-only opens through the kernel page cache (--kernel-page-cache yes). */
+  /** Agents answer read-only opens through the kernel page cache (--kernel-page-cache yes; the default); false: no. */
   kernelPageCache?: boolean;
 }
 
@@ -156,7 +156,7 @@ export class ChaosCluster {
       '--namespace', 'chaos',
       '--state-dir', a.agent.stateDir,
       '--ttl', String(this.o.ttlSeconds),
-      ...(this.o.kernelPageCache ? ['--kernel-page-cache', 'yes'] : []),
+      '--kernel-page-cache', this.o.kernelPageCache === false ? 'no' : 'yes',
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_CHAOS_AGENT_LOG_LEVEL ?? 'info', COHERD_LOG_LEASE_DEADLINE: '1' };
     if (this.o.agentPlant && a === this.agents[0]) env.COHERD_TEST_PLANT = this.o.agentPlant;
