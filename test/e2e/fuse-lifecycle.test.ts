@@ -58,6 +58,30 @@ describe('coherd FUSE mount lifecycle', () => {
     assert.equal(await fsp.readFile(mnt('target'), 'utf8'), 'pointed at');
   });
 
+  it('aborts a stuck server\'s connection when a new server mounts at the same path, so requests waiting on it fail instead of hanging', async () => {
+    const entry = await findMount(dirs.mountPoint);
+    assert.ok(entry);
+    const waiting = nodePath.join('/sys/fs/fuse/connections', String(entry.minor), 'waiting');
+    const stopped = child;
+    stopped.process.kill('SIGSTOP');
+    try {
+      // The new server's probe of the stuck mount is a request that waits on the old connection; after a
+      // lazy unmount alone it keeps waiting for as long as the stopped server lives.
+      child = await startMountChild(dirs);
+      let left = 'unknown';
+      for (let i = 0; i < 50; i++) {
+        left = await fsp.readFile(waiting, 'utf8').then((t) => t.trim(), () => 'gone');
+        if (left === '0' || left === 'gone') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(left === '0' || left === 'gone', `requests still waiting on the stuck connection: ${left}`);
+      assert.equal(await fsp.readFile(mnt('target'), 'utf8'), 'pointed at');
+    } finally {
+      stopped.process.kill('SIGKILL');
+      await stopped.exited;
+    }
+  });
+
   it('unmounts cleanly on SIGTERM and leaves nothing in /proc/mounts', async () => {
     await child.stop();
     assert.equal(await child.exited, 0);

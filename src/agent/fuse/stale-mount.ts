@@ -95,7 +95,8 @@ export interface ClearStaleMountOptions {
 /**
  * Clears a mount left at `mountPoint` by a crashed agent (DESIGN §7): a
  * FUSE mount whose server is gone answers ENOTCONN, one whose server is
- * stuck does not answer; both are detached. A mount that answers belongs
+ * stuck does not answer; both are detached, and a stuck one's connection
+ * is aborted first (its waiting requests fail instead of hanging). A mount that answers belongs
  * to a live server and is left alone unless `takeOver`.
  */
 export async function clearStaleMount(mountPoint: string, logger: Logger, options: ClearStaleMountOptions = {}): Promise<void> {
@@ -107,6 +108,10 @@ export async function clearStaleMount(mountPoint: string, logger: Logger, option
     throw new InternalError('INTERNAL', 'mount point is served by a live FUSE server', { mountPoint });
   }
   logger.warn('clearing a leftover FUSE mount', { mountPoint, state, minor: entry.minor });
+  // A lazy unmount detaches a stuck mount but leaves its connection, and every request waiting on it (our
+  // probe's stat among them), alive for as long as the old server holds /dev/fuse: a server killed while its
+  // notify thread waited on a page lock stays a zombie that does (seen once: a touch in D state for 70 min).
+  if (state === 'stuck') await abortFuseConnection(entry.minor, logger).catch((e: Error) => logger.warn('fuse abort failed', { error: e.message }));
   await forceUnmount(mountPoint, logger);
 }
 
