@@ -6,7 +6,7 @@ import { directSpec, existingMountSpec, fuseDataPathCase, plainPassthroughSpec }
 import { contendedCase } from './cases/lock-contended';
 import { pipelinedCase } from './cases/lock-pipelined';
 import { uncontendedCase } from './cases/lock-uncontended';
-import { COHERD, COHERD_PAGE_CACHE, COHERD_PIPELINED } from './compare';
+import { COHERD, COHERD_DIRECT_IO, COHERD_PIPELINED } from './compare';
 import type { FsTargetSpec } from './fs-target';
 import type { LockSystemSpec } from './lock-system';
 import type { CoherdPlugins } from './plugins';
@@ -35,7 +35,7 @@ export function buildCases(ctx: BenchContext, options: CatalogueOptions): BenchC
     const mount = plugins.mount;
     const mountSpec = (name: string, pageCache: boolean): FsTargetSpec => ({
       name,
-      role: 'coherd',
+      role: pageCache ? 'coherd' : 'reference',
       async prepare(c, scratch) {
         const backing = path.join(scratch, 'backing');
         const mountPoint = path.join(scratch, 'mnt');
@@ -44,7 +44,7 @@ export function buildCases(ctx: BenchContext, options: CatalogueOptions): BenchC
         return mount(c, backing, mountPoint, { pageCache });
       },
     });
-    fsSpecs.unshift(mountSpec(COHERD, false), mountSpec(COHERD_PAGE_CACHE, true));
+    fsSpecs.unshift(mountSpec(COHERD, true), mountSpec(COHERD_DIRECT_IO, false));
   }
 
   const cases = [

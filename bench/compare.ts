@@ -6,8 +6,8 @@ import type { CaseResult, Comparison, Summary } from './types';
 export const COHERD = 'coherd';
 /** P3's second coherd subject: releases ride on the next acquire. */
 export const COHERD_PIPELINED = 'coherd-pipelined';
-/** P6's coherd mount with the agent's opt-in kernel page cache (--kernel-page-cache yes). */
-export const COHERD_PAGE_CACHE = 'coherd-page-cache';
+/** P6's and P9's coherd agent with --kernel-page-cache no (every open direct_io); 'coherd' is the default agent. */
+export const COHERD_DIRECT_IO = 'coherd-direct-io';
 
 /** metric of `subject` in each run (undefined where it failed or was not measured). */
 export function metricByRun(result: CaseResult, subject: string, metric: string): Array<number | undefined> {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { forceUnmount, forceUnmountSync } from '../passthrough/unmount';
 import type { BenchCase, BenchContext, Metrics } from '../types';
+import { COHERD, COHERD_DIRECT_IO } from '../compare';
 import { measureLogFollow } from '../workloads/log-follow';
 import { CliProcess, startCliProcess, startCoordinatorProcess } from './cli-process';
 
@@ -28,8 +29,8 @@ async function measureBacking(ctx: BenchContext): Promise<Metrics> {
 }
 
 /** Two hosts: two `coherd agent` processes (own sessions, own mounts) over one backing directory and one coordinator. */
-async function measureCoherd(ctx: BenchContext, pageCache = false): Promise<Metrics> {
-  const scratch = await scratchDir(ctx, pageCache ? 'coherd-pc' : 'coherd');
+async function measureCoherd(ctx: BenchContext, pageCache: boolean): Promise<Metrics> {
+  const scratch = await scratchDir(ctx, pageCache ? 'coherd' : 'coherd-dio');
   const backing = path.join(scratch, 'backing');
   await fs.promises.mkdir(backing);
   const coordinator = await startCoordinatorProcess({ etcdEndpoints: [ctx.etcdEndpoint], cleanup: ctx.cleanup });
@@ -70,8 +71,8 @@ export function logFollowCase(): BenchCase {
     id: 'P9',
     title: 'a log written on one host and followed on another; strict alternation (direct mode)',
     subjects: [
-      { name: 'coherd', role: 'coherd', measure: (ctx) => measureCoherd(ctx) },
-      { name: 'coherd-page-cache', role: 'reference', measure: (ctx) => measureCoherd(ctx, true) },
+      { name: COHERD, role: 'coherd', measure: (ctx) => measureCoherd(ctx, true) },
+      { name: COHERD_DIRECT_IO, role: 'reference', measure: (ctx) => measureCoherd(ctx, false) },
       { name: 'backing-dir', role: 'baseline', measure: measureBacking },
     ],
   };

@@ -152,6 +152,23 @@ describe('the cache fence of a paused agent', () => {
     await cluster.restartAgent(0);
   });
 
+  it('drops a killed agent\'s mapped pages at its death: the mapping fails (SIGBUS) instead of showing bytes another host replaced', { timeout: 90_000 }, async () => {
+    const name = `died-${++round}`;
+    await cluster.sh(`printf ${q(OLD)} > ${q(cluster.mnt(0, name))}`);
+    const reader = await startMappedReader(cluster, cluster.mnt(0, name), name, OLD);
+    // Killed while running: nobody would drop the page any more, and the connection goes with the fence.
+    await cluster.killAgent(0, 'SIGKILL');
+    try {
+      await cluster.sh(`python3 -c ${q(WRITE)} ${q(cluster.mnt(1, name))} ${q(NEW)}`, { timeoutMs: 20_000 });
+      await reader.go();
+      const r = await reader.result(20_000);
+      assert.notEqual(r.stdout.trim(), OLD, 'the dead agent\'s mapping shows the bytes B replaced');
+      assert.equal(String(r.signal ?? r.code), '135', `the read fails (SIGBUS): the page is gone and nobody serves the mount (printed ${JSON.stringify(r.stdout.trim())})`);
+    } finally {
+      await cluster.restartAgent(0);
+    }
+  });
+
   it('fails with the fence planted away: A\'s mapping then shows the old bytes while A is stopped (the check above can fail)', { timeout: 90_000 }, async () => {
     process.env.COHERD_TEST_PLANT = 'no-cache-fence';
     try {

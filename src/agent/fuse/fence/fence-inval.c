@@ -60,8 +60,8 @@ static void *worker(void *arg) {
     in_flight[slot] = node;
     pthread_mutex_unlock(&lock);
     int r = drop(node);
-    /* ENOENT: the kernel has no inode for it (forgotten): nothing cached. */
-    if (r < 0 && r != -ENOENT) fence_log("fence drop failed node=%llu errno=%d", (unsigned long long)node, -r);
+    /* ENOENT: the kernel has no inode for it (forgotten): nothing cached. ENODEV: the connection is gone. */
+    if (r < 0 && r != -ENOENT && r != -ENODEV) fence_log("fence drop failed node=%llu errno=%d", (unsigned long long)node, -r);
     if (pthread_mutex_lock(&lock) != 0) return NULL;
     in_flight[slot] = 0;
     pthread_mutex_unlock(&lock);

@@ -80,6 +80,23 @@ static int wait_a_moment(int fuse_fd) {
   return 0;
 }
 
+/*
+ * The agent died: nobody will drop these pages any more, and a mapping of
+ * them would show the old bytes for as long as it lives (chaos seed 52: a
+ * killed agent's mapping read a value another host had replaced 1 s
+ * later, and on). Dropped now, not at the deadline: the next fault asks
+ * the connection, which answers EIO (SIGBUS), never old bytes.
+ */
+static void drop_at_death(uint64_t *ids) {
+  int n = fence_read_nodes(ids);
+  if (n < 0) {
+    fence_log("fence drop at the agent's death failed errno=%d", -n);
+    return;
+  }
+  fence_inval_queue(ids, n);
+  if (n > 0) fence_log("fence fired at the agent's death nodes=%d", n);
+}
+
 int main(int argc, char **argv) {
   char *end = NULL;
   long parent = argc == 2 ? strtol(argv[1], &end, 10) : 0;
@@ -120,6 +137,9 @@ int main(int argc, char **argv) {
     if (n > 0) fence_log("fence fired nodes=%d late_ms=%lld", n, (long long)((now - last.deadline_ns) / 1000000));
   }
   if (r < 0) fence_log("fence stopped errno=%d", -r);
-  if (!told_to_stop) fence_rescue(fuse_fd);
+  if (!told_to_stop) {
+    drop_at_death(ids);
+    fence_rescue(fuse_fd);
+  }
   _exit(r < 0 ? 1 : 0);
 }
