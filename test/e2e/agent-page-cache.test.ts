@@ -90,6 +90,17 @@ describe('kernel page cache under data tokens', () => {
     assert.equal(cost, 0, `two re-reads of 1 MiB cost ${cost} read requests (the kernel should serve them)`);
   });
 
+  it('fills the kernel\'s pages on a first read in READs of up to 1 MiB: the mount\'s readahead is raised from 128 KiB', { timeout: 60_000 }, async (t) => {
+    await cluster.sh(`head -c 8388608 /dev/urandom > ${q(A('first'))}`);
+    const before = await readVops(0);
+    const sums = await cluster.sh(`md5sum < ${q(A('first'))}; md5sum < ${q(cluster.bak('first'))}`);
+    const cost = (await readVops(0)) - before;
+    t.diagnostic(`a first read of 8 MiB: ${cost} read vops`);
+    const [read, backing] = sums.trim().split('\n');
+    assert.equal(read, backing);
+    assert.ok(cost <= 16, `a first read of 8 MiB cost ${cost} read requests (34 with the kernel's default readahead of 128 KiB)`);
+  });
+
   it('shows on A, after B wrote, B\'s bytes through A\'s cached handle, A\'s shared mapping and a new open', { timeout: 60_000 }, async () => {
     assert.deepEqual(await seenAfterB('rw'), WANT_AFTER_B);
   });

@@ -18,6 +18,7 @@ import { PathNodeTable } from './ll/path-node-table';
 import { ClusterLocks, RangeLockClient } from './ll/locks/cluster-locks';
 import { withClusterLocks } from './ll/locks/lock-ops';
 import { LowLevelOps } from './ll/low-level-ops';
+import { raiseReadAhead } from './read-ahead';
 import { clearStaleMount, forceUnmount } from './stale-mount';
 import { VopBuilder } from './vop-builder';
 import { CacheFence } from './fence/cache-fence';
@@ -225,6 +226,7 @@ export class AgentFsMount implements AgentFs {
       await forceUnmount(mountPoint, logger).catch(() => undefined);
       throw e;
     }
+    if (options.pageCache === true) await raiseReadAhead(mountPoint, logger);
     this.live = { session, backing, abort, kernel, fence };
     logger.info('mounted', { namespace: this.namespace, backingDir, options: mountOptions.join(',') });
   }
