@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { END_OF_FILE } from '../../src/common/byte-range';
+import { END_OF_FILE, WHOLE_FILE } from '../../src/common/byte-range';
 import { PAGE_SIZE } from '../../src/agent/coherency/page';
 import { settle, twoHosts } from './coherency-fakes.test';
 
@@ -123,4 +123,18 @@ test('giving up a READ token keeps the dirty bytes an overlapping WRITE token of
   const content = store.content('/f');
   assert.equal(content.slice(0, 4), 'AAAA', 'A\'s buffered write reached the store');
   assert.equal(content[1000], 'b');
+});
+
+test('a revoke that wants DIRECT (the file is in direct mode on another host) makes this host\'s next opens of it direct_io', async () => {
+  const { coordinator, store, a } = twoHosts();
+  store.create('/f', 'abcdef');
+  const fa = await a.open('/f');
+  assert.equal(await a.read(fa, 0, 6), 'abcdef');
+  const key = `ns/${store.ino('/f')}`;
+  assert.equal(a.core.kernel.pages.mayCache(key), true, 'not contended yet');
+  const token = coordinator.held(a.client, key).find((g) => g.space === 'data');
+  assert.ok(token);
+  const answer = await a.client.deliverRevoke({ lockId: token.lockId, range: WHOLE_FILE, wantedMode: 'DIRECT', attempt: 1, deadlineMs: 5000, version: token.version });
+  assert.equal(answer.released, true, 'a DIRECT waiter takes the whole token');
+  assert.equal(a.core.kernel.pages.mayCache(key), false, 'opens of a file in direct mode elsewhere are direct_io');
 });
