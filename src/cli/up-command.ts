@@ -35,20 +35,29 @@ export function upCommand(): Command {
       const base = opts.dir ? path.resolve(opts.dir) : fs.mkdtempSync(path.join(os.tmpdir(), 'coherd-up-'));
       const backing = path.join(base, 'backing');
       fs.mkdirSync(backing, { recursive: true });
-      const etcd = await startEtcd({ dataDir: path.join(base, 'etcd'), logFile: path.join(base, 'etcd.log') });
+      // etcd and the agents run in process groups of their own: a terminal's Ctrl-C reaches only this process,
+      // which stops them in order (agents, coordinator, etcd), and the exit hook below stops them if it dies first.
+      const etcd = await startEtcd({ dataDir: path.join(base, 'etcd'), logFile: path.join(base, 'etcd.log'), ownProcessGroup: true });
       // A replica cannot replay direct-mode writes in order (docs/replication.md): with one, files stay cached.
       const coordinator = await startCoordinator({ etcdEndpoints: [etcd.endpoint], listen: '127.0.0.1:0', logger: logger.child({ host: 'coordinator' }), ...(opts.replica ? { directAloneMs: 0 } : {}) });
       const agents: AgentChild[] = [];
       let replica: ChildProcess | undefined;
       let stopping = false;
+      let etcdStopped = false;
       const stopAll = async () => {
         stopping = true;
         if (replica) await stopProcess(replica);
         await Promise.all(agents.map((a) => stopProcess(a.child)));
         await coordinator.stop();
         await etcd.stop(false);
+        etcdStopped = true;
         if (!opts.dir) fs.rmSync(base, { recursive: true, force: true });
       };
+      process.once('exit', () => {
+        // Only what still runs: the pid of a reaped child may be another process's by now.
+        const running = [...agents.map((a) => a.child), ...(replica ? [replica] : [])].filter((c) => c.exitCode === null && c.signalCode === null);
+        for (const pid of [...running.map((c) => c.pid), etcdStopped ? undefined : etcd.pid]) if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone already */ }
+      });
       try {
         for (const name of ['a', 'b']) agents.push(await spawnAgent(name, base, backing, coordinator.address));
         if (opts.replica) replica = await spawnReplica(base, backing, coordinator.address);
@@ -77,6 +86,7 @@ async function spawnAgent(name: string, base: string, backing: string, coordinat
   const child = spawn(process.execPath, [process.argv[1], 'agent', '--coordinator', coordinator, '--backing', backing, '--mount', mountPoint, '--namespace', 'demo', '--state-dir', stateDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_LOG_LEVEL ?? 'warn' },
+    detached: true, // Ctrl-C is up's to handle (see the action)
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -91,6 +101,7 @@ async function spawnReplica(base: string, backing: string, coordinator: string):
   const child = spawn(process.execPath, [process.argv[1], 'replica', '--namespace', 'demo', '--coordinator', coordinator, '--mirror', path.join(base, 'mirror'), '--backing', backing], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_LOG_LEVEL ?? 'warn' },
+    detached: true, // Ctrl-C is up's to handle (see the action)
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';

@@ -1,4 +1,4 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, SpawnOptions, spawn } from 'node:child_process';
 import * as https from 'node:https';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,6 +22,12 @@ export interface EtcdProcessOptions {
   wrapper?: string[];
   /** Serve clients over TLS with these files (etcd's --cert-file/--key-file/--trusted-ca-file) and require client certificates. */
   clientTls?: { certFile: string; keyFile: string; caFile: string };
+  /**
+   * A process group of its own: a terminal's Ctrl-C then reaches only the
+   * parent, which stops etcd last (`coherd up`), instead of etcd going first
+   * under the coordinator still freeing sessions. Default false.
+   */
+  ownProcessGroup?: boolean;
 }
 
 /**
@@ -74,9 +80,8 @@ export class EtcdProcess {
     const out = 'ignore';
     const bin = process.env.COHERD_ETCD_BIN ?? 'etcd';
     const wrapper = this.options.wrapper ?? [];
-    this.child = wrapper.length
-      ? spawn(wrapper[0], [...wrapper.slice(1), bin, ...args], { stdio: ['ignore', out, out] })
-      : spawn(bin, args, { stdio: ['ignore', out, out] });
+    const spawnOptions: SpawnOptions = { stdio: ['ignore', out, out], detached: this.options.ownProcessGroup === true };
+    this.child = wrapper.length ? spawn(wrapper[0], [...wrapper.slice(1), bin, ...args], spawnOptions) : spawn(bin, args, spawnOptions);
     const child = this.child;
     await new Promise<void>((resolve, reject) => {
       child.once('error', (e) => reject(new Error(`cannot start etcd: ${e.message} (is etcd-server installed?)`)));

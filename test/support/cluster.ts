@@ -76,8 +76,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
   return collect(child, timeoutMs);
 }
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COHERD_LOG_LEVEL: 'warn', ...env } });
+/** `ownProcessGroup`: the CLI leads a process group, as a shell's foreground job does (a terminal's Ctrl-C signals the group). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, ownProcessGroup = false): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, COHERD_LOG_LEVEL: 'warn', ...env }, detached: ownProcessGroup });
 }
 
 export function collect(child: ChildProcess, timeoutMs = 30_000): Promise<CliResult> {
