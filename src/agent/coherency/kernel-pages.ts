@@ -53,17 +53,13 @@ export class KernelPages {
     return this.drops.supported;
   }
 
-  /** An operation of `key` was served under a DIRECT token. */
-  sawDirect(key: string): void {
-    this.recentDirect.saw(key);
-  }
-
   /**
-   * Another host asks for `key` under DIRECT (a revoke wants it): the file
-   * is in direct mode there. An open of it made now would be a cached one
-   * whose every read(2) takes the token back from those hosts.
+   * `key` is in direct mode: an operation of it was served under a DIRECT
+   * token here, or another host asks for it under DIRECT (a revoke wants
+   * it). An open of it made now would be a cached one whose every read(2)
+   * takes the token back from the other hosts.
    */
-  sawDirectElsewhere(key: string): void {
+  sawDirect(key: string): void {
     this.recentDirect.saw(key);
   }
 

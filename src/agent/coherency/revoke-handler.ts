@@ -36,7 +36,7 @@ export function createRevokeHandler(caches: ProtectedCaches): (notice: RevokeNot
       caches.tokens.noteOrphanRevoke(notice.lockId);
       return { released: true };
     }
-    if (notice.wantedMode === 'DIRECT') caches.kernel?.pages.sawDirectElsewhere(token.resource);
+    if (notice.wantedMode === 'DIRECT') caches.kernel?.pages.sawDirect(token.resource);
     return token.exclusive(async (): Promise<RevokeAnswer> => {
       // Plan against the shape the token has now; if a conversion's grant changes it while the
       // flush runs, plan again: an answer must reduce the version it names, never an older shape.
