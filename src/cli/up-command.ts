@@ -43,20 +43,18 @@ export function upCommand(): Command {
       const agents: AgentChild[] = [];
       let replica: ChildProcess | undefined;
       let stopping = false;
-      let etcdStopped = false;
       const stopAll = async () => {
         stopping = true;
         if (replica) await stopProcess(replica);
         await Promise.all(agents.map((a) => stopProcess(a.child)));
         await coordinator.stop();
         await etcd.stop(false);
-        etcdStopped = true;
         if (!opts.dir) fs.rmSync(base, { recursive: true, force: true });
       };
       process.once('exit', () => {
-        // Only what still runs: the pid of a reaped child may be another process's by now.
+        // Only what still runs: the pid of a reaped child may be another process's by now (etcd.pid is unset once its stop began).
         const running = [...agents.map((a) => a.child), ...(replica ? [replica] : [])].filter((c) => c.exitCode === null && c.signalCode === null);
-        for (const pid of [...running.map((c) => c.pid), etcdStopped ? undefined : etcd.pid]) if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone already */ }
+        for (const pid of [...running.map((c) => c.pid), etcd.pid]) if (pid) try { process.kill(pid, 'SIGTERM'); } catch { /* gone already */ }
       });
       try {
         for (const name of ['a', 'b']) agents.push(await spawnAgent(name, base, backing, coordinator.address));
