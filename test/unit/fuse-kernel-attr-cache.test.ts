@@ -16,6 +16,8 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
   const clock = new FakeClock(1000);
   const nodes = new PathNodeTable(1);
   const calls: Array<[number, number, number]> = [];
+  /** Per call: whether the notifier was told the node is a directory. */
+  const directories: boolean[] = [];
   const answers: number[] = [];
   const link = {
     attrsCacheable: () => cacheable,
@@ -33,12 +35,13 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
   };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());
   cache.setNotifier({
-    invalidateInode: async (ino, off, len) => {
+    invalidateInode: async (ino, off, len, directory) => {
       calls.push([ino, off, len]);
+      directories.push(directory === true);
       return answers.shift() ?? 0;
     },
   });
-  return { clock, nodes, calls, answers, cache };
+  return { clock, nodes, calls, directories, answers, cache };
 }
 
 describe('kernel attribute cache (FUSE side)', () => {
@@ -79,6 +82,18 @@ describe('kernel attribute cache (FUSE side)', () => {
     assert.deepEqual(calls, [[n.id, -1, 0]]);
     await cache.attrs(10); // already dropped, nothing given since
     assert.equal(calls.length, 1);
+  });
+
+  it('says which invalidations are of a directory (they need no drop mark: no open of one is cached)', async () => {
+    const { nodes, calls, directories, cache } = setup(true, 10_000, () => true);
+    const f = nodes.ref(10, '/f');
+    const d = nodes.ref(11, '/d');
+    cache.timeoutFor(f, file);
+    cache.since(d)(dir);
+    await cache.attrs(11);
+    await cache.attrs(10);
+    assert.deepEqual(calls, [[d.id, -1, 0], [f.id, -1, 0]]);
+    assert.deepEqual(directories, [true, false]);
   });
 
   it('retries an ENOENT while the kernel holds references (it is still making the inode), until the kernel has it', async () => {

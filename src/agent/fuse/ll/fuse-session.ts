@@ -59,9 +59,13 @@ export class FuseSession {
     return this.addon.sessionFd(this.handle);
   }
 
-  /** Drops cached pages of ino in [offset, offset+length) (length 0: to the end; offset -1: attributes only). */
-  invalidateInode(ino: number, offset = 0, length = 0): Promise<number> {
-    const dropped = this.options.drops?.dropping(ino);
+  /**
+   * Drops cached pages of ino in [offset, offset+length) (length 0: to the
+   * end; offset -1: attributes only). A directory's drop gets no queue mark:
+   * its opens are never cached, so no read(2) waits on its GETATTR.
+   */
+  invalidateInode(ino: number, offset = 0, length = 0, directory = false): Promise<number> {
+    const dropped = directory ? undefined : this.options.drops?.dropping(ino);
     const p = this.track((h) => this.addon.notifyInvalInode(h, ino, offset, length));
     if (dropped) void p.finally(dropped);
     return p;

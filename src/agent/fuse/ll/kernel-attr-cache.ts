@@ -17,7 +17,8 @@ const S_IFDIR = 0o040000;
 
 /** Where notifications go (FuseSession, attached once the session exists). */
 export interface InodeNotifier {
-  invalidateInode(ino: number, offset: number, length: number): Promise<number>;
+  /** `directory`: the node is one (no open of it is cached, so no GETATTR reply of it needs a drop mark: drop-marks.ts). */
+  invalidateInode(ino: number, offset: number, length: number, directory?: boolean): Promise<number>;
 }
 
 /**
@@ -43,6 +44,8 @@ export interface InodeNotifier {
 export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pages'> {
   /** Node id → when the last reply with a timeout was sent (clock ms). */
   private readonly cachedAt = new Map<number, number>();
+  /** The nodes of cachedAt that are directories. */
+  private readonly cachedDirs = new Set<number>();
   private notifier: InodeNotifier | undefined;
   private sweepAt = SWEEP_AT;
 
@@ -65,12 +68,14 @@ export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pag
    * before the stat (`dirHold`, see since()) to the reply.
    */
   timeoutFor(node: PathNode, st: VopStat, dirHold?: EntriesHold): number {
-    if ((st.mode & S_IFMT) === S_IFDIR && !(dirHold?.holds() ?? false)) return 0;
+    const directory = (st.mode & S_IFMT) === S_IFDIR;
+    if (directory && !(dirHold?.holds() ?? false)) return 0;
     if (!this.link.attrsCacheable(node.ino)) return 0;
     const ms = leaseBoundedMs(this.link, ATTR_TIMEOUT_MS);
     if (ms === 0) return 0;
     if (this.cachedAt.size >= this.sweepAt) this.sweep();
     this.cachedAt.set(node.id, this.clock.nowMs());
+    if (directory) this.cachedDirs.add(node.id);
     return ms / 1000;
   }
 
@@ -91,8 +96,9 @@ export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pag
   private async invalidate(id: number): Promise<void> {
     const at = this.cachedAt.get(id);
     if (at === undefined || this.notifier === undefined) return; // never given a timeout (or no mount): nothing cached
+    const directory = this.cachedDirs.has(id);
     for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 50)) {
-      const r = await this.notifier.invalidateInode(id, -1, 0);
+      const r = await this.notifier.invalidateInode(id, -1, 0, directory);
       if (r !== -constants.errno.ENOENT) {
         if (r < 0 && r !== -constants.errno.ENOTCONN) this.logger.warn('kernel attribute invalidation refused', { node: id, errno: -r });
         break;
@@ -104,12 +110,17 @@ export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pag
       }
       await new Promise<void>((resolve) => this.clock.setTimer(delayMs, resolve));
     }
-    if (this.cachedAt.get(id) === at) this.cachedAt.delete(id);
+    if (this.cachedAt.get(id) === at) this.forget(id);
+  }
+
+  private forget(id: number): void {
+    this.cachedAt.delete(id);
+    this.cachedDirs.delete(id);
   }
 
   /** Forgotten nodes: the kernel dropped their inodes, and the ids are never used again. */
   private sweep(): void {
-    for (const id of this.cachedAt.keys()) if (this.nodes.get(id) === undefined) this.cachedAt.delete(id);
+    for (const id of this.cachedAt.keys()) if (this.nodes.get(id) === undefined) this.forget(id);
     this.sweepAt = Math.max(SWEEP_AT, 2 * this.cachedAt.size);
   }
 }
