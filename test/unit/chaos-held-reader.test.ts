@@ -74,6 +74,13 @@ describe('workload catalog', () => {
     assert.deepEqual(parseWorkloads('register-mmap').map((w) => w.name), ['register-mmap']);
   });
 
+  it('runs "all" and the workloads named beside it ("all,register-mmap"), each once', () => {
+    const all = parseWorkloads('all').map((w) => w.name);
+    assert.deepEqual(parseWorkloads('all,register-mmap').map((w) => w.name), [...all, 'register-mmap']);
+    assert.deepEqual(parseWorkloads('register,all,register').map((w) => w.name).sort(), [...all].sort());
+    assert.throws(() => parseWorkloads('all,bogus'), /unknown workload "bogus"/);
+  });
+
   it('refuses an unknown plant', () => {
     assert.throws(() => parseWorkloads('register', ['stale-everything']), /unknown --plant "stale-everything"/);
   });
