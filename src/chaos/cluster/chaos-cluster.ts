@@ -4,7 +4,7 @@ import * as nodePath from 'node:path';
 import { Logger, silentLogger } from '../../common/logger';
 import { freePort } from '../../common/free-port';
 import { forceUnmount, readMountInfo } from '../../agent/fuse/stale-mount';
-import { AgentProcess } from '../../../test/support/agent-cluster';
+import { AgentProcess } from '../../../test/support/agent-process';
 import { EtcdCluster } from '../../../test/support/etcd-cluster';
 import { sweepLeftoverMounts } from '../../../test/support/fuse-mount';
 import { CoordinatorSlot } from './coordinator-slot';
