@@ -28,9 +28,8 @@ export function parseWorkloads(list: string, plants: readonly string[] = []): Wo
     if (!(PLANTS as readonly string[]).includes(p)) throw new InvalidArgumentError('INVALID_ARGUMENT', `unknown --plant "${p}" (known: ${PLANTS.join(', ')})`);
   }
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  // register-mmap is left out of "all": it fails on a documented limit (docs/chaos.md, "Held readers").
-  // "all" may stand beside others ("all,register-mmap"); a workload named twice runs once.
-  const chosen = [...new Set(names.flatMap((n) => (n === 'all' ? WORKLOAD_NAMES.filter((w) => w !== 'register-mmap') : [n])))];
+  // "all" may stand beside others ("all,locks"); a workload named twice runs once.
+  const chosen = [...new Set(names.flatMap((n) => (n === 'all' ? [...WORKLOAD_NAMES] : [n])))];
   if (chosen.length === 0) throw new InvalidArgumentError('INVALID_ARGUMENT', '--workload needs at least one workload');
   return chosen.map((n) => {
     switch (n) {
