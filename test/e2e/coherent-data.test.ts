@@ -66,6 +66,26 @@ describe('data coherence across two agents', () => {
     assert.ok(blocks <= 2 * 200, `A reports ${blocks} blocks, more than the file can take`);
   });
 
+  it('moves a file\'s mtime and ctime with each overwrite, append, truncate and O_TRUNC, as make needs', { timeout: 60_000 }, async () => {
+    // Each change follows a utime back to 2000-01-01, so no test has to wait for the clock to move.
+    const script = [
+      'import os, sys',
+      'p = sys.argv[1]',
+      'OLD = 946684800',
+      'def old(): os.utime(p, (OLD, OLD))',
+      'def times(what): s = os.stat(p); print(what, s.st_mtime > OLD + 1e8, s.st_ctime > OLD + 1e8)',
+      "open(p, 'w').write('abcdef')",
+      'old(); fd = os.open(p, os.O_WRONLY); os.pwrite(fd, b"X", 0); times("overwrite"); os.close(fd); times("closed")',
+      "old(); f = open(p, 'a'); f.write('gh'); f.close(); times('append')",
+      'old(); os.truncate(p, 3); times("truncate")',
+      'old(); os.close(os.open(p, os.O_WRONLY | os.O_TRUNC)); times("O_TRUNC")',
+    ].join('\n');
+    const out = await cluster.sh(`python3 -c ${q(script)} ${mnt(A, 'mtimes')}`);
+    assert.equal(out.trim(), ['overwrite', 'closed', 'append', 'truncate', 'O_TRUNC'].map((w) => `${w} True True`).join('\n'));
+    const onB = Number((await cluster.sh(`stat -c %Y ${mnt(B, 'mtimes')}`)).trim());
+    assert.ok(onB > 946684800 + 1e8, `B reports mtime ${onB} after A's O_TRUNC`);
+  });
+
   it('returns data larger than the agent page cache (80 MiB > 64 MiB) written through A to a reader on B', { timeout: 180_000 }, async () => {
     const ref = q(cluster.tmp('big.ref'));
     await cluster.sh(`head -c 83886080 /dev/urandom > ${ref}`);

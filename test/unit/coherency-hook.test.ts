@@ -219,3 +219,34 @@ test('a read whose backing pread raced the flush of this host\'s own write serve
   assert.equal(await reading, 'new data');
   assert.equal(await a.read(fa, 0, 8), 'new data', 'the next read, from the cache');
 });
+
+test('a write, an append and a truncate move the mtime and ctime this host reports, flushed or not', async () => {
+  const { store, a } = twoHosts();
+  store.create('/f', 'ab');
+  const fa = await a.open('/f');
+  const cached = await a.getattr('/f'); // caches the store's times under the attr token
+  const t0 = Date.now();
+  await a.write(fa, 0, 'X'); // buffered: the store's times have not moved
+  assert.equal(store.content('/f'), 'ab');
+  const written = await a.getattr('/f');
+  assert.ok(written.mtimeMs >= t0 && written.ctimeMs >= Math.floor(t0), `mtime ${written.mtimeMs}, ctime ${written.ctimeMs} (before: ${cached.mtimeMs}, ${cached.ctimeMs}; write at ${t0})`);
+  await a.truncate('/f', 1);
+  const t1 = written.mtimeMs;
+  const truncated = await a.getattr('/f');
+  assert.equal(truncated.size, 1);
+  assert.ok(truncated.mtimeMs >= t1 && truncated.ctimeMs >= Math.floor(t1));
+
+  store.create('/g', '');
+  const fg = await a.open('/g', constants.O_WRONLY | constants.O_APPEND);
+  const t2 = Date.now();
+  await a.write(fg, 0, 'line\n');
+  const appended = await a.getattr('/g');
+  assert.ok(appended.mtimeMs >= t2 && appended.ctimeMs >= Math.floor(t2), `append: mtime ${appended.mtimeMs}, at ${t2}`);
+
+  store.create('/h', 'abc');
+  const fh = await a.open('/h');
+  const t3 = Date.now();
+  await a.write(fh, 1, 'Z'); // no attributes cached yet: the stat finds the store's old times, the dirty page is newer
+  const unflushed = await a.getattr('/h');
+  assert.ok(unflushed.mtimeMs >= t3, `unflushed write: mtime ${unflushed.mtimeMs}, at ${t3}`);
+});

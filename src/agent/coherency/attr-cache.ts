@@ -33,6 +33,18 @@ export class AttrCache {
     if (writtenBytes > 0) st.blocks = Math.max(st.blocks, Math.min(st.blocks + blocksFor(writtenBytes, st.blksize), dense));
   }
 
+  /**
+   * This host changed the file's data at wall time `nowMs` (a write, a
+   * truncate): the cached mtime and ctime move there, as the store's will
+   * when the change reaches it (no-op when nothing is cached). Without it a
+   * stat here kept the times from before the write while the token lasted,
+   * and `make` saw nothing to rebuild.
+   */
+  modified(resource: string, nowMs: number): void {
+    const st = this.entries.get(resource);
+    if (st) this.entries.set(resource, modifiedAt(st, nowMs));
+  }
+
   drop(resource: string): void {
     this.entries.delete(resource);
   }
@@ -44,6 +56,11 @@ export class AttrCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/** `st` with mtime and ctime moved to `nowMs` (never back): the times a change made at `nowMs` gives. */
+export function modifiedAt(st: VopStat, nowMs: number): VopStat {
+  return { ...st, mtimeMs: Math.max(st.mtimeMs, nowMs), ctimeMs: Math.max(st.ctimeMs, Math.floor(nowMs)) };
 }
 
 /** 512-byte units (st_blocks) of `bytes` allocated in whole blocks of `blksize` (4 KiB when unknown). */

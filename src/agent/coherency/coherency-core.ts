@@ -34,6 +34,8 @@ export interface CoherencyCoreDeps {
   /** The shared filesystem's configured name: resources are `<namespace>/<ino>`. */
   namespace: string;
   clock: Clock;
+  /** Wall-clock milliseconds, for the file times this host's own changes give (default Date.now). */
+  wallClockMs?: () => number;
   logger: Logger;
   backing: CoherencyBacking;
   options?: CoherencyOptions;
@@ -49,6 +51,7 @@ export class CoherencyCore implements ProtectedCaches {
   readonly client: TokenClient;
   readonly namespace: string;
   readonly clock: Clock;
+  readonly wallClockMs: () => number;
   readonly logger: Logger;
   readonly backing: CoherencyBacking;
   readonly tokens: TokenCache;
@@ -64,6 +67,7 @@ export class CoherencyCore implements ProtectedCaches {
     this.client = deps.client;
     this.namespace = deps.namespace;
     this.clock = deps.clock;
+    this.wallClockMs = deps.wallClockMs ?? (() => Date.now());
     this.logger = deps.logger.child({ component: 'coherency' });
     this.backing = deps.backing;
     this.tokens = new TokenCache({ client: this.client, logger: this.logger, maxTokens: o.maxTokens, clock: this.clock, directRenewMs: o.directRenewMs });

@@ -66,6 +66,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
       await core.writeBack.flush(srcKey, source);
       await core.writeBack.flush(dstKey, dest);
       let result: CopyResult;
+      const at = core.wallClockMs();
       try {
         result = (await next(vop)) as CopyResult;
       } finally {
@@ -74,6 +75,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
         core.pages.dropClean(dstKey);
       }
       if (args.offset + result.copied > size) core.attrs.setSize(dstKey, args.offset + result.copied, result.copied);
+      if (result.copied > 0) core.attrs.modified(dstKey, at);
       return result;
     } finally {
       for (const u of uses) u.done();

@@ -45,12 +45,14 @@ export class DataWrites {
           await writeBack.flush(key, { start: offset, end });
           this.core.pages.dropClean(key);
           let n: number;
+          const at = this.core.wallClockMs(); // before the store's own mtime: a later re-stat never goes back
           try {
             n = (await next(vop)) as number;
           } finally {
             this.core.direct.dropAfterChange(key); // a read beside it may have cached the old bytes (direct-io.ts)
           }
           if (end > size) attrs.setSize(key, end, n);
+          attrs.modified(key, at);
           return n;
         }
         let file = this.fileForWrite(key, fileRefOf(vop, ino));
@@ -60,6 +62,7 @@ export class DataWrites {
           file = this.fileForWrite(key, fileRefOf(vop, ino));
         }
         if (end > size) attrs.setSize(key, end, data.length);
+        attrs.modified(key, this.core.wallClockMs());
         await writeBack.dirtied(key);
         return data.length;
       } finally {
@@ -85,8 +88,10 @@ export class DataWrites {
         pages.forgetEof(file);
       }
       vop.args.offset = size; // where O_APPEND puts the data (the backing ignores it): the journal records it
+      const at = this.core.wallClockMs();
       const n = (await next(vop)) as number;
       attrs.setSize(key, size + n, n);
+      attrs.modified(key, at);
       return n;
     });
   }
@@ -101,10 +106,12 @@ export class DataWrites {
     return this.underTailTokens(vop, ino, key, newSize, direct, async () => {
       // Dirty bytes past the new size are written first, so a failed truncate loses nothing.
       await writeBack.flush(key, { start: newSize, end: END_OF_FILE });
+      const at = this.core.wallClockMs();
       await next(vop);
       const file = pages.file(key);
       if (file) pages.truncate(file, newSize);
       attrs.setSize(key, newSize);
+      attrs.modified(key, at);
     });
   }
 

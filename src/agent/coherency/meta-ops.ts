@@ -1,6 +1,7 @@
 import { constants } from 'fs';
 import { WHOLE_FILE } from '../../common/byte-range';
 import type { Next, Vop, VopOf, VopResult, VopResults, VopStat } from '../vop';
+import { modifiedAt } from './attr-cache';
 import type { CoherencyCore } from './coherency-core';
 import { tokenRequest, type TokenMode, type TokenRequest, type TokenSpace } from './held-token';
 import { NewFileTokens } from './new-file-tokens';
@@ -39,6 +40,9 @@ export class MetaOps {
       let st = this.core.kernel.pages.hasStray(key) ? undefined : attrs.get(key);
       if (!st) {
         st = (await next(vop)) as VopStat;
+        // Writes of this host not flushed yet move the store's times only when they reach it.
+        const file = pages.file(key);
+        if (file && pages.hasDirtyIn(file, WHOLE_FILE)) st = modifiedAt(st, this.core.wallClockMs());
         // A directory's size, times and link count change with its entries, which the attr token does not cover.
         if (use.token.alive && (st.mode & constants.S_IFMT) !== constants.S_IFDIR) attrs.set(key, st);
       }
