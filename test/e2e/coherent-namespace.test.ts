@@ -147,6 +147,21 @@ describe('namespace coherence across two agents', () => {
     assert.equal(await cat(B, 'link'), 'ERR ENOENT');
   });
 
+  it('keeps a hard link usable after its other names are unlinked, through this mount or the other', { timeout: 30_000 }, async () => {
+    await cluster.sh(`cd ${on(A, '')} && echo linked > la && ln la lb && ln lb lc && stat -c %h la lb lc >/dev/null`);
+    // A's node of the inode last had the path lc, then la (the stat); the unlinks take the paths it knew.
+    await cluster.sh(`rm ${on(A, 'la')} ${on(A, 'lc')}`);
+    assert.equal(await stat(A, 'lb'), 'regular file 644 7');
+    await cluster.sh(`chmod 600 ${on(A, 'lb')}`);
+    assert.equal(await cat(A, 'lb'), 'linked\n');
+    assert.equal((await cluster.sh(`stat -c %h ${on(A, 'lb')}`)).trim(), '1');
+    // B unlinks the name A's node goes by; A's next stat of the other name still finds the file.
+    await cluster.sh(`cd ${on(A, '')} && echo x > lp && ln lp lq && stat lq lp >/dev/null`);
+    await cluster.sh(`rm ${on(B, 'lp')}`);
+    assert.equal(await stat(A, 'lq'), 'regular file 644 2');
+    assert.equal(await stat(A, 'lp'), 'ERR ENOENT');
+  });
+
   it('keeps a file readable through a descriptor B opened before A unlinked it', { timeout: 30_000 }, async () => {
     assert.equal(await py(`write ${on(A, 'doomed')} 0 50000 7`), 'ok');
     const want = await py(`sha ${on(B, 'doomed')}`);

@@ -38,4 +38,35 @@ describe('the agent mount\'s node table', () => {
     t.moved('/d1', '/e');
     assert.deepEqual([d2.path, f2.path, other.path], ['/e', '/e/g/h', '/d10']);
   });
+  it('remembers hard links a lookup found, and gives the node another of them when its path is unlinked', async () => {
+    const t = new PathNodeTable(100);
+    const n = t.ref(7, '/d/a');
+    t.refLinked(7, '/d/b'); // /d/a was checked to lead to inode 7 too
+    t.refLinked(7, '/d/c');
+    assert.equal(n.path, '/d/c');
+    assert.deepEqual(t.linksOf(n).sort(), ['/d/a', '/d/b']);
+    const alive = new Set(['/d/b']);
+    await t.unlinked('/d/a', async () => true); // a link, not the path: forgotten
+    assert.deepEqual(t.linksOf(n), ['/d/b']);
+    await t.unlinked('/d/c', async (p, ino) => ino === 7 && alive.has(p));
+    assert.equal(n.path, '/d/b');
+    assert.deepEqual(t.linksOf(n), []);
+    await t.unlinked('/d/b', async () => false); // no link left: the node keeps the gone path, as one without links
+    assert.equal(n.path, '/d/b');
+  });
+
+  it('drops a link that no longer leads to the inode, and moves links with a renamed directory', async () => {
+    const t = new PathNodeTable(100);
+    const n = t.ref(7, '/d/a');
+    t.refLinked(7, '/d/b');
+    t.refLinked(7, '/e/c');
+    t.moved('/d', '/x');
+    assert.equal(n.path, '/e/c');
+    assert.deepEqual(t.linksOf(n).sort(), ['/x/a', '/x/b']);
+    await t.unlinked('/e/c', async (p) => p === '/x/b'); // /x/a was replaced meanwhile: dropped, /x/b takes over
+    assert.equal(n.path, '/x/b');
+    assert.deepEqual(t.linksOf(n), []);
+    t.forget(n.id, n.nlookup);
+    await t.unlinked('/x/b', async () => { throw new Error('a forgotten node is not looked at'); });
+  });
 });

@@ -67,6 +67,7 @@ export class EntryLookup {
   private async refFound(ino: number, path: string): Promise<PathNode> {
     const known = this.nodes.byBackingIno(ino);
     if (known === undefined || known.id === 1 || known.path === path) return this.nodes.ref(ino, path);
-    return (await this.vops.inoOf(known.path)) === ino ? this.nodes.ref(ino, path) : this.nodes.refMoved(ino, path);
+    // Both names lead to the inode: hard links, and the node remembers the other one (PathNodeTable.unlinked).
+    return (await this.vops.inoOf(known.path)) === ino ? this.nodes.refLinked(ino, path) : this.nodes.refMoved(ino, path);
   }
 }

@@ -8,6 +8,7 @@ import { FileTail } from './file-tail';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
+import { NodeAttrs } from './node-attrs';
 import { PathNode, PathNodeTable } from './path-node-table';
 
 const E = constants.errno;
@@ -63,35 +64,11 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
   const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
-  async function setattr(id: number, c: AttrChanges, fh?: number): Promise<VopStat> {
-    const path = node(id).path;
-    if (c.mode !== undefined) await run(await vops.onPath('chmod', path, { mode: c.mode }));
-    if (c.uid !== undefined || c.gid !== undefined) await run(await vops.onPath('chown', path, { uid: c.uid ?? -1, gid: c.gid ?? -1 }));
-    if (c.size !== undefined) {
-      await run(fh !== undefined ? vops.onHandle('truncate', path, fh, { size: c.size, fh }) : await vops.onPath('truncate', path, { size: c.size }));
-    }
-    if (c.atime !== undefined || c.mtime !== undefined) {
-      const cur = await run(await vops.getattrOnPath(path));
-      const ms = (t: AttrChanges['atime'], keep: number) => (t === undefined ? keep : t === 'now' ? Date.now() : t.sec * 1000 + t.nsec / 1e6);
-      await run(await vops.onPath('utimens', path, { atimeMs: ms(c.atime, cur.atimeMs), mtimeMs: ms(c.mtime, cur.mtimeMs) }));
-    }
-    return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
-  }
+  const attrs = new NodeAttrs(run, vops, nodes);
+  const setattr = (id: number, c: AttrChanges, fh?: number) => attrs.set(node(id), c, fh);
+  const getattrOfNode = (n: PathNode) => attrs.ofNode(n);
+  const leadsTo = (path: string, ino: number) => attrs.leadsTo(path, ino);
 
-  /**
-   * A node's attributes by its path: under the node's inode's tokens, with
-   * one stat (or none, when its attributes are cached) instead of a stat to
-   * find the inode and one under its tokens. If the path names another inode
-   * now (another host replaced or moved it), as before: that inode's.
-   */
-  async function getattrOfNode(n: PathNode): Promise<VopStat> {
-    try {
-      return await run(vops.getattrOfKnown(n.path, n.ino));
-    } catch (e) {
-      if (fuseErrnoOf(e).name !== 'ESTALE') throw e;
-    }
-    return run(await vops.getattrOnPath(n.path));
-  }
 
   return {
     lookup: (_c, parent, name) => lookupEntry(parent, name),
@@ -129,7 +106,11 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       await run(await vops.onEntry('mkdir', child(parent, name), { mode, owner: ownerOf(ctx) }, false));
       return lookupEntry(parent, name, since);
     },
-    unlink: async (_c, parent, name) => { await run(await vops.onEntry('unlink', child(parent, name), {}, true)); },
+    async unlink(_c, parent, name) {
+      const path = child(parent, name);
+      await run(await vops.onEntry('unlink', path, {}, true));
+      await nodes.unlinked(path, leadsTo);
+    },
     rmdir: async (_c, parent, name) => { await run(await vops.onEntry('rmdir', child(parent, name), {}, true)); },
     async symlink(ctx, parent, name, target) {
       const since = entryTimeout(node(parent));

@@ -1,0 +1,71 @@
+import { fuseErrnoOf } from '../fuse-errno';
+import { VopBuilder } from '../vop-builder';
+import { VopRunner, VopStat } from '../../vop';
+import { AttrChanges } from './low-level-ops';
+import { PathNode, PathNodeTable } from './path-node-table';
+
+/**
+ * A node's attributes through the vop chain: read by the node's path (or,
+ * once that is gone, by a hard link of it the node remembers), changed by
+ * path or by the kernel's handle.
+ */
+export class NodeAttrs {
+  constructor(private readonly run: VopRunner, private readonly vops: VopBuilder, private readonly nodes: PathNodeTable) {}
+
+  /** SETATTR: each change as its vop (mode, owner, size, times), then the attributes after them. */
+  async set(node: PathNode, c: AttrChanges, fh?: number): Promise<VopStat> {
+    const { run, vops } = this;
+    const path = node.path;
+    if (c.mode !== undefined) await run(await vops.onPath('chmod', path, { mode: c.mode }));
+    if (c.uid !== undefined || c.gid !== undefined) await run(await vops.onPath('chown', path, { uid: c.uid ?? -1, gid: c.gid ?? -1 }));
+    if (c.size !== undefined) {
+      await run(fh !== undefined ? vops.onHandle('truncate', path, fh, { size: c.size, fh }) : await vops.onPath('truncate', path, { size: c.size }));
+    }
+    if (c.atime !== undefined || c.mtime !== undefined) {
+      const cur = await run(await vops.getattrOnPath(path));
+      const ms = (t: AttrChanges['atime'], keep: number) => (t === undefined ? keep : t === 'now' ? Date.now() : t.sec * 1000 + t.nsec / 1e6);
+      await run(await vops.onPath('utimens', path, { atimeMs: ms(c.atime, cur.atimeMs), mtimeMs: ms(c.mtime, cur.mtimeMs) }));
+    }
+    return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
+  }
+
+  /**
+   * A node's attributes by its path: under the node's inode's tokens, with
+   * one stat (or none, when its attributes are cached) instead of a stat to
+   * find the inode and one under its tokens. If the path names another inode
+   * now (another host replaced or moved it), as before: that inode's. If it
+   * names nothing (another host unlinked it), a hard link of the node that
+   * still leads to its inode becomes its path.
+   */
+  async ofNode(n: PathNode): Promise<VopStat> {
+    try {
+      return await this.run(this.vops.getattrOfKnown(n.path, n.ino));
+    } catch (e) {
+      const gone = fuseErrnoOf(e).name;
+      if (gone === 'ENOENT') {
+        const st = await this.ofLink(n);
+        if (st) return st;
+      }
+      if (gone !== 'ESTALE') throw e;
+    }
+    return this.run(await this.vops.getattrOnPath(n.path));
+  }
+
+  /** Whether `path` names backing inode `ino` now. */
+  async leadsTo(path: string, ino: number): Promise<boolean> {
+    return (await this.vops.inoOf(path).catch(() => undefined)) === ino;
+  }
+
+  private async ofLink(n: PathNode): Promise<VopStat | undefined> {
+    for (const link of this.nodes.linksOf(n)) {
+      try {
+        const st = await this.run(this.vops.getattrOfKnown(link, n.ino));
+        this.nodes.promote(n, link);
+        return st;
+      } catch {
+        this.nodes.dropLink(n, link);
+      }
+    }
+    return undefined;
+  }
+}
