@@ -94,6 +94,21 @@ describe('caller identity on the agent mount', () => {
 });
 
 describe('--allow-other no', () => {
+  it('clears set-user-ID and set-group-ID when another user writes the file, as a local filesystem does; root\'s write keeps them', { timeout: 60_000 }, async () => {
+    const f = cluster.mnt(0, 'pub', 'setid');
+    await cluster.sh(`printf x > ${q(f)} && chmod 6777 ${q(f)}`);
+    const w = await as(1000, `printf y >> ${q(f)}`);
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal((await statOf(f)).mode, 0o777);
+    assert.equal((await statOf(cluster.mnt(1, 'pub', 'setid'))).mode, 0o777, 'the other host sees the bits gone');
+    // Without group-execute the set-group-ID bit grants nothing (it marks mandatory locking): it stays.
+    await cluster.sh(`chmod 2766 ${q(f)}`);
+    assert.equal((await as(1000, `printf z >> ${q(f)}`)).code, 0);
+    assert.equal((await statOf(f)).mode, 0o2766);
+    await cluster.sh(`chmod 6777 ${q(f)} && printf r >> ${q(f)}`);
+    assert.equal((await statOf(f)).mode, 0o6777, 'root (CAP_FSETID) keeps them');
+  });
+
   it('keeps other users out of the mount', { timeout: 60_000 }, async () => {
     const solo = await AgentCluster.start({ agents: 1, agentArgs: ['--allow-other', 'no'] });
     try {

@@ -189,6 +189,7 @@ export class AgentFsMount implements AgentFs {
       let ops: LowLevelOps = vopLowLevelOps(run, vops, nodes, attrCache && entryCache ? {
         attr: (n, st) => attrCache.timeoutFor(n, st),
         attrSince: (n) => attrCache.since(n),
+        dropAttrs: (n) => attrCache.attrs(n.ino),
         entry: (parent) => entryCache.begin(parent),
       } : {}, pageCache);
       if (options.copyFileRange === false) ops = { ...ops, copyFileRange: undefined };

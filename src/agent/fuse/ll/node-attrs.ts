@@ -1,3 +1,4 @@
+import { constants } from 'fs';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
 import { VopRunner, VopStat } from '../../vop';
@@ -9,8 +10,45 @@ import { PathNode, PathNodeTable } from './path-node-table';
  * once that is gone, by a hard link of it the node remembers), changed by
  * path or by the kernel's handle.
  */
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+
 export class NodeAttrs {
-  constructor(private readonly run: VopRunner, private readonly vops: VopBuilder, private readonly nodes: PathNodeTable) {}
+  /** Open handles whose writes already cleared the file's set-user-ID and set-group-ID bits, or found none. */
+  private readonly privsCleared = new Set<number>();
+
+  constructor(
+    private readonly run: VopRunner,
+    private readonly vops: VopBuilder,
+    private readonly nodes: PathNodeTable,
+    /** Drops what the kernel caches of the node's attributes (after a change no reply of the kernel's carries). */
+    private readonly dropKernelAttrs: (node: PathNode) => Promise<void> = async () => undefined,
+  ) {}
+
+  /**
+   * Before a write by `uid` through handle `fh`: a writer without
+   * CAP_FSETID (here: not root) clears the file's set-user-ID bit, and its
+   * set-group-ID bit when group-execute is set, as the kernel does for the
+   * writes it serves itself (file_remove_privs); for direct_io writes it
+   * leaves that to the filesystem. Checked once per handle: a bit set again
+   * while the handle is open stays (the attributes are read under the attr
+   * token, usually from its cache).
+   */
+  async beforeWrite(uid: number, node: PathNode, fh: number): Promise<void> {
+    if (uid === 0 || this.privsCleared.has(fh)) return;
+    const st = await this.run(this.vops.onHandle('getattr', node.path, fh, { fh }));
+    const setgidCounts = (st.mode & constants.S_IXGRP) !== 0;
+    const clear = (st.mode & S_ISUID) | (setgidCounts ? st.mode & S_ISGID : 0);
+    if (clear !== 0) {
+      await this.run(await this.vops.onPath('chmod', node.path, { mode: st.mode & 0o7777 & ~clear }));
+      await this.dropKernelAttrs(node);
+    }
+    this.privsCleared.add(fh);
+  }
+
+  released(fh: number): void {
+    this.privsCleared.delete(fh);
+  }
 
   /** SETATTR: each change as its vop (mode, owner, size, times), then the attributes after them. */
   async set(node: PathNode, c: AttrChanges, fh?: number): Promise<VopStat> {

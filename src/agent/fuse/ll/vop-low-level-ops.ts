@@ -37,6 +37,8 @@ export interface ReplyTimeouts {
   /** Of a GETATTR or SETATTR reply: called before the op, the function it returns at reply time (a directory's attributes need its dir token from before the stat). */
   attrSince?: (node: PathNode) => (st: VopStat) => number;
   entry?: EntryTimeoutOf;
+  /** Drops the kernel's cached attributes of a node (a change the agent makes on its own: NodeAttrs.beforeWrite). */
+  dropAttrs?: (node: PathNode) => Promise<void>;
 }
 
 /**
@@ -64,7 +66,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
   const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
-  const attrs = new NodeAttrs(run, vops, nodes);
+  const attrs = new NodeAttrs(run, vops, nodes, timeouts.dropAttrs);
   const setattr = (id: number, c: AttrChanges, fh?: number) => attrs.set(node(id), c, fh);
   const getattrOfNode = (n: PathNode) => attrs.ofNode(n);
   const leadsTo = (path: string, ino: number) => attrs.leadsTo(path, ino);
@@ -186,8 +188,9 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
         pages?.readAnswered(nd, ticket);
       }
     },
-    async write(_c, id, fh, data, offset) {
+    async write(c, id, fh, data, offset) {
       const nd = node(id);
+      await attrs.beforeWrite(c.uid, nd, fh);
       pages?.writeStarting(nd);
       try {
         return await run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
@@ -214,6 +217,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
     release: async (_c, id, fh) => {
       pages?.released(fh);
+      attrs.released(fh);
       await run(vops.onHandle('release', nodes.get(id)?.path ?? '/', fh, { fh }));
     },
     fallocate: async (_c, id, fh, mode, offset, length) => { await run(vops.onHandle('fallocate', node(id).path, fh, { fh, mode, offset, length })); },
