@@ -21,6 +21,16 @@ export interface VopStat {
   atimeMs: number;
   mtimeMs: number;
   ctimeMs: number;
+  /** The times to the nanosecond, when the store said them (the *Ms fields are them rounded); the kernel gets these. */
+  atimeNs?: bigint;
+  mtimeNs?: bigint;
+  ctimeNs?: bigint;
+}
+
+/** A time to the nanosecond, JSON-safe (journal records carry it): whole seconds since the epoch and nanoseconds. */
+export interface TimeSpec {
+  sec: number;
+  nsec: number;
 }
 
 export interface VopStatfs {
@@ -111,7 +121,8 @@ export interface VopArgs {
   chmod: { mode: number };
   /** -1 leaves the id unchanged. */
   chown: { uid: number; gid: number };
-  utimens: { atimeMs: number; mtimeMs: number };
+  /** atimeMs/mtimeMs, and the same to the nanosecond when known (journals written before them have only ms). */
+  utimens: { atimeMs: number; mtimeMs: number; atime?: TimeSpec; mtime?: TimeSpec };
   /** flags: 0, XATTR_CREATE (1) or XATTR_REPLACE (2). */
   setxattr: { name: string; value: Buffer; flags: number };
   getxattr: { name: string };

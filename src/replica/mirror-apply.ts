@@ -5,6 +5,8 @@ import { Logger } from '../common/logger';
 import { JournalRecord } from '../agent/journal/journal-record';
 import { InodeMap, parentOf, relOf } from './inode-map';
 import { backingSys, checkSys } from '../agent/backing/backing-sys';
+import { setTimesNoFollow } from '../agent/backing/backing-times';
+import type { VopArgs } from '../agent/vop';
 import { ExchangeIntent, exchangeKey } from './exchange-intent';
 
 const RENAME_EXCHANGE = 2;
@@ -122,7 +124,7 @@ export class MirrorApplier {
         if (rel === undefined) return 'skipped';
         if (r.op === 'chmod') await fsp.chmod(this.abs(rel), Number(a.mode) & 0o7777);
         else if (r.op === 'chown') await fsp.lchown(this.abs(rel), Number(a.uid), Number(a.gid)).catch(ignore('EPERM'));
-        else await fsp.lutimes(this.abs(rel), Number(a.atimeMs) / 1000, Number(a.mtimeMs) / 1000);
+        else await setTimesNoFollow(this.abs(rel), a as VopArgs['utimens']);
         this.touchedFiles.add(rel);
         return 'applied';
       }

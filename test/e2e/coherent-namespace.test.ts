@@ -120,6 +120,19 @@ describe('namespace coherence across two agents', () => {
     assert.equal((await cluster.sh(`stat -c '%X %Y' ${on(B, 'times2')}`)).trim(), '1300000000 1400000000', 'os.utime');
   });
 
+  it('keeps times set on A to the nanosecond (utimensat), on both mounts and in the store, and UTIME_OMIT keeps them', { timeout: 30_000 }, async () => {
+    await cluster.sh(`printf 'ns' > ${on(A, 'times-ns')}`);
+    const set = 'import os, sys; os.utime(sys.argv[1], ns=(100000000100000000, 1700000000123456789))';
+    await cluster.sh(`python3 -c ${q(set)} ${on(A, 'times-ns')}`);
+    const ns = (p: string) => cluster.sh(`python3 -c ${q('import os, sys; s = os.lstat(sys.argv[1]); print(s.st_atime_ns, s.st_mtime_ns)')} ${q(p)}`).then((o) => o.trim());
+    assert.equal(await ns(cluster.mnt(A, 'times-ns')), '100000000100000000 1700000000123456789');
+    assert.equal(await ns(cluster.mnt(B, 'times-ns')), '100000000100000000 1700000000123456789');
+    assert.equal(await ns(cluster.bak('times-ns')), '100000000100000000 1700000000123456789');
+    // touch -a sets atime only (mtime UTIME_OMIT): the mtime keeps its nanoseconds.
+    await cluster.sh(`touch -a -d @1200000000.5 ${on(A, 'times-ns')}`);
+    assert.equal(await ns(cluster.mnt(B, 'times-ns')), '1200000000500000000 1700000000123456789');
+  });
+
   it('shows truncate on A (shrink, extend, to zero) to stat and read on B at once', { timeout: 30_000 }, async () => {
     await cluster.sh(`printf '0123456789abcdefghij' > ${on(A, 'trunc')}`);
     assert.equal(await cat(B, 'trunc'), '0123456789abcdefghij');

@@ -1,13 +1,16 @@
 import { constants, promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { VopArgs, VopDirEntry, VopResults, VopStat } from '../vop';
-import { SYMLINK_TARGET_MAX, checkId, checkMode, checkName, checkTimeMs } from './backing-limits';
+import { SYMLINK_TARGET_MAX, checkId, checkMode, checkName } from './backing-limits';
 import { chownNew } from './backing-owner';
 import { BackingPaths } from './backing-paths';
 import { backingSys, checkSys } from './backing-sys';
 import { toVopStat, toVopStatfs } from './backing-stat';
+import { setTimesNoFollow } from './backing-times';
 import { ErrnoError } from './errno-error';
 
+/** Stats with 64-bit numbers and times to the nanosecond (toVopStat). */
+const BIGINT = { bigint: true } as const;
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 
@@ -28,9 +31,9 @@ export class BackingEntryOps {
 
   /** lstat of `path`; with `expectIno`, ESTALE if the path names another inode (the caller's is elsewhere or gone). */
   async getattr(path: string, expectIno?: number): Promise<VopStat> {
-    const st = await this.paths.lstat(path);
+    const st = toVopStat(await this.paths.lstat(path));
     if (expectIno !== undefined && st.ino !== expectIno) throw new ErrnoError('ESTALE', 'the path names another inode now');
-    return toVopStat(st);
+    return st;
   }
 
   async access(path: string, args: VopArgs['access']): Promise<void> {
@@ -47,12 +50,12 @@ export class BackingEntryOps {
     const resolved = await this.paths.resolve(path);
     return withNoFollow(resolved, constants.O_RDONLY | constants.O_DIRECTORY, async (proc) => {
       const names = await fsp.readdir(proc);
-      const self = toVopStat(await fsp.stat(proc));
-      const parent = resolved === this.paths.root ? self : toVopStat(await fsp.lstat(nodePath.dirname(resolved)));
+      const self = toVopStat(await fsp.stat(proc, BIGINT));
+      const parent = resolved === this.paths.root ? self : toVopStat(await fsp.lstat(nodePath.dirname(resolved), BIGINT));
       const entries: VopDirEntry[] = [{ name: '.', stat: self }, { name: '..', stat: parent }];
       for (let i = 0; i < names.length; i += READDIR_CONCURRENCY) {
         const chunk = names.slice(i, i + READDIR_CONCURRENCY);
-        const stats = await Promise.all(chunk.map((name) => fsp.lstat(nodePath.join(proc, name)).then(toVopStat, () => undefined)));
+        const stats = await Promise.all(chunk.map((name) => fsp.lstat(nodePath.join(proc, name), BIGINT).then(toVopStat, () => undefined)));
         chunk.forEach((name, j) => { if (stats[j]) entries.push({ name, stat: stats[j] }); });
       }
       return entries;
@@ -75,7 +78,7 @@ export class BackingEntryOps {
     await fsp.mkdir(resolved, mode);
     await chownNew(resolved, args.owner);
     await chmodNoFollow(resolved, mode);
-    return toVopStat(await fsp.lstat(resolved));
+    return toVopStat(await fsp.lstat(resolved, BIGINT));
   }
 
   /**
@@ -98,7 +101,7 @@ export class BackingEntryOps {
     } else {
       throw new ErrnoError('EINVAL', 'unknown file type for mknod');
     }
-    return toVopStat(await fsp.lstat(resolved));
+    return toVopStat(await fsp.lstat(resolved, BIGINT));
   }
 
   async unlink(path: string): Promise<void> {
@@ -123,7 +126,7 @@ export class BackingEntryOps {
   async link(path: string, args: VopArgs['link']): Promise<VopStat> {
     const [existing, created] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
     await fsp.link(existing, created);
-    return toVopStat(await fsp.lstat(created));
+    return toVopStat(await fsp.lstat(created, BIGINT));
   }
 
   /** The target is stored verbatim; it is never resolved by the agent. */
@@ -132,7 +135,7 @@ export class BackingEntryOps {
     const resolved = await this.paths.resolve(path);
     await fsp.symlink(target, resolved);
     await chownNew(resolved, args.owner);
-    return toVopStat(await fsp.lstat(resolved));
+    return toVopStat(await fsp.lstat(resolved, BIGINT));
   }
 
   async readlink(path: string): Promise<string> {
@@ -151,9 +154,7 @@ export class BackingEntryOps {
   }
 
   async utimens(path: string, args: VopArgs['utimens']): Promise<void> {
-    const atime = checkTimeMs(args.atimeMs, 'atimeMs') / 1000;
-    const mtime = checkTimeMs(args.mtimeMs, 'mtimeMs') / 1000;
-    await fsp.lutimes(await this.paths.resolve(path), atime, mtime);
+    await setTimesNoFollow(await this.paths.resolve(path), args);
   }
 }
 

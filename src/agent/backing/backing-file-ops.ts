@@ -76,10 +76,10 @@ export class BackingFileOps {
       }
       try {
         const owned = await chownNew(resolved, args.owner, handle);
-        let stat = toVopStat(await handle.stat());
+        let stat = toVopStat(await handle.stat({ bigint: true }));
         if (owned || (stat.mode & 0o7777) !== mode) {
           await handle.chmod(mode);
-          stat = toVopStat(await handle.stat());
+          stat = toVopStat(await handle.stat({ bigint: true }));
         }
         return { fh: this.handles.add(handle, stat.ino, path), stat };
       } catch (e) {
@@ -91,7 +91,7 @@ export class BackingFileOps {
 
   private async opened(handle: fsp.FileHandle, path: string, existed: true): Promise<VopResults['create']> {
     try {
-      const stat = toVopStat(await handle.stat());
+      const stat = toVopStat(await handle.stat({ bigint: true }));
       return { fh: this.handles.add(handle, stat.ino, path), stat, existed };
     } catch (e) {
       await handle.close().catch(() => undefined);
@@ -161,7 +161,7 @@ export class BackingFileOps {
   }
 
   async getattr(fh: number): Promise<VopResults['getattr']> {
-    return toVopStat(await this.handles.get(fh).handle.stat());
+    return toVopStat(await this.handles.get(fh).handle.stat({ bigint: true }));
   }
 
   /** Truncates through the handle if given, else opens the path without following a symlink. */

@@ -1,7 +1,10 @@
-import { promises as fsp, Stats } from 'fs';
+import { BigIntStats, promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { InvalidArgumentError, PermissionDeniedError } from '../../common/errors';
 import { ErrnoError } from './errno-error';
+
+/** Stats with 64-bit numbers and times to the nanosecond (toVopStat). */
+const BIGINT = { bigint: true } as const;
 
 /** Linux PATH_MAX, and NAME_MAX for one component. */
 const PATH_MAX = 4096;
@@ -95,12 +98,12 @@ export class BackingPaths {
    * parent is known to lie inside the root; otherwise the answer is EACCES
    * as from resolve(). The residual race is resolve()'s own.
    */
-  async lstat(mountPath: unknown): Promise<Stats> {
+  async lstat(mountPath: unknown): Promise<BigIntStats> {
     const parts = this.components(mountPath);
-    if (parts.length <= 1) return fsp.lstat(parts.length === 0 ? this.root : nodePath.join(this.root, parts[0]));
+    if (parts.length <= 1) return fsp.lstat(parts.length === 0 ? this.root : nodePath.join(this.root, parts[0]), BIGINT);
     const [parent, st] = await Promise.allSettled([
       fsp.realpath(nodePath.join(this.root, ...parts.slice(0, -1))),
-      fsp.lstat(nodePath.join(this.root, ...parts)),
+      fsp.lstat(nodePath.join(this.root, ...parts), BIGINT),
     ]);
     if (parent.status === 'rejected') throw parent.reason;
     this.checkInside(parent.value, mountPath);
@@ -116,11 +119,11 @@ export class BackingPaths {
    * (a directory there is its own realpath, see resolveIn); one that is not
    * a directory takes lstat()'s way. Errors are lstat()'s.
    */
-  async lstatIn(mountPath: unknown, parentIno: number | undefined): Promise<({ st: Stats } | { error: unknown }) & { parentLeads: boolean }> {
+  async lstatIn(mountPath: unknown, parentIno: number | undefined): Promise<({ st: BigIntStats } | { error: unknown }) & { parentLeads: boolean }> {
     const parts = this.components(mountPath);
     if (parts.length === 2) {
       const parentPath = nodePath.join(this.root, parts[0]);
-      const [parent, st] = await Promise.allSettled([fsp.lstat(parentPath), fsp.lstat(nodePath.join(parentPath, parts[1]))]);
+      const [parent, st] = await Promise.allSettled([fsp.lstat(parentPath), fsp.lstat(nodePath.join(parentPath, parts[1]), BIGINT)]);
       if (parent.status === 'fulfilled' && parent.value.isDirectory()) {
         const parentLeads = parent.value.ino === parentIno;
         return st.status === 'fulfilled' ? { st: st.value, parentLeads } : { error: st.reason, parentLeads };

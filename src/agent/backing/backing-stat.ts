@@ -1,23 +1,40 @@
-import type { Stats, StatsFs } from 'fs';
+import type { BigIntStats, Stats, StatsFs } from 'fs';
 import { VopStat, VopStatfs } from '../vop';
 
-export function toVopStat(st: Stats): VopStat {
+const NS_PER_MS = 1_000_000n;
+
+/** A stat as a VopStat; a BigIntStats (`{ bigint: true }`) also gives the times to the nanosecond. */
+export function toVopStat(st: Stats | BigIntStats): VopStat {
+  if (!isBigInt(st)) {
+    return {
+      ino: st.ino, mode: st.mode, nlink: st.nlink, uid: st.uid, gid: st.gid, rdev: st.rdev, size: st.size, blksize: st.blksize, blocks: st.blocks,
+      atimeMs: Math.floor(st.atimeMs),
+      // Not floored: the kernel revalidates cached pages by mtime (AUTO_INVAL_DATA), and two writes within one
+      // millisecond must differ (docs/fuse.md, "The page cache"). The fraction keeps well under a microsecond.
+      mtimeMs: st.mtimeMs,
+      ctimeMs: Math.floor(st.ctimeMs),
+    };
+  }
   return {
-    ino: st.ino,
-    mode: st.mode,
-    nlink: st.nlink,
-    uid: st.uid,
-    gid: st.gid,
-    rdev: st.rdev,
-    size: st.size,
-    blksize: st.blksize,
-    blocks: st.blocks,
-    atimeMs: Math.floor(st.atimeMs),
-    // Not floored: the kernel revalidates cached pages by mtime (AUTO_INVAL_DATA), and two writes within one
-    // millisecond must differ (docs/fuse.md, "The page cache"). The fraction keeps well under a microsecond.
-    mtimeMs: st.mtimeMs,
-    ctimeMs: Math.floor(st.ctimeMs),
+    ino: Number(st.ino), mode: Number(st.mode), nlink: Number(st.nlink), uid: Number(st.uid), gid: Number(st.gid), rdev: Number(st.rdev),
+    size: Number(st.size), blksize: Number(st.blksize), blocks: Number(st.blocks),
+    atimeMs: msFloor(st.atimeNs),
+    mtimeMs: Number(st.mtimeNs) / 1e6,
+    ctimeMs: msFloor(st.ctimeNs),
+    atimeNs: st.atimeNs,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
   };
+}
+
+function isBigInt(st: Stats | BigIntStats): st is BigIntStats {
+  return typeof st.ino === 'bigint';
+}
+
+/** Whole milliseconds of a time in ns (rounded down, also before 1970). */
+function msFloor(ns: bigint): number {
+  const ms = ns / NS_PER_MS;
+  return Number(ns < 0n && ms * NS_PER_MS !== ns ? ms - 1n : ms);
 }
 
 /** NAME_MAX of the usual Linux filesystems; Node's statfs does not report it. */

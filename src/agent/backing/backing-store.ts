@@ -69,8 +69,8 @@ export class BackingStore {
    */
   async lookup(path: string): Promise<{ ino: number; stat: VopStat } | { error: Error }> {
     try {
-      const st = await this.paths.lstat(path);
-      return { ino: st.ino, stat: toVopStat(st) };
+      const stat = toVopStat(await this.paths.lstat(path));
+      return { ino: stat.ino, stat };
     } catch (e) {
       return { error: normalizeBackingError(e, 'getattr') };
     }
@@ -81,7 +81,8 @@ export class BackingStore {
     try {
       const found = await this.paths.lstatIn(path, parentIno);
       if ('error' in found) return { error: normalizeBackingError(found.error, 'getattr'), parentLeads: found.parentLeads };
-      return { ino: found.st.ino, stat: toVopStat(found.st), parentLeads: found.parentLeads };
+      const stat = toVopStat(found.st);
+      return { ino: stat.ino, stat, parentLeads: found.parentLeads };
     } catch (e) {
       return { error: normalizeBackingError(e, 'getattr'), parentLeads: false };
     }

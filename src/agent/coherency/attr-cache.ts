@@ -60,7 +60,11 @@ export class AttrCache {
 
 /** `st` with mtime and ctime moved to `nowMs` (never back): the times a change made at `nowMs` gives. */
 export function modifiedAt(st: VopStat, nowMs: number): VopStat {
-  return { ...st, mtimeMs: Math.max(st.mtimeMs, nowMs), ctimeMs: Math.max(st.ctimeMs, Math.floor(nowMs)) };
+  const out = { ...st };
+  const ns = BigInt(Math.floor(nowMs)) * 1_000_000n;
+  if (nowMs > st.mtimeMs) Object.assign(out, { mtimeMs: nowMs, mtimeNs: ns });
+  if (Math.floor(nowMs) > st.ctimeMs) Object.assign(out, { ctimeMs: Math.floor(nowMs), ctimeNs: ns });
+  return out;
 }
 
 /** 512-byte units (st_blocks) of `bytes` allocated in whole blocks of `blksize` (4 KiB when unknown). */

@@ -82,6 +82,8 @@ export interface SysCalls {
   llistxattrAsync(path: string, size: number): Promise<Buffer | number>;
   lsetxattrAsync(path: string, name: string, value: Buffer, flags: number): Promise<number>;
   lremovexattrAsync(path: string, name: string): Promise<number>;
+  /** utimensat(path, AT_SYMLINK_NOFOLLOW) with exact times (nsec in [0, 999999999]): 0 or -errno. */
+  lutimensAsync(path: string, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): Promise<number>;
 }
 
 let loaded: FuseAddon | null = null;

@@ -1,7 +1,8 @@
 import { constants } from 'fs';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
-import { VopRunner, VopStat } from '../../vop';
+import { TimeSpec, VopRunner, VopStat } from '../../vop';
+import { msOfTimeSpec, timeSpecOfMs, timeSpecOfNs } from '../../backing/backing-times';
 import { AttrChanges } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
@@ -61,8 +62,12 @@ export class NodeAttrs {
     }
     if (c.atime !== undefined || c.mtime !== undefined) {
       const cur = await run(await vops.getattrOnPath(path));
-      const ms = (t: AttrChanges['atime'], keep: number) => (t === undefined ? keep : t === 'now' ? Date.now() : t.sec * 1000 + t.nsec / 1e6);
-      await run(await vops.onPath('utimens', path, { atimeMs: ms(c.atime, cur.atimeMs), mtimeMs: ms(c.mtime, cur.mtimeMs) }));
+      // UTIME_OMIT keeps the current time (to the nanosecond when the store said it), UTIME_NOW is the agent's clock.
+      const spec = (t: AttrChanges['atime'], keepNs: bigint | undefined, keepMs: number): TimeSpec =>
+        t === undefined ? (keepNs !== undefined ? timeSpecOfNs(keepNs) : timeSpecOfMs(keepMs)) : t === 'now' ? timeSpecOfMs(Date.now()) : { sec: t.sec, nsec: t.nsec };
+      const atime = spec(c.atime, cur.atimeNs, cur.atimeMs);
+      const mtime = spec(c.mtime, cur.mtimeNs, cur.mtimeMs);
+      await run(await vops.onPath('utimens', path, { atimeMs: msOfTimeSpec(atime), mtimeMs: msOfTimeSpec(mtime), atime, mtime }));
     }
     return fh !== undefined ? run(vops.onHandle('getattr', path, fh, { fh })) : run(await vops.getattrOnPath(path));
   }

@@ -1,6 +1,7 @@
 /*
  * The backing-store system calls the agent makes per file operation
- * (renameat2 flags, mknod, fallocate, lseek, xattrs), run on libuv's thread pool
+ * (renameat2 flags, mknod, fallocate, lseek, xattrs, utimensat with
+ * nanoseconds), run on libuv's thread pool
  * so the JS thread never waits for one: on an NFS export each is a network
  * round trip, and every FUSE request of the host waits behind the JS
  * thread. Each returns a Promise of what the synchronous form (sys.c)
@@ -11,12 +12,14 @@
 #include <errno.h>
 #include <stdio.h> /* renameat2 */
 #include <stdlib.h>
+#include <fcntl.h> /* AT_FDCWD, AT_SYMLINK_NOFOLLOW */
+#include <sys/stat.h> /* utimensat */
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #define XATTR_MAX_BYTES (64u << 10)
 
-enum job_op { J_RENAME2, J_MKNOD, J_FALLOCATE, J_LSEEK, J_GETXATTR, J_LISTXATTR, J_SETXATTR, J_REMOVEXATTR };
+enum job_op { J_RENAME2, J_MKNOD, J_FALLOCATE, J_LSEEK, J_GETXATTR, J_LISTXATTR, J_SETXATTR, J_REMOVEXATTR, J_UTIMENS };
 
 struct sys_job {
   enum job_op op;
@@ -47,6 +50,11 @@ static void job_run(napi_env env, void *data) {
       break;
     case J_SETXATTR: rc = lsetxattr(j->s0, j->s1, j->in, j->in_len, (int)j->n[0]); break;
     case J_REMOVEXATTR: rc = lremovexattr(j->s0, j->s1); break;
+    case J_UTIMENS: {
+      struct timespec ts[2] = { { (time_t)j->n[0], (long)j->n[1] }, { (time_t)j->n[2], (long)j->n[3] } };
+      rc = utimensat(AT_FDCWD, j->s0, ts, AT_SYMLINK_NOFOLLOW);
+      break;
+    }
   }
   j->rc = rc < 0 ? -errno : rc;
 }
@@ -175,6 +183,20 @@ static napi_value async_removexattr(napi_env env, napi_callback_info info) {
   return job_strings(env, j, a, 2) ? NULL : job_queue(env, j, "coherd.removexattr");
 }
 
+/* lutimensAsync(path, atimeSec, atimeNsec, mtimeSec, mtimeNsec): exact times, the last component not followed. */
+static napi_value async_lutimens(napi_env env, napi_callback_info info) {
+  napi_value a[5];
+  struct sys_job *j;
+  if (cf_args(env, info, 5, a) || !(j = job_new(env, J_UTIMENS))) return NULL;
+  for (int i = 0; i < 4; i++) if (cf_get_int(env, a[i + 1], &j->n[i])) { job_free(env, j); return NULL; }
+  if (j->n[1] < 0 || j->n[1] > 999999999 || j->n[3] < 0 || j->n[3] > 999999999) {
+    job_free(env, j);
+    napi_throw_range_error(env, NULL, "nanoseconds must be in [0, 999999999]");
+    return NULL;
+  }
+  return job_strings(env, j, a, 1) ? NULL : job_queue(env, j, "coherd.utimens");
+}
+
 napi_value cf_init_sys_async(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     { "rename2Async", NULL, async_rename2, NULL, NULL, NULL, napi_default, NULL },
@@ -185,6 +207,7 @@ napi_value cf_init_sys_async(napi_env env, napi_value exports) {
     { "llistxattrAsync", NULL, async_listxattr, NULL, NULL, NULL, napi_default, NULL },
     { "lsetxattrAsync", NULL, async_setxattr, NULL, NULL, NULL, napi_default, NULL },
     { "lremovexattrAsync", NULL, async_removexattr, NULL, NULL, NULL, napi_default, NULL },
+    { "lutimensAsync", NULL, async_lutimens, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;
