@@ -133,6 +133,24 @@ describe('namespace coherence across two agents', () => {
     assert.equal(await ns(cluster.mnt(B, 'times-ns')), '1200000000500000000 1700000000123456789');
   });
 
+  it('works on names deeper than PATH_MAX from the mount\'s root (as the kernel allows: each call\'s path is shorter), and shows them to B', { timeout: 60_000 }, async () => {
+    // 24 directories of 200 bytes: 4,800 bytes from the mount's root, reached in two halves (no call takes more than 4,096).
+    const level = (i: number) => String(i).padStart(3, '0') + 'd'.repeat(196);
+    const outer = Array.from({ length: 12 }, (_, i) => level(i)).join('/');
+    const inner = Array.from({ length: 12 }, (_, i) => level(i + 12)).join('/');
+    const script = [
+      'import os, sys',
+      'os.chdir(sys.argv[1]); os.makedirs(sys.argv[2]); os.chdir(sys.argv[2]); d = sys.argv[3]',
+      'os.makedirs(d)',
+      "f = d + '/file'; open(f, 'w').write('deep')",
+      "os.chmod(f, 0o600); os.rename(f, d + '/moved'); os.link(d + '/moved', 'deep-link')",
+      "print(open(d + '/moved').read(), oct(os.stat(d + '/moved').st_mode & 0o777), os.stat('deep-link').st_nlink, os.listdir(d))",
+    ].join('\n');
+    assert.equal(await cluster.sh(`python3 -c ${q(script)} ${on(A, '')} ${q(outer)} ${q(inner)}`), "deep 0o600 2 ['moved']\n");
+    const onB = 'import os, sys; os.chdir(sys.argv[1]); os.chdir(sys.argv[2]); d = sys.argv[3]; print(open(d + "/moved").read()); os.unlink(d + "/moved"); print(os.stat("deep-link").st_nlink)';
+    assert.equal(await cluster.sh(`python3 -c ${q(onB)} ${on(B, '')} ${q(outer)} ${q(inner)}`), 'deep\n1\n');
+  });
+
   it('shows truncate on A (shrink, extend, to zero) to stat and read on B at once', { timeout: 30_000 }, async () => {
     await cluster.sh(`printf '0123456789abcdefghij' > ${on(A, 'trunc')}`);
     assert.equal(await cat(B, 'trunc'), '0123456789abcdefghij');

@@ -72,9 +72,40 @@ describe('backing store paths', () => {
     await expectErrno(exec('getattr', 42 as unknown as string, {}), 'EINVAL');
   });
 
-  it('refuses over-long paths and components with ENAMETOOLONG', async () => {
+  it('refuses over-long components, and paths past 64 KiB, with ENAMETOOLONG', async () => {
     await expectErrno(exec('getattr', '/' + 'a'.repeat(300), {}), 'ENAMETOOLONG');
-    await expectErrno(exec('getattr', '/a'.repeat(2100), {}), 'ENAMETOOLONG');
+    await expectErrno(exec('getattr', ('/' + 'a'.repeat(200)).repeat(330), {}), 'ENAMETOOLONG');
+    await expectErrno(exec('getattr', '/a'.repeat(2100), {}), 'ENOENT'); // past PATH_MAX with the root's prefix: looked up, not refused
+  });
+
+  it('works on names deeper than PATH_MAX with the root prefix, one call at a time (pjdfstest */03.t)', async () => {
+    const dirs: string[] = [];
+    let p = '';
+    for (let i = 0; i < 20; i++) {
+      p += '/' + String(i).padStart(3, '0') + 'd'.repeat(200);
+      dirs.push(p);
+      await exec('mkdir', p, { mode: 0o755 });
+    }
+    assert.ok(nodePath.join(backingDir, p).length > 4096, 'the backing path is longer than one system call takes');
+    const f = `${p}/file`;
+    const made = await exec('create', f, { mode: 0o640, flags: constants.O_RDWR });
+    await exec('release', f, { fh: made.fh });
+    assert.equal((await exec('getattr', f, {})).mode & 0o7777, 0o640);
+    await exec('chmod', f, { mode: 0o600 });
+    await exec('rename', f, { dest: `${p}/moved` });
+    await exec('link', `${p}/moved`, { dest: `${dirs[0]}/short-link` });
+    assert.equal((await exec('getattr', `${dirs[0]}/short-link`, {})).nlink, 2);
+    assert.equal((await exec('getattr', `${p}/moved`, {})).mode & 0o7777, 0o600);
+    const listed = (await exec('readdir', p, {})).map((e) => e.name);
+    assert.deepEqual(listed.sort(), ['.', '..', 'moved']);
+    await exec('unlink', `${p}/moved`, {});
+    await expectErrno(exec('getattr', `${p}/moved`, {}), 'ENOENT');
+    for (const d of dirs.reverse()) if (d !== dirs[dirs.length - 1]) await exec('rmdir', d, {});
+  });
+
+  it('never follows a symlinked directory out of the backing dir on a long path either', async () => {
+    await expectErrno(exec('getattr', '/escape-dir' + ('/' + 'x'.repeat(200)).repeat(21), {}), ['ENOTDIR', 'EACCES']);
+    await expectErrno(exec('mkdir', '/escape-dir' + ('/' + 'x'.repeat(200)).repeat(21), { mode: 0o755 }), ['ENOTDIR', 'EACCES']);
   });
 
   it('never follows a symlinked directory out of the backing dir', async () => {

@@ -8,14 +8,13 @@ import { backingSys, checkSys } from './backing-sys';
 import { toVopStat, toVopStatfs } from './backing-stat';
 import { setTimesNoFollow } from './backing-times';
 import { ErrnoError } from './errno-error';
+import { O_PATH } from './long-path';
 
 /** Stats with 64-bit numbers and times to the nanosecond (toVopStat). */
 const BIGINT = { bigint: true } as const;
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 
-/** Linux O_PATH (x86-64, arm64); Node does not export it. */
-const O_PATH = 0o10000000;
 /** lstat calls in flight per readdir. */
 const READDIR_CONCURRENCY = 64;
 
@@ -38,7 +37,7 @@ export class BackingEntryOps {
 
   async access(path: string, args: VopArgs['access']): Promise<void> {
     const mode = typeof args.mode === 'number' ? args.mode & 7 : constants.F_OK;
-    await withNoFollow(await this.paths.resolve(path), O_PATH, (proc) => fsp.access(proc, mode));
+    await this.paths.withResolved(path, (r) => withNoFollow(r, O_PATH, (proc) => fsp.access(proc, mode)));
   }
 
   async statfs(): Promise<VopResults['statfs']> {
@@ -47,11 +46,11 @@ export class BackingEntryOps {
 
   /** Entries with lstat attributes, '.' and '..' first; entries that vanish meanwhile are skipped. */
   async readdir(path: string): Promise<VopDirEntry[]> {
-    const resolved = await this.paths.resolve(path);
-    return withNoFollow(resolved, constants.O_RDONLY | constants.O_DIRECTORY, async (proc) => {
+    return this.paths.withResolved(path, (resolved) => withNoFollow(resolved, constants.O_RDONLY | constants.O_DIRECTORY, async (proc) => {
       const names = await fsp.readdir(proc);
       const self = toVopStat(await fsp.stat(proc, BIGINT));
-      const parent = resolved === this.paths.root ? self : toVopStat(await fsp.lstat(nodePath.dirname(resolved), BIGINT));
+      // The parent as `..` names it (stat: a long path's parent is a /proc/self/fd link).
+      const parent = resolved === this.paths.root ? self : toVopStat(await fsp.stat(`${proc}/..`, BIGINT));
       const entries: VopDirEntry[] = [{ name: '.', stat: self }, { name: '..', stat: parent }];
       for (let i = 0; i < names.length; i += READDIR_CONCURRENCY) {
         const chunk = names.slice(i, i + READDIR_CONCURRENCY);
@@ -59,12 +58,12 @@ export class BackingEntryOps {
         chunk.forEach((name, j) => { if (stats[j]) entries.push({ name, stat: stats[j] }); });
       }
       return entries;
-    });
+    }));
   }
 
   /** Makes the directory's entries durable (fsync of the directory). */
   async fsyncdir(path: string): Promise<void> {
-    const handle = await fsp.open(await this.paths.resolve(path), constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    const handle = await this.paths.withResolved(path, (r) => fsp.open(r, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW));
     try {
       await handle.sync();
     } finally {
@@ -74,11 +73,12 @@ export class BackingEntryOps {
 
   async mkdir(path: string, args: VopArgs['mkdir']): Promise<VopStat> {
     const mode = checkMode(args.mode);
-    const resolved = await this.paths.resolve(path);
-    await fsp.mkdir(resolved, mode);
-    await chownNew(resolved, args.owner);
-    await chmodNoFollow(resolved, mode);
-    return toVopStat(await fsp.lstat(resolved, BIGINT));
+    return this.paths.withResolved(path, async (resolved) => {
+      await fsp.mkdir(resolved, mode);
+      await chownNew(resolved, args.owner);
+      await chmodNoFollow(resolved, mode);
+      return toVopStat(await fsp.lstat(resolved, BIGINT));
+    });
   }
 
   /**
@@ -89,7 +89,10 @@ export class BackingEntryOps {
   async mknod(path: string, args: VopArgs['mknod']): Promise<VopStat> {
     const mode = checkMode(args.mode);
     const type = args.mode & constants.S_IFMT;
-    const resolved = await this.paths.resolve(path);
+    return this.paths.withResolved(path, (resolved) => this.mknodAt(resolved, type, mode, args));
+  }
+
+  private async mknodAt(resolved: string, type: number, mode: number, args: VopArgs['mknod']): Promise<VopStat> {
     if (type === constants.S_IFREG || type === 0) {
       const handle = await fsp.open(resolved, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, mode);
       await chownNew(resolved, args.owner, handle).then(() => handle.chmod(mode)).finally(() => handle.close());
@@ -105,56 +108,60 @@ export class BackingEntryOps {
   }
 
   async unlink(path: string): Promise<void> {
-    await fsp.unlink(await this.paths.resolve(path));
+    await this.paths.withResolved(path, (r) => fsp.unlink(r));
   }
 
   async rmdir(path: string): Promise<void> {
-    await fsp.rmdir(await this.paths.resolve(path));
+    await this.paths.withResolved(path, (r) => fsp.rmdir(r));
   }
 
   async rename(path: string, args: VopArgs['rename']): Promise<void> {
-    const [from, to] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
     const flags = args.flags ?? 0;
-    if (flags === 0) return fsp.rename(from, to);
     if (!Number.isInteger(flags) || (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) !== 0 || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
       throw new ErrnoError('EINVAL', 'rename flags must be RENAME_NOREPLACE or RENAME_EXCHANGE');
     }
-    checkSys(await backingSys().rename2Async(from, to, flags), 'rename');
+    await this.paths.withResolved(path, (from) => this.paths.withResolved(args.dest, async (to) => {
+      if (flags === 0) return fsp.rename(from, to);
+      checkSys(await backingSys().rename2Async(from, to, flags), 'rename');
+    }));
   }
 
   /** Hard link `dest` to the existing `path` (link(2) does not follow a symlink source). */
   async link(path: string, args: VopArgs['link']): Promise<VopStat> {
-    const [existing, created] = await Promise.all([this.paths.resolve(path), this.paths.resolve(args.dest)]);
-    await fsp.link(existing, created);
-    return toVopStat(await fsp.lstat(created, BIGINT));
+    return this.paths.withResolved(path, (existing) => this.paths.withResolved(args.dest, async (created) => {
+      await fsp.link(existing, created);
+      return toVopStat(await fsp.lstat(created, BIGINT));
+    }));
   }
 
   /** The target is stored verbatim; it is never resolved by the agent. */
   async symlink(path: string, args: VopArgs['symlink']): Promise<VopStat> {
     const target = checkName(args.target, 'symlink target', SYMLINK_TARGET_MAX);
-    const resolved = await this.paths.resolve(path);
-    await fsp.symlink(target, resolved);
-    await chownNew(resolved, args.owner);
-    return toVopStat(await fsp.lstat(resolved, BIGINT));
+    return this.paths.withResolved(path, async (resolved) => {
+      await fsp.symlink(target, resolved);
+      await chownNew(resolved, args.owner);
+      return toVopStat(await fsp.lstat(resolved, BIGINT));
+    });
   }
 
   async readlink(path: string): Promise<string> {
-    return fsp.readlink(await this.paths.resolve(path));
+    return this.paths.withResolved(path, (r) => fsp.readlink(r));
   }
 
   /** chmod on a symlink is EOPNOTSUPP, as on Linux. */
   async chmod(path: string, args: VopArgs['chmod']): Promise<void> {
-    await chmodNoFollow(await this.paths.resolve(path), checkMode(args.mode));
+    const mode = checkMode(args.mode);
+    await this.paths.withResolved(path, (r) => chmodNoFollow(r, mode));
   }
 
   async chown(path: string, args: VopArgs['chown']): Promise<void> {
     const uid = checkId(args.uid, 'uid');
     const gid = checkId(args.gid, 'gid');
-    await fsp.lchown(await this.paths.resolve(path), uid, gid);
+    await this.paths.withResolved(path, (r) => fsp.lchown(r, uid, gid));
   }
 
   async utimens(path: string, args: VopArgs['utimens']): Promise<void> {
-    await setTimesNoFollow(await this.paths.resolve(path), args);
+    await this.paths.withResolved(path, (r) => setTimesNoFollow(r, args));
   }
 }
 

@@ -35,8 +35,7 @@ export class BackingFileOps {
 
   async open(path: string, args: VopArgs['open']): Promise<VopResults['open']> {
     const flags = checkFlags(args.flags);
-    const resolved = await this.paths.resolve(path);
-    const handle = await fsp.open(resolved, (flags & PASSED_FLAGS) | constants.O_NOFOLLOW);
+    const handle = await this.paths.withResolved(path, (r) => fsp.open(r, (flags & PASSED_FLAGS) | constants.O_NOFOLLOW));
     try {
       const st = await handle.stat();
       return { fh: this.handles.add(handle, st.ino, path), ino: st.ino };
@@ -59,8 +58,13 @@ export class BackingFileOps {
   async create(path: string, args: VopArgs['create']): Promise<VopResults['create']> {
     const mode = checkMode(args.mode);
     const flags = args.flags === undefined ? constants.O_EXCL : checkFlags(args.flags);
+    const parentIno = args.expectParentIno;
+    const createAt = (resolved: string) => this.createAt(resolved, path, mode, flags, args);
+    return parentIno === undefined ? this.paths.withResolved(path, createAt) : this.paths.withResolvedIn(path, parentIno, createAt);
+  }
+
+  private async createAt(resolved: string, path: string, mode: number, flags: number, args: VopArgs['create']): Promise<VopResults['create']> {
     const extra = flags & CREATE_PASSED_FLAGS;
-    const resolved = args.expectParentIno === undefined ? await this.paths.resolve(path) : await this.paths.resolveIn(path, args.expectParentIno);
     for (let attempt = 0; ; attempt++) {
       let handle: fsp.FileHandle;
       try {
@@ -171,8 +175,7 @@ export class BackingFileOps {
       await this.handles.get(args.fh).handle.truncate(size);
       return;
     }
-    const resolved = await this.paths.resolve(path);
-    const handle = await fsp.open(resolved, constants.O_WRONLY | constants.O_NOFOLLOW);
+    const handle = await this.paths.withResolved(path, (r) => fsp.open(r, constants.O_WRONLY | constants.O_NOFOLLOW));
     try {
       await handle.truncate(size);
     } finally {

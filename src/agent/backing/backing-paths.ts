@@ -2,6 +2,7 @@ import { BigIntStats, promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { InvalidArgumentError, PermissionDeniedError } from '../../common/errors';
 import { ErrnoError } from './errno-error';
+import { withDirDescriptor } from './long-path';
 
 /** Stats with 64-bit numbers and times to the nanosecond (toVopStat). */
 const BIGINT = { bigint: true } as const;
@@ -9,6 +10,10 @@ const BIGINT = { bigint: true } as const;
 /** Linux PATH_MAX, and NAME_MAX for one component. */
 const PATH_MAX = 4096;
 const NAME_MAX = 255;
+/** Backing paths this long or longer are reached through a directory descriptor (long-path.ts): room for what callers append. */
+const ONE_CALL_MAX = PATH_MAX - NAME_MAX - 2;
+/** The longest mount path taken (the kernel allows any depth; this bounds the work of one walk). */
+const MOUNT_PATH_MAX = 64 * 1024;
 
 /**
  * Maps mount paths ('/a/b' as FUSE gives them) to paths in the backing
@@ -44,7 +49,7 @@ export class BackingPaths {
       throw new InvalidArgumentError('INVALID_ARGUMENT', 'path must be absolute', { path: String(mountPath).slice(0, 256) });
     }
     if (mountPath.includes('\0')) throw new InvalidArgumentError('INVALID_ARGUMENT', 'path contains NUL');
-    if (Buffer.byteLength(mountPath) >= PATH_MAX) throw new ErrnoError('ENAMETOOLONG', 'path too long');
+    if (Buffer.byteLength(mountPath) >= MOUNT_PATH_MAX) throw new ErrnoError('ENAMETOOLONG', 'path too long');
     if (mountPath === '/') return [];
     const parts = mountPath.slice(1).split('/');
     for (const part of parts) {
@@ -55,9 +60,36 @@ export class BackingPaths {
     return parts;
   }
 
-  /** The backing path for a mount path; the parent chain is verified to lie inside the root. */
+  /**
+   * Runs fn with a backing path for a mount path (resolve()), or, when that
+   * would be longer than one system call takes, with a short path through a
+   * descriptor of its parent directory, valid until fn settles.
+   */
+  async withResolved<T>(mountPath: unknown, fn: (resolved: string) => Promise<T>): Promise<T> {
+    const parts = this.components(mountPath);
+    if (!this.tooLong(parts)) return fn(await this.resolve(mountPath));
+    return withDirDescriptor(this.root, parts.slice(0, -1), (dir) => fn(`${dir}/${parts[parts.length - 1]}`));
+  }
+
+  /** withResolved() of a path whose directory the caller names by inode (resolveIn()). */
+  async withResolvedIn<T>(mountPath: unknown, parentIno: number, fn: (resolved: string) => Promise<T>): Promise<T> {
+    const parts = this.components(mountPath);
+    if (!this.tooLong(parts)) return fn(await this.resolveIn(mountPath, parentIno));
+    return withDirDescriptor(this.root, parts.slice(0, -1), async (dir, handle) => {
+      if ((await handle.stat()).ino !== parentIno) throw new ErrnoError('ESTALE', 'the parent path names another inode now');
+      return fn(`${dir}/${parts[parts.length - 1]}`);
+    });
+  }
+
+  /** Whether the backing path of these components is longer than one system call should be given. */
+  private tooLong(parts: string[]): boolean {
+    return parts.length > 1 && Buffer.byteLength(this.root) + 1 + Buffer.byteLength(parts.join('/')) >= ONE_CALL_MAX;
+  }
+
+  /** The backing path for a mount path; the parent chain is verified to lie inside the root. Too long for one call: ENAMETOOLONG (withResolved). */
   async resolve(mountPath: unknown): Promise<string> {
     const parts = this.components(mountPath);
+    if (this.tooLong(parts)) throw new ErrnoError('ENAMETOOLONG', 'backing path too long for one call');
     if (parts.length === 0) return this.root;
     const name = parts[parts.length - 1];
     if (parts.length === 1) return nodePath.join(this.root, name);
@@ -100,6 +132,7 @@ export class BackingPaths {
    */
   async lstat(mountPath: unknown): Promise<BigIntStats> {
     const parts = this.components(mountPath);
+    if (this.tooLong(parts)) return this.withResolved(mountPath, (p) => fsp.lstat(p, BIGINT));
     if (parts.length <= 1) return fsp.lstat(parts.length === 0 ? this.root : nodePath.join(this.root, parts[0]), BIGINT);
     const [parent, st] = await Promise.allSettled([
       fsp.realpath(nodePath.join(this.root, ...parts.slice(0, -1))),
@@ -121,6 +154,13 @@ export class BackingPaths {
    */
   async lstatIn(mountPath: unknown, parentIno: number | undefined): Promise<({ st: BigIntStats } | { error: unknown }) & { parentLeads: boolean }> {
     const parts = this.components(mountPath);
+    if (this.tooLong(parts)) {
+      return withDirDescriptor(this.root, parts.slice(0, -1), async (dir, handle) => {
+        const parentLeads = (await handle.stat()).ino === parentIno;
+        const found = await fsp.lstat(`${dir}/${parts[parts.length - 1]}`, BIGINT).then((st) => ({ st }), (error: unknown) => ({ error }));
+        return { ...found, parentLeads };
+      });
+    }
     if (parts.length === 2) {
       const parentPath = nodePath.join(this.root, parts[0]);
       const [parent, st] = await Promise.allSettled([fsp.lstat(parentPath), fsp.lstat(nodePath.join(parentPath, parts[1]), BIGINT)]);

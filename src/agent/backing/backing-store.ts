@@ -144,11 +144,11 @@ export class BackingStore {
         if (!Buffer.isBuffer(value) || value.length > XATTR_SIZE_MAX) throw new ErrnoError('E2BIG', 'xattr value too large');
         const flags = vop.args.flags;
         if (flags !== 0 && flags !== 1 && flags !== 2) throw new ErrnoError('EINVAL', 'bad setxattr flags');
-        return this.xattrsOrRefuse().set(await this.paths.resolve(path), xattrName(vop.args.name), value, flags);
+        return this.paths.withResolved(path, (r) => this.xattrsOrRefuse().set(r, xattrName(vop.args.name), value, flags));
       }
-      case 'getxattr': return this.xattrsOrRefuse().get(await this.paths.resolve(path), xattrName(vop.args.name));
-      case 'listxattr': return this.xattrsOrRefuse().list(await this.paths.resolve(path));
-      case 'removexattr': return this.xattrsOrRefuse().remove(await this.paths.resolve(path), xattrName(vop.args.name));
+      case 'getxattr': return this.paths.withResolved(path, (r) => this.xattrsOrRefuse().get(r, xattrName(vop.args.name)));
+      case 'listxattr': return this.paths.withResolved(path, (r) => this.xattrsOrRefuse().list(r));
+      case 'removexattr': return this.paths.withResolved(path, (r) => this.xattrsOrRefuse().remove(r, xattrName(vop.args.name)));
       default: {
         const unknown: { op?: unknown } = vop;
         throw new ErrnoError('ENOSYS', `unknown op ${String(unknown.op)}`);
