@@ -45,28 +45,38 @@ test('timeout_ms of 2^31, 2^53−1 and 2^63−1 keeps waiting instead of timing 
   }
 });
 
+/** Most tries of close-then-acquire before the refusal must have been seen (see the test below). */
+const CLOSE_TRIES = 5;
+
 test('acquires sent after close on the same stream are refused with SESSION_CLOSING and never granted', async () => {
-  const { raw, sessionId } = await openRaw(cluster.coordinator.address, 'closer');
-  try {
-    // close and the acquires go out together, as a hostile client would send them
-    raw.send({ requestId: 2, close: {} });
-    raw.send({ requestId: 3, acquire: exclusive('after-close') });
-    raw.send({ requestId: 4, acquire: exclusive('after-close-2', { wait: false }) });
-    assert.ok((await raw.replyTo(2))?.closed !== undefined);
-    const r3 = await raw.replyTo(3, 2000);
-    const r4 = await raw.replyTo(4, 2000);
-    for (const r of [r3, r4]) {
-      // either refused, or nothing at all once the session has ended: never a grant
-      if (r !== undefined) assert.equal(reasonOf(r), 'SESSION_CLOSING', JSON.stringify(r));
+  // The acquires may reach the coordinator after the closed session has ended (its etcd delete answered first on a
+  // loaded machine: seen once in a CI run), and then nothing answers them. So: never a grant, in every try, and the
+  // refusal seen in at least one of CLOSE_TRIES.
+  const admin = new AdminClient([cluster.coordinator.address]);
+  let refused = 0;
+  for (let i = 0; i < CLOSE_TRIES && refused === 0; i++) {
+    const { raw, sessionId } = await openRaw(cluster.coordinator.address, `closer-${i}`);
+    try {
+      // close and the acquires go out together, as a hostile client would send them
+      raw.send({ requestId: 2, close: {} });
+      raw.send({ requestId: 3, acquire: exclusive(`after-close-${i}`) });
+      raw.send({ requestId: 4, acquire: exclusive(`after-close-2-${i}`, { wait: false }) });
+      assert.ok((await raw.replyTo(2))?.closed !== undefined);
+      const r3 = await raw.replyTo(3, 2000);
+      const r4 = await raw.replyTo(4, 2000);
+      for (const r of [r3, r4]) {
+        // either refused, or nothing at all once the session has ended: never a grant
+        if (r !== undefined) assert.equal(reasonOf(r), 'SESSION_CLOSING', JSON.stringify(r));
+      }
+      refused += [r3, r4].filter((r) => r !== undefined).length;
+      assert.deepEqual((await admin.dumpLocks(`after-close-${i}`)).locks, []);
+      assert.deepEqual((await admin.dumpLocks(`after-close-2-${i}`)).locks, []);
+      await eventually(async () => assert.ok(!((await admin.listSessions()).sessions as Array<{ sessionId: string }>).some((s) => s.sessionId === sessionId)));
+    } finally {
+      raw.close();
     }
-    assert.ok(r3 !== undefined || r4 !== undefined, 'the refusal reaches the client before the session ends');
-    const admin = new AdminClient([cluster.coordinator.address]);
-    const dump = await admin.dumpLocks('after-close');
-    assert.deepEqual(dump.locks, []);
-    await eventually(async () => assert.ok(!((await admin.listSessions()).sessions as Array<{ sessionId: string }>).some((s) => s.sessionId === sessionId)));
-  } finally {
-    raw.close();
   }
+  assert.ok(refused > 0, `no refusal reached the client before its session ended, in ${CLOSE_TRIES} tries`);
 });
 
 test('the server finishes a stream its client half-closed', async () => {
