@@ -149,6 +149,7 @@ describe('namespace coherence across two agents', () => {
     assert.equal(await cluster.sh(`python3 -c ${q(script)} ${on(A, '')} ${q(outer)} ${q(inner)}`), "deep 0o600 2 ['moved']\n");
     const onB = 'import os, sys; os.chdir(sys.argv[1]); os.chdir(sys.argv[2]); d = sys.argv[3]; print(open(d + "/moved").read()); os.unlink(d + "/moved"); print(os.stat("deep-link").st_nlink)';
     assert.equal(await cluster.sh(`python3 -c ${q(onB)} ${on(B, '')} ${q(outer)} ${q(inner)}`), 'deep\n1\n');
+    await cluster.sh(`rm -rf ${on(A, level(0))} ${on(A, 'deep-link')}`, { timeoutMs: 30_000 });
   });
 
   it('shows truncate on A (shrink, extend, to zero) to stat and read on B at once', { timeout: 30_000 }, async () => {

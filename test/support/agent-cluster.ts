@@ -14,7 +14,7 @@
  * root carries owner.pid, so `sweepLeftoverMounts()` also cleans up after
  * a test process that was killed outright.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { promises as fsp, rmSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { silentLogger } from '../../src/common/logger';
@@ -297,7 +297,22 @@ export class AgentCluster {
       process.stderr.write(`agent-cluster: kept ${this.root}${leftover.length ? ` (still mounted: ${leftover.map((m) => m.mountPoint).join(', ')})` : ''}\n`);
       return;
     }
-    await quietly(fsp.rm(this.root, { recursive: true, force: true }));
+    await quietly(removeTree(this.root));
+  }
+}
+
+/**
+ * Removes a directory tree. fs.rm gives up on names deeper than PATH_MAX
+ * (tests make them on purpose); rm(1) walks them one directory at a time.
+ */
+async function removeTree(root: string): Promise<void> {
+  try {
+    await fsp.rm(root, { recursive: true, force: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENAMETOOLONG') throw e;
+    await new Promise<void>((resolve, reject) => {
+      execFile('rm', ['-rf', '--one-file-system', root], (err) => (err ? reject(err) : resolve()));
+    });
   }
 }
 
