@@ -6,14 +6,14 @@ import { msOfTimeSpec, timeSpecOfMs, timeSpecOfNs } from '../../backing/backing-
 import { AttrChanges } from './low-level-ops';
 import { PathNode, PathNodeTable } from './path-node-table';
 
+const S_ISUID = 0o4000;
+const S_ISGID = 0o2000;
+
 /**
  * A node's attributes through the vop chain: read by the node's path (or,
  * once that is gone, by a hard link of it the node remembers), changed by
  * path or by the kernel's handle.
  */
-const S_ISUID = 0o4000;
-const S_ISGID = 0o2000;
-
 export class NodeAttrs {
   /** Open handles whose writes already cleared the file's set-user-ID and set-group-ID bits, or found none. */
   private readonly privsCleared = new Set<number>();
