@@ -87,7 +87,8 @@ export interface VopArgs {
    */
   create: { mode: number; flags?: number; owner?: NewOwner; expectParentIno?: number };
   read: { fh: number; buffer: Buffer; length: number; offset: number };
-  write: { fh: number; data: Buffer; offset: number };
+  /** writeback: the kernel writes back pages a shared writable mapping dirtied (no write(2) waits on it). */
+  write: { fh: number; data: Buffer; offset: number; writeback?: boolean };
   flush: { fh: number };
   fsync: { fh: number; datasync: boolean };
   release: { fh: number };

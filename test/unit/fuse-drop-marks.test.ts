@@ -149,7 +149,7 @@ function pageCache(q: Queue, cachedOpen = true) {
   const pages = new KernelPageCache(table, link, silentLogger(), { marks: q.marks });
   pages.setNotifier(notifier);
   const node = table.ref(500, '/f');
-  if (cachedOpen) pages.opened(node, 0, 1);
+  if (cachedOpen) void pages.opened(node, 0, 1, new AbortController().signal); // an O_RDONLY open is recorded before its first await
   return { pages, node, calls };
 }
 

@@ -36,8 +36,9 @@ export class DataReads {
     const key = this.core.resourceOf(ino);
     const kernelPages = this.core.kernel.pages;
     const range = { start: alignDown(offset), end: alignUp(offset + length) };
-    // While the kernel caches the file's pages (a cached open), they must lie under one whole-file token (kernel-pages.ts).
-    const dataReq = tokenRequest(key, 'data', 'READ', kernelPages.wholeFileReads(key) ? WHOLE_FILE : range);
+    // While the kernel caches the file's pages (a cached open), they must lie under one whole-file token, a WRITE
+    // one while a mapping may dirty them (kernel-pages.ts).
+    const dataReq = kernelPages.wholeFileReads(key) ? tokenRequest(key, 'data', kernelPages.readMode(key), WHOLE_FILE) : tokenRequest(key, 'data', 'READ', range);
     const use = tokens.tryUse(dataReq) ?? (await tokens.use(dataReq, vop.signal));
     try {
       // A cached open meets DIRECT: its pages are revalidated by read(2) only (kernel-pages.ts), so the kernel may

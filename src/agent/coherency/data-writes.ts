@@ -23,6 +23,7 @@ export class DataWrites {
     if (!Buffer.isBuffer(data) || data.length === 0 || !isValidOffset(offset) || offset + data.length > Number.MAX_SAFE_INTEGER) {
       return (await next(vop)) as number;
     }
+    if (vop.args.writeback === true) return this.writeBackMapped(vop, next, ino);
     if (append) return this.append(vop, next, ino);
     const { tokens, pages, writeBack, attrs } = this.core;
     const key = this.core.resourceOf(ino);
@@ -68,6 +69,51 @@ export class DataWrites {
       } finally {
         for (const u of uses) u.done();
       }
+    }
+  }
+
+  /**
+   * The kernel writes back pages a shared writable mapping dirtied
+   * (docs/fuse.md, "Writable shared mappings"). Such pages exist only under
+   * this host's whole-file data WRITE token (taken at the writable open,
+   * and by every READ of the file while it is open so), and every path
+   * that gives that token up drops the kernel's pages first, which writes
+   * them back here while the token still serves. So the token is held and
+   * nothing is asked for: a revoke may be waiting on this very write. When
+   * it is not held, the session the pages were dirtied under is gone: the
+   * bytes are refused (the application's msync, fsync or close gets EIO),
+   * never written under tokens another host may have held since.
+   */
+  private async writeBackMapped(vop: VopOf<'write'>, next: Next, ino: number): Promise<number> {
+    const { data, offset } = vop.args;
+    const { tokens, pages, writeBack, attrs } = this.core;
+    const key = this.core.resourceOf(ino);
+    const range = { start: offset, end: offset + data.length };
+    const use = tokens.tryUse(tokenRequest(key, 'data', 'WRITE', range));
+    if (!use) {
+      this.core.logger.error('mapped pages written back without the data WRITE token they were dirtied under: refused', { resource: key, offset, length: data.length });
+      throw new SessionLostError('LOCK_NOT_FOUND', 'no data WRITE token for pages written back from a mapping', { op: vop.op, path: vop.path });
+    }
+    try {
+      this.checkNotFenced(vop.op);
+      vop.fencingToken = use.token.fencingToken;
+      if (use.token.mode === 'DIRECT' || tokens.isUncached(key)) {
+        await writeBack.flush(key, range);
+        pages.dropClean(key);
+        const n = (await next(vop)) as number;
+        attrs.modified(key, this.core.wallClockMs());
+        return n;
+      }
+      let file = this.fileForWrite(key, fileRefOf(vop, ino));
+      for (let blocked = pages.write(file, offset, data, use.token.range); blocked >= 0; blocked = pages.write(file, offset, data, use.token.range)) {
+        await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
+        file = this.fileForWrite(key, fileRefOf(vop, ino));
+      }
+      attrs.modified(key, this.core.wallClockMs());
+      await writeBack.dirtied(key);
+      return data.length;
+    } finally {
+      use.done();
     }
   }
 

@@ -1,6 +1,7 @@
 import { WHOLE_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
 import { KernelPages } from './kernel-pages';
+import { holdWholeFileWrite } from './mapping-write-token';
 import type { ReadTicket } from './local-writes';
 import type { TokenCache } from './token-cache';
 
@@ -46,15 +47,27 @@ export interface KernelCacheLink {
   /** The mount is going away: nothing new is kept, everything the kernel cached goes (before the tokens do). */
   close(): Promise<void>;
   /**
-   * An O_RDONLY open of regular file `ino` is being answered: undefined
-   * when it must be direct_io (DIRECT or uncached now, or no mount), else
-   * whether the kernel may keep the pages it has (kernel-pages.ts).
+   * An O_RDONLY (or, `writable`, O_RDWR) open of regular file `ino` is
+   * being answered: undefined when it must be direct_io (DIRECT or
+   * uncached now, or no mount), else whether the kernel may keep the pages
+   * it has (kernel-pages.ts).
    */
-  openCached(ino: number): { keepCache: boolean } | undefined;
+  openCached(ino: number, writable?: boolean): { keepCache: boolean } | undefined;
+  /**
+   * Before a cached O_RDWR open of `ino` is answered: this host holds data
+   * WRITE over the whole file (asked for if need be), so the kernel's pages
+   * lie under it before a shared writable mapping can dirty one. False:
+   * not held (DIRECT, refused), the open must be direct_io.
+   */
+  holdForMapping(ino: number, signal: AbortSignal): Promise<boolean>;
   /** A cached open of `ino` was released. */
-  releasedCached(ino: number): void;
+  releasedCached(ino: number, writable?: boolean): void;
   /** A READ of `ino` reached the agent (counted before it is served: see KernelPages.beforeGiveUp). */
   readStarting(ino: number): ReadTicket | undefined;
+  /** A cached open of `ino` is read-write (a shared mapping may hold dirty pages). */
+  mapsWritable(ino: number): boolean;
+  /** A WRITE through a cached read-write handle of `ino` arrived (its bytes are in the kernel's pages already). */
+  pagesWritten(ino: number): void;
   /** That READ's reply was sent. */
   readAnswered(ino: number, ticket: ReadTicket | undefined): void;
   /**
@@ -129,21 +142,33 @@ export class KernelCache implements KernelCacheLink {
     this.pages.attach(invalidator && ((ino, offset, length) => invalidator.pages(ino, offset, length)));
   }
 
-  openCached(ino: number): { keepCache: boolean } | undefined {
+  openCached(ino: number, writable = false): { keepCache: boolean } | undefined {
     if (this.closing) return undefined;
     const resource = this.prefix + ino;
     // A file that is (or was lately) contended is direct_io: a cached open would meet DIRECT (kernel-pages.ts).
     const direct = this.tokens.isDirect(resource, 'data') || this.tokens.isDirect(resource, 'attr') || !this.pages.mayCache(resource);
     if (!this.pages.supported || direct || this.tokens.isUncached(resource)) return undefined;
-    return { keepCache: this.pages.opened(resource, ino) };
+    return { keepCache: this.pages.opened(resource, ino, writable) };
   }
 
-  releasedCached(ino: number): void {
-    this.pages.released(this.prefix + ino);
+  holdForMapping(ino: number, signal: AbortSignal): Promise<boolean> {
+    return holdWholeFileWrite(this.tokens, this.prefix + ino, signal, this.logger);
+  }
+
+  releasedCached(ino: number, writable = false): void {
+    this.pages.released(this.prefix + ino, writable);
   }
 
   readStarting(ino: number): ReadTicket | undefined {
     return this.pages.readStarting(this.prefix + ino);
+  }
+
+  mapsWritable(ino: number): boolean {
+    return this.pages.mapsWritable(this.prefix + ino);
+  }
+
+  pagesWritten(ino: number): void {
+    this.pages.pagesWritten(this.prefix + ino);
   }
 
   readAnswered(ino: number, ticket: ReadTicket | undefined): void {

@@ -6,6 +6,8 @@ export interface FilePagesState {
   readonly ino: number;
   /** Opens whose READs the kernel caches (no direct_io). */
   cachedOpens: number;
+  /** Of those, the read-write ones: a shared writable mapping may dirty pages through them (READs then ask for WRITE). */
+  writableOpens: number;
   /** The whole-file tokens that READs were served under: the kernel's pages are valid while every one of them is. */
   readonly under: Set<HeldToken>;
   /** Pages may be cached that no whole-file token covers (served under DIRECT, a part or an uncached token). */
@@ -38,5 +40,5 @@ export function coversKernelPages(t: HeldToken): boolean {
 
 /** The record of a file the kernel has just been allowed to cache (backing inode `ino`): nothing read yet. */
 export function newFilePagesState(ino: number): FilePagesState {
-  return { ino, cachedOpens: 0, under: new Set(), stray: false, readsStarted: 0, readsAnswered: 0, onSettled: [], cleanAt: 0, generation: 0, pendingDrop: undefined, dropQueued: false };
+  return { ino, cachedOpens: 0, writableOpens: 0, under: new Set(), stray: false, readsStarted: 0, readsAnswered: 0, onSettled: [], cleanAt: 0, generation: 0, pendingDrop: undefined, dropQueued: false };
 }

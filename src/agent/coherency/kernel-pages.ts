@@ -75,9 +75,10 @@ export class KernelPages {
    * this open (no attr_version bump). Stray stays stray: a READ under
    * DIRECT in flight meanwhile may install its page after that drop.
    */
-  opened(key: string, ino: number): boolean {
+  opened(key: string, ino: number, writable = false): boolean {
     const st = this.stateOf(key, ino);
     st.cachedOpens++;
+    if (writable) st.writableOpens++;
     // Nothing recorded: whatever the kernel has (if anything) came from before this record; it goes.
     const keep = !st.stray && st.under.size > 0 && [...st.under].every(coversKernelPages);
     if (!keep) {
@@ -87,10 +88,11 @@ export class KernelPages {
     return keep;
   }
 
-  released(key: string): void {
+  released(key: string, writable = false): void {
     const st = this.files.get(key);
     if (!st) return;
     st.cachedOpens = Math.max(0, st.cachedOpens - 1);
+    if (writable) st.writableOpens = Math.max(0, st.writableOpens - 1);
     this.maybeDelete(key, st);
   }
 
@@ -116,6 +118,34 @@ export class KernelPages {
   /** READs of `key` ask for the whole file while a cached open of it exists. */
   wholeFileReads(key: string): boolean {
     return (this.files.get(key)?.cachedOpens ?? 0) > 0;
+  }
+
+  /**
+   * The mode READs of `key` ask for: WRITE while a cached read-write open
+   * exists, so every page the kernel holds lies under this host's WRITE
+   * token when a shared writable mapping dirties it (no request is made
+   * then: FUSE's page_mkwrite asks no one).
+   */
+  readMode(key: string): 'READ' | 'WRITE' {
+    return this.mapsWritable(key) ? 'WRITE' : 'READ';
+  }
+
+  /** A cached open of `key` is read-write: a shared mapping may hold dirty pages of it. */
+  mapsWritable(key: string): boolean {
+    return (this.files.get(key)?.writableOpens ?? 0) > 0;
+  }
+
+  /**
+   * A WRITE through a cached read-write handle of `key` arrived: the
+   * kernel put its bytes in pages before it sent it, with no READ. Counted
+   * as a READ started and answered, so a pass that saw it repeats and a
+   * write's drop is not skipped as if the kernel held no page.
+   */
+  pagesWritten(key: string): void {
+    const st = this.files.get(key);
+    if (!st) return;
+    st.readsStarted++;
+    st.readsAnswered++;
   }
 
   readStarting(key: string): ReadTicket | undefined {

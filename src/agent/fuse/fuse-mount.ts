@@ -61,6 +61,8 @@ export interface MountAgentFsOptions {
    * --kernel-page-cache says.
    */
   pageCache?: boolean;
+  /** With pageCache: O_RDWR opens are cached too (KernelPageCache, writableMappings); default true. */
+  writableMappings?: boolean;
   /**
    * With pageCache: a GETATTR reply a drop may make the kernel discard is
    * preceded by a notify_store of the file's size (drop-marks.ts). Default
@@ -183,6 +185,7 @@ export class AgentFsMount implements AgentFs {
       }) : undefined;
       const replyDelayMs = options.attrReplyDelayMs ?? 0;
       const pageCache = kernel && options.pageCache === true ? new KernelPageCache(nodes, kernel, logger, {
+        writableMappings: options.writableMappings !== false,
         marks,
         replyDelay: replyDelayMs > 0 ? () => sleepOn(clock, replyDelayMs) : undefined,
       }) : undefined;

@@ -38,6 +38,8 @@ export interface FuseRequest {
   atimeSec?: number; atimeNsec?: number; mtimeSec?: number; mtimeNsec?: number;
   /** lock ops, flush, release */
   owner?: bigint; sleep?: boolean; flockRelease?: boolean; lock?: FuseLock;
+  /** write: the kernel writes back pages of its page cache (a shared writable mapping's), not a write(2) */
+  writeback?: boolean;
   /** write, setxattr: owned by this request's Buffer */
   data?: Buffer;
 }

@@ -9,6 +9,8 @@ import type { DropMarks } from './drop-marks';
 
 const O_ACCMODE = 3;
 const O_RDONLY = 0;
+const O_RDWR = 2;
+const O_APPEND = 0o2000;
 
 /** How an open is answered: direct_io, or through the kernel's page cache (keeping what it has, or not). */
 export interface OpenCaching {
@@ -18,9 +20,16 @@ export interface OpenCaching {
 
 /** What the agent's low-level ops ask of the page cache policy (vop-low-level-ops.ts). */
 export interface PageCachePolicy {
-  /** An open of `node` with `flags` succeeded with handle `fh`: how to answer it. */
-  opened(node: PathNode, flags: number, fh: number): OpenCaching;
+  /** An open of `node` with `flags` succeeded with handle `fh`: how to answer it (`signal`: the open's). */
+  opened(node: PathNode, flags: number, fh: number, signal: AbortSignal): Promise<OpenCaching>;
   released(fh: number): void;
+  /**
+   * A WRITE of `node` through handle `fh` arrived: true when `fh` is a
+   * cached read-write handle (the kernel's pages hold its bytes already).
+   */
+  cachedWrite(node: PathNode, fh: number): boolean;
+  /** Before a WRITE through a direct_io handle: pages a shared mapping dirtied in its range are written back first. */
+  beforeUncachedWrite(node: PathNode, offset: number, length: number): Promise<void>;
   readStarting(node: PathNode): ReadTicket | undefined;
   readAnswered(node: PathNode, ticket: ReadTicket | undefined): void;
   writeStarting(node: PathNode): void;
@@ -58,8 +67,14 @@ export interface PageNotifier extends InodeNotifier {
 
 const PAGE_SIZE = 4096;
 
-/** How GETATTR replies are guarded (KernelPageCache.attrRequest). */
-export interface AttrGuardOptions {
+/** How GETATTR replies are guarded (KernelPageCache.attrRequest), and which opens are cached. */
+export interface PageCacheOptions {
+  /**
+   * O_RDWR opens are cached too, so they can be mapped MAP_SHARED with
+   * PROT_WRITE (docs/fuse.md, "Writable shared mappings"); default true.
+   * False: they are direct_io, and such a mapping is refused (ENODEV).
+   */
+  writableMappings?: boolean;
   /** Which replies a drop may make the kernel discard; none: never guarded (planted: no-size-store). */
   marks?: DropMarks;
   /**
@@ -77,14 +92,17 @@ const NO_GUARD: AttrReplyGuard = { beforeReply: () => Promise.resolve(), done: (
 
 /**
  * The FUSE side of the kernel page cache (docs/fuse.md, "The page cache"):
- * O_RDONLY opens are answered without direct_io while the coherency layer
- * allows it (KernelCacheLink.openCached), other opens keep direct_io, so
- * the kernel never holds a dirty page of the mount. Page drops are
- * notify_inval_inode of the whole file on the session's notify thread.
+ * O_RDONLY and O_RDWR opens are answered without direct_io while the
+ * coherency layer allows it (KernelCacheLink.openCached), other opens keep
+ * direct_io. The kernel holds a dirty page only where a shared writable
+ * mapping made one, under this host's whole-file data WRITE token
+ * ("Writable shared mappings"). Page drops are notify_inval_inode of the
+ * whole file on the session's notify thread; a dirty page is written back
+ * (a WRITE with `writeback` set) before the drop completes.
  */
 export class KernelPageCache implements PageCachePolicy {
-  /** Cached open handle → the backing inode it opened, and the node it was opened through. */
-  private readonly cachedHandles = new Map<number, { ino: number; node: number }>();
+  /** Cached open handle → the backing inode it opened, the node it was opened through, and whether it is read-write. */
+  private readonly cachedHandles = new Map<number, { ino: number; node: number; writable: boolean }>();
   private notifier: PageNotifier | undefined;
   /** Lists the nodes with cached opens for the cache fence (docs/fuse.md, "The cache fence"); none: not fenced. */
   private fence: NodeFence | undefined;
@@ -93,7 +111,7 @@ export class KernelPageCache implements PageCachePolicy {
     private readonly nodes: PathNodeTable,
     private readonly link: KernelCacheLink,
     private readonly logger: Logger,
-    private readonly guards: AttrGuardOptions = {},
+    private readonly guards: PageCacheOptions = {},
   ) {}
 
   setNotifier(notifier: PageNotifier | undefined): void {
@@ -109,16 +127,30 @@ export class KernelPageCache implements PageCachePolicy {
    * (before the reply: a paused agent's fence must know every node whose
    * pages a mapping may read), and not when it cannot.
    */
-  opened(node: PathNode, flags: number, fh: number): OpenCaching {
-    if ((flags & O_ACCMODE) !== O_RDONLY) return { directIo: true };
+  async opened(node: PathNode, flags: number, fh: number, signal: AbortSignal): Promise<OpenCaching> {
+    const writable = this.cachesWritable(flags);
+    if ((flags & O_ACCMODE) !== O_RDONLY && !writable) return { directIo: true };
     if (this.fence && !this.fence.hold(node.id)) return { directIo: true };
-    const cached = this.link.openCached(node.ino);
+    const cached = this.link.openCached(node.ino, writable);
     if (!cached) {
       this.fence?.release(node.id);
       return { directIo: true };
     }
-    this.cachedHandles.set(fh, { ino: node.ino, node: node.id });
+    this.cachedHandles.set(fh, { ino: node.ino, node: node.id, writable });
+    if (writable && !(await this.link.holdForMapping(node.ino, signal))) {
+      this.released(fh);
+      return { directIo: true };
+    }
     return { directIo: false, keepCache: cached.keepCache };
+  }
+
+  /**
+   * O_RDWR, not O_APPEND: an append's offset is the backing file's end,
+   * which the kernel's i_size need not be, so its bytes could land in the
+   * kernel's pages elsewhere than in the file. O_WRONLY cannot be mapped.
+   */
+  private cachesWritable(flags: number): boolean {
+    return this.guards.writableMappings !== false && (flags & O_ACCMODE) === O_RDWR && (flags & O_APPEND) === 0;
   }
 
   released(fh: number): void {
@@ -126,7 +158,21 @@ export class KernelPageCache implements PageCachePolicy {
     if (h === undefined) return;
     this.cachedHandles.delete(fh);
     this.fence?.release(h.node);
-    this.link.releasedCached(h.ino);
+    this.link.releasedCached(h.ino, h.writable);
+  }
+
+  cachedWrite(node: PathNode, fh: number): boolean {
+    if (this.cachedHandles.get(fh)?.writable !== true) return false;
+    this.link.pagesWritten(node.ino);
+    return true;
+  }
+
+  /**
+   * Else the drop after the write (written) would write those pages back
+   * over it: on a local file system write(2) and a mapping share one page.
+   */
+  async beforeUncachedWrite(node: PathNode, offset: number, length: number): Promise<void> {
+    if (length > 0 && this.link.mapsWritable(node.ino)) await this.pages(node.ino, offset, length);
   }
 
   readStarting(node: PathNode): ReadTicket | undefined {

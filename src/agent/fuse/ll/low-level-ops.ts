@@ -59,7 +59,8 @@ export interface LowLevelOps {
   create?(ctx: RequestContext, parent: number, name: string, mode: number, flags: number): Promise<{ entry: AddonEntry; open: OpenReply }>;
   /** Resolves with the bytes read (length ≤ size). */
   read?(ctx: RequestContext, ino: number, fh: number, size: number, offset: number): Promise<Buffer>;
-  write?(ctx: RequestContext, ino: number, fh: number, data: Buffer, offset: number): Promise<number>;
+  /** `writeback`: the kernel writes back pages a shared writable mapping dirtied (FUSE_WRITE_CACHE), not a write(2). */
+  write?(ctx: RequestContext, ino: number, fh: number, data: Buffer, offset: number, writeback: boolean): Promise<number>;
   flush?(ctx: RequestContext, ino: number, fh: number, owner: bigint): Promise<void>;
   release?(ctx: RequestContext, ino: number, fh: number, owner: bigint, flockRelease: boolean): Promise<void>;
   fsync?(ctx: RequestContext, ino: number, fh: number, datasync: boolean): Promise<void>;

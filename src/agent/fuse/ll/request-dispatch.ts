@@ -79,7 +79,7 @@ export class RequestDispatch {
         }
       });
       case 'read': return o.read?.(ctx, r.ino, r.fh, r.size, r.offset).then((b) => { a.replyBuf(id, b, b.length); });
-      case 'write': return o.write?.(ctx, r.ino, r.fh, r.data ?? Buffer.alloc(0), r.offset).then((n) => { a.replyWrite(id, n); });
+      case 'write': return o.write?.(ctx, r.ino, r.fh, r.data ?? Buffer.alloc(0), r.offset, r.writeback === true).then((n) => { a.replyWrite(id, n); });
       case 'flush': return o.flush?.(ctx, r.ino, r.fh, r.owner ?? 0n).then(ok);
       case 'release': return (o.release?.(ctx, r.ino, r.fh, r.owner ?? 0n, r.flockRelease === true) ?? Promise.resolve()).then(ok);
       case 'fsync': return o.fsync?.(ctx, r.ino, r.fh, r.datasync === true).then(ok);

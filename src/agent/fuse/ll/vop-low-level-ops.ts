@@ -140,13 +140,13 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       await run(vop);
       return lookupEntry(newParent, newName, since);
     },
-    async open(_c, id, flags) {
+    async open(c, id, flags) {
       const n = node(id);
       // O_TRUNC arrives with the open (atomic_o_trunc): a truncate vop first, so hooks journal and fence it.
       if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', n.path, { size: 0 }));
       // The node's inode is hint enough: the open itself resolves the path, and the handle takes the inode it opened.
       const r = await run(vops.onKnownPath('open', n.path, n.ino, { flags: flags & ~O_TRUNC }));
-      return { fh: r.fh, ...(pages?.opened(n, flags, r.fh) ?? { directIo: true }) };
+      return { fh: r.fh, ...(pages ? await pages.opened(n, flags, r.fh, c.signal) : { directIo: true }) };
     },
     async create(ctx, parent, name, mode, flags) {
       const path = child(parent, name);
@@ -175,7 +175,9 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
           throw e;
         }
       }
-      return { entry: entryOf(nodes.ref(r.stat.ino, path), r.stat, sure ? since : NOT_KEPT), open: { fh: r.fh, directIo: true } };
+      const n = nodes.ref(r.stat.ino, path);
+      const caching = pages ? await pages.opened(n, flags, r.fh, ctx.signal) : { directIo: true };
+      return { entry: entryOf(n, r.stat, sure ? since : NOT_KEPT), open: { fh: r.fh, ...caching } };
     },
     async read(_c, id, fh, size, offset) {
       const buffer = Buffer.allocUnsafe(size);
@@ -188,9 +190,14 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
         pages?.readAnswered(nd, ticket);
       }
     },
-    async write(c, id, fh, data, offset) {
+    async write(c, id, fh, data, offset, writeback) {
       const nd = node(id);
+      // The kernel's pages already hold these bytes (pages a mapping dirtied, or a cached read-write handle's
+      // write(2)): no drop, which would wait for the page lock the kernel holds until this reply.
+      if (writeback) return run(vops.onHandle('write', nd.path, fh, { fh, data, offset, writeback }));
       await attrs.beforeWrite(c.uid, nd, fh);
+      if (pages?.cachedWrite(nd, fh)) return run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
+      await pages?.beforeUncachedWrite(nd, offset, data.length);
       pages?.writeStarting(nd);
       try {
         return await run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));

@@ -39,6 +39,7 @@ struct cf_request {
   uint32_t mode, umask_;
   uint64_t rdev;
   int flags, datasync, mask, to_set, sleep, has_fh;
+  int writeback;          /* write: the kernel writes back cached pages (FUSE_WRITE_CACHE), not a write(2) */
   uint64_t fh, lock_owner, nlookup;
   uint64_t size, off, len;
   uint64_t fh2, off2;      /* copy_file_range: the destination's handle and offset */

@@ -37,6 +37,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
   struct cf_request *r = cf_request_new(CF_WRITE, req, ino);
   if (r) {
     r->fh = fi->fh; r->off = (uint64_t)off; r->data_len = size; r->flags = fi->flags;
+    r->writeback = fi->writepage;
     r->data = malloc(size ? size : 1);
     if (!r->data) { cf_request_free(r); r = NULL; }
     else memcpy(r->data, buf, size);

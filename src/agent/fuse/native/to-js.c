@@ -82,6 +82,7 @@ static napi_value to_object(napi_env env, struct cf_request *r) {
     case CF_MKNOD: cf_set(env, o, "rdev", cf_u64(env, r->rdev)); break;
     case CF_FSYNC: case CF_FSYNCDIR: cf_set(env, o, "datasync", boolean(env, r->datasync)); break;
     case CF_ACCESS: cf_set(env, o, "mask", cf_int(env, r->mask)); break;
+    case CF_WRITE: cf_set(env, o, "writeback", boolean(env, r->writeback)); break;
     case CF_FALLOCATE: cf_set(env, o, "length", cf_u64(env, r->len)); break;
     case CF_LSEEK: cf_set(env, o, "whence", cf_int(env, r->mask)); break;
     case CF_COPY_FILE_RANGE:
