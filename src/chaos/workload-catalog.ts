@@ -6,7 +6,7 @@ import { NamesWorkload } from './traffic/names-workload';
 import { RegisterWorkload } from './traffic/register-workload';
 import { Workload } from './traffic/workload';
 
-export const WORKLOAD_NAMES = ['locks', 'register', 'register-mmap', 'rmw', 'append', 'churn', 'names'] as const;
+export const WORKLOAD_NAMES = ['locks', 'register', 'register-mmap', 'register-mmap-write', 'rmw', 'append', 'churn', 'names'] as const;
 
 /**
  * Bugs the harness can plant (--plant), to see checkers fail end to end:
@@ -36,6 +36,7 @@ export function parseWorkloads(list: string, plants: readonly string[] = []): Wo
       case 'locks': return new LockWorkload(plants.includes('ignore-lease'));
       case 'register': return new RegisterWorkload('register');
       case 'register-mmap': return new RegisterWorkload('register', 3, ['pread', 'mmap']);
+      case 'register-mmap-write': return new RegisterWorkload('register', 3, ['pread', 'mmap-write']);
       case 'rmw': return new RegisterWorkload('rmw');
       case 'append': return new AppendWorkload();
       case 'churn': return new ChurnWorkload();

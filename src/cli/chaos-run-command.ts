@@ -30,7 +30,7 @@ export function chaosRunCommand(): Command {
     .option('--seed <n>', 'seed of the fault schedule and workloads (printed when omitted)')
     .option('--duration <seconds>', 'how long to run the workloads', '60')
     .option('--faults <list>', 'fault kinds (comma list, "all" or "none")', 'all')
-    .option('--workload <list>', 'workloads: locks, register, register-mmap, rmw, append, churn, names (comma list; "all": every one)', 'all')
+    .option('--workload <list>', 'workloads: locks, register, register-mmap, register-mmap-write, rmw, append, churn, names (comma list; "all": every one)', 'all')
     .option('--agents <n>', 'agents (FUSE mounts of one backing directory)', '3')
     .option('--coordinators <n>', 'coordinators (2 or 3)', '3')
     .option('--lock-clients <n>', 'lock-holding client hosts', '3')

@@ -53,6 +53,24 @@ describe('held reader', () => {
     }
   });
 
+  it('writes a record through a read-write shared mapping (msync), reads it back through it, and refuses a file too short to map', { timeout: 20_000 }, async () => {
+    const writer = new FileClient(10_000, HELD_READER_ARGV);
+    try {
+      const p = path.join(dir, 'mapped-rw');
+      await fsp.writeFile(p, record(''));
+      assert.deepEqual(await writer.call({ op: 'held-mmap-rw', path: p }), { ok: true, value: null });
+      assert.deepEqual(await writer.call({ op: 'held-mmap-write', path: p, data: 'stored' }), { ok: true, value: null });
+      assert.ok((await fsp.readFile(p)).equals(record('stored')), 'the file holds the record after the msync');
+      await fsp.writeFile(p, record('by pwrite'));
+      assert.deepEqual(await writer.call({ op: 'held-mmap-rw', path: p }), { ok: true, value: 'by pwrite' });
+      const short = path.join(dir, 'short');
+      await fsp.writeFile(short, 'x');
+      assert.deepEqual(await writer.call({ op: 'held-mmap-write', path: short, data: 'no' }), { ok: false, code: 'ENODATA' });
+    } finally {
+      writer.kill();
+    }
+  });
+
   it('answers a missing file with ENOENT and opens it again once it exists; refuses an unknown op', { timeout: 20_000 }, async () => {
     const reader = new FileClient(10_000, HELD_READER_ARGV);
     try {
@@ -68,8 +86,8 @@ describe('held reader', () => {
 });
 
 describe('workload catalog', () => {
-  it('runs every workload for "all", shared mappings (register-mmap) included, and one alone when named', () => {
-    assert.deepEqual(parseWorkloads('all').map((w) => w.name).sort(), ['append', 'churn', 'locks', 'names', 'register', 'register-mmap', 'rmw']);
+  it('runs every workload for "all", shared mappings (register-mmap, register-mmap-write) included, and one alone when named', () => {
+    assert.deepEqual(parseWorkloads('all').map((w) => w.name).sort(), ['append', 'churn', 'locks', 'names', 'register', 'register-mmap', 'register-mmap-write', 'rmw']);
     assert.deepEqual(parseWorkloads('register-mmap').map((w) => w.name), ['register-mmap']);
   });
 

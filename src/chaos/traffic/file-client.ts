@@ -7,8 +7,10 @@ export type FileAnswer = { ok: true; value?: string | null } | { ok: false; code
 
 /** A request of a held reader child (held-reader-script.ts). */
 export interface HeldReadRequest {
-  op: 'held-pread' | 'held-mmap' | 'reopen';
+  op: 'held-pread' | 'held-mmap' | 'reopen' | 'held-mmap-write' | 'held-mmap-rw';
   path: string;
+  /** held-mmap-write: the record's text. */
+  data?: string;
 }
 
 const WORKER = path.join(__dirname, 'file-worker-main.js');

@@ -8,8 +8,11 @@
  * out. Ops: 'held-pread' (pread of the record through the kept fd),
  * 'held-mmap' (the record's bytes through a kept MAP_SHARED mapping of
  * that fd), 'reopen' (close the kept fd and mapping of path first, then a
- * held-pread). A failed read closes what it kept of that path, so the
- * next read opens it again (a restarted agent's mount is a new one).
+ * held-pread), 'held-mmap-write' (the record `data` stored through a kept
+ * read-write MAP_SHARED mapping, then msync: docs/fuse.md, "Writable shared
+ * mappings") and 'held-mmap-rw' (the record read back through that
+ * mapping). A failed call closes what it kept of that path, so the next
+ * one opens it again (a restarted agent's mount is a new one).
  */
 export const HELD_READER_PY = `
 import errno, json, mmap, os, sys
@@ -17,24 +20,44 @@ RECORD = 64
 fds, maps = {}, {}
 
 def drop(p):
-    m = maps.pop(p, None)
-    if m is not None:
-        try: m.close()
-        except Exception: pass
-    fd = fds.pop(p, None)
-    if fd is not None:
-        try: os.close(fd)
-        except OSError: pass
+    for key in (p, ('rw', p)):
+        m = maps.pop(key, None)
+        if m is not None:
+            try: m.close()
+            except Exception: pass
+        fd = fds.pop(key, None)
+        if fd is not None:
+            try: os.close(fd)
+            except OSError: pass
 
 def held(p):
     if p not in fds: fds[p] = os.open(p, os.O_RDONLY)
     return fds[p]
 
+def rw_map(p):
+    key = ('rw', p)
+    m = maps.get(key)
+    if m is None:
+        if key not in fds: fds[key] = os.open(p, os.O_RDWR)
+        if os.fstat(fds[key]).st_size < RECORD: raise OSError(errno.ENODATA, 'record file too short to map')
+        m = maps[key] = mmap.mmap(fds[key], RECORD, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+    return m
+
 def text(b):
     t = b.decode('utf8', 'replace').rstrip(' \\t\\r\\n\\x00')
     return None if t == '' else t
 
-def read(op, p):
+def record(data):
+    b = (data or '').encode('utf8')[:RECORD - 1]
+    return b + b' ' * (RECORD - 1 - len(b)) + b'\\n'
+
+def read(op, p, data=None):
+    if op == 'held-mmap-write':
+        m = rw_map(p)
+        m[0:RECORD] = record(data)
+        m.flush()
+        return None
+    if op == 'held-mmap-rw': return text(bytes(rw_map(p)[0:RECORD]))
     if op == 'reopen':
         drop(p)
         op = 'held-pread'
@@ -52,7 +75,7 @@ for line in sys.stdin:
     try: r = json.loads(line)
     except ValueError:
         print(json.dumps({'id': -1, 'ok': False, 'code': 'EBADMSG'}), flush=True); continue
-    try: out = {'id': r['id'], 'ok': True, 'value': read(r['op'], r['path'])}
+    try: out = {'id': r['id'], 'ok': True, 'value': read(r['op'], r['path'], r.get('data'))}
     except OSError as e:
         drop(r.get('path'))
         out = {'id': r['id'], 'ok': False, 'code': errno.errorcode.get(e.errno, 'EIO') if e.errno else 'EIO'}

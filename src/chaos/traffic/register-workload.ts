@@ -14,9 +14,12 @@ import { DEFINITE_FAILURES, Workload, WorkloadContext, sleep } from './workload'
  * their O_RDONLY opens across reads (re-reads a page cache may serve), by
  * pread (a tenth of its reads open the file anew first) and, in the
  * 'register-mmap' workload (files regm-N), also through a shared mapping
- * of the kept open; their reads are register reads too.
+ * of the kept open; their reads are register reads too. The
+ * 'register-mmap-write' workload (files regw-N, made one record long) adds
+ * a process per host that writes records through a kept read-write shared
+ * mapping (msync ends the write) and reads them back through it.
  */
-export type HeldReader = 'pread' | 'mmap';
+export type HeldReader = 'pread' | 'mmap' | 'mmap-write';
 
 export class RegisterWorkload implements Workload {
   readonly name: string;
@@ -28,12 +31,16 @@ export class RegisterWorkload implements Workload {
     private readonly heldReaders: readonly HeldReader[] = mode === 'register' ? ['pread'] : [],
   ) {
     const mmap = heldReaders.includes('mmap');
-    this.name = mmap ? `${mode}-mmap` : mode;
-    this.keys = mode === 'rmw' ? ['rmw-0'] : Array.from({ length: files }, (_, i) => `${mmap ? 'regm' : 'reg'}-${i}`);
+    const mmapWrite = heldReaders.includes('mmap-write');
+    this.name = mmapWrite ? `${mode}-mmap-write` : mmap ? `${mode}-mmap` : mode;
+    const prefix = mmapWrite ? 'regw' : mmap ? 'regm' : 'reg';
+    this.keys = mode === 'rmw' ? ['rmw-0'] : Array.from({ length: files }, (_, i) => `${prefix}-${i}`);
   }
 
   async prepare(ctx: WorkloadContext): Promise<void> {
-    for (const key of this.keys) await fsp.writeFile(ctx.cluster.bak(key), '');
+    // A mapping of a record beyond the end of the file would fault (SIGBUS): mapped files start one blank record long.
+    const initial = this.heldReaders.includes('mmap-write') ? `${' '.repeat(RECORD_BYTES - 1)}\n` : '';
+    for (const key of this.keys) await fsp.writeFile(ctx.cluster.bak(key), initial);
   }
 
   async run(ctx: WorkloadContext): Promise<void> {
@@ -49,7 +56,12 @@ export class RegisterWorkload implements Workload {
     try {
       for (let n = 0; ctx.running() && n < ctx.maxOpsPerProcess; n++) {
         const key = rnd.pick(this.keys);
-        const how = kind === 'mmap' ? 'held-mmap' : rnd.next() < 0.1 ? 'reopen' : 'held-pread';
+        if (kind === 'mmap-write' && rnd.next() < 0.5) {
+          await this.mappedWrite(ctx, files, { process, host, key, agent, value: `${process}#${n}` });
+          await sleep(rnd.int(5, 40));
+          continue;
+        }
+        const how = kind === 'mmap-write' ? 'held-mmap-rw' : kind === 'mmap' ? 'held-mmap' : rnd.next() < 0.1 ? 'reopen' : 'held-pread';
         const op = ctx.rec.invoke({ process, host, type: 'read', key });
         const a = await files.call({ op: how, path: ctx.cluster.mnt(agent, key) });
         if (a.ok) ctx.rec.complete(op, 'ok', { value: a.value ?? null });
@@ -59,6 +71,18 @@ export class RegisterWorkload implements Workload {
     } finally {
       files.kill();
     }
+  }
+
+  /**
+   * A store through the kept mapping, ended by msync. A failure is
+   * ambiguous: a revoke may have written the dirty page back before the
+   * msync that failed.
+   */
+  private async mappedWrite(ctx: WorkloadContext, files: FileClient, w: { process: string; host: string; key: string; agent: number; value: string }): Promise<void> {
+    const op = ctx.rec.invoke({ process: w.process, host: w.host, type: 'write', key: w.key, value: w.value });
+    const a = await files.call({ op: 'held-mmap-write', path: ctx.cluster.mnt(w.agent, w.key), data: w.value });
+    if (a.ok) ctx.rec.complete(op, 'ok');
+    else ctx.rec.ambiguous(op, a.code);
   }
 
   private async loop(ctx: WorkloadContext, agent: number): Promise<void> {
