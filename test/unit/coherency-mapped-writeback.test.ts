@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { BackingStore } from '../../src/agent/backing/backing-store';
+import { holdWholeFileWrite } from '../../src/agent/coherency/mapping-write-token';
+import { compose } from '../../src/agent/hooks/compose';
+import { coherencyBackingOf, createCoherencyHook } from '../../src/agent/hooks/coherency';
+import type { VopName, VopOf, VopRunner } from '../../src/agent/vop';
+import { FakeClock } from '../../src/common/clock';
+import { SessionLostError } from '../../src/common/errors';
+import { silentLogger } from '../../src/common/logger';
+import { FakeCoordinator, FakeTokenClient } from './coherency-fakes.test';
+
+/**
+ * Pages a shared writable mapping dirtied, as the coherency layer takes
+ * them back from the kernel (docs/fuse.md, "Writable shared mappings"):
+ * under the whole-file WRITE token a read-write cached open claimed, with
+ * no request to the coordinator, and refused without it. Two hosts' hooks
+ * over one real backing directory; the kernel's drop is a callback.
+ */
+const signal = new AbortController().signal;
+
+interface Host {
+  run: VopRunner;
+  client: FakeTokenClient;
+  hook: ReturnType<typeof createCoherencyHook>;
+  vop: <N extends VopName>(op: N, args: VopOf<N>['args']) => VopOf<N>;
+  key: string;
+}
+
+async function hostOn(t: TestContext, dir: string, name: string, coordinator: FakeCoordinator, clock: FakeClock): Promise<Host> {
+  const store = await BackingStore.open({ dir, logger: silentLogger(), xattrs: false });
+  t.after(() => store.close());
+  const client = new FakeTokenClient(name, coordinator, clock);
+  const hook = createCoherencyHook({ client, namespace: 'ns', clock, logger: silentLogger(), backing: coherencyBackingOf(store) });
+  const ino = await store.lookupIno('/f');
+  if (ino === undefined) throw new Error('no /f in the backing directory');
+  const vop = <N extends VopName>(op: N, args: VopOf<N>['args']): VopOf<N> => ({ op, path: '/f', ino, args, signal }) as VopOf<N>;
+  return { run: compose([hook], store.terminal), client, hook, vop, key: hook.core.resourceOf(ino) };
+}
+
+function backingDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'coherd-mapped-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'f'), 'hello world');
+  return dir;
+}
+
+test('a revoke\'s page drop writes a dirty mapped page back under the token being revoked, and the other host reads it', async (t) => {
+  const dir = backingDir(t);
+  const coordinator = new FakeCoordinator();
+  const clock = new FakeClock(0);
+  const a = await hostOn(t, dir, 'A', coordinator, clock);
+  const b = await hostOn(t, dir, 'B', coordinator, clock);
+  const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
+  const pages = a.hook.core.kernel.pages;
+  pages.opened(a.key, 1, true);
+  assert.equal(await holdWholeFileWrite(a.hook.core.tokens, a.key, signal, silentLogger()), true);
+  assert.equal(pages.readMode(a.key), 'WRITE', 'reads ask for WRITE while a read-write cached open exists');
+  // The kernel's drop of A's pages: it writes the dirty page back first, as invalidate_inode_pages2 does.
+  const acquiresBefore = a.client.acquires;
+  let laundered: Promise<unknown> | undefined;
+  a.hook.core.kernel.attach({
+    attrs: async () => undefined,
+    allAttrs: async () => undefined,
+    entries: () => undefined,
+    pages: async () => {
+      laundered ??= a.run(a.vop('write', { fh, data: Buffer.from('HELLO'), offset: 0, writeback: true }));
+      await laundered;
+    },
+  });
+  const { fh: fhB } = await b.run(b.vop('open', { flags: constants.O_RDONLY }));
+  const buffer = Buffer.alloc(11);
+  assert.equal(await b.run(b.vop('read', { fh: fhB, buffer, length: 11, offset: 0 })), 11);
+  assert.equal(buffer.toString(), 'HELLO world', 'B reads the page A wrote back during the revoke');
+  assert.equal(await laundered, 5);
+  assert.equal(a.client.acquires, acquiresBefore, 'the written-back page asked the coordinator for nothing');
+  assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'HELLO world');
+});
+
+test('a written-back mapped page finds no data WRITE token: refused (EIO), and nothing reaches the store', async (t) => {
+  const dir = backingDir(t);
+  const coordinator = new FakeCoordinator();
+  const clock = new FakeClock(0);
+  const a = await hostOn(t, dir, 'A', coordinator, clock);
+  const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
+  const acquiresBefore = a.client.acquires;
+  await assert.rejects(a.run(a.vop('write', { fh, data: Buffer.from('STALE'), offset: 0, writeback: true })), SessionLostError);
+  assert.equal(a.client.acquires, acquiresBefore, 'no token was asked for');
+  await a.run(a.vop('fsync', { fh, datasync: false }));
+  assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'hello world');
+});
+
+test('a written-back mapped page under a held WRITE token is buffered like a write and reaches the store at fsync', async (t) => {
+  const dir = backingDir(t);
+  const coordinator = new FakeCoordinator();
+  const clock = new FakeClock(0);
+  const a = await hostOn(t, dir, 'A', coordinator, clock);
+  const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
+  assert.equal(await holdWholeFileWrite(a.hook.core.tokens, a.key, signal, silentLogger()), true);
+  assert.equal(await a.run(a.vop('write', { fh, data: Buffer.from('W'), offset: 6, writeback: true })), 1);
+  assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'hello world', 'buffered');
+  await a.run(a.vop('fsync', { fh, datasync: false }));
+  assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'hello World');
+  await a.run(a.vop('release', { fh }));
+});
