@@ -43,7 +43,7 @@ export interface AgentOptions {
   allowOther?: boolean;
   /** Answer O_RDONLY opens through the kernel's page cache (docs/fuse.md, "The page cache"); default true. */
   kernelPageCache?: boolean;
-  /** With it, O_RDWR opens too, so they can be mapped MAP_SHARED with PROT_WRITE (docs/fuse.md, "Writable shared mappings"); default true. */
+  /** With it, O_RDWR opens too, so they can be mapped MAP_SHARED with PROT_WRITE (docs/fuse.md, "Writable shared mappings"); default false. */
   writableMappings?: boolean;
   /** Serve copy_file_range (docs/fuse.md, "copy_file_range"); false: ENOSYS, the kernel copies through READ and WRITE. Default true. */
   copyFileRange?: boolean;
@@ -100,7 +100,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       allowOther: o.allowOther,
       kernelCache: () => coherency?.core.kernel,
       pageCache: o.kernelPageCache !== false,
-      writableMappings: o.writableMappings !== false,
+      writableMappings: o.writableMappings === true,
       cacheFence: !plants.noCacheFence,
       sizeStore: !plants.noSizeStore,
       attrReplyDelayMs: plants.slowGetattr ? SLOW_GETATTR_MS : 0,

@@ -27,7 +27,7 @@ export function defineAgentOptions(cmd: Command): Command {
     .option('--socket <path>', 'local lock API socket (default <state-dir>/agent.sock)')
     .option('--allow-other <when>', 'let other users use the mount (FUSE allow_other; the kernel checks their permissions): yes, no, or auto (when the agent runs as root)', 'auto')
     .option('--kernel-page-cache <yes|no>', 'answer read-only opens through the kernel page cache, kept coherent by the tokens (docs/fuse.md, "The page cache"); no: every open is direct_io', 'yes')
-    .option('--writable-mappings <yes|no>', 'with the page cache, answer read-write opens through it too, so they can be mapped MAP_SHARED with PROT_WRITE (docs/fuse.md, "Writable shared mappings"); no: they are direct_io and such a mapping gets ENODEV', 'yes')
+    .option('--writable-mappings <yes|no>', 'with the page cache, answer read-write opens through it too, so they can be mapped MAP_SHARED with PROT_WRITE (SQLite WAL); costs hosts that write disjoint ranges of one file through O_RDWR opens their parallelism (docs/fuse.md, "Writable shared mappings"); no: such a mapping gets ENODEV', 'no')
     .option('--copy-file-range <yes|no>', 'serve copy_file_range (cp, os.copy_file_range) by copying in the backing store under tokens; no: the kernel copies through READ and WRITE (docs/fuse.md, "copy_file_range")', 'yes');
   withTlsOptions(cmd).option('--metrics-listen <host:port>', 'serve /metrics, /healthz and /readyz over HTTP there');
   return withEnvironment(cmd);

@@ -5,7 +5,7 @@ import { AgentCluster } from '../support/agent-cluster';
 
 /**
  * Writable shared mappings on the agent mount (docs/fuse.md, "Writable
- * shared mappings"): an O_RDWR open is cached, so MAP_SHARED with
+ * shared mappings"; `--writable-mappings yes`): an O_RDWR open is cached, so MAP_SHARED with
  * PROT_WRITE works; the pages it dirties lie under this host's whole-file
  * data WRITE token, and another host's read or write of the file revokes
  * that token, which writes them back first. Two real agents over one
@@ -19,7 +19,7 @@ const py = async (code: string, ...args: string[]) => (await cluster.sh(`python3
 
 describe('agent mount: writable shared mappings', () => {
   before(async () => {
-    cluster = await AgentCluster.start({ agents: 2 });
+    cluster = await AgentCluster.start({ agents: 2, agentArgs: ['--writable-mappings', 'yes'] });
   });
 
   after(async () => {
@@ -115,8 +115,8 @@ print(*c.execute('select count(*), sum(x) from t').fetchone())`;
     assert.equal(await py(read, B('wal.db')), '200 19900');
   });
 
-  it('refuses such a mapping with ENODEV under --writable-mappings no (the read-write open is direct_io)', { timeout: 60_000 }, async () => {
-    const solo = await AgentCluster.start({ agents: 1, agentArgs: ['--writable-mappings', 'no'] });
+  it('refuses such a mapping with ENODEV by default (--writable-mappings no: the read-write open is direct_io)', { timeout: 60_000 }, async () => {
+    const solo = await AgentCluster.start({ agents: 1 });
     try {
       await solo.sh(`head -c 4096 /dev/zero > ${q(solo.mnt(0, 'nomap'))}`);
       const code = `

@@ -79,7 +79,7 @@ describe('the page cache\'s use of the cache fence', () => {
   it('caches a read-write open only once this host holds WRITE over the whole file; O_WRONLY and O_APPEND stay direct_io', async () => {
     const fence = new RecordingFence(10);
     const asked: string[] = [];
-    const pages = new KernelPageCache(new PathNodeTable(1), link(true, asked), silentLogger());
+    const pages = new KernelPageCache(new PathNodeTable(1), link(true, asked), silentLogger(), { writableMappings: true });
     pages.setFence(fence);
     assert.deepEqual(await pages.opened(node(5, 500), O_RDWR, 1, signal), { directIo: false, keepCache: false });
     assert.equal(pages.cachedWrite(node(5, 500), 1), true);
@@ -94,7 +94,7 @@ describe('the page cache\'s use of the cache fence', () => {
   it('answers a read-write open direct_io, and lists nothing, when the WRITE token is not had', async () => {
     const fence = new RecordingFence(10);
     const asked: string[] = [];
-    const pages = new KernelPageCache(new PathNodeTable(1), link(true, asked, false), silentLogger());
+    const pages = new KernelPageCache(new PathNodeTable(1), link(true, asked, false), silentLogger(), { writableMappings: true });
     pages.setFence(fence);
     assert.deepEqual(await pages.opened(node(5, 500), O_RDWR, 1, signal), { directIo: true });
     assert.equal(pages.cachedWrite(node(5, 500), 1), false);
@@ -102,9 +102,9 @@ describe('the page cache\'s use of the cache fence', () => {
     assert.equal(fence.counts.size, 0);
   });
 
-  it('keeps read-write opens direct_io with writableMappings off', async () => {
+  it('keeps read-write opens direct_io unless writableMappings is on', async () => {
     const asked: string[] = [];
-    const pages = new KernelPageCache(new PathNodeTable(1), link(true, asked), silentLogger(), { writableMappings: false });
+    const pages = new KernelPageCache(new PathNodeTable(1), link(true, asked), silentLogger());
     assert.deepEqual(await pages.opened(node(5, 500), O_RDWR, 1, signal), { directIo: true });
     assert.deepEqual(asked, []);
   });

@@ -61,7 +61,7 @@ export interface MountAgentFsOptions {
    * --kernel-page-cache says.
    */
   pageCache?: boolean;
-  /** With pageCache: O_RDWR opens are cached too (KernelPageCache, writableMappings); default true. */
+  /** With pageCache: O_RDWR opens are cached too (KernelPageCache, writableMappings); default false. */
   writableMappings?: boolean;
   /**
    * With pageCache: a GETATTR reply a drop may make the kernel discard is
@@ -185,7 +185,7 @@ export class AgentFsMount implements AgentFs {
       }) : undefined;
       const replyDelayMs = options.attrReplyDelayMs ?? 0;
       const pageCache = kernel && options.pageCache === true ? new KernelPageCache(nodes, kernel, logger, {
-        writableMappings: options.writableMappings !== false,
+        writableMappings: options.writableMappings === true,
         marks,
         replyDelay: replyDelayMs > 0 ? () => sleepOn(clock, replyDelayMs) : undefined,
       }) : undefined;

@@ -157,6 +157,8 @@ export class ChaosCluster {
       '--state-dir', a.agent.stateDir,
       '--ttl', String(this.o.ttlSeconds),
       '--kernel-page-cache', this.o.kernelPageCache === false ? 'no' : 'yes',
+      // The harness's own O_RDWR opens are the register-mmap-write workload's mappings (docs/chaos.md).
+      '--writable-mappings', 'yes',
     ];
     const env: NodeJS.ProcessEnv = { ...process.env, COHERD_LOG_LEVEL: process.env.COHERD_CHAOS_AGENT_LOG_LEVEL ?? 'info', COHERD_LOG_LEASE_DEADLINE: '1' };
     if (this.o.agentPlant && a === this.agents[0]) env.COHERD_TEST_PLANT = this.o.agentPlant;

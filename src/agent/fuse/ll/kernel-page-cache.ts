@@ -71,8 +71,8 @@ const PAGE_SIZE = 4096;
 export interface PageCacheOptions {
   /**
    * O_RDWR opens are cached too, so they can be mapped MAP_SHARED with
-   * PROT_WRITE (docs/fuse.md, "Writable shared mappings"); default true.
-   * False: they are direct_io, and such a mapping is refused (ENODEV).
+   * PROT_WRITE (docs/fuse.md, "Writable shared mappings"). Default false:
+   * they are direct_io, and such a mapping is refused (ENODEV).
    */
   writableMappings?: boolean;
   /** Which replies a drop may make the kernel discard; none: never guarded (planted: no-size-store). */
@@ -150,7 +150,7 @@ export class KernelPageCache implements PageCachePolicy {
    * kernel's pages elsewhere than in the file. O_WRONLY cannot be mapped.
    */
   private cachesWritable(flags: number): boolean {
-    return this.guards.writableMappings !== false && (flags & O_ACCMODE) === O_RDWR && (flags & O_APPEND) === 0;
+    return this.guards.writableMappings === true && (flags & O_ACCMODE) === O_RDWR && (flags & O_APPEND) === 0;
   }
 
   released(fh: number): void {
