@@ -106,3 +106,28 @@ test('a written-back mapped page under a held WRITE token is buffered like a wri
   assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'hello World');
   await a.run(a.vop('release', { fh }));
 });
+
+test('a write while a read-write cached open exists takes whole-file WRITE, so another host\'s later write into its page drops the kernel\'s pages', async (t) => {
+  const dir = backingDir(t);
+  writeFileSync(join(dir, 'f'), Buffer.alloc(12288));
+  const coordinator = new FakeCoordinator();
+  coordinator.expand = false; // grants exactly what is asked: a range write gets a range token
+  const clock = new FakeClock(0);
+  const a = await hostOn(t, dir, 'A', coordinator, clock);
+  const b = await hostOn(t, dir, 'B', coordinator, clock);
+  const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
+  const pages = a.hook.core.kernel.pages;
+  pages.opened(a.key, 1, true);
+  assert.equal(await holdWholeFileWrite(a.hook.core.tokens, a.key, signal, silentLogger()), true);
+  let drops = 0;
+  a.hook.core.kernel.attach({ attrs: async () => undefined, allAttrs: async () => undefined, entries: () => undefined, pages: async () => { drops++; } });
+  const { fh: fhB } = await b.run(b.vop('open', { flags: constants.O_WRONLY }));
+  await b.run(b.vop('write', { fh: fhB, data: Buffer.alloc(16, 'b'), offset: 8192 }));
+  const afterFirst = drops;
+  assert.ok(afterFirst > 0, 'B\'s first write took A\'s whole-file token, and A\'s pages with it');
+  // A write(2) through A's cached handle: the kernel put a page there before the WRITE came.
+  pages.pagesWritten(a.key);
+  await a.run(a.vop('write', { fh, data: Buffer.alloc(4096, 'A'), offset: 0 }));
+  await b.run(b.vop('write', { fh: fhB, data: Buffer.alloc(8, 'B'), offset: 100 }));
+  assert.ok(drops > afterFirst, 'B\'s write into that page dropped A\'s pages (A\'s write held whole-file WRITE, not just its range)');
+});

@@ -42,7 +42,7 @@ async function mount() {
   const calls: string[] = [];
   const { realpath, lstat } = fs.promises;
   fs.promises.realpath = ((p: string) => { calls.push(`realpath ${nodePath.relative(dir, p)}`); return realpath(p); }) as typeof realpath;
-  fs.promises.lstat = ((p: string) => { calls.push(`lstat ${nodePath.relative(dir, p)}`); return lstat(p); }) as typeof lstat;
+  fs.promises.lstat = ((p: string, o?: fs.StatOptions) => { calls.push(`lstat ${nodePath.relative(dir, p)}`); return lstat(p, o); }) as typeof lstat;
   const restore = () => { fs.promises.realpath = realpath; fs.promises.lstat = lstat; };
   return { ops, calls, restore };
 }

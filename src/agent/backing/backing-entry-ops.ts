@@ -5,13 +5,12 @@ import { SYMLINK_TARGET_MAX, checkId, checkMode, checkName } from './backing-lim
 import { chownNew } from './backing-owner';
 import { BackingPaths } from './backing-paths';
 import { backingSys, checkSys } from './backing-sys';
-import { toVopStat, toVopStatfs } from './backing-stat';
+import { BIGINT_STATS, toVopStat, toVopStatfs } from './backing-stat';
 import { setTimesNoFollow } from './backing-times';
 import { ErrnoError } from './errno-error';
 import { O_PATH } from './long-path';
 
 /** Stats with 64-bit numbers and times to the nanosecond (toVopStat). */
-const BIGINT = { bigint: true } as const;
 const RENAME_NOREPLACE = 1;
 const RENAME_EXCHANGE = 2;
 
@@ -48,13 +47,13 @@ export class BackingEntryOps {
   async readdir(path: string): Promise<VopDirEntry[]> {
     return this.paths.withResolved(path, (resolved) => withNoFollow(resolved, constants.O_RDONLY | constants.O_DIRECTORY, async (proc) => {
       const names = await fsp.readdir(proc);
-      const self = toVopStat(await fsp.stat(proc, BIGINT));
+      const self = toVopStat(await fsp.stat(proc, BIGINT_STATS));
       // The parent as `..` names it (stat: a long path's parent is a /proc/self/fd link).
-      const parent = resolved === this.paths.root ? self : toVopStat(await fsp.stat(`${proc}/..`, BIGINT));
+      const parent = resolved === this.paths.root ? self : toVopStat(await fsp.stat(`${proc}/..`, BIGINT_STATS));
       const entries: VopDirEntry[] = [{ name: '.', stat: self }, { name: '..', stat: parent }];
       for (let i = 0; i < names.length; i += READDIR_CONCURRENCY) {
         const chunk = names.slice(i, i + READDIR_CONCURRENCY);
-        const stats = await Promise.all(chunk.map((name) => fsp.lstat(nodePath.join(proc, name), BIGINT).then(toVopStat, () => undefined)));
+        const stats = await Promise.all(chunk.map((name) => fsp.lstat(nodePath.join(proc, name), BIGINT_STATS).then(toVopStat, () => undefined)));
         chunk.forEach((name, j) => { if (stats[j]) entries.push({ name, stat: stats[j] }); });
       }
       return entries;
@@ -77,7 +76,7 @@ export class BackingEntryOps {
       await fsp.mkdir(resolved, mode);
       await chownNew(resolved, args.owner);
       await chmodNoFollow(resolved, mode);
-      return toVopStat(await fsp.lstat(resolved, BIGINT));
+      return toVopStat(await fsp.lstat(resolved, BIGINT_STATS));
     });
   }
 
@@ -104,7 +103,7 @@ export class BackingEntryOps {
     } else {
       throw new ErrnoError('EINVAL', 'unknown file type for mknod');
     }
-    return toVopStat(await fsp.lstat(resolved, BIGINT));
+    return toVopStat(await fsp.lstat(resolved, BIGINT_STATS));
   }
 
   async unlink(path: string): Promise<void> {
@@ -130,7 +129,7 @@ export class BackingEntryOps {
   async link(path: string, args: VopArgs['link']): Promise<VopStat> {
     return this.paths.withResolved(path, (existing) => this.paths.withResolved(args.dest, async (created) => {
       await fsp.link(existing, created);
-      return toVopStat(await fsp.lstat(created, BIGINT));
+      return toVopStat(await fsp.lstat(created, BIGINT_STATS));
     }));
   }
 
@@ -140,7 +139,7 @@ export class BackingEntryOps {
     return this.paths.withResolved(path, async (resolved) => {
       await fsp.symlink(target, resolved);
       await chownNew(resolved, args.owner);
-      return toVopStat(await fsp.lstat(resolved, BIGINT));
+      return toVopStat(await fsp.lstat(resolved, BIGINT_STATS));
     });
   }
 

@@ -5,7 +5,7 @@ import { checkIo, checkMode, checkOffset } from './backing-limits';
 import { chownNew } from './backing-owner';
 import { backingSys, checkSys } from './backing-sys';
 import { BackingPaths } from './backing-paths';
-import { toVopStat } from './backing-stat';
+import { BIGINT_STATS, toVopStat } from './backing-stat';
 import { ErrnoError } from './errno-error';
 import { HandleTable } from './handle-table';
 
@@ -80,10 +80,10 @@ export class BackingFileOps {
       }
       try {
         const owned = await chownNew(resolved, args.owner, handle);
-        let stat = toVopStat(await handle.stat({ bigint: true }));
+        let stat = toVopStat(await handle.stat(BIGINT_STATS));
         if (owned || (stat.mode & 0o7777) !== mode) {
           await handle.chmod(mode);
-          stat = toVopStat(await handle.stat({ bigint: true }));
+          stat = toVopStat(await handle.stat(BIGINT_STATS));
         }
         return { fh: this.handles.add(handle, stat.ino, path), stat };
       } catch (e) {
@@ -95,7 +95,7 @@ export class BackingFileOps {
 
   private async opened(handle: fsp.FileHandle, path: string, existed: true): Promise<VopResults['create']> {
     try {
-      const stat = toVopStat(await handle.stat({ bigint: true }));
+      const stat = toVopStat(await handle.stat(BIGINT_STATS));
       return { fh: this.handles.add(handle, stat.ino, path), stat, existed };
     } catch (e) {
       await handle.close().catch(() => undefined);
@@ -165,7 +165,7 @@ export class BackingFileOps {
   }
 
   async getattr(fh: number): Promise<VopResults['getattr']> {
-    return toVopStat(await this.handles.get(fh).handle.stat({ bigint: true }));
+    return toVopStat(await this.handles.get(fh).handle.stat(BIGINT_STATS));
   }
 
   /** Truncates through the handle if given, else opens the path without following a symlink. */

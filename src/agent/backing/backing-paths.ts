@@ -2,10 +2,8 @@ import { BigIntStats, promises as fsp } from 'fs';
 import * as nodePath from 'path';
 import { InvalidArgumentError, PermissionDeniedError } from '../../common/errors';
 import { ErrnoError } from './errno-error';
+import { BIGINT_STATS } from './backing-stat';
 import { withDirDescriptor } from './long-path';
-
-/** Stats with 64-bit numbers and times to the nanosecond (toVopStat). */
-const BIGINT = { bigint: true } as const;
 
 /** Linux PATH_MAX, and NAME_MAX for one component. */
 const PATH_MAX = 4096;
@@ -132,11 +130,11 @@ export class BackingPaths {
    */
   async lstat(mountPath: unknown): Promise<BigIntStats> {
     const parts = this.components(mountPath);
-    if (this.tooLong(parts)) return this.withResolved(mountPath, (p) => fsp.lstat(p, BIGINT));
-    if (parts.length <= 1) return fsp.lstat(parts.length === 0 ? this.root : nodePath.join(this.root, parts[0]), BIGINT);
+    if (this.tooLong(parts)) return this.withResolved(mountPath, (p) => fsp.lstat(p, BIGINT_STATS));
+    if (parts.length <= 1) return fsp.lstat(parts.length === 0 ? this.root : nodePath.join(this.root, parts[0]), BIGINT_STATS);
     const [parent, st] = await Promise.allSettled([
       fsp.realpath(nodePath.join(this.root, ...parts.slice(0, -1))),
-      fsp.lstat(nodePath.join(this.root, ...parts), BIGINT),
+      fsp.lstat(nodePath.join(this.root, ...parts), BIGINT_STATS),
     ]);
     if (parent.status === 'rejected') throw parent.reason;
     this.checkInside(parent.value, mountPath);
@@ -157,13 +155,13 @@ export class BackingPaths {
     if (this.tooLong(parts)) {
       return withDirDescriptor(this.root, parts.slice(0, -1), async (dir, handle) => {
         const parentLeads = (await handle.stat()).ino === parentIno;
-        const found = await fsp.lstat(`${dir}/${parts[parts.length - 1]}`, BIGINT).then((st) => ({ st }), (error: unknown) => ({ error }));
+        const found = await fsp.lstat(`${dir}/${parts[parts.length - 1]}`, BIGINT_STATS).then((st) => ({ st }), (error: unknown) => ({ error }));
         return { ...found, parentLeads };
       });
     }
     if (parts.length === 2) {
       const parentPath = nodePath.join(this.root, parts[0]);
-      const [parent, st] = await Promise.allSettled([fsp.lstat(parentPath), fsp.lstat(nodePath.join(parentPath, parts[1]), BIGINT)]);
+      const [parent, st] = await Promise.allSettled([fsp.lstat(parentPath), fsp.lstat(nodePath.join(parentPath, parts[1]), BIGINT_STATS)]);
       if (parent.status === 'fulfilled' && parent.value.isDirectory()) {
         const parentLeads = parent.value.ino === parentIno;
         return st.status === 'fulfilled' ? { st: st.value, parentLeads } : { error: st.reason, parentLeads };

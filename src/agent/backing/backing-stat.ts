@@ -1,20 +1,18 @@
-import type { BigIntStats, Stats, StatsFs } from 'fs';
+import type { BigIntStats, StatsFs } from 'fs';
 import { VopStat, VopStatfs } from '../vop';
 
 const NS_PER_MS = 1_000_000n;
 
-/** A stat as a VopStat; a BigIntStats (`{ bigint: true }`) also gives the times to the nanosecond. */
-export function toVopStat(st: Stats | BigIntStats): VopStat {
-  if (!isBigInt(st)) {
-    return {
-      ino: st.ino, mode: st.mode, nlink: st.nlink, uid: st.uid, gid: st.gid, rdev: st.rdev, size: st.size, blksize: st.blksize, blocks: st.blocks,
-      atimeMs: Math.floor(st.atimeMs),
-      // Not floored: the kernel revalidates cached pages by mtime (AUTO_INVAL_DATA), and two writes within one
-      // millisecond must differ (docs/fuse.md, "The page cache"). The fraction keeps well under a microsecond.
-      mtimeMs: st.mtimeMs,
-      ctimeMs: Math.floor(st.ctimeMs),
-    };
-  }
+/** The stat option every backing stat uses: BigIntStats carry the times to the nanosecond (toVopStat). */
+export const BIGINT_STATS = { bigint: true } as const;
+
+/**
+ * A stat as a VopStat, times to the nanosecond. mtimeMs keeps its
+ * fraction: the kernel revalidates cached pages by mtime (AUTO_INVAL_DATA),
+ * and two writes within one millisecond must differ (docs/fuse.md, "The
+ * page cache").
+ */
+export function toVopStat(st: BigIntStats): VopStat {
   return {
     ino: Number(st.ino), mode: Number(st.mode), nlink: Number(st.nlink), uid: Number(st.uid), gid: Number(st.gid), rdev: Number(st.rdev),
     size: Number(st.size), blksize: Number(st.blksize), blocks: Number(st.blocks),
@@ -25,10 +23,6 @@ export function toVopStat(st: Stats | BigIntStats): VopStat {
     mtimeNs: st.mtimeNs,
     ctimeNs: st.ctimeNs,
   };
-}
-
-function isBigInt(st: Stats | BigIntStats): st is BigIntStats {
-  return typeof st.ino === 'bigint';
 }
 
 /** Whole milliseconds of a time in ns (rounded down, also before 1970). */

@@ -30,8 +30,11 @@ export class DataWrites {
     const end = offset + data.length;
     // READ unless this host already holds WRITE (no network either way): most writes extend the file.
     let attrMode: TokenMode = tokens.find(tokenRequest(key, 'attr', 'WRITE', WHOLE_FILE)) ? 'WRITE' : 'READ';
+    // A write through a cached read-write handle puts its bytes in the kernel's pages, which a mapping may then
+    // dirty: while such a handle exists, they lie under whole-file WRITE like the pages of READs (kernel-pages.ts).
+    const dataRange = this.core.kernel.pages.mapsWritable(key) ? WHOLE_FILE : { start: offset, end };
     for (;;) {
-      const reqs = [tokenRequest(key, 'data', 'WRITE', { start: offset, end }), tokenRequest(key, 'attr', attrMode, WHOLE_FILE)];
+      const reqs = [tokenRequest(key, 'data', 'WRITE', dataRange), tokenRequest(key, 'attr', attrMode, WHOLE_FILE)];
       const uses = tokens.tryUseAll(reqs) ?? (await tokens.useAll(reqs, vop.signal));
       try {
         if (isDirect(uses)) return await this.core.direct.write(vop, next, key, uses[0].token.fencingToken);

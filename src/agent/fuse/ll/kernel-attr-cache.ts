@@ -42,10 +42,8 @@ export interface InodeNotifier {
  * second) ran out.
  */
 export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pages'> {
-  /** Node id → when the last reply with a timeout was sent (clock ms). */
-  private readonly cachedAt = new Map<number, number>();
-  /** The nodes of cachedAt that are directories. */
-  private readonly cachedDirs = new Set<number>();
+  /** Node id → when the last reply with a timeout was sent (clock ms), and whether the node is a directory. */
+  private readonly cached = new Map<number, { at: number; directory: boolean }>();
   private notifier: InodeNotifier | undefined;
   private sweepAt = SWEEP_AT;
 
@@ -73,9 +71,8 @@ export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pag
     if (!this.link.attrsCacheable(node.ino)) return 0;
     const ms = leaseBoundedMs(this.link, ATTR_TIMEOUT_MS);
     if (ms === 0) return 0;
-    if (this.cachedAt.size >= this.sweepAt) this.sweep();
-    this.cachedAt.set(node.id, this.clock.nowMs());
-    if (directory) this.cachedDirs.add(node.id);
+    if (this.cached.size >= this.sweepAt) this.sweep();
+    this.cached.set(node.id, { at: this.clock.nowMs(), directory });
     return ms / 1000;
   }
 
@@ -90,37 +87,32 @@ export class KernelAttrCache implements Omit<KernelInvalidator, 'entries' | 'pag
   }
 
   async allAttrs(): Promise<void> {
-    await Promise.all([...this.cachedAt.keys()].map((id) => this.invalidate(id)));
+    await Promise.all([...this.cached.keys()].map((id) => this.invalidate(id)));
   }
 
   private async invalidate(id: number): Promise<void> {
-    const at = this.cachedAt.get(id);
-    if (at === undefined || this.notifier === undefined) return; // never given a timeout (or no mount): nothing cached
-    const directory = this.cachedDirs.has(id);
+    const entry = this.cached.get(id);
+    if (entry === undefined || this.notifier === undefined) return; // never given a timeout (or no mount): nothing cached
     for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 50)) {
-      const r = await this.notifier.invalidateInode(id, -1, 0, directory);
+      const r = await this.notifier.invalidateInode(id, -1, 0, entry.directory);
       if (r !== -constants.errno.ENOENT) {
         if (r < 0 && r !== -constants.errno.ENOTCONN) this.logger.warn('kernel attribute invalidation refused', { node: id, errno: -r });
         break;
       }
       if ((this.nodes.get(id)?.nlookup ?? 0) === 0) break;
-      if (this.clock.nowMs() >= at + ATTR_TIMEOUT_MS + ENOENT_RETRY_SLACK_MS) {
+      if (this.clock.nowMs() >= entry.at + ATTR_TIMEOUT_MS + ENOENT_RETRY_SLACK_MS) {
         this.logger.warn('kernel has no inode for a node it holds references on; giving up invalidating it', { node: id });
         break;
       }
       await new Promise<void>((resolve) => this.clock.setTimer(delayMs, resolve));
     }
-    if (this.cachedAt.get(id) === at) this.forget(id);
-  }
-
-  private forget(id: number): void {
-    this.cachedAt.delete(id);
-    this.cachedDirs.delete(id);
+    // A reply sent meanwhile made a new entry: the kernel may hold that one.
+    if (this.cached.get(id) === entry) this.cached.delete(id);
   }
 
   /** Forgotten nodes: the kernel dropped their inodes, and the ids are never used again. */
   private sweep(): void {
-    for (const id of this.cachedAt.keys()) if (this.nodes.get(id) === undefined) this.forget(id);
-    this.sweepAt = Math.max(SWEEP_AT, 2 * this.cachedAt.size);
+    for (const id of this.cached.keys()) if (this.nodes.get(id) === undefined) this.cached.delete(id);
+    this.sweepAt = Math.max(SWEEP_AT, 2 * this.cached.size);
   }
 }
