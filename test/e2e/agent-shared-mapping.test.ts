@@ -69,6 +69,22 @@ m.close(); os.close(fd)`;
     assert.ok(onB.equals(want), 'B reads them all');
   });
 
+  it('a write(2) through another descriptor of the same host after a store through the mapping wins, in the file and in the mapping', { timeout: 60_000 }, async () => {
+    await cluster.sh(`head -c 8192 /dev/zero > ${q(A('local'))}`);
+    const code = `
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 8192, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+m[0:8] = b'MAPPED!!'
+w = os.open(sys.argv[1], os.O_WRONLY)  # direct_io: its bytes bypass the kernel's pages
+os.pwrite(w, b'WRITTEN!', 0)
+os.close(w)
+print(m[0:8].decode())
+m.close(); os.close(fd)`;
+    assert.equal(await py(code, A('local')), 'WRITTEN!', 'the mapping shows the later write');
+    assert.equal((await fsp.readFile(cluster.bak('local'))).subarray(0, 8).toString(), 'WRITTEN!', 'the dirty page was not written back over the later write');
+  });
+
   it('two hosts store through mappings of one file at once, 20 rounds each: every store kept, no session lost', { timeout: 120_000 }, async () => {
     const sessions = [cluster.agents[0].sessionId, cluster.agents[1].sessionId];
     await cluster.sh(`head -c 8192 /dev/zero > ${q(A('both'))}`);
