@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { promises as fsp } from 'node:fs';
 import { AgentCluster } from '../support/agent-cluster';
+import { vopCounts } from '../support/vop-counts';
 
 /**
  * Writable shared mappings on the agent mount (docs/fuse.md, "Writable
@@ -19,7 +20,7 @@ const py = async (code: string, ...args: string[]) => (await cluster.sh(`python3
 
 describe('agent mount: writable shared mappings', () => {
   before(async () => {
-    cluster = await AgentCluster.start({ agents: 2, agentArgs: ['--writable-mappings', 'yes'] });
+    cluster = await AgentCluster.start({ agents: 2, agentArgs: ['--writable-mappings', 'yes', '--metrics-listen', '127.0.0.1:0'] });
   });
 
   after(async () => {
@@ -83,6 +84,27 @@ print(m[0:8].decode())
 m.close(); os.close(fd)`;
     assert.equal(await py(code, A('local')), 'WRITTEN!', 'the mapping shows the later write');
     assert.equal((await fsp.readFile(cluster.bak('local'))).subarray(0, 8).toString(), 'WRITTEN!', 'the dirty page was not written back over the later write');
+  });
+
+  it('asks the store for security.capability once, not at every write(2) of a cached read-write handle', { timeout: 60_000 }, async () => {
+    await cluster.sh(`head -c 65536 /dev/zero > ${q(A('caps-once'))}`);
+    const before = (await vopCounts(cluster.agents[0])).getxattr ?? 0;
+    const code = 'import os, sys\nfd = os.open(sys.argv[1], os.O_RDWR)\nfor i in range(200): os.pwrite(fd, b"x" * 100, i * 300)\nos.close(fd)\nprint("ok")';
+    assert.equal(await py(code, A('caps-once')), 'ok');
+    const asked = ((await vopCounts(cluster.agents[0])).getxattr ?? 0) - before;
+    assert.ok(asked >= 1 && asked <= 2, `getxattr vops for 200 writes: ${asked}`);
+  });
+
+  it('reads a capability another host set after this host\'s writes found none (the absence is kept only under the attr token)', { timeout: 60_000 }, async () => {
+    await cluster.sh(`head -c 4096 /dev/zero > ${q(A('caps-set'))}`);
+    const code = `
+import os, subprocess, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+os.pwrite(fd, b'first', 0)  # the kernel asks for security.capability: none, kept under A's attr token
+subprocess.run(['setcap', 'cap_net_raw+ep', sys.argv[2]], check=True)  # B's setxattr takes attr WRITE
+print(subprocess.run(['getcap', sys.argv[1]], capture_output=True, text=True, check=True).stdout.split()[-1])
+os.close(fd)`;
+    assert.equal(await py(code, A('caps-set'), B('caps-set')), 'cap_net_raw=ep');
   });
 
   it('two hosts store through mappings of one file at once, 20 rounds each: every store kept, no session lost', { timeout: 120_000 }, async () => {

@@ -24,6 +24,7 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
     leaseLeftMs: () => leaseLeftMs,
     attach: () => undefined,
     entriesHold: () => ({ holds: dirHeld }),
+    attrHold: () => undefined,
     wantEntries: () => undefined,
     openCached: () => undefined,
     holdForMapping: async () => false,

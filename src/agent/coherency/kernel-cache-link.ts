@@ -29,6 +29,12 @@ export interface KernelCacheLink {
    * the reply is made, nobody changed the directory in between.
    */
   entriesHold(ino: number): EntriesHold | undefined;
+  /**
+   * The attr token (READ or WRITE, not DIRECT) this host holds of file
+   * `ino`, if any: another host changes the file's attributes and xattrs
+   * only under attr WRITE, which revokes it first.
+   */
+  attrHold(ino: number): EntriesHold | undefined;
   /** A lookup in directory `ino` found no dir token: ask for dir READ in the background (not soon after losing one). */
   wantEntries(ino: number): void;
   /**

@@ -125,6 +125,12 @@ export class KernelCache implements KernelCacheLink {
     return t && { holds: () => t.alive && !t.isBlockedFor(WHOLE_FILE) };
   }
 
+  attrHold(ino: number): EntriesHold | undefined {
+    if (this.closing) return undefined;
+    const t = this.tokens.find({ resource: this.prefix + ino, space: 'attr', mode: 'READ', range: WHOLE_FILE });
+    return t && t.mode !== 'DIRECT' ? { holds: () => t.alive && !t.isBlockedFor(WHOLE_FILE) } : undefined;
+  }
+
   wantEntries(ino: number): void {
     const resource = this.prefix + ino;
     const lost = this.dirLostAt.get(resource);

@@ -193,6 +193,7 @@ export class AgentFsMount implements AgentFs {
         attr: (n, st) => attrCache.timeoutFor(n, st),
         attrSince: (n) => attrCache.since(n),
         dropAttrs: (n) => attrCache.attrs(n.ino),
+        attrHold: (n) => kernel.attrHold(n.ino),
         entry: (parent) => entryCache.begin(parent),
       } : {}, pageCache);
       if (options.copyFileRange === false) ops = { ...ops, copyFileRange: undefined };

@@ -10,6 +10,8 @@ import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
 import { NodeAttrs } from './node-attrs';
 import { PathNode, PathNodeTable } from './path-node-table';
+import { XattrOps } from './xattr-ops';
+import type { EntriesHold } from '../../coherency/kernel-cache-link';
 
 const E = constants.errno;
 const O_TRUNC = 0o1000;
@@ -37,6 +39,8 @@ export interface ReplyTimeouts {
   /** Of a GETATTR or SETATTR reply: called before the op, the function it returns at reply time (a directory's attributes need its dir token from before the stat). */
   attrSince?: (node: PathNode) => (st: VopStat) => number;
   entry?: EntryTimeoutOf;
+  /** The attr token this host holds of a node's file, if any (capability-absence.ts). */
+  attrHold?: (node: PathNode) => EntriesHold | undefined;
   /** Drops the kernel's cached attributes of a node (a change the agent makes on its own: NodeAttrs.beforeWrite). */
   dropAttrs?: (node: PathNode) => Promise<void>;
 }
@@ -67,6 +71,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
   const attrs = new NodeAttrs(run, vops, nodes, timeouts.dropAttrs);
+  const xattrs = new XattrOps(run, vops, timeouts.attrHold);
   const setattr = (id: number, c: AttrChanges, fh?: number) => attrs.set(node(id), c, fh);
   const getattrOfNode = (n: PathNode) => attrs.ofNode(n);
   const leadsTo = (path: string, ino: number) => attrs.leadsTo(path, ino);
@@ -238,13 +243,13 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       const s = await run(await vops.onPath('statfs', node(id).path, {}));
       return { ...s };
     },
-    setxattr: async (_c, id, name, value, flags) => { await run(await vops.onPath('setxattr', node(id).path, { name, value, flags })); },
-    getxattr: async (_c, id, name) => run(await vops.onPath('getxattr', node(id).path, { name })),
+    setxattr: (_c, id, name, value, flags) => xattrs.set(node(id), name, value, flags),
+    getxattr: (_c, id, name) => xattrs.get(node(id), name),
     async listxattr(_c, id) {
       const names = await run(await vops.onPath('listxattr', node(id).path, {}));
       return Buffer.from(names.map((n) => `${n}\0`).join(''));
     },
-    removexattr: async (_c, id, name) => { await run(await vops.onPath('removexattr', node(id).path, { name })); },
+    removexattr: (_c, id, name) => xattrs.remove(node(id), name),
     access: async (_c, id, mask) => { await run(await vops.onPath('access', node(id).path, { mode: mask })); },
   };
 }
