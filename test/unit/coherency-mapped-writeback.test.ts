@@ -48,12 +48,17 @@ function backingDir(t: TestContext): string {
   return dir;
 }
 
-test('a revoke\'s page drop writes a dirty mapped page back under the token being revoked, and the other host reads it', async (t) => {
+/** Hosts A and B over one backing directory whose file /f holds `content`, and their coordinator. */
+async function twoHosts(t: TestContext, content: string | Buffer = 'hello world'): Promise<{ dir: string; coordinator: FakeCoordinator; a: Host; b: Host }> {
   const dir = backingDir(t);
+  writeFileSync(join(dir, 'f'), content);
   const coordinator = new FakeCoordinator();
   const clock = new FakeClock(0);
-  const a = await hostOn(t, dir, 'A', coordinator, clock);
-  const b = await hostOn(t, dir, 'B', coordinator, clock);
+  return { dir, coordinator, a: await hostOn(t, dir, 'A', coordinator, clock), b: await hostOn(t, dir, 'B', coordinator, clock) };
+}
+
+test('a revoke\'s page drop writes a dirty mapped page back under the token being revoked, and the other host reads it', async (t) => {
+  const { dir, a, b } = await twoHosts(t);
   const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
   const pages = a.hook.core.kernel.pages;
   pages.opened(a.key, 1, true);
@@ -81,10 +86,7 @@ test('a revoke\'s page drop writes a dirty mapped page back under the token bein
 });
 
 test('a written-back mapped page finds no data WRITE token: refused (EIO), and nothing reaches the store', async (t) => {
-  const dir = backingDir(t);
-  const coordinator = new FakeCoordinator();
-  const clock = new FakeClock(0);
-  const a = await hostOn(t, dir, 'A', coordinator, clock);
+  const { dir, a } = await twoHosts(t);
   const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
   const acquiresBefore = a.client.acquires;
   await assert.rejects(a.run(a.vop('write', { fh, data: Buffer.from('STALE'), offset: 0, writeback: true })), SessionLostError);
@@ -94,10 +96,7 @@ test('a written-back mapped page finds no data WRITE token: refused (EIO), and n
 });
 
 test('a written-back mapped page under a held WRITE token is buffered like a write and reaches the store at fsync', async (t) => {
-  const dir = backingDir(t);
-  const coordinator = new FakeCoordinator();
-  const clock = new FakeClock(0);
-  const a = await hostOn(t, dir, 'A', coordinator, clock);
+  const { dir, a } = await twoHosts(t);
   const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
   assert.equal(await holdWholeFileWrite(a.hook.core.tokens, a.key, signal, silentLogger()), true);
   assert.equal(await a.run(a.vop('write', { fh, data: Buffer.from('W'), offset: 6, writeback: true })), 1);
@@ -108,13 +107,8 @@ test('a written-back mapped page under a held WRITE token is buffered like a wri
 });
 
 test('a write while a read-write cached open exists takes whole-file WRITE, so another host\'s later write into its page drops the kernel\'s pages', async (t) => {
-  const dir = backingDir(t);
-  writeFileSync(join(dir, 'f'), Buffer.alloc(12288));
-  const coordinator = new FakeCoordinator();
+  const { coordinator, a, b } = await twoHosts(t, Buffer.alloc(12288));
   coordinator.expand = false; // grants exactly what is asked: a range write gets a range token
-  const clock = new FakeClock(0);
-  const a = await hostOn(t, dir, 'A', coordinator, clock);
-  const b = await hostOn(t, dir, 'B', coordinator, clock);
   const { fh } = await a.run(a.vop('open', { flags: constants.O_RDWR }));
   const pages = a.hook.core.kernel.pages;
   pages.opened(a.key, 1, true);
