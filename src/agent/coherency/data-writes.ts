@@ -1,4 +1,4 @@
-import { ByteRange, END_OF_FILE, isValidOffset, WHOLE_FILE } from '../../common/byte-range';
+import { END_OF_FILE, isValidOffset, WHOLE_FILE } from '../../common/byte-range';
 import { SessionLostError } from '../../common/errors';
 import type { FencingToken } from '../../common/lock-shapes';
 import type { Next, VopOf } from '../vop';
@@ -25,7 +25,7 @@ export class DataWrites {
     }
     if (vop.args.writeback === true) return this.writeBackMapped(vop, next, ino);
     if (append) return this.append(vop, next, ino);
-    const { tokens, writeBack, attrs } = this.core;
+    const { tokens, pages, writeBack, attrs } = this.core;
     const key = this.core.resourceOf(ino);
     const end = offset + data.length;
     // READ unless this host already holds WRITE (no network either way): most writes extend the file.
@@ -59,7 +59,12 @@ export class DataWrites {
           attrs.modified(key, at);
           return n;
         }
-        await this.intoPages(vop, ino, key, uses[0].token.range);
+        let file = this.fileForWrite(key, fileRefOf(vop, ino));
+        const writable = uses[0].token.range;
+        for (let blocked = pages.write(file, offset, data, writable); blocked >= 0; blocked = pages.write(file, offset, data, writable)) {
+          await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
+          file = this.fileForWrite(key, fileRefOf(vop, ino));
+        }
         if (end > size) attrs.setSize(key, end, data.length);
         attrs.modified(key, this.core.wallClockMs());
         await writeBack.dirtied(key);
@@ -102,7 +107,11 @@ export class DataWrites {
         attrs.modified(key, this.core.wallClockMs());
         return n;
       }
-      await this.intoPages(vop, ino, key, use.token.range);
+      let file = this.fileForWrite(key, fileRefOf(vop, ino));
+      for (let blocked = pages.write(file, offset, data, use.token.range); blocked >= 0; blocked = pages.write(file, offset, data, use.token.range)) {
+        await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
+        file = this.fileForWrite(key, fileRefOf(vop, ino));
+      }
       attrs.modified(key, this.core.wallClockMs());
       await writeBack.dirtied(key);
       return data.length;
@@ -217,17 +226,6 @@ export class DataWrites {
 
   private withUnflushed(key: string, size: number): number {
     return Math.max(size, this.core.pages.file(key)?.dirtyEnd ?? 0);
-  }
-
-  /** The write's bytes into the file's dirty pages within `writable`; a page another token's bytes block is flushed first. */
-  private async intoPages(vop: VopOf<'write'>, ino: number, key: string, writable: ByteRange): Promise<void> {
-    const { data, offset } = vop.args;
-    const { pages, writeBack } = this.core;
-    let file = this.fileForWrite(key, fileRefOf(vop, ino));
-    for (let blocked = pages.write(file, offset, data, writable); blocked >= 0; blocked = pages.write(file, offset, data, writable)) {
-      await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
-      file = this.fileForWrite(key, fileRefOf(vop, ino));
-    }
   }
 
   /** The file's pages, named by this write's handle: flushes go through the handle of the latest write. */
