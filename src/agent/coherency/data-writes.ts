@@ -1,9 +1,10 @@
-import { END_OF_FILE, isValidOffset, WHOLE_FILE } from '../../common/byte-range';
+import { ByteRange, END_OF_FILE, isValidOffset, WHOLE_FILE } from '../../common/byte-range';
 import { SessionLostError } from '../../common/errors';
 import type { FencingToken } from '../../common/lock-shapes';
 import type { Next, VopOf } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import { tokenRequest, type TokenMode, type TokenUse } from './held-token';
+import { dropKernelCopy } from './kernel-copy-drop';
 import { FilePages, FileRef, fileRefOf, PAGE_SIZE } from './page';
 
 /**
@@ -25,7 +26,7 @@ export class DataWrites {
     }
     if (vop.args.writeback === true) return this.writeBackMapped(vop, next, ino);
     if (append) return this.append(vop, next, ino);
-    const { tokens, pages, writeBack, attrs } = this.core;
+    const { tokens, writeBack, attrs } = this.core;
     const key = this.core.resourceOf(ino);
     const end = offset + data.length;
     // READ unless this host already holds WRITE (no network either way): most writes extend the file.
@@ -36,8 +37,10 @@ export class DataWrites {
     for (;;) {
       const reqs = [tokenRequest(key, 'data', 'WRITE', dataRange), tokenRequest(key, 'attr', attrMode, WHOLE_FILE)];
       const uses = tokens.tryUseAll(reqs) ?? (await tokens.useAll(reqs, vop.signal));
+      let writing = false;
       try {
-        if (isDirect(uses)) return await this.core.direct.write(vop, next, key, uses[0].token.fencingToken);
+        writing = isDirect(uses);
+        if (writing) return await this.core.direct.write(vop, next, key, uses[0].token.fencingToken);
         const size = (uses[1].token.mode !== 'DIRECT' ? this.knownSize(key) : undefined) ?? (await this.sizeOf(key, fileRefOf(vop, ino), uses[1]));
         if (end > size && attrMode === 'READ') {
           attrMode = 'WRITE'; // extending: retry holding attr WRITE (uses are released by finally)
@@ -45,6 +48,7 @@ export class DataWrites {
         }
         this.checkNotFenced(vop.op);
         vop.fencingToken = uses[0].token.fencingToken;
+        writing = true;
         if (tokens.isUncached(key) || uses[0].token.mode === 'DIRECT') {
           await writeBack.flush(key, { start: offset, end });
           this.core.pages.dropClean(key);
@@ -59,17 +63,13 @@ export class DataWrites {
           attrs.modified(key, at);
           return n;
         }
-        let file = this.fileForWrite(key, fileRefOf(vop, ino));
-        const writable = uses[0].token.range;
-        for (let blocked = pages.write(file, offset, data, writable); blocked >= 0; blocked = pages.write(file, offset, data, writable)) {
-          await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
-          file = this.fileForWrite(key, fileRefOf(vop, ino));
-        }
+        await this.intoPages(vop, ino, key, uses[0].token.range);
         if (end > size) attrs.setSize(key, end, data.length);
         attrs.modified(key, this.core.wallClockMs());
         await writeBack.dirtied(key);
         return data.length;
       } finally {
+        if (writing) await dropKernelCopy(vop, this.core.clock, this.core.logger);
         for (const u of uses) u.done();
       }
     }
@@ -107,11 +107,7 @@ export class DataWrites {
         attrs.modified(key, this.core.wallClockMs());
         return n;
       }
-      let file = this.fileForWrite(key, fileRefOf(vop, ino));
-      for (let blocked = pages.write(file, offset, data, use.token.range); blocked >= 0; blocked = pages.write(file, offset, data, use.token.range)) {
-        await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
-        file = this.fileForWrite(key, fileRefOf(vop, ino));
-      }
+      await this.intoPages(vop, ino, key, use.token.range);
       attrs.modified(key, this.core.wallClockMs());
       await writeBack.dirtied(key);
       return data.length;
@@ -226,6 +222,17 @@ export class DataWrites {
 
   private withUnflushed(key: string, size: number): number {
     return Math.max(size, this.core.pages.file(key)?.dirtyEnd ?? 0);
+  }
+
+  /** The write's bytes into the file's dirty pages within `writable`; a page another token's bytes block is flushed first. */
+  private async intoPages(vop: VopOf<'write'>, ino: number, key: string, writable: ByteRange): Promise<void> {
+    const { data, offset } = vop.args;
+    const { pages, writeBack } = this.core;
+    let file = this.fileForWrite(key, fileRefOf(vop, ino));
+    for (let blocked = pages.write(file, offset, data, writable); blocked >= 0; blocked = pages.write(file, offset, data, writable)) {
+      await writeBack.flush(key, { start: blocked * PAGE_SIZE, end: (blocked + 1) * PAGE_SIZE });
+      file = this.fileForWrite(key, fileRefOf(vop, ino));
+    }
   }
 
   /** The file's pages, named by this write's handle: flushes go through the handle of the latest write. */

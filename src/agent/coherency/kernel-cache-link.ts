@@ -65,12 +65,12 @@ export interface KernelCacheLink {
   releasedCached(ino: number, writable?: boolean): void;
   /** A READ of `ino` reached the agent (counted before it is served: see KernelPages.beforeGiveUp). */
   readStarting(ino: number): ReadTicket | undefined;
+  /** That READ's reply was sent. */
+  readAnswered(ino: number, ticket: ReadTicket | undefined): void;
   /** A cached open of `ino` is read-write (a shared mapping may hold dirty pages). */
   mapsWritable(ino: number): boolean;
   /** A WRITE through a cached read-write handle of `ino` arrived (its bytes are in the kernel's pages already). */
   pagesWritten(ino: number): void;
-  /** That READ's reply was sent. */
-  readAnswered(ino: number, ticket: ReadTicket | undefined): void;
   /**
    * A WRITE of `ino` reached the agent; `written` once it is done, awaited
    * before its reply. `beforeDrop` runs before the write's page drop, if

@@ -204,12 +204,16 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       if (pages?.cachedWrite(nd, fh)) return run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
       await pages?.beforeUncachedWrite(nd, offset, data.length);
       pages?.writeStarting(nd);
+      const vop = vops.onHandle('write', nd.path, fh, { fh, data, offset });
+      // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts), and
+      // the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail). The coherency hook
+      // runs it before the write's tokens go (kernel-copy-drop.ts); here if it did not.
+      let drop: Promise<void> | undefined;
+      vop.beforeRelease = () => (drop ??= pages?.written(nd, offset, data.length, tails.afterWrite(nd, fh)) ?? Promise.resolve());
       try {
-        return await run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
+        return await run(vop);
       } finally {
-        // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts),
-        // and the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail).
-        await pages?.written(nd, offset, data.length, tails.afterWrite(nd, fh));
+        await vop.beforeRelease();
       }
     },
     async copyFileRange(_c, idIn, fhIn, offsetIn, out, length, flags) {
