@@ -105,6 +105,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       sizeStore: !plants.noSizeStore,
       attrReplyDelayMs: plants.slowGetattr ? SLOW_GETATTR_MS : 0,
       copyFileRange: o.copyFileRange !== false,
+      // Writes that were running at the unmount land after stop()'s own flush.
+      afterRequests: async () => { await coherency?.core.flushAll(); },
       hooks: (backing: BackingStore) => {
         coherency = createCoherencyHook({ client, namespace: o.namespace, clock, logger, backing: coherencyBackingOf(backing), options: coherencyOptions });
         if (metrics && coherency) metrics.observeCore(coherency.core);

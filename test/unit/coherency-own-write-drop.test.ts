@@ -28,12 +28,15 @@ async function cachedPageOn(a: Host): Promise<string> {
   return buffer.toString();
 }
 
-/** A write(2) through an uncached handle, as the FUSE layer sends it. */
-async function uncachedWrite(a: Host, data: string): Promise<void> {
+/** A write(2) through an uncached handle of A, or a copy_file_range within /f, as the FUSE layer sends them. */
+async function changeOn(a: Host, how: 'write' | 'copy', data: string): Promise<void> {
   const pages = a.hook.core.kernel.pages;
-  const { fh } = await a.run(a.vop('open', { flags: constants.O_WRONLY }));
+  const { fh } = await a.run(a.vop('open', { flags: how === 'write' ? constants.O_WRONLY : constants.O_RDWR }));
   pages.writeStarting(a.key);
-  const vop = a.vop('write', { fh, data: Buffer.from(data), offset: 0 });
+  const ino = a.vop('flush', { fh }).ino ?? 0;
+  const vop = how === 'write'
+    ? a.vop('write', { fh, data: Buffer.from(data), offset: 0 })
+    : a.vop('copyFileRange', { fhIn: fh, inoIn: ino, offsetIn: 6, fh, offset: 0, length: data.length, flags: 0 });
   let drop: Promise<void> | undefined;
   vop.beforeRelease = () => (drop ??= pages.written(a.key, 0, data.length));
   try {
@@ -43,36 +46,38 @@ async function uncachedWrite(a: Host, data: string): Promise<void> {
   }
 }
 
-test('a host\'s write drops its kernel\'s copy of the old bytes before its token goes: another host never reads the new bytes first', async (t) => {
-  const { coordinator, a, b } = await twoHosts(t);
-  coordinator.expand = false; // A's write gets a range WRITE token beside its whole-file READ one, as the coordinator gives
-  const { fh: fhB } = await b.run(b.vop('open', { flags: constants.O_RDONLY }));
-  let kernelOfA: string | undefined;
-  let readOnB: Promise<{ read: string; kernelOfA: string | undefined }> | undefined;
-  const readBesideTheDrop = async () => {
-    const buffer = Buffer.alloc(11);
-    await b.run(b.vop('read', { fh: fhB, buffer, length: 11, offset: 0 }));
-    return { read: buffer.toString(), kernelOfA };
-  };
-  // A's kernel drops its page slowly; B reads the file as soon as that drop begins.
-  a.hook.core.kernel.attach({
-    attrs: async () => undefined,
-    allAttrs: async () => undefined,
-    entries: () => undefined,
-    pages: async () => {
-      readOnB ??= readBesideTheDrop();
-      await delay(50);
-      kernelOfA = undefined;
-    },
+for (const [how, expected] of [['write', 'HELLO world'], ['copy', 'world world']] as const) {
+  test(`a host's ${how === 'write' ? 'write' : 'copy_file_range'} drops its kernel's copy of the old bytes before its token goes: another host never reads the new bytes first`, async (t) => {
+    const { coordinator, a, b } = await twoHosts(t);
+    coordinator.expand = false; // A's write gets a range WRITE token beside its whole-file READ one, as the coordinator gives
+    const { fh: fhB } = await b.run(b.vop('open', { flags: constants.O_RDONLY }));
+    let kernelOfA: string | undefined;
+    let readOnB: Promise<{ read: string; kernelOfA: string | undefined }> | undefined;
+    const readBesideTheDrop = async () => {
+      const buffer = Buffer.alloc(11);
+      await b.run(b.vop('read', { fh: fhB, buffer, length: 11, offset: 0 }));
+      return { read: buffer.toString(), kernelOfA };
+    };
+    // A's kernel drops its page slowly; B reads the file as soon as that drop begins.
+    a.hook.core.kernel.attach({
+      attrs: async () => undefined,
+      allAttrs: async () => undefined,
+      entries: () => undefined,
+      pages: async () => {
+        readOnB ??= readBesideTheDrop();
+        await delay(50);
+        kernelOfA = undefined;
+      },
+    });
+    kernelOfA = await cachedPageOn(a);
+    assert.equal(kernelOfA, 'hello world');
+    await changeOn(a, how, 'HELLO');
+    assert.ok(readOnB, 'A\'s write dropped its kernel\'s pages');
+    const seen = await readOnB;
+    assert.equal(seen.read, expected, 'B reads A\'s change');
+    assert.equal(seen.kernelOfA, undefined, 'when B had read the new bytes, A\'s kernel no longer held the old ones');
   });
-  kernelOfA = await cachedPageOn(a);
-  assert.equal(kernelOfA, 'hello world');
-  await uncachedWrite(a, 'HELLO');
-  assert.ok(readOnB, 'A\'s write dropped its kernel\'s pages');
-  const seen = await readOnB;
-  assert.equal(seen.read, 'HELLO world', 'B reads A\'s write');
-  assert.equal(seen.kernelOfA, undefined, 'when B had read the new bytes, A\'s kernel no longer held the old ones');
-});
+}
 
 test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ it waits on may need them elsewhere), and still runs', async (t) => {
   const { coordinator, a } = await twoHosts(t);
@@ -85,7 +90,7 @@ test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ i
     pages: () => new Promise<void>((resolve) => { finishDrop = resolve; }),
   });
   await cachedPageOn(a);
-  const writing = uncachedWrite(a, 'HELLO');
+  const writing = changeOn(a, 'write', 'HELLO');
   while (!finishDrop) await delay(1);
   const token = a.hook.core.tokens.find(tokenRequest(a.key, 'data', 'WRITE', { start: 0, end: 5 }));
   assert.ok(token && token.inUse > 0, 'the write holds its data WRITE token while the drop runs');

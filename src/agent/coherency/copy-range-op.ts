@@ -4,6 +4,7 @@ import { ErrnoError } from '../backing/errno-error';
 import type { Next, VopOf, VopResults } from '../vop';
 import type { CoherencyCore } from './coherency-core';
 import { tokenRequest, type TokenMode, type TokenUse } from './held-token';
+import { dropKernelCopy } from './kernel-copy-drop';
 import { fileRefOf } from './page';
 
 /** The most one copy_file_range request copies (a short count: callers ask again); its bytes ride in one journal record. */
@@ -22,8 +23,8 @@ type CopyResult = VopResults['copyFileRange'];
  * (the kernel copies store to store: the source's must be in it, and a
  * later flush of the destination's would write old bytes over the copy);
  * afterwards this host's clean pages of the destination go. The kernel's
- * own pages of the destination are dropped by the caller, as after a
- * WRITE (vop-low-level-ops.ts).
+ * own pages of the destination are dropped by the caller's beforeRelease
+ * before the tokens go, as after a WRITE (kernel-copy-drop.ts).
  *
  * Refused with EINVAL: flags, bad offsets, and ranges of one file that
  * overlap (as copy_file_range(2) does). Under DIRECT tokens (a contended
@@ -54,6 +55,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
   for (;;) {
     const reqs = [tokenRequest(srcKey, 'data', 'READ', source), tokenRequest(dstKey, 'data', 'WRITE', dest), tokenRequest(dstKey, 'attr', attrMode, WHOLE_FILE)];
     const uses = tokens.tryUseAll(reqs) ?? (await tokens.useAll(reqs, vop.signal));
+    let copying = false;
     try {
       if (uses.some((u) => u.token.mode === 'DIRECT')) throw new ErrnoError('EOPNOTSUPP', 'copy_file_range of a file in direct mode goes through READ and WRITE');
       const size = await destSize(core, dstKey, { ...fileRefOf(vop, ino), fh: args.fh }, uses[2]);
@@ -67,6 +69,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
       await core.writeBack.flush(dstKey, dest);
       let result: CopyResult;
       const at = core.wallClockMs();
+      copying = true;
       try {
         result = (await next(vop)) as CopyResult;
       } finally {
@@ -78,6 +81,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
       if (result.copied > 0) core.attrs.modified(dstKey, at);
       return result;
     } finally {
+      if (copying) await dropKernelCopy(vop, core.clock, core.logger);
       for (const u of uses) u.done();
     }
   }

@@ -87,6 +87,12 @@ export interface MountAgentFsOptions {
   copyFileRange?: boolean;
   /** Times the kernel cache's retries (real time: the kernel's timeouts are). Default SystemClock. */
   clock?: Clock;
+  /**
+   * At every unmount, once the session's running requests are done
+   * (FuseSession.unmount) and before the backing store closes: the agent
+   * flushes what they wrote. Its errors are logged.
+   */
+  afterRequests?: () => Promise<void>;
 }
 
 /** A coherd FUSE mount. mount() and unmount() are idempotent and serialized; after unmount() it can be mounted again. */
@@ -205,7 +211,7 @@ export class AgentFsMount implements AgentFs {
         };
         ops = withClusterLocks(ops, new ClusterLocks({ client: options.locks, resourceOf, logger }));
       }
-      session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined, drops: marks });
+      session = new FuseSession({ mountPoint, options: mountOptions, ops, logger, locks: options.locks !== undefined, drops: marks, clock: options.clock });
       if (kernel && attrCache && entryCache) {
         attrCache.setNotifier(session);
         entryCache.setNotifier(session);
@@ -251,6 +257,7 @@ export class AgentFsMount implements AgentFs {
       await forceUnmount(this.mountPoint, this.logger);
     } finally {
       this.live = null;
+      await this.options.afterRequests?.().catch((e: Error) => this.logger.error('flush after the last requests failed', { error: e.message }));
       await live.backing.close();
     }
     this.logger.info('unmounted');

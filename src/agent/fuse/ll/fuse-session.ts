@@ -1,4 +1,5 @@
 import { constants } from 'os';
+import { SystemClock, type Clock } from '../../../common/clock';
 import { Logger } from '../../../common/logger';
 import { FuseAddon, SessionHandle, loadFuseAddon } from './fuse-addon';
 import { FuseRequest } from './fuse-request';
@@ -18,7 +19,12 @@ export interface FuseSessionOptions {
   onClosed?: () => void;
   /** Numbers requests in queue order and learns of inode drops (drop-marks.ts); without it ctx.seq is absent. */
   drops?: Pick<DropMarks, 'requestSeen' | 'dropping'>;
+  /** Bounds unmount()'s wait for requests still running (default: the system clock). */
+  clock?: Clock;
 }
+
+/** unmount() waits this long at most for requests that were running when the session went. */
+export const REQUESTS_DRAIN_MS = 5000;
 
 /** Thrown into a waiting op's signal by FUSE_INTERRUPT; maps to EINTR. */
 export class InterruptedError extends Error {
@@ -41,6 +47,8 @@ export class FuseSession {
   private readonly unmounting = new AbortController();
   private readonly waiting = new Map<number, AbortController>();
   private readonly notifying = new Set<Promise<number>>();
+  /** Requests handed to ops and not answered yet. */
+  private readonly running = new Set<Promise<void>>();
   private closing: Promise<void> | null = null;
 
   constructor(private readonly options: FuseSessionOptions) {
@@ -100,7 +108,16 @@ export class FuseSession {
     return this.addon.notifyIncEpoch(this.handle);
   }
 
-  /** Idempotent: waits for notifications in flight, then unmounts (lazily) and frees the session. */
+  /**
+   * Idempotent: waits for notifications in flight, unmounts (lazily) and
+   * frees the session, then waits for the requests still running. Their
+   * replies go nowhere now, but their ops go on (a write may be reaching
+   * the backing store): the caller closes the journal and the store only
+   * once they are done, or the journal would miss a change the store got
+   * (chaos seed 86: "journal record appended after close" at an agent's
+   * graceful restart). At most REQUESTS_DRAIN_MS: lock and token waits end
+   * at once (their signal is aborted), so only store calls remain.
+   */
   unmount(): Promise<void> {
     if (!this.closing) this.closing = this.close();
     return this.closing;
@@ -112,6 +129,16 @@ export class FuseSession {
     const h = this.handle;
     this.handle = null;
     if (h) this.addon.unmount(h);
+    await this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running.size === 0) return;
+    let timer: { cancel(): void } | undefined;
+    const bound = new Promise<false>((resolve) => { timer = (this.options.clock ?? new SystemClock()).setTimer(REQUESTS_DRAIN_MS, () => resolve(false)); });
+    const done = await Promise.race([Promise.allSettled([...this.running]).then(() => true), bound]);
+    timer?.cancel();
+    if (!done) this.options.logger.warn('requests still running after the unmount; what they use closes under them', { requests: this.running.size, waitedMs: REQUESTS_DRAIN_MS });
   }
 
   private track(call: (h: SessionHandle) => Promise<number>): Promise<number> {
@@ -147,16 +174,22 @@ export class FuseSession {
   private run(r: FuseRequest, seq: number | undefined): void {
     const base = { uid: r.uid, gid: r.gid, pid: r.pid, umask: r.umask, seq };
     if (!(r.sleep && (r.op === 'setlk' || r.op === 'flock'))) {
-      void this.dispatch.run(r, { ...base, signal: this.unmounting.signal });
+      this.tracked(this.dispatch.run(r, { ...base, signal: this.unmounting.signal }));
       return;
     }
     const c = new AbortController();
     const onUnmount = () => c.abort(this.unmounting.signal.reason);
     this.unmounting.signal.addEventListener('abort', onUnmount, { once: true });
     this.waiting.set(r.id, c);
-    void this.dispatch.run(r, { ...base, signal: c.signal }).finally(() => {
+    this.tracked(this.dispatch.run(r, { ...base, signal: c.signal }).finally(() => {
       this.waiting.delete(r.id);
       this.unmounting.signal.removeEventListener('abort', onUnmount);
-    });
+    }));
+  }
+
+  private tracked(p: Promise<void>): void {
+    const settled = p.then(() => undefined, () => undefined);
+    this.running.add(settled);
+    void settled.then(() => this.running.delete(settled));
   }
 }

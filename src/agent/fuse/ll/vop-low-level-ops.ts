@@ -208,8 +208,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts), and
       // the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail). The coherency hook
       // runs it before the write's tokens go (kernel-copy-drop.ts); here if it did not.
-      let drop: Promise<void> | undefined;
-      vop.beforeRelease = () => (drop ??= pages?.written(nd, offset, data.length, tails.afterWrite(nd, fh)) ?? Promise.resolve());
+      vop.beforeRelease = once(() => pages?.written(nd, offset, data.length, tails.afterWrite(nd, fh)) ?? Promise.resolve());
       try {
         return await run(vop);
       } finally {
@@ -222,12 +221,13 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       const inoIn = vops.onHandle('flush', node(idIn).path, fhIn, { fh: fhIn }).ino;
       if (inoIn === undefined) throw errno('EBADF');
       pages?.writeStarting(dst);
+      const vop = vops.onHandle('copyFileRange', dst.path, out.fh, { fhIn, inoIn, offsetIn, fh: out.fh, offset: out.offset, length, flags });
+      // As after a WRITE: this host's cached opens of the destination lose the copied range's pages.
+      vop.beforeRelease = once(() => pages?.written(dst, out.offset, Math.min(length, COPY_CHUNK_BYTES), tails.afterWrite(dst, out.fh)) ?? Promise.resolve());
       try {
-        const args = { fhIn, inoIn, offsetIn, fh: out.fh, offset: out.offset, length, flags };
-        return (await run(vops.onHandle('copyFileRange', dst.path, out.fh, args))).copied;
+        return (await run(vop)).copied;
       } finally {
-        // As after a WRITE: this host's cached opens of the destination lose the copied range's pages.
-        await pages?.written(dst, out.offset, Math.min(length, COPY_CHUNK_BYTES), tails.afterWrite(dst, out.fh));
+        await vop.beforeRelease();
       }
     },
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
@@ -256,4 +256,10 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     removexattr: (_c, id, name) => xattrs.remove(node(id), name),
     access: async (_c, id, mask) => { await run(await vops.onPath('access', node(id).path, { mode: mask })); },
   };
+}
+
+/** `f` run at the first call only; every call returns its promise. */
+function once(f: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= f());
 }
