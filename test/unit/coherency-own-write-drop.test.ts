@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { KERNEL_COPY_DROP_HOLD_MS } from '../../src/agent/coherency/kernel-copy-drop';
+import { KERNEL_COPY_DROP_HOLD_MS, KERNEL_COPY_DROP_POLL_MS } from '../../src/agent/coherency/kernel-copy-drop';
 import { tokenRequest } from '../../src/agent/coherency/held-token';
 import type { FakeClock } from '../../src/common/clock';
-import { twoHosts, type Host } from './support/coherency-hosts';
+import { signal, twoHosts, type Host } from './support/coherency-hosts';
 
 /**
  * A host's own write to a file its kernel caches (kernel-copy-drop.ts):
@@ -97,6 +97,35 @@ test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ i
   (a.hook.core.clock as FakeClock).advance(KERNEL_COPY_DROP_HOLD_MS);
   await delay(5);
   assert.equal(token.inUse, 0, 'past the hold the token is no longer held for the drop');
+  finishDrop();
+  await writing;
+});
+
+test('a vop of the same file waiting for a grant ends the hold at once: the READ the drop waits on may be that vop', async (t) => {
+  const { coordinator, a } = await twoHosts(t);
+  coordinator.expand = false;
+  let finishDrop: (() => void) | undefined;
+  a.hook.core.kernel.attach({
+    attrs: async () => undefined,
+    allAttrs: async () => undefined,
+    entries: () => undefined,
+    pages: () => new Promise<void>((resolve) => { finishDrop = resolve; }),
+  });
+  await cachedPageOn(a);
+  // An acquire the coordinator does not answer yet (queued behind another host's request, say).
+  let refuse: ((e: Error) => void) | undefined;
+  const acquire = a.client.acquire.bind(a.client);
+  a.client.acquire = (o) => (o.range?.start === 8192 ? new Promise((_resolve, reject) => { refuse = reject; }) : acquire(o));
+  const writing = changeOn(a, 'write', 'HELLO');
+  while (!finishDrop) await delay(1);
+  const token = a.hook.core.tokens.find(tokenRequest(a.key, 'data', 'WRITE', { start: 0, end: 5 }));
+  assert.ok(token && token.inUse > 0, 'the write holds its data WRITE token while the drop runs');
+  const waiting = a.hook.core.tokens.use(tokenRequest(a.key, 'data', 'WRITE', { start: 8192, end: 12288 }), signal).catch(() => undefined);
+  (a.hook.core.clock as FakeClock).advance(KERNEL_COPY_DROP_POLL_MS);
+  await delay(5);
+  assert.equal(token.inUse, 0, 'the hold ended well before its bound');
+  refuse?.(new Error('never granted'));
+  await waiting;
   finishDrop();
   await writing;
 });

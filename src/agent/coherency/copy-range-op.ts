@@ -81,7 +81,7 @@ export async function copyUnderTokens(core: CoherencyCore, vop: CopyVop, next: N
       if (result.copied > 0) core.attrs.modified(dstKey, at);
       return result;
     } finally {
-      if (copying) await dropKernelCopy(vop, core.clock, core.logger);
+      if (copying) await dropKernelCopy(vop, dstKey, core);
       for (const u of uses) u.done();
     }
   }

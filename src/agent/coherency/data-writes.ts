@@ -69,7 +69,7 @@ export class DataWrites {
         await writeBack.dirtied(key);
         return data.length;
       } finally {
-        if (writing) await dropKernelCopy(vop, this.core.clock, this.core.logger);
+        if (writing) await dropKernelCopy(vop, key, this.core);
         for (const u of uses) u.done();
       }
     }

@@ -1,45 +1,63 @@
 import type { Clock } from '../../common/clock';
 import type { Logger } from '../../common/logger';
 import type { VopOf } from '../vop';
+import type { TokenCache } from './token-cache';
 
 /** The ops whose bytes the kernel may hold old copies of: a write, a copy_file_range's destination. */
 type ChangingVop = VopOf<'write'> | VopOf<'copyFileRange'>;
 
-/** How long a write keeps its tokens for the kernel's drop of the bytes it replaced (see dropKernelCopy). */
+/** How long an op keeps its tokens for the kernel's drop of the bytes it replaced (see dropKernelCopy). */
 export const KERNEL_COPY_DROP_HOLD_MS = 1000;
+
+/** While it holds them, how often it looks for a vop of the same file waiting for a grant. */
+export const KERNEL_COPY_DROP_POLL_MS = 5;
+
+export interface KernelCopyDropDeps {
+  clock: Clock;
+  logger: Logger;
+  tokens: Pick<TokenCache, 'fetching'>;
+}
 
 /**
  * Runs the write's (or copy_file_range's) `beforeRelease`, the FUSE
  * layer's drop of the kernel's copy of the bytes it replaced, while the
- * caller still holds the op's tokens. Other hosts see the bytes once those tokens go (their
- * request revokes them); if this host's kernel dropped its copy only
- * afterwards, a process here could read, through a mapping or cached
- * pages, the old bytes after another host had read the new ones (chaos
- * seed 20261205: agent-1's mapping showed its own older record 25 ms after
- * agent-0 read the one agent-1 was writing).
+ * caller still holds the op's tokens (`key`: the file's resource). Other
+ * hosts see the bytes once those tokens go (their request revokes them);
+ * if this host's kernel dropped its copy only afterwards, a process here
+ * could read, through a mapping or cached pages, the old bytes after
+ * another host had read the new ones (chaos seed 20261205: agent-1's
+ * mapping showed its own older record 25 ms after agent-0 read the one
+ * agent-1 was writing).
  *
- * Bounded: the drop waits for page locks of this host's READs in flight,
- * and such a READ may wait for a grant queued behind another host's
- * request, which waits for these very tokens. Past KERNEL_COPY_DROP_HOLD_MS
- * the tokens go and the drop finishes after them (logged: the old window).
- * Long enough for READs a slow store answers (chaos slow-store adds up to
- * 400 ms to each store call), so the bound is met only in that deadlock.
+ * The drop waits for the page locks of this host's READs of the file in
+ * flight, and such a READ may wait for a grant queued behind another
+ * host's request, which waits for these very tokens. So the hold ends as
+ * soon as a vop of this file waits for the coordinator (that READ reads
+ * after the grant, the new bytes), and at KERNEL_COPY_DROP_HOLD_MS in any
+ * case (logged); the drop then finishes after the tokens went, the old
+ * window. The bound leaves room for READs a slow store answers (chaos
+ * slow-store adds up to 400 ms to each store call).
  */
-export async function dropKernelCopy(vop: ChangingVop, clock: Clock, logger: Logger): Promise<void> {
+export async function dropKernelCopy(vop: ChangingVop, key: string, deps: KernelCopyDropDeps): Promise<void> {
   const drop = vop.beforeRelease?.();
   if (drop === undefined) return;
-  let timedOut = false;
   let timer: { cancel(): void } | undefined;
-  const bound = new Promise<void>((resolve) => {
-    timer = clock.setTimer(KERNEL_COPY_DROP_HOLD_MS, () => {
-      timedOut = true;
-      resolve();
-    });
+  const started = deps.clock.nowMs();
+  const released = new Promise<'waited' | 'bound'>((resolve) => {
+    const look = (): void => {
+      if (deps.tokens.fetching(key, 'data')) return resolve('waited');
+      const left = KERNEL_COPY_DROP_HOLD_MS - (deps.clock.nowMs() - started);
+      if (left <= 0) return resolve('bound');
+      timer = deps.clock.setTimer(Math.min(KERNEL_COPY_DROP_POLL_MS, left), look);
+    };
+    look();
   });
+  let outcome: 'dropped' | 'waited' | 'bound';
   try {
-    await Promise.race([drop.catch(() => undefined), bound]);
+    outcome = await Promise.race([drop.then(() => 'dropped' as const, () => 'dropped' as const), released]);
   } finally {
     timer?.cancel();
   }
-  if (timedOut) logger.warn('the kernel\'s drop of a write\'s old bytes outlasted the hold: the write\'s tokens go first', { path: vop.path, ino: vop.ino, holdMs: KERNEL_COPY_DROP_HOLD_MS });
+  if (outcome === 'bound') deps.logger.warn('the kernel\'s drop of an op\'s old bytes outlasted the hold: its tokens go first', { path: vop.path, ino: vop.ino, holdMs: KERNEL_COPY_DROP_HOLD_MS });
+  if (outcome === 'waited') deps.logger.debug('a vop of the file waits for a grant: the op\'s tokens go before the kernel\'s drop is done', { path: vop.path, ino: vop.ino });
 }

@@ -289,6 +289,11 @@ export class TokenCache {
     return n;
   }
 
+  /** True while an acquire of the resource in that space is out: a vop of this agent waits for the coordinator. */
+  fetching(resource: string, space: TokenSpace): boolean {
+    return this.pending.has(`${space}\u0000${resource}`);
+  }
+
   /** True while this agent holds a DIRECT token of the resource in that space. */
   isDirect(resource: string, space: TokenSpace): boolean {
     return this.table.tokensOf(resource, space).some((t) => t.mode === 'DIRECT');
