@@ -101,7 +101,7 @@ test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ i
   await writing;
 });
 
-test('a vop of the same file waiting for a grant ends the hold at once: the READ the drop waits on may be that vop', async (t) => {
+test('a vop of the same file waiting for a token ends the hold at once: the READ the drop waits on may be that vop', async (t) => {
   const { coordinator, a } = await twoHosts(t);
   coordinator.expand = false;
   let finishDrop: (() => void) | undefined;

@@ -9,13 +9,13 @@ type ChangingVop = VopOf<'write'> | VopOf<'copyFileRange'>;
 /** How long an op keeps its tokens for the kernel's drop of the bytes it replaced (see dropKernelCopy). */
 export const KERNEL_COPY_DROP_HOLD_MS = 1000;
 
-/** While it holds them, how often it looks for a vop of the same file waiting for a grant. */
+/** While it holds them, how often it looks for a vop of the same file waiting for a token. */
 export const KERNEL_COPY_DROP_POLL_MS = 5;
 
 export interface KernelCopyDropDeps {
   clock: Clock;
   logger: Logger;
-  tokens: Pick<TokenCache, 'fetching'>;
+  tokens: Pick<TokenCache, 'waiting'>;
 }
 
 /**
@@ -32,8 +32,9 @@ export interface KernelCopyDropDeps {
  * The drop waits for the page locks of this host's READs of the file in
  * flight, and such a READ may wait for a grant queued behind another
  * host's request, which waits for these very tokens. So the hold ends as
- * soon as a vop of this file waits for the coordinator (that READ reads
- * after the grant, the new bytes), and at KERNEL_COPY_DROP_HOLD_MS in any
+ * soon as a vop of this file waits for a token (for the coordinator, or
+ * for a revoke that blocks it: that READ reads after, the new bytes), and
+ * at KERNEL_COPY_DROP_HOLD_MS in any
  * case (logged); the drop then finishes after the tokens went, the old
  * window. The bound leaves room for READs a slow store answers (chaos
  * slow-store adds up to 400 ms to each store call).
@@ -45,7 +46,7 @@ export async function dropKernelCopy(vop: ChangingVop, key: string, deps: Kernel
   const started = deps.clock.nowMs();
   const released = new Promise<'waited' | 'bound'>((resolve) => {
     const look = (): void => {
-      if (deps.tokens.fetching(key, 'data')) return resolve('waited');
+      if (deps.tokens.waiting(key, 'data')) return resolve('waited');
       const left = KERNEL_COPY_DROP_HOLD_MS - (deps.clock.nowMs() - started);
       if (left <= 0) return resolve('bound');
       timer = deps.clock.setTimer(Math.min(KERNEL_COPY_DROP_POLL_MS, left), look);
@@ -59,5 +60,5 @@ export async function dropKernelCopy(vop: ChangingVop, key: string, deps: Kernel
     timer?.cancel();
   }
   if (outcome === 'bound') deps.logger.warn('the kernel\'s drop of an op\'s old bytes outlasted the hold: its tokens go first', { path: vop.path, ino: vop.ino, holdMs: KERNEL_COPY_DROP_HOLD_MS });
-  if (outcome === 'waited') deps.logger.debug('a vop of the file waits for a grant: the op\'s tokens go before the kernel\'s drop is done', { path: vop.path, ino: vop.ino });
+  if (outcome === 'waited') deps.logger.debug('a vop of the file waits for a token: the op\'s tokens go before the kernel\'s drop is done', { path: vop.path, ino: vop.ino });
 }

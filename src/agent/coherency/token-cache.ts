@@ -10,6 +10,7 @@ import { IdleTokens } from './idle-tokens';
 import { GrantIntake } from './grant-intake';
 import type { TokenCacheListener } from './token-cache-listener';
 import { TokenTable } from './token-table';
+import { TokenWaits } from './token-waits';
 
 export type { TokenCacheListener } from './token-cache-listener';
 
@@ -47,7 +48,7 @@ export class TokenCache {
   private readonly client: TokenClient;
   private readonly logger?: Logger;
   private readonly table = new TokenTable();
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly waits = new TokenWaits();
   private readonly idle: IdleTokens;
   private readonly renewal?: DirectRenewal;
   private readonly grants: GrantIntake;
@@ -238,13 +239,12 @@ export class TokenCache {
    */
   private obtain(req: TokenRequest, signal?: AbortSignal): Promise<TokenUse | undefined> {
     if (signal?.aborted) return Promise.reject(cancelled());
+    const key = TokenWaits.keyOf(req.resource, req.space);
     const blocked = this.table.find(req, true);
-    if (blocked) return abortable(blocked.whenUnblocked(), signal).then(noop);
-    const key = `${req.space}\u0000${req.resource}`;
-    const inFlight = this.pending.get(key);
+    if (blocked) return this.waits.unblocking(key, abortable(blocked.whenUnblocked(), signal)).then(noop);
+    const inFlight = this.waits.acquireOut(key);
     if (inFlight) return abortable(inFlight, signal).then(noop);
-    const fetch = this.fetch(req).finally(() => this.pending.delete(key));
-    this.pending.set(key, fetch.then(noop, noop));
+    const fetch = this.waits.acquiring(key, this.fetch(req));
     if (!signal) return fetch;
     return abortable(fetch, signal).catch((e) => {
       fetch.then((use) => use?.done(), noop); // a grant after the abort goes to the idle LRU
@@ -289,9 +289,9 @@ export class TokenCache {
     return n;
   }
 
-  /** True while an acquire of the resource in that space is out: a vop of this agent waits for the coordinator. */
-  fetching(resource: string, space: TokenSpace): boolean {
-    return this.pending.has(`${space}\u0000${resource}`);
+  /** True while a vop of this agent waits for a token of the resource in that space: an acquire is out, or a revoke blocks the token. */
+  waiting(resource: string, space: TokenSpace): boolean {
+    return this.waits.waiting(TokenWaits.keyOf(resource, space));
   }
 
   /** True while this agent holds a DIRECT token of the resource in that space. */
