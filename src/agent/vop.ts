@@ -208,8 +208,8 @@ export interface VopOf<N extends VopName> {
   /** Set by the coherency hook when the op ran under a DIRECT token (docs/direct-mode.md): hosts' ops were not ordered by tokens. */
   direct?: boolean;
   /**
-   * Set by the FUSE layer on a write or copy_file_range: drops the
-   * kernel's copy of the bytes it replaced. The coherency hook runs it once
+   * Set by the FUSE layer on a write, copy_file_range or truncate: drops
+   * the kernel's copy of the bytes it changed. The coherency hook runs it once
    * the bytes are written and before the op's tokens go
    * (kernel-copy-drop.ts); the FUSE layer runs it after the op if nothing
    * did (each run drops once).

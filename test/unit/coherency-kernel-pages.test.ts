@@ -175,14 +175,14 @@ describe('kernel pages under data tokens', () => {
 
   it('drops the bytes a write of this host replaced before it is answered, only for a file with a cached open', async () => {
     const { kp, ranges } = pagesWith();
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 100);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 100);
     assert.deepEqual(ranges, [], 'no cached open: nothing to drop');
-    kp.writeStarting(KEY);
+    kp.local.starting(KEY);
     kp.opened(KEY, 7); // a cached open made while the write runs
     kp.readStarting(KEY);
     kp.served(KEY, token('READ'));
-    await kp.written(KEY, 8192, 100);
+    await kp.local.written(KEY, 8192, 100);
     assert.deepEqual(ranges, [[8192, 100]]);
   });
 
@@ -195,24 +195,24 @@ describe('kernel pages under data tokens', () => {
     kp = pages;
     const t = token('READ');
     kp.opened(KEY, 7);
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 64);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 64);
     assert.deepEqual(ranges, [], 'a cached open that read nothing yet: the kernel has no page');
     kp.readStarting(KEY);
     kp.served(KEY, t);
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 64);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 64);
     assert.deepEqual(ranges, [[0, 64]], 'a READ was served: its page may hold the old bytes');
     await kp.beforeGiveUp(t);
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 64);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 64);
     assert.deepEqual(ranges, [[0, 64], [0, 0]], 'the revoke\'s drop took every page, no READ since');
     readDuringDrop = true;
     kp.lost(KEY);
     await immediate();
     readDuringDrop = false;
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 64);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 64);
     assert.deepEqual(ranges, [[0, 64], [0, 0], [0, 0], [0, 64]], 'a READ arrived during that drop: its page may be there');
   });
 
@@ -224,8 +224,8 @@ describe('kernel pages under data tokens', () => {
     kp.served(KEY, t);
     kp.readAnswered(KEY, quiet);
     const beside = kp.readStarting(KEY);
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 10);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 10);
     kp.served(KEY, t);
     kp.readAnswered(KEY, beside);
     assert.deepEqual(ranges, [[0, 10]], 'the drop comes after the reply, not in the READ');
@@ -247,8 +247,8 @@ describe('kernel pages under data tokens', () => {
     kp.served(KEY, t);
     const first = kp.readStarting(KEY);
     const second = kp.readStarting(KEY);
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 10);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 10);
     kp.readAnswered(KEY, first);
     kp.readAnswered(KEY, first); // not begun yet: one drop takes both pages
     await immediate();
@@ -264,8 +264,8 @@ describe('kernel pages under data tokens', () => {
     const { kp, ranges } = pagesWith();
     kp.opened(KEY, 7);
     const beside = kp.readStarting(KEY);
-    kp.writeStarting(KEY);
-    await kp.written(KEY, 0, 10);
+    kp.local.starting(KEY);
+    await kp.local.written(KEY, 0, 10);
     kp.readAnswered(KEY, beside, true);
     await immediate();
     await immediate();

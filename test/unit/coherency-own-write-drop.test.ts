@@ -28,17 +28,19 @@ async function cachedPageOn(a: Host): Promise<string> {
   return buffer.toString();
 }
 
-/** A write(2) through an uncached handle of A, or a copy_file_range within /f, as the FUSE layer sends them. */
-async function changeOn(a: Host, how: 'write' | 'copy', data: string): Promise<void> {
+/** A write(2) through an uncached handle of A, a copy_file_range within /f, or a truncate to 5 bytes, as the FUSE layer sends them. */
+async function changeOn(a: Host, how: 'write' | 'copy' | 'truncate', data: string): Promise<void> {
   const pages = a.hook.core.kernel.pages;
-  const { fh } = await a.run(a.vop('open', { flags: how === 'write' ? constants.O_WRONLY : constants.O_RDWR }));
-  pages.writeStarting(a.key);
+  const { fh } = await a.run(a.vop('open', { flags: how === 'copy' ? constants.O_RDWR : constants.O_WRONLY }));
+  pages.local.starting(a.key);
   const ino = a.vop('flush', { fh }).ino ?? 0;
   const vop = how === 'write'
     ? a.vop('write', { fh, data: Buffer.from(data), offset: 0 })
-    : a.vop('copyFileRange', { fhIn: fh, inoIn: ino, offsetIn: 6, fh, offset: 0, length: data.length, flags: 0 });
+    : how === 'copy'
+      ? a.vop('copyFileRange', { fhIn: fh, inoIn: ino, offsetIn: 6, fh, offset: 0, length: data.length, flags: 0 })
+      : a.vop('truncate', { size: data.length, fh });
   let drop: Promise<void> | undefined;
-  vop.beforeRelease = () => (drop ??= pages.written(a.key, 0, data.length));
+  vop.beforeRelease = () => (drop ??= how === 'truncate' ? pages.local.truncated(a.key, data.length) : pages.local.written(a.key, 0, data.length));
   try {
     await a.run(vop);
   } finally {
@@ -46,8 +48,8 @@ async function changeOn(a: Host, how: 'write' | 'copy', data: string): Promise<v
   }
 }
 
-for (const [how, expected] of [['write', 'HELLO world'], ['copy', 'world world']] as const) {
-  test(`a host's ${how === 'write' ? 'write' : 'copy_file_range'} drops its kernel's copy of the old bytes before its token goes: another host never reads the new bytes first`, async (t) => {
+for (const [how, expected] of [['write', 'HELLO world'], ['copy', 'world world'], ['truncate', 'hello']] as const) {
+  test(`a host's ${how === 'copy' ? 'copy_file_range' : how} drops its kernel's copy of the old bytes before its token goes: another host never reads the new bytes first`, async (t) => {
     const { coordinator, a, b } = await twoHosts(t);
     coordinator.expand = false; // A's write gets a range WRITE token beside its whole-file READ one, as the coordinator gives
     const { fh: fhB } = await b.run(b.vop('open', { flags: constants.O_RDONLY }));
@@ -55,8 +57,8 @@ for (const [how, expected] of [['write', 'HELLO world'], ['copy', 'world world']
     let readOnB: Promise<{ read: string; kernelOfA: string | undefined }> | undefined;
     const readBesideTheDrop = async () => {
       const buffer = Buffer.alloc(11);
-      await b.run(b.vop('read', { fh: fhB, buffer, length: 11, offset: 0 }));
-      return { read: buffer.toString(), kernelOfA };
+      const n = await b.run(b.vop('read', { fh: fhB, buffer, length: 11, offset: 0 }));
+      return { read: buffer.subarray(0, n).toString(), kernelOfA };
     };
     // A's kernel drops its page slowly; B reads the file as soon as that drop begins.
     a.hook.core.kernel.attach({

@@ -35,6 +35,7 @@ function setup(cacheable = true, leaseLeftMs = 10_000, dirHeld = () => false) {
     readAnswered: () => undefined,
     writeStarting: () => undefined,
     written: async () => undefined,
+    truncated: async () => undefined,
     close: async () => undefined,
   };
   const cache = new KernelAttrCache(nodes, link, clock, silentLogger());

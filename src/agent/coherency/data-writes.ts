@@ -173,8 +173,10 @@ export class DataWrites {
   ): Promise<T> {
     for (;;) {
       const uses = await this.core.tokens.useAll([tokenRequest(key, 'attr', 'WRITE', WHOLE_FILE), tokenRequest(key, 'data', 'WRITE', { start: from, end: END_OF_FILE })], vop.signal);
+      let changing = false;
       try {
-        if (isDirect(uses)) return await direct(uses[1].token.fencingToken);
+        changing = isDirect(uses);
+        if (changing) return await direct(uses[1].token.fencingToken);
         const size = await this.sizeOf(key, fileRefOf(vop, ino), uses[0]);
         if (size < from) {
           from = size;
@@ -182,8 +184,10 @@ export class DataWrites {
         }
         this.checkNotFenced(vop.op);
         vop.fencingToken = uses[1].token.fencingToken;
+        changing = true;
         return await body(size);
       } finally {
+        if (changing) await dropKernelCopy(vop, key, this.core);
         for (const u of uses) u.done();
       }
     }

@@ -78,6 +78,8 @@ export interface KernelCacheLink {
    */
   writeStarting(ino: number): void;
   written(ino: number, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void>;
+  /** A truncate of `ino` to `size` (announced by writeStarting) is done, not answered yet: the kernel's pages from `size` on go. */
+  truncated(ino: number, size: number): Promise<void>;
 }
 
 /** See KernelCacheLink.entriesHold. */

@@ -100,11 +100,15 @@ export class KernelCache implements KernelCacheLink {
   }
 
   writeStarting(ino: number): void {
-    this.pages.writeStarting(this.prefix + ino);
+    this.pages.local.starting(this.prefix + ino);
   }
 
   written(ino: number, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void> {
-    return this.pages.written(this.prefix + ino, offset, length, beforeDrop);
+    return this.pages.local.written(this.prefix + ino, offset, length, beforeDrop);
+  }
+
+  truncated(ino: number, size: number): Promise<void> {
+    return this.pages.local.truncated(this.prefix + ino, size);
   }
 
   leaseLeftMs(): number {

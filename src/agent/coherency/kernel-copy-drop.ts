@@ -3,8 +3,8 @@ import type { Logger } from '../../common/logger';
 import type { VopOf } from '../vop';
 import type { TokenCache } from './token-cache';
 
-/** The ops whose bytes the kernel may hold old copies of: a write, a copy_file_range's destination. */
-type ChangingVop = VopOf<'write'> | VopOf<'copyFileRange'>;
+/** The ops whose bytes the kernel may hold old copies of: a write, a copy_file_range's destination, a truncate. */
+type ChangingVop = VopOf<'write'> | VopOf<'copyFileRange'> | VopOf<'truncate'>;
 
 /** How long an op keeps its tokens for the kernel's drop of the bytes it replaced (see dropKernelCopy). */
 export const KERNEL_COPY_DROP_HOLD_MS = 1000;
@@ -19,8 +19,8 @@ export interface KernelCopyDropDeps {
 }
 
 /**
- * Runs the write's (or copy_file_range's) `beforeRelease`, the FUSE
- * layer's drop of the kernel's copy of the bytes it replaced, while the
+ * Runs the write's (copy_file_range's, truncate's) `beforeRelease`, the
+ * FUSE layer's drop of the kernel's copy of the bytes it changed, while the
  * caller still holds the op's tokens (`key`: the file's resource). Other
  * hosts see the bytes once those tokens go (their request revokes them);
  * if this host's kernel dropped its copy only afterwards, a process here

@@ -2,7 +2,8 @@ import { END_OF_FILE } from '../../common/byte-range';
 import type { Logger } from '../../common/logger';
 import type { HeldToken } from './held-token';
 import { coversKernelPages, newFilePagesState, type FilePagesState } from './kernel-file-pages';
-import { LocalWrites, type ReadTicket } from './local-writes';
+import { LocalChanges } from './kernel-local-changes';
+import type { ReadTicket } from './local-writes';
 import { PageDropper, type PageInvalidator } from './page-dropper';
 import { RecentDirect } from './recent-direct';
 
@@ -27,9 +28,10 @@ export { MAX_PAGE_PASSES, READ_SETTLE_MAX_MS, READ_SETTLE_PAUSE_MS, type PageInv
  */
 export class KernelPages {
   private readonly files = new Map<string, FilePagesState>();
-  private readonly writes = new LocalWrites((key) => this.files.has(key));
   private readonly recentDirect: RecentDirect;
   private readonly drops: PageDropper;
+  /** This host's own writes and truncates (kernel-local-changes.ts). */
+  readonly local: LocalChanges;
   /** The mount is going away (closing()): every READ's page is dropped after its reply. */
   private closed = false;
 
@@ -42,6 +44,7 @@ export class KernelPages {
   ) {
     this.recentDirect = new RecentDirect(nowMs);
     this.drops = new PageDropper(logger, plantSkipInvalidation, sleep);
+    this.local = new LocalChanges(this.files, this.drops, logger);
   }
 
   /** Where drops go (undefined: no mount, nothing is cached). */
@@ -152,7 +155,7 @@ export class KernelPages {
     const st = this.files.get(key);
     if (!st) return undefined;
     st.readsStarted++;
-    return this.writes.ticket(key);
+    return this.local.ticket(key);
   }
 
   /** A READ of `key` was served under `token`: its pages are the kernel's now (they may be). */
@@ -179,36 +182,8 @@ export class KernelPages {
   readAnswered(key: string, ticket: ReadTicket | undefined, direct = false): void {
     const st = this.files.get(key);
     if (st && ticket && ++st.readsAnswered >= st.readsStarted) for (const settled of st.onSettled.splice(0)) settled();
-    if (!st || (!this.closed && (!ticket || direct || !this.writes.ranBeside(key, ticket)))) return;
+    if (!st || (!this.closed && (!ticket || direct || !this.local.ranBeside(key, ticket)))) return;
     this.drops.afterRead(st, () => this.maybeDelete(key, st));
-  }
-
-  /** A write of this host to `key` is starting (any handle); `written` follows, whatever its outcome. */
-  writeStarting(key: string): void {
-    this.writes.starting(key);
-  }
-
-  /**
-   * The write done, before its reply: the kernel drops the bytes it wrote
-   * (so this host's next read(2) asks for them). Not when the kernel holds
-   * no page of the file: the drop would bump the inode's attr_version for
-   * nothing, and a GETATTR of a read(2) in flight, waiting for the same
-   * token grant as this write, would lose the size another host's write
-   * gave the file (docs/chaos.md, "Page-cache runs"). When the drop is
-   * made, `beforeDrop` runs first: the FUSE side gives the kernel the
-   * file's size there (notify_store of its last byte), which a GETATTR
-   * discarded because of this drop would otherwise have brought.
-   */
-  async written(key: string, offset: number, length: number, beforeDrop?: () => Promise<void>): Promise<void> {
-    const st = this.files.get(key);
-    try {
-      if (st && length > 0 && st.readsStarted !== st.cleanAt && this.drops.enabled) {
-        if (beforeDrop) await beforeDrop().catch((e: Error) => this.logger.warn('kernel size store before a page drop failed', { resource: key, error: e.message }));
-        await this.drops.drop(st, offset, length);
-      }
-    } finally {
-      this.writes.done(key);
-    }
   }
 
   /**
@@ -284,6 +259,6 @@ export class KernelPages {
     for (const t of st.under) if (!t.alive) st.under.delete(t);
     if (st.under.size > 0) return;
     this.files.delete(key);
-    this.writes.recordGone(key);
+    this.local.recordGone(key);
   }
 }

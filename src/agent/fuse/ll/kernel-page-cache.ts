@@ -139,6 +139,10 @@ export class KernelPageCache implements PageCachePolicy {
     return this.link.written(node.ino, offset, length, tail && (() => this.storeTail(node.ino, tail)));
   }
 
+  truncated(node: PathNode, size: number): Promise<void> {
+    return this.link.truncated(node.ino, size);
+  }
+
   /**
    * Before a write's page drop (docs/fuse.md, "The page cache"): the drop
    * bumps the inode's attr_version, and the kernel discards a GETATTR in

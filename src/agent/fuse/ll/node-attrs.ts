@@ -1,9 +1,11 @@
 import { constants } from 'fs';
 import { fuseErrnoOf } from '../fuse-errno';
 import { VopBuilder } from '../vop-builder';
-import { TimeSpec, VopRunner, VopStat } from '../../vop';
+import { TimeSpec, VopOf, VopRunner, VopStat } from '../../vop';
 import { msOfTimeSpec, timeSpecOfMs, timeSpecOfNs } from '../../backing/backing-times';
+import { runDroppingKernelCopy } from './kernel-copy-change';
 import { AttrChanges } from './low-level-ops';
+import type { PageCachePolicy } from './page-cache-policy';
 import { PathNode, PathNodeTable } from './path-node-table';
 
 const S_ISUID = 0o4000;
@@ -24,7 +26,22 @@ export class NodeAttrs {
     private readonly nodes: PathNodeTable,
     /** Drops what the kernel caches of the node's attributes (after a change no reply of the kernel's carries). */
     private readonly dropKernelAttrs: (node: PathNode) => Promise<void> = async () => undefined,
+    /** The kernel's page cache of the mount, if it has one: a truncate drops the pages past the new size. */
+    private readonly pages?: Pick<PageCachePolicy, 'writeStarting' | 'truncated'>,
   ) {}
+
+  /**
+   * A truncate (`vop`) of `node` (undefined: the kernel knows no node of the
+   * inode, so it caches nothing of it). Cached opens of the file on this
+   * host lose the pages past the new size before the truncate's tokens go
+   * (kernel-copy-change.ts): the kernel drops them itself only at the reply.
+   */
+  async truncate(node: PathNode | undefined, vop: VopOf<'truncate'>): Promise<void> {
+    const { pages } = this;
+    if (!pages || !node) return void (await this.run(vop));
+    pages.writeStarting(node);
+    await runDroppingKernelCopy(this.run, vop, () => pages.truncated(node, vop.args.size), false);
+  }
 
   /**
    * Before a write by `uid` through handle `fh`: a writer without
@@ -57,9 +74,7 @@ export class NodeAttrs {
     const path = node.path;
     if (c.mode !== undefined) await run(await vops.onPath('chmod', path, { mode: c.mode }));
     if (c.uid !== undefined || c.gid !== undefined) await run(await vops.onPath('chown', path, { uid: c.uid ?? -1, gid: c.gid ?? -1 }));
-    if (c.size !== undefined) {
-      await run(fh !== undefined ? vops.onHandle('truncate', path, fh, { size: c.size, fh }) : await vops.onPath('truncate', path, { size: c.size }));
-    }
+    if (c.size !== undefined) await this.truncate(node, fh !== undefined ? vops.onHandle('truncate', path, fh, { size: c.size, fh }) : await vops.onPath('truncate', path, { size: c.size }));
     if (c.atime !== undefined || c.mtime !== undefined) {
       const cur = await run(await vops.getattrOnPath(path));
       // UTIME_OMIT keeps the current time (to the nanosecond when the store said it), UTIME_NOW is the agent's clock.

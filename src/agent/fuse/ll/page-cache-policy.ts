@@ -30,6 +30,8 @@ export interface PageCachePolicy {
    * given before the drop (KernelPageCache.storeTail).
    */
   written(node: PathNode, offset: number, length: number, tail?: FileTailReader): Promise<void>;
+  /** A truncate of `node` to `size` (announced by writeStarting) is done, not answered yet: the kernel drops its pages from there. */
+  truncated(node: PathNode, size: number): Promise<void>;
   /**
    * A GETATTR of `node` (request `seq`) is being served; the result's
    * `beforeReply` runs before its reply, then `done`.

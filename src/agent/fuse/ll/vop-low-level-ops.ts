@@ -5,6 +5,7 @@ import { NewOwner, VopResults, VopRunner, VopStat } from '../../vop';
 import { COPY_CHUNK_BYTES } from '../../coherency/copy-range-op';
 import { DirListings } from './dir-listings';
 import { FileTail } from './file-tail';
+import { runDroppingKernelCopy } from './kernel-copy-change';
 import { AttrTimeoutOf, EntryLookup, EntryTimeoutOf, NOT_KEPT } from './entry-lookup';
 import type { PageCachePolicy } from './kernel-page-cache';
 import { AttrChanges, LowLevelOps, RequestContext } from './low-level-ops';
@@ -70,7 +71,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
   const lookupEntry = async (parent: number, name: string, since?: () => number) => entries.lookup(node(parent), name, since);
   const child = (parent: number, name: string) => nodes.childPath(node(parent), name);
 
-  const attrs = new NodeAttrs(run, vops, nodes, timeouts.dropAttrs);
+  const attrs = new NodeAttrs(run, vops, nodes, timeouts.dropAttrs, pages);
   const xattrs = new XattrOps(run, vops, timeouts.attrHold);
   const setattr = (id: number, c: AttrChanges, fh?: number) => attrs.set(node(id), c, fh);
   const getattrOfNode = (n: PathNode) => attrs.ofNode(n);
@@ -148,7 +149,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     async open(c, id, flags) {
       const n = node(id);
       // O_TRUNC arrives with the open (atomic_o_trunc): a truncate vop first, so hooks journal and fence it.
-      if (flags & O_TRUNC && (flags & 3) !== 0) await run(await vops.onPath('truncate', n.path, { size: 0 }));
+      if (flags & O_TRUNC && (flags & 3) !== 0) await attrs.truncate(n, await vops.onPath('truncate', n.path, { size: 0 }));
       // The node's inode is hint enough: the open itself resolves the path, and the handle takes the inode it opened.
       const r = await run(vops.onKnownPath('open', n.path, n.ino, { flags: flags & ~O_TRUNC }));
       return { fh: r.fh, ...(pages ? await pages.opened(n, flags, r.fh, c.signal) : { directIo: true }) };
@@ -173,7 +174,7 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       // Another host made the name since our negative lookup: open(O_CREAT|O_TRUNC) truncates it, journaled as a truncate.
       if (r.existed && flags & O_TRUNC) {
         try {
-          await run(vops.onHandle('truncate', path, r.fh, { size: 0, fh: r.fh }));
+          await attrs.truncate(nodes.byBackingIno(r.stat.ino), vops.onHandle('truncate', path, r.fh, { size: 0, fh: r.fh }));
           r.stat = { ...r.stat, size: 0, blocks: 0 };
         } catch (e) {
           await run(vops.onHandle('release', path, r.fh, { fh: r.fh })).catch(() => undefined);
@@ -204,16 +205,10 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       if (pages?.cachedWrite(nd, fh)) return run(vops.onHandle('write', nd.path, fh, { fh, data, offset }));
       await pages?.beforeUncachedWrite(nd, offset, data.length);
       pages?.writeStarting(nd);
-      const vop = vops.onHandle('write', nd.path, fh, { fh, data, offset });
       // Cached opens of the file on this host must not keep the bytes this write replaced (kernel-pages.ts), and
-      // the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail). The coherency hook
-      // runs it before the write's tokens go (kernel-copy-drop.ts); here if it did not.
-      vop.beforeRelease = once(() => pages?.written(nd, offset, data.length, tails.afterWrite(nd, fh)) ?? Promise.resolve());
-      try {
-        return await run(vop);
-      } finally {
-        await vop.beforeRelease();
-      }
+      // the kernel learns the file's size before that drop (kernel-page-cache.ts, storeTail).
+      const vop = vops.onHandle('write', nd.path, fh, { fh, data, offset });
+      return runDroppingKernelCopy(run, vop, () => pages?.written(nd, offset, data.length, tails.afterWrite(nd, fh)) ?? Promise.resolve());
     },
     async copyFileRange(_c, idIn, fhIn, offsetIn, out, length, flags) {
       const dst = node(out.ino);
@@ -223,12 +218,8 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
       pages?.writeStarting(dst);
       const vop = vops.onHandle('copyFileRange', dst.path, out.fh, { fhIn, inoIn, offsetIn, fh: out.fh, offset: out.offset, length, flags });
       // As after a WRITE: this host's cached opens of the destination lose the copied range's pages.
-      vop.beforeRelease = once(() => pages?.written(dst, out.offset, Math.min(length, COPY_CHUNK_BYTES), tails.afterWrite(dst, out.fh)) ?? Promise.resolve());
-      try {
-        return (await run(vop)).copied;
-      } finally {
-        await vop.beforeRelease();
-      }
+      const dropCopied = () => pages?.written(dst, out.offset, Math.min(length, COPY_CHUNK_BYTES), tails.afterWrite(dst, out.fh)) ?? Promise.resolve();
+      return (await runDroppingKernelCopy(run, vop, dropCopied)).copied;
     },
     flush: async (_c, id, fh) => { await run(vops.onHandle('flush', node(id).path, fh, { fh })); },
     release: async (_c, id, fh) => {
@@ -256,10 +247,4 @@ export function vopLowLevelOps(run: VopRunner, vops: VopBuilder, nodes: PathNode
     removexattr: (_c, id, name) => xattrs.remove(node(id), name),
     access: async (_c, id, mask) => { await run(await vops.onPath('access', node(id).path, { mode: mask })); },
   };
-}
-
-/** `f` run at the first call only; every call returns its promise. */
-function once(f: () => Promise<void>): () => Promise<void> {
-  let p: Promise<void> | undefined;
-  return () => (p ??= f());
 }
