@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { KERNEL_COPY_DROP_HOLD_MS, KERNEL_COPY_DROP_POLL_MS } from '../../src/agent/coherency/kernel-copy-drop';
-import { tokenRequest } from '../../src/agent/coherency/held-token';
+import { tokenRequest, type HeldToken } from '../../src/agent/coherency/held-token';
 import type { FakeClock } from '../../src/common/clock';
 import { signal, twoHosts, type Host } from './support/coherency-hosts';
 
@@ -81,9 +81,8 @@ for (const [how, expected] of [['write', 'HELLO world'], ['copy', 'world world']
   });
 }
 
-test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ it waits on may need them elsewhere), and still runs', async (t) => {
-  const { coordinator, a } = await twoHosts(t);
-  coordinator.expand = false;
+/** A's write of /f, with a kernel drop that lasts until `finishDrop`: once the drop began, the write's data WRITE token. */
+async function writeWithStuckDrop(a: Host): Promise<{ token: HeldToken; writing: Promise<void>; finishDrop: () => void }> {
   let finishDrop: (() => void) | undefined;
   a.hook.core.kernel.attach({
     attrs: async () => undefined,
@@ -96,6 +95,13 @@ test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ i
   while (!finishDrop) await delay(1);
   const token = a.hook.core.tokens.find(tokenRequest(a.key, 'data', 'WRITE', { start: 0, end: 5 }));
   assert.ok(token && token.inUse > 0, 'the write holds its data WRITE token while the drop runs');
+  return { token, writing, finishDrop };
+}
+
+test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ it waits on may need them elsewhere), and still runs', async (t) => {
+  const { coordinator, a } = await twoHosts(t);
+  coordinator.expand = false;
+  const { token, writing, finishDrop } = await writeWithStuckDrop(a);
   (a.hook.core.clock as FakeClock).advance(KERNEL_COPY_DROP_HOLD_MS);
   await delay(5);
   assert.equal(token.inUse, 0, 'past the hold the token is no longer held for the drop');
@@ -106,22 +112,11 @@ test('a kernel drop that outlasts the hold lets the write\'s tokens go (a READ i
 test('a vop of the same file waiting for a token ends the hold at once: the READ the drop waits on may be that vop', async (t) => {
   const { coordinator, a } = await twoHosts(t);
   coordinator.expand = false;
-  let finishDrop: (() => void) | undefined;
-  a.hook.core.kernel.attach({
-    attrs: async () => undefined,
-    allAttrs: async () => undefined,
-    entries: () => undefined,
-    pages: () => new Promise<void>((resolve) => { finishDrop = resolve; }),
-  });
-  await cachedPageOn(a);
   // An acquire the coordinator does not answer yet (queued behind another host's request, say).
   let refuse: ((e: Error) => void) | undefined;
   const acquire = a.client.acquire.bind(a.client);
   a.client.acquire = (o) => (o.range?.start === 8192 ? new Promise((_resolve, reject) => { refuse = reject; }) : acquire(o));
-  const writing = changeOn(a, 'write', 'HELLO');
-  while (!finishDrop) await delay(1);
-  const token = a.hook.core.tokens.find(tokenRequest(a.key, 'data', 'WRITE', { start: 0, end: 5 }));
-  assert.ok(token && token.inUse > 0, 'the write holds its data WRITE token while the drop runs');
+  const { token, writing, finishDrop } = await writeWithStuckDrop(a);
   const waiting = a.hook.core.tokens.use(tokenRequest(a.key, 'data', 'WRITE', { start: 8192, end: 12288 }), signal).catch(() => undefined);
   (a.hook.core.clock as FakeClock).advance(KERNEL_COPY_DROP_POLL_MS);
   await delay(5);
